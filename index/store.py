@@ -1,0 +1,198 @@
+"""The saved index: FAISS file + chunks + units + manifest.json (+ the policy source).
+
+Retrieval units are what gets embedded: every sentence of every chunk, prefixed with
+its section (and sub-section) title so a sentence carries its context, plus each chunk
+as a whole. A unit points back to its chunk and to a span of the chunk's text.
+
+`save_index` writes a temporary directory and renames it into place, so a crash
+mid-build never leaves a half index where the old one stood. `load_index` refuses
+missing or corrupt files and an index built with another model or dimension.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from index.embed import Embedder
+from index.errors import IndexLoadError
+from index.policy import Policy
+from index.split import Chunk, SplitSettings, split_policy
+from index.text import sentence_spans
+
+FORMAT = 1
+FILES = ("manifest.json", "chunks.jsonl", "units.jsonl", "index.faiss", "policy.md")
+
+
+@dataclass(frozen=True)
+class Unit:
+    chunk: int  # position in PolicyIndex.chunks
+    start: int  # span of the chunk's text
+    end: int
+    whole: bool = False  # the whole chunk rather than one sentence
+
+    def embed_text(self, chunk: Chunk) -> str:
+        title = chunk.section if not chunk.subsection else f"{chunk.section} {chunk.subsection}"
+        return f"{title}: {chunk.text[self.start:self.end]}"
+
+
+@dataclass(frozen=True)
+class PolicyIndex:
+    manifest: dict[str, Any]
+    chunks: tuple[Chunk, ...]
+    units: tuple[Unit, ...]
+    vectors: Any  # faiss.Index over the units, inner product on unit vectors
+    source: str
+
+    @property
+    def base_url(self) -> str:
+        return self.manifest.get("base_url", "")
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k units per query row: (scores, unit ids), best first."""
+        return self.vectors.search(queries, min(k, self.vectors.ntotal))
+
+
+def make_units(chunks: list[Chunk]) -> list[Unit]:
+    units: list[Unit] = []
+    for i, chunk in enumerate(chunks):
+        units.extend(Unit(i, s, e) for s, e in sentence_spans(chunk.text))
+        units.append(Unit(i, 0, len(chunk.text), whole=True))
+    return units
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("policy-qa")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_index(
+    policy: Policy,
+    embedder: Embedder,
+    *,
+    base_url: str = "",
+    inbox: str = "",
+    split: SplitSettings | None = None,
+) -> PolicyIndex:
+    """Split, embed and index a policy (in memory; `save_index` writes it)."""
+    split = split or SplitSettings()
+    started = time.perf_counter()
+    chunks = split_policy(policy, split)
+    units = make_units(chunks)
+    vectors = embedder.encode([u.embed_text(chunks[u.chunk]) for u in units])
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    manifest = {
+        "format": FORMAT,
+        "model": embedder.id,
+        "dimension": int(vectors.shape[1]),
+        "splitter": split.to_dict(),
+        "policy_name": policy.name,
+        "policy_sha256": policy.sha256,
+        "title": policy.title,
+        "last_revised": policy.last_revised,
+        "inbox": inbox or policy.inbox or "",
+        "base_url": base_url or policy.url,
+        "package_version": package_version(),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "chunks": len(chunks),
+        "units": len(units),
+    }
+    return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, policy.source)
+
+
+def save_index(index: PolicyIndex, out: Path) -> Path:
+    """Write atomically: a sibling temp dir, fsync'd, then renamed over `out`."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_json(tmp / "manifest.json", index.manifest)
+        _write_lines(tmp / "chunks.jsonl", [c.to_dict() for c in index.chunks])
+        _write_lines(tmp / "units.jsonl", [asdict(u) for u in index.units])
+        faiss.write_index(index.vectors, str(tmp / "index.faiss"))
+        (tmp / "policy.md").write_text(index.source, encoding="utf-8")
+        for name in FILES:
+            with open(tmp / name, "rb") as fh:
+                os.fsync(fh.fileno())
+        old = out.with_name(f".{out.name}.old")
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _write_lines(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def load_index(path: Path, *, model: str | None = None, dimension: int | None = None
+               ) -> PolicyIndex:
+    """Load and check an index directory; every problem is one IndexLoadError line."""
+    path = Path(path)
+    if not path.is_dir():
+        raise IndexLoadError(f"no index at {path}; build one with `policy-qa build POLICY`")
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if missing:
+        raise IndexLoadError(f"index at {path} is incomplete: missing {', '.join(missing)}")
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        chunks = tuple(Chunk(**row) for row in _read_lines(path / "chunks.jsonl"))
+        units = tuple(Unit(**row) for row in _read_lines(path / "units.jsonl"))
+        vectors = faiss.read_index(str(path / "index.faiss"))
+        source = (path / "policy.md").read_text(encoding="utf-8")
+    except (ValueError, TypeError, KeyError, RuntimeError, UnicodeDecodeError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IndexLoadError(f"index at {path} is corrupt: {detail[:200]}") from None
+    _check_manifest(path, manifest, chunks, units, vectors, model, dimension)
+    return PolicyIndex(manifest, chunks, units, vectors, source)
+
+
+def _read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _check_manifest(path, manifest, chunks, units, vectors, model, dimension) -> None:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexLoadError(f"index at {path} has an unknown format; rebuild it")
+    if model is not None and manifest.get("model") != model:
+        raise IndexLoadError(
+            f"index at {path} was built with model {manifest.get('model')!r} but the "
+            f"configured model is {model!r}; rebuild it or set POLICY_QA_MODEL"
+        )
+    if dimension is not None and manifest.get("dimension") != dimension:
+        raise IndexLoadError(
+            f"index at {path} has dimension {manifest.get('dimension')} but the model "
+            f"gives dimension {dimension}; rebuild it"
+        )
+    if vectors.d != manifest.get("dimension") or vectors.ntotal != len(units):
+        raise IndexLoadError(
+            f"index at {path} is corrupt: {vectors.ntotal} vectors of dimension {vectors.d} "
+            f"for {len(units)} units of dimension {manifest.get('dimension')}"
+        )
+    if any(not 0 <= u.chunk < len(chunks) for u in units):
+        raise IndexLoadError(f"index at {path} is corrupt: a unit points to no chunk")

@@ -1,0 +1,130 @@
+"""Retriever: question -> ranked chunks (hits), each with its best sentences.
+
+Scoring is hybrid. Dense: the question's cosine to every unit (each sentence with its
+section title, and each whole chunk); a chunk's dense score blends its best sentence
+with the chunk as a whole. Lexical: BM25 over the chunks (with their titles), scaled to
+the best chunk of the query. The fused score ranks chunks and is the confidence the
+answerer compares with the threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from index.embed import Embedder
+from index.split import Chunk
+from index.store import PolicyIndex
+
+STOPWORDS = frozenset(
+    """a an and are as at be but by can do does did for from has have how i if in into is
+    it its me my of on or our so that the their them then there these they this to us was
+    we what when where which who why will with you your yours i'm im u ur about any all
+    would could should may might also just not no yes""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case content words with a light suffix stemmer (for BM25)."""
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+@dataclass(frozen=True)
+class Weights:
+    sentence: float = 0.7  # share of the best sentence in a chunk's dense score
+    lexical: float = 0.15  # weight of scaled BM25 in the fused score
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score: ranks hits, and the first one is the confidence
+    dense: float
+    lexical: float
+    sentences: tuple[tuple[int, int, float], ...]  # (start, end, cosine), chunk order
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    question: str
+    hits: tuple[Hit, ...]
+
+    @property
+    def confidence(self) -> float:
+        return self.hits[0].score if self.hits else 0.0
+
+
+class Retriever:
+    def __init__(self, index: PolicyIndex, embedder: Embedder, weights: Weights | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.weights = weights or Weights()
+        self._bm25 = BM25Okapi([tokenize(_titled(c)) or ["_"] for c in index.chunks])
+        self._unit_chunk = np.array([u.chunk for u in index.units])
+        self._whole = np.array([u.whole for u in index.units])
+        self._sentences: list[list[int]] = [[] for _ in index.chunks]
+        for j, unit in enumerate(index.units):
+            if not unit.whole:
+                self._sentences[unit.chunk].append(j)
+
+    def retrieve(self, question: str, k: int = 10) -> Retrieval:
+        return self.retrieve_many([question], k)[0]
+
+    def retrieve_many(self, questions: Sequence[str], k: int = 10) -> list[Retrieval]:
+        """Embeds all questions in one batch (cheaper per question under load)."""
+        vectors = self.embedder.encode(list(questions))
+        n_units = len(self.index.units)
+        scores, ids = self.index.search(vectors, n_units)
+        out = []
+        for question, row_scores, row_ids in zip(questions, scores, ids, strict=True):
+            unit_scores = np.full(n_units, -1.0, dtype=np.float32)
+            valid = row_ids >= 0
+            unit_scores[row_ids[valid]] = row_scores[valid]
+            out.append(Retrieval(question, self._rank(question, unit_scores, k)))
+        return out
+
+    def _rank(self, question: str, unit_scores: np.ndarray, k: int) -> tuple[Hit, ...]:
+        n_chunks = len(self.index.chunks)
+        best_sentence = np.full(n_chunks, -1.0)
+        whole = np.full(n_chunks, -1.0)
+        np.maximum.at(best_sentence, self._unit_chunk[~self._whole], unit_scores[~self._whole])
+        np.maximum.at(whole, self._unit_chunk[self._whole], unit_scores[self._whole])
+        best_sentence = np.where(best_sentence < 0, whole, best_sentence)
+        w = self.weights
+        dense = w.sentence * best_sentence + (1 - w.sentence) * whole
+        lexical = self._lexical(question)
+        fused = dense + w.lexical * lexical
+        order = np.argsort(-fused, kind="stable")[:k]
+        return tuple(self._hit(int(i), float(fused[i]), float(dense[i]), float(lexical[i]),
+                               unit_scores) for i in order)
+
+    def _lexical(self, question: str) -> np.ndarray:
+        tokens = tokenize(question)
+        if not tokens:
+            return np.zeros(len(self.index.chunks))
+        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        top = raw.max()
+        return raw / top if top > 0 else np.zeros_like(raw)
+
+    def _hit(self, i: int, fused: float, dense: float, lexical: float,
+             unit_scores: np.ndarray) -> Hit:
+        units = self.index.units
+        sentences = tuple((units[j].start, units[j].end, float(unit_scores[j]))
+                          for j in self._sentences[i])
+        return Hit(self.index.chunks[i], fused, dense, lexical, sentences)
+
+
+def _titled(chunk: Chunk) -> str:
+    return " ".join(filter(None, (chunk.section, chunk.subsection, chunk.text)))

@@ -1,0 +1,155 @@
+"""The composition root: Settings -> Service(retriever, answerer, outbox).
+
+Every face of the product (CLI, web chat, console, evaluation) talks to one Service.
+Nothing heavy happens on construction: the index and the model load on first use or
+on `warm_up()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from dataclasses import replace
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from index.embed import Embedder, vocabulary
+from index.errors import ConfigError, QuestionError
+from index.store import PolicyIndex, load_index
+from index.text import render_block
+from qa.answer import Answer, Answerer, rephrase, small_talk
+from qa.retrieve import Retriever
+from qa.settings import Settings
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """The question as we will treat it, or QuestionError naming what is wrong."""
+    if not isinstance(question, str):
+        raise QuestionError("question must be a string")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("question is empty; type a question about the privacy policy")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"question is {len(text)} characters long; the limit is {max_chars}")
+    return text
+
+
+class Service:
+    def __init__(self, settings: Settings, *, index: PolicyIndex | None = None,
+                 embedder: Embedder | None = None, outbox=None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model)
+        self._index = index
+        self.outbox = outbox
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Answer] = OrderedDict()
+
+    # --- lazily built parts --------------------------------------------------
+    @property
+    def index(self) -> PolicyIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = load_index(self.settings.index, model=self.embedder.id)
+        return self._index
+
+    @functools.cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.index, self.embedder)
+
+    @functools.cached_property
+    def answerer(self) -> Answerer:
+        manifest = self.index.manifest
+        return Answerer(
+            threshold=self.settings.threshold,
+            top_k=self.settings.top_k,
+            base_url=self.settings.base_url or manifest.get("base_url", ""),
+            inbox=self.inbox,
+            page_text=render_block(self.index.source, keep_headings=True),
+        )
+
+    @property
+    def inbox(self) -> str:
+        return self.settings.inbox or self.index.manifest.get("inbox", "")
+
+    def warm_up(self) -> Service:
+        """Load the index and model now (server start-up), not on the first visitor."""
+        self.answerer  # noqa: B018 - builds the index, retriever and answerer
+        self.ask_many(["warm up"])
+        self._cache.clear()
+        return self
+
+    # --- answering -----------------------------------------------------------
+    def ask(self, question: object) -> Answer:
+        return self.ask_many([question])[0]
+
+    def ask_many(self, questions: Sequence[object]) -> list[Answer]:
+        """Answer several questions; their embeddings are computed in one batch and
+        repeated questions come from an LRU cache."""
+        cleaned = [clean_question(q, self.settings.max_question_chars) for q in questions]
+        answers: dict[int, Answer] = {}
+        todo: list[int] = []
+        for i, text in enumerate(cleaned):
+            early = small_talk(text) or self._cached(text)
+            if early is None and not self._has_words(text):
+                early = rephrase(text)
+            if early is not None:
+                answers[i] = early
+            else:
+                todo.append(i)
+        if todo:
+            found = self.retriever.retrieve_many([cleaned[i] for i in todo], k=10)
+            for i, retrieval in zip(todo, found, strict=True):
+                answers[i] = self._remember(cleaned[i], self.answerer.compose(retrieval))
+        return [answers[i] for i in range(len(cleaned))]
+
+    def _has_words(self, text: str) -> bool:
+        words = vocabulary(self.embedder)
+        return bool(_ACRONYM.search(text)) or any(
+            w in words for w in re.findall(r"[a-z]{2,}", text.lower()))
+
+    def _cached(self, text: str) -> Answer | None:
+        key = text.casefold()
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return replace(self._cache[key], question=text)
+        return None
+
+    def _remember(self, text: str, answer: Answer) -> Answer:
+        if self.settings.cache_size > 0:
+            with self._lock:
+                self._cache[text.casefold()] = answer
+                while len(self._cache) > self.settings.cache_size:
+                    self._cache.popitem(last=False)
+        return answer
+
+    # --- escalation ----------------------------------------------------------
+    def escalate(self, answer: Answer, *, client: str = "", email: str | None = None,
+                 hold_seconds: float = 0.0) -> Answer:
+        """Hand an unresolved answer's question to the outbox (committed to disk
+        before this returns) and return the answer that says so. Resolved answers
+        and non-questions are never escalated."""
+        if answer.resolved or answer.kind != "unresolved":
+            return answer
+        if self.outbox is None:
+            raise ConfigError("escalation is not configured for this service")
+        if not self.inbox:
+            raise ConfigError("the policy names no privacy inbox; set POLICY_QA_INBOX")
+        escalation = self.outbox.enqueue(
+            answer.question,
+            to=self.inbox,
+            email=email,
+            passages=[p.to_dict() for p in answer.passages],
+            client=client,
+            policy_title=self.index.manifest.get("title", ""),
+            hold_seconds=hold_seconds,
+        )
+        return answer.with_escalation(escalation.as_contract())

@@ -1,0 +1,146 @@
+"""Settings: one frozen dataclass; defaults < TOML file < POLICY_QA_* environment.
+
+`load_settings()` is the only reader of the environment and of the TOML file. Every
+field can be set as `POLICY_QA_<FIELD NAME IN CAPITALS>`; the TOML file is given by
+`POLICY_QA_CONFIG` (or the `config` argument) and uses the field names as keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from index.errors import ConfigError
+
+DATA_HOME = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+DEFAULT_HOME = DATA_HOME / "policy-qa"
+BUNDLED_POLICY = Path(__file__).resolve().parent.parent / "index" / "data" / "korero-privacy.md"
+
+SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- index and retrieval -------------------------------------------------
+    index: Path = DEFAULT_HOME / "index"
+    policy: Path = BUNDLED_POLICY
+    model: str = "all-MiniLM-L6-v2"
+    base_url: str = ""
+    threshold: float = 0.5
+    top_k: int = 3
+    max_question_chars: int = 1000
+    cache_size: int = 1024
+    # --- escalation ----------------------------------------------------------
+    outbox: Path = DEFAULT_HOME / "outbox.sqlite3"
+    maildir: Path = DEFAULT_HOME / "maildir"
+    inbox: str = ""
+    mail_from: str = "policy-qa@localhost"
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_tls: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 10.0
+    max_attempts: int = 8
+    max_age_hours: float = 72.0
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 3600.0
+    retention_days: float = 30.0
+    dedupe_window_seconds: float = 3600.0
+    escalations_per_hour: int = 10
+    deliver_interval_seconds: float = 5.0
+    # --- web -----------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    console_users: str = ""
+    session_secret: str = ""
+    requests_per_minute: int = 60
+    max_body_bytes: int = 16384
+    allowed_origins: str = ""
+    analytics: Path = DEFAULT_HOME / "analytics.sqlite3"
+
+    def __post_init__(self) -> None:
+        _check(self.top_k >= 1, f"top_k must be at least 1. Currently, top_k is {self.top_k}")
+        _check(
+            0.0 <= self.threshold <= 1.0,
+            f"threshold must be between 0 and 1. Currently, threshold is {self.threshold}",
+        )
+        _check(
+            self.max_question_chars >= 1,
+            "max_question_chars must be at least 1. "
+            f"Currently, max_question_chars is {self.max_question_chars}",
+        )
+        _check(
+            self.smtp_tls in SMTP_TLS_MODES,
+            f"smtp_tls must be one of {', '.join(SMTP_TLS_MODES)}. "
+            f"Currently, smtp_tls is {self.smtp_tls!r}",
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (values are converted like env values)."""
+        return dataclasses.replace(self, **_coerce_all(changes))
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _convert(name: str, raw: Any, kind: Any) -> Any:
+    """Turn a TOML or environment value into the field's type, or raise ConfigError."""
+    try:
+        if kind in (Path, "Path"):
+            return Path(str(raw)).expanduser()
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name} must be a {kind}; got {raw!r}") from None
+
+
+_FIELDS = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}; known: {', '.join(_FIELDS)}")
+    return {k: _convert(k, v, _FIELDS[k]) for k, v in values.items()}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return data.get("policy_qa", data)
+
+
+def load_settings(
+    config: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, then the TOML file, then the environment,
+    then explicit keyword overrides (CLI flags); later sources win."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config = config or (Path(env["POLICY_QA_CONFIG"]) if env.get("POLICY_QA_CONFIG") else None)
+    if config is not None:
+        values.update(_read_toml(config))
+    for name in _FIELDS:
+        raw = env.get(f"POLICY_QA_{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**_coerce_all(values))
