@@ -170,6 +170,9 @@ def validate_email(addr: str, *, allow_local: bool = False) -> str:
     if not _LOCAL.match(local):
         raise bad("the part before @ may only use ASCII letters, digits, "
                   "!#$%&'*+/=?^_`{|}~- and single inner dots")
+    if "=?" in local:
+        raise bad("the part before @ looks like an encoded word (=?...), which mail "
+                  "software would decode")
     return f"{local}@{_check_domain(domain, allow_local, bad)}"
 
 
@@ -476,15 +479,17 @@ class Outbox:
 
     # --- delivery (used by qa/deliver.py) -----------------------------------------
 
-    def claim_due(self, now: float | None = None, limit: int = 1,
-                  lease_seconds: float = 300.0) -> builtins.list[Claim]:
-        """Lease up to `limit` due, queued rows to the caller and count the attempt."""
+    def claim_due(self, now: float | None = None, limit: int = 1, lease_seconds: float = 300.0,
+                  *, due_by: float | None = None) -> builtins.list[Claim]:
+        """Lease up to `limit` queued rows due by `due_by` (default `now`) whose lease is
+        free at `now`, until now + lease_seconds; each claim counts as an attempt."""
         now = self.clock() if now is None else now
+        due_by = now if due_by is None else due_by
         with _transaction(self.path) as con:
             ids = [r[0] for r in con.execute(
                 "SELECT id FROM escalations WHERE status = 'queued' AND next_attempt_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?)"
-                " ORDER BY next_attempt_at, created_at LIMIT ?", (now, now, int(limit)))]
+                " ORDER BY next_attempt_at, created_at LIMIT ?", (due_by, now, int(limit)))]
             claims = []
             for esc_id in ids:
                 token = secrets.token_hex(8)
