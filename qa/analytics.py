@@ -1,0 +1,218 @@
+"""Usage analytics for the support console: what people ask and where the policy
+falls short.
+
+One SQLite file (WAL). Each answered question stores its UTC day, kind, whether it
+was resolved, the confidence, the top passage's anchor and the question itself
+(whitespace-normalised, needed for "most frequent unresolved questions"); each
+thumbs-up/down stores the question and the answer shown. Client identifiers are kept
+only as a keyed hash (the key lives in the database), never as raw IPs. Rows older
+than `retention_days` are deleted by `purge`, which also runs on its own at most once
+an hour while recording.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from index.errors import ConfigError
+
+__all__ = ["Analytics", "normalise"]
+
+DAY = 86400.0
+MAX_QUESTION_CHARS = 1000
+MAX_ANSWER_CHARS = 4000
+AUTO_PURGE_SECONDS = 3600.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS answers (
+    at REAL NOT NULL,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    resolved INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    anchor TEXT NOT NULL DEFAULT '',
+    question TEXT NOT NULL,
+    question_key TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS answers_day ON answers (day);
+CREATE INDEX IF NOT EXISTS answers_at ON answers (at);
+CREATE TABLE IF NOT EXISTS feedback (
+    at REAL NOT NULL,
+    day TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS feedback_at ON feedback (at);
+"""
+
+
+class AnswerLike(Protocol):
+    question: str
+    resolved: bool
+    confidence: float
+    kind: str
+    passages: Any
+
+
+def normalise(question: str) -> str:
+    """The question as stored: NFC, control characters and runs of whitespace
+    collapsed to single spaces, capped at MAX_QUESTION_CHARS."""
+    text = unicodedata.normalize("NFC", str(question))
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    return " ".join(text.split())[:MAX_QUESTION_CHARS]
+
+
+def _key(question: str) -> str:
+    """Grouping key: case-folded words only, so "Do you sell data?" == "do you sell data"."""
+    words = "".join(c if c.isalnum() else " " for c in question.casefold())
+    return " ".join(words.split())
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+class Analytics:
+    """Thread-safe: every call opens its own short-lived connection."""
+
+    def __init__(self, path: str | Path, *, retention_days: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.retention_days = float(retention_days)
+        self.clock = clock
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._secret = self._init_schema()
+        self._last_purge = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, clock: Callable[[], float] = time.time) -> Analytics:
+        return cls(settings.analytics, retention_days=settings.retention_days, clock=clock)
+
+    # --- storage ---------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open analytics database {str(self.path)!r}: {exc}") from None
+        try:
+            yield con
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise ConfigError(f"analytics database {str(self.path)!r} is not a usable "
+                                  f"SQLite file: {exc}") from None
+            raise
+        finally:
+            con.close()
+
+    def _init_schema(self) -> bytes:
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(_SCHEMA)
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('client_secret', ?)",
+                        (secrets.token_hex(32),))
+            row = con.execute("SELECT value FROM meta WHERE key = 'client_secret'").fetchone()
+        return bytes.fromhex(row[0])
+
+    def _client(self, client: str) -> str:
+        if not client:
+            return ""
+        digest = hmac.new(self._secret, str(client).encode("utf-8", "replace"), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def _insert(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._connect() as con:
+            con.execute(sql, params)
+        if self.clock() - self._last_purge >= AUTO_PURGE_SECONDS:
+            self.purge()
+
+    # --- recording -------------------------------------------------------------------
+
+    def record_answer(self, answer: AnswerLike, client: str = "") -> None:
+        """Store one answered question (the Answer from Service.ask)."""
+        now = self.clock()
+        question = normalise(answer.question)
+        passages = tuple(answer.passages or ())
+        anchor = str(getattr(passages[0], "anchor", "")) if passages else ""
+        self._insert(
+            "INSERT INTO answers (at, day, kind, resolved, confidence, anchor, question,"
+            " question_key, client) VALUES (?,?,?,?,?,?,?,?,?)",
+            (now, _day(now), str(answer.kind), int(bool(answer.resolved)),
+             float(answer.confidence), anchor[:200], question, _key(question),
+             self._client(client)))
+
+    def record_feedback(self, question: str, answer_text: str, helpful: bool,
+                        client: str = "") -> None:
+        """Store a thumbs up (helpful=True) or down for the answer shown."""
+        now = self.clock()
+        self._insert(
+            "INSERT INTO feedback (at, day, helpful, question, answer, client)"
+            " VALUES (?,?,?,?,?,?)",
+            (now, _day(now), int(bool(helpful)), normalise(question),
+             str(answer_text)[:MAX_ANSWER_CHARS], self._client(client)))
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete rows older than retention_days; returns how many went."""
+        now = self.clock() if now is None else now
+        cutoff = now - self.retention_days * DAY
+        with self._connect() as con:
+            count = con.execute("DELETE FROM answers WHERE at < ?", (cutoff,)).rowcount
+            count += con.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
+            if count:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._last_purge = now
+        return count
+
+    # --- reports (smalltalk such as "hello" is not counted as a question) -----------
+
+    def questions_per_day(self, days: int = 30) -> list[tuple[str, int, int]]:
+        """(day, questions, resolved) for the last `days` days that had any, oldest first."""
+        since = (datetime.fromtimestamp(self.clock(), UTC) - timedelta(days=days - 1))
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT day, COUNT(*), SUM(resolved) FROM answers WHERE kind != 'smalltalk'"
+                " AND day >= ? GROUP BY day ORDER BY day", (since.strftime("%Y-%m-%d"),))
+            return [(d, int(t), int(r or 0)) for d, t, r in rows]
+
+    def resolved_rate(self) -> float:
+        """Share of questions answered from the policy (0.0 when none yet)."""
+        with self._connect() as con:
+            total, resolved = con.execute(
+                "SELECT COUNT(*), SUM(resolved) FROM answers WHERE kind != 'smalltalk'"
+            ).fetchone()
+        return float(resolved or 0) / total if total else 0.0
+
+    def top_unresolved(self, n: int = 10) -> list[tuple[str, int]]:
+        """The most frequent unresolved questions (grouped ignoring case and
+        punctuation; the latest wording is shown), most frequent first."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT (SELECT question FROM answers b WHERE b.question_key = a.question_key"
+                "        AND b.resolved = 0 ORDER BY b.at DESC LIMIT 1), COUNT(*) AS c,"
+                " MAX(at) AS last FROM answers a WHERE resolved = 0 AND kind = 'unresolved'"
+                " GROUP BY question_key ORDER BY c DESC, last DESC LIMIT ?", (int(n),))
+            return [(q, int(c)) for q, c, _ in rows]
+
+    def thumbs_down(self, n: int = 20) -> list[dict[str, Any]]:
+        """The latest unhelpful answers: {"at", "day", "question", "answer"}."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT at, day, question, answer FROM feedback WHERE helpful = 0"
+                " ORDER BY at DESC LIMIT ?", (int(n),))
+            return [{"at": datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds"),
+                     "day": day, "question": q, "answer": a} for at, day, q, a in rows]
