@@ -344,7 +344,7 @@ class Outbox:
         """
         key, text = _check_question(question)
         to = validate_email(to, allow_local=True)
-        email = validate_email(email) if email else None
+        email = _optional_email(email)
         offered = _clean_passages(passages)
         ckey = _client_key(self._secret, client)
         now = self.clock()
@@ -528,6 +528,13 @@ def _fetch(con: sqlite3.Connection, esc_id: str) -> sqlite3.Row:
     if row is None:
         raise NotFoundError(f"no escalation with id {str(esc_id)[:40]!r}")
     return row
+
+
+def _optional_email(email: str | None) -> str | None:
+    """None or blank means "not given"; anything else must be a valid address."""
+    if email is None or (isinstance(email, str) and not email.strip()):
+        return None
+    return validate_email(email)
 
 
 def _leased(row: sqlite3.Row, now: float) -> bool:
