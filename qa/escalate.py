@@ -422,6 +422,15 @@ class Outbox:
             rows = dict(con.execute("SELECT status, COUNT(*) FROM escalations GROUP BY status"))
         return {s: int(rows.get(s, 0)) for s in ("queued", "sent", "failed", "resolved")}
 
+    def health(self) -> dict[str, Any]:
+        """What a health check or the console shows: durability settings and counts."""
+        with _connect(self.path) as con:
+            journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+            sync = con.execute("PRAGMA synchronous").fetchone()[0]
+        return {"path": str(self.path), "journal_mode": journal,
+                "synchronous": {2: "full", 3: "extra"}.get(sync, str(sync)),
+                "counts": self.counts()}
+
     def resolved_examples(self) -> builtins.list[dict[str, str]]:
         """{"question", "section"} pairs an agent resolved with a section (not purged)."""
         with _connect(self.path) as con:
@@ -552,7 +561,7 @@ def _check_question(question: str) -> tuple[str, str]:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
-    if not normalise_question(text):
+    if not any(c.isalpha() for c in normalise_question(text)):
         raise QuestionError("question has no words; please rephrase it")
     return _question_key(text), text
 
