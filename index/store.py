@@ -30,20 +30,30 @@ from index.policy import Policy
 from index.split import Chunk, SplitSettings, split_policy
 from index.text import sentence_spans
 
-FORMAT = 1
+FORMAT = 2
 FILES = ("manifest.json", "chunks.jsonl", "units.jsonl", "index.faiss", "policy.md")
+
+
+UNIT_KINDS = ("sentence", "plain", "chunk", "heading")
 
 
 @dataclass(frozen=True)
 class Unit:
+    """One embedded text. Kinds: `sentence` (a sentence prefixed with its section
+    title), `plain` (the sentence alone), `chunk` (the whole chunk with its title),
+    `heading` (the section and sub-section title alone)."""
+
     chunk: int  # position in PolicyIndex.chunks
     start: int  # span of the chunk's text
     end: int
-    whole: bool = False  # the whole chunk rather than one sentence
+    kind: str = "sentence"
 
     def embed_text(self, chunk: Chunk) -> str:
         title = chunk.section if not chunk.subsection else f"{chunk.section} {chunk.subsection}"
-        return f"{title}: {chunk.text[self.start:self.end]}"
+        if self.kind == "heading":
+            return title
+        text = chunk.text[self.start : self.end]
+        return text if self.kind == "plain" else f"{title}: {text}"
 
 
 @dataclass(frozen=True)
@@ -66,8 +76,11 @@ class PolicyIndex:
 def make_units(chunks: list[Chunk]) -> list[Unit]:
     units: list[Unit] = []
     for i, chunk in enumerate(chunks):
-        units.extend(Unit(i, s, e) for s, e in sentence_spans(chunk.text))
-        units.append(Unit(i, 0, len(chunk.text), whole=True))
+        spans = sentence_spans(chunk.text)
+        units.extend(Unit(i, s, e, "sentence") for s, e in spans)
+        units.extend(Unit(i, s, e, "plain") for s, e in spans)
+        units.append(Unit(i, 0, len(chunk.text), "chunk"))
+        units.append(Unit(i, 0, 0, "heading"))
     return units
 
 
@@ -194,5 +207,5 @@ def _check_manifest(path, manifest, chunks, units, vectors, model, dimension) ->
             f"index at {path} is corrupt: {vectors.ntotal} vectors of dimension {vectors.d} "
             f"for {len(units)} units of dimension {manifest.get('dimension')}"
         )
-    if any(not 0 <= u.chunk < len(chunks) for u in units):
+    if any(not 0 <= u.chunk < len(chunks) or u.kind not in UNIT_KINDS for u in units):
         raise IndexLoadError(f"index at {path} is corrupt: a unit points to no chunk")

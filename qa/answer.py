@@ -80,9 +80,9 @@ def small_talk(question: str) -> Answer | None:
     """A short friendly reply to greetings and thanks, instead of a search."""
     text = question.strip()
     if _GREETING.match(text):
-        return Answer(question, True, 1.0, GREETING, kind="smalltalk")
+        return Answer(question, False, 0.0, GREETING, kind="smalltalk")
     if _THANKS.match(text):
-        return Answer(question, True, 1.0, THANKS, kind="smalltalk")
+        return Answer(question, False, 0.0, THANKS, kind="smalltalk")
     return None
 
 

@@ -11,9 +11,9 @@ import functools
 import re
 import threading
 import unicodedata
-from dataclasses import replace
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from index.embed import Embedder, vocabulary
 from index.errors import ConfigError, QuestionError

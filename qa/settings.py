@@ -31,7 +31,7 @@ class Settings:
     policy: Path = BUNDLED_POLICY
     model: str = "all-MiniLM-L6-v2"
     base_url: str = ""
-    threshold: float = 0.5
+    threshold: float = 0.41
     top_k: int = 3
     max_question_chars: int = 1000
     cache_size: int = 1024
