@@ -21,7 +21,10 @@ from index.split import Chunk
 from index.store import PolicyIndex
 
 STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "did", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "us", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "yours", "i'm", "im", "u", "ur", "about", "any", "all", "would", "could", "should", "may", "might", "also", "just", "not", "no", "yes"]
+    "a an and are as at be but by can do does did for from has have how i if in into is it "
+    "its me my of on or our so that the their them then there these they this to us was we "
+    "what when where which who why will with you your yours i'm im u ur about any all would "
+    "could should may might also just not no yes".split()
 )
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
