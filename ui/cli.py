@@ -20,7 +20,8 @@ from index.errors import PolicyQAError
 from qa.settings import Settings, load_settings
 
 # command groups registered by other modules (each has `register(subparsers)`)
-PLUGINS = ("ui.cli_outbox", "ui.cli_serve", "ui.cli_eval", "ui.cli_bench", "ui.cli_tune")
+PLUGINS = ("ui.cli_outbox", "ui.cli_serve", "ui.cli_console", "ui.cli_eval", "ui.cli_bench",
+           "ui.cli_tune")
 
 log = logging.getLogger(__name__)
 
