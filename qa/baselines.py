@@ -1,0 +1,165 @@
+"""The systems an evaluation compares, behind one interface: questions in, for each
+an answer with ranked passages (text + section anchors + score) and a confidence.
+
+- `OursSystem`: the product's Service, untouched (the system under test).
+- `BM25System`: rank_bm25's BM25Okapi over the same chunks (with their titles);
+  whole chunks as quotes; confidence = the best BM25 score.
+- `TutorialSystem`: what tutorials build: RecursiveCharacterTextSplitter(1000, 200)
+  over the raw policy text, the same embedding model, FAISS IndexFlatIP; whole chunks
+  as quotes; confidence = the best cosine. A chunk carries the anchors of every
+  section it overlaps, so it spends one place per section in anchor-based scoring.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import faiss
+import numpy as np
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+from rank_bm25 import BM25Okapi
+
+from index.embed import Embedder
+from index.split import Chunk
+from index.store import PolicyIndex
+from qa.service import Service
+
+TOP_K = 10
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class EvalPassage:
+    text: str
+    anchors: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True)
+class SystemAnswer:
+    question: str
+    confidence: float
+    passages: tuple[EvalPassage, ...]
+    resolved: bool | None = None  # the system's own decision, when it makes one
+
+
+class System(Protocol):
+    name: str
+
+    def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]: ...
+
+
+class OursSystem:
+    """The Service as shipped; asked for up to TOP_K passages so hit@k can reach 10."""
+
+    name = "ours"
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
+        return [
+            SystemAnswer(a.question, a.confidence,
+                         tuple(EvalPassage(p.quote, (p.anchor,), p.score) for p in a.passages),
+                         a.resolved)
+            for a in self.service.ask_many(list(questions))
+        ]
+
+
+def bm25_tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+class BM25System:
+    name = "bm25"
+
+    def __init__(self, index: PolicyIndex) -> None:
+        self.chunks = index.chunks
+        titled = [" ".join(filter(None, (c.section, c.subsection, c.text))) for c in self.chunks]
+        self._bm25 = BM25Okapi([bm25_tokens(t) or ["_"] for t in titled])
+
+    def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
+        out = []
+        for question in questions:
+            scores = np.asarray(self._bm25.get_scores(bm25_tokens(question)), dtype=float)
+            order = np.argsort(-scores, kind="stable")[:TOP_K]
+            passages = tuple(EvalPassage(self.chunks[i].text, (self.chunks[i].anchor,),
+                                         float(scores[i])) for i in order)
+            out.append(SystemAnswer(question, float(scores[order[0]]) if len(order) else 0.0,
+                                    passages))
+        return out
+
+
+def tutorial_splitter() -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200,
+                                          add_start_index=True)
+
+
+def covered_anchors(start: int, end: int, chunks: Sequence[Chunk]) -> tuple[str, ...]:
+    """Anchors of the sections a span of the policy source overlaps, in order; a span
+    over no section text (a heading, front matter) gets the section it starts in."""
+    anchors: list[str] = []
+    for chunk in chunks:
+        if chunk.start < end and start < chunk.end and chunk.anchor not in anchors:
+            anchors.append(chunk.anchor)
+    if not anchors and chunks:
+        before = [c for c in chunks if c.start <= start]
+        anchors.append((before[-1] if before else chunks[0]).anchor)
+    return tuple(anchors)
+
+
+class TutorialSystem:
+    name = "tutorial"
+
+    def __init__(self, texts: Sequence[str], anchors: Sequence[tuple[str, ...]],
+                 vectors: faiss.Index, embedder: Embedder) -> None:
+        self.texts = list(texts)
+        self.anchors = [tuple(a) for a in anchors]
+        self.vectors = vectors
+        self.embedder = embedder
+
+    @classmethod
+    def build(cls, index: PolicyIndex, embedder: Embedder) -> TutorialSystem:
+        """Split the raw policy source (the text the index was built from); anchors
+        come from the index's section offsets."""
+        docs = tutorial_splitter().create_documents([index.source])
+        texts = [d.page_content for d in docs]
+        anchors = [covered_anchors(d.metadata["start_index"],
+                                   d.metadata["start_index"] + len(d.page_content),
+                                   index.chunks) for d in docs]
+        vectors = embedder.encode(texts)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        return cls(texts, anchors, flat, embedder)
+
+    def save(self, out: Path) -> Path:
+        out.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(self.vectors, str(out / "tutorial.faiss"))
+        rows = [{"text": t, "anchors": list(a)} for t, a in zip(self.texts, self.anchors,
+                                                                 strict=True)]
+        (out / "tutorial.json").write_text(json.dumps(rows), encoding="utf-8")
+        return out
+
+    @classmethod
+    def load(cls, path: Path, embedder: Embedder) -> TutorialSystem:
+        rows = json.loads((path / "tutorial.json").read_text(encoding="utf-8"))
+        vectors = faiss.read_index(str(path / "tutorial.faiss"))
+        return cls([r["text"] for r in rows], [r["anchors"] for r in rows], vectors, embedder)
+
+    def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
+        if not questions:
+            return []
+        scores, ids = self.vectors.search(self.embedder.encode(list(questions)),
+                                          min(TOP_K, self.vectors.ntotal))
+        out = []
+        for question, row_scores, row_ids in zip(questions, scores, ids, strict=True):
+            passages = tuple(EvalPassage(self.texts[i], self.anchors[i], float(s))
+                             for s, i in zip(row_scores, row_ids, strict=True) if i >= 0)
+            out.append(SystemAnswer(question, passages[0].score if passages else 0.0,
+                                    passages))
+        return out
