@@ -81,7 +81,11 @@ def resend(outbox: Outbox, esc_id: str, user: str = "") -> str:
     return f"{esc.id} is queued again for delivery."
 
 
-def resolve(outbox: Outbox, esc_id: str, note: str, section: str | None, user: str = "") -> str:
+def resolve(outbox: Outbox, esc_id: str, note: str, section: str | None, user: str = "",
+            known: set[str] | None = None) -> str:
+    """Mark resolved; `section`, when given, must be one of the `known` anchors."""
+    if section and known is not None and section not in known:
+        return f"unknown section {section[:80]!r}; pick one from the list"
     try:
         esc = outbox.resolve((esc_id or "").strip(), note, section=section or None)
     except PolicyQAError as exc:
@@ -123,8 +127,9 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
     resolution = gr.Textbox(label="Resolution", interactive=False)
     resend_button = gr.Button("Resend (failed only)", variant="secondary")
     note = gr.Textbox(label="Resolution note", lines=3)
-    section = gr.Dropdown(choices=[], value=None, label="Policy section that answers it "
-                          "(used for fine-tuning exports)", allow_custom_value=False)
+    section = gr.Dropdown(choices=section_choices(service), value=None,
+                          label="Policy section that answers it (used for fine-tuning exports)",
+                          allow_custom_value=True, elem_id="esc-section")
     resolve_button = gr.Button("Mark resolved", variant="primary")
     message = gr.Textbox(label="Result", interactive=False, elem_id="esc-message")
 
@@ -145,7 +150,9 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
         return resend(outbox, ident, getattr(request, "username", "") or "")
 
     def do_resolve(ident: str, text: str, anchor: str | None, request: gr.Request) -> str:
-        return resolve(outbox, ident, text, anchor, getattr(request, "username", "") or "")
+        known = {a for _, a in section_choices(service)}
+        return resolve(outbox, ident, text, anchor, getattr(request, "username", "") or "",
+                       known)
 
     detail = [question, email, state, last_error, esc_id, passages, resolution, message]
     queue = [counts, table]

@@ -1,0 +1,396 @@
+"""The support-agent console over real HTTP on loopback: login, sessions, Origin checks,
+no way in without a session, the queue/resolve/resend/diagnostics/analytics data, and
+escaping of visitor text. Plus unit tests of the auth building blocks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from gradio_client import Client
+
+from index.errors import ConfigError
+from qa.analytics import Analytics
+from qa.escalate import Outbox
+from ui.auth import (
+    COOKIE,
+    Credentials,
+    LoginLimiter,
+    Sessions,
+    hash_password,
+    parse_users,
+    same_origin,
+    verify_password,
+)
+from ui.console import mount_console
+from ui.console_tabs import section_choices
+
+XSS = "<img src=x onerror=alert(1)> do you sell my data to <script>alert(2)</script>?"
+USERS = "alice:s3cret-Pa55,bob:" + hash_password("hunter22", iterations=1000)
+SECTION = "when-would-we-share-your-information"
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run app with uvicorn in a thread on a free loopback port; yield its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class Console:
+    base: str
+    outbox: Outbox
+    analytics: Analytics
+    service: Any
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, timeout=30)
+
+    def login(self, name: str = "alice", password: str = "s3cret-Pa55") -> httpx.Client:
+        http = self.client()
+        response = http.post("/console/login", data={"username": name, "password": password},
+                             headers={"Origin": self.base})
+        assert response.status_code == 303, response.text
+        return http
+
+    def gradio(self, http: httpx.Client) -> Client:
+        cookie = f"{COOKIE}={http.cookies.get(COOKIE)}"
+        return Client(self.base + "/console/", headers={"Cookie": cookie, "Origin": self.base},
+                      verbose=False)
+
+
+@pytest.fixture()
+def console(make_service) -> Iterator[Callable[..., Console]]:
+    stack: list[Any] = []
+
+    def start(users: str = USERS, app: FastAPI | None = None) -> Console:
+        service = make_service(console_users=users)
+        outbox = Outbox.from_settings(service.settings)  # the console opens the same file
+        analytics = Analytics.from_settings(service.settings)
+        app = app or FastAPI()
+        mount_console(app, service, service.settings, analytics)
+        cm = serve(app)
+        base = cm.__enter__()
+        stack.append(cm)
+        return Console(base, outbox, analytics, service)
+
+    yield start
+    for cm in reversed(stack):
+        cm.__exit__(None, None, None)
+
+
+# --- disabled ------------------------------------------------------------------------
+
+DEFAULT_GUESSES = [("admin", "admin"), ("admin", ""), ("admin", "password"), ("", ""),
+                   ("root", "root"), ("console", "console")]
+
+
+def test_without_users_the_console_is_disabled_and_no_default_password_works(console) -> None:
+    c = console(users="")
+    with c.client() as http:
+        page = http.get("/console/")
+        assert page.status_code == 503
+        assert "POLICY_QA_CONSOLE_USERS" in page.text and "no default password" in page.text
+        for name, password in DEFAULT_GUESSES:
+            r = http.post("/console/login", data={"username": name, "password": password},
+                          headers={"Origin": c.base})
+            assert r.status_code == 503 and COOKIE not in r.headers.get("set-cookie", "")
+        for path in ("/console/config", "/console/gradio_api/info", "/console/login"):
+            r = http.get(path)
+            assert r.status_code == 503 and "named_endpoints" not in r.text
+
+
+# --- login ---------------------------------------------------------------------------
+
+def test_wrong_password_is_401_and_login_is_rate_limited(console) -> None:
+    c = console()
+    with c.client() as http:
+        for _ in range(5):
+            r = http.post("/console/login", data={"username": "alice", "password": "nope"},
+                          headers={"Origin": c.base})
+            assert r.status_code == 401 and "Wrong name or password" in r.text
+            assert COOKIE not in r.headers.get("set-cookie", "")
+        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55"},
+                      headers={"Origin": c.base})
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 200
+        assert COOKIE not in r.headers.get("set-cookie", "")
+        assert http.get("/console/config").status_code == 401
+
+
+@pytest.mark.parametrize(("name", "password"), [("alice", "s3cret-Pa55"), ("bob", "hunter22")])
+def test_right_password_sets_a_hardened_session_cookie(console, name: str, password: str) -> None:
+    c = console()
+    with c.client() as http:
+        r = http.post("/console/login", data={"username": name, "password": password},
+                      headers={"Origin": c.base})
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"]
+        assert cookie.startswith(COOKIE + "=")
+        attrs = {a.strip().lower() for a in cookie.split(";")}
+        assert {"httponly", "samesite=strict", "path=/console"} <= attrs
+        assert "secure" not in attrs  # plain http on loopback; https requests get Secure
+        assert password not in cookie
+        page = http.get("/console/")
+        assert page.status_code == 200 and "<gradio-app" in page.text
+        assert http.get("/console/config").json()["username"] == name
+        assert http.get("/console/login").status_code == 303  # already signed in
+
+
+def test_logout_revokes_the_session(console) -> None:
+    c = console()
+    http = c.login()
+    token = http.cookies.get(COOKIE)
+    r = http.post("/console/logout", headers={"Origin": c.base})
+    assert r.status_code == 303 and f'{COOKIE}=""' in r.headers["set-cookie"]
+    with c.client() as other:
+        other.cookies.set(COOKIE, token, path="/console")
+        assert other.get("/console/config").status_code == 401
+    http.close()
+
+
+# --- no way in without a session -----------------------------------------------------
+
+PROTECTED_GET = ["/console/config", "/console/gradio_api/info", "/console/gradio_api/openapi.json",
+                 "/console/gradio_api/queue/data?session_hash=abc",
+                 "/console/gradio_api/upload_progress?upload_id=x", "/console/theme.css"]
+PROTECTED_POST = ["/console/gradio_api/queue/join", "/console/gradio_api/upload",
+                  "/console/gradio_api/run/queue", "/console/gradio_api/call/resolve"]
+
+
+def test_console_pages_and_api_need_a_session(console) -> None:
+    c = console()
+    forged = "alice|9999999999|nonce|" + "0" * 64
+    for cookies in ({}, {COOKIE: forged}, {COOKIE: "garbage"}):
+        with c.client() as http:
+            for name, value in cookies.items():
+                http.cookies.set(name, value, path="/console")
+            for path in ("/console", "/console/"):
+                r = http.get(path)
+                assert r.status_code == 303 and r.headers["location"] == "/console/login"
+            for path in PROTECTED_GET:
+                assert http.get(path).status_code == 401, path
+            for path in PROTECTED_POST:
+                r = http.post(path, json={"data": [], "fn_index": 0, "session_hash": "abc"},
+                              headers={"Origin": c.base})
+                assert r.status_code == 401, path
+    with c.client() as http:
+        assert "named_endpoints" not in http.get("/console/gradio_api/info").text
+
+
+def test_cross_origin_posts_are_refused(console) -> None:
+    c = console()
+    http = c.login()
+    body = {"data": ["all"], "fn_index": 0, "session_hash": "abc"}
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {},
+                    {"Referer": "http://evil.example/page"},
+                    {"Origin": c.base.replace("127.0.0.1", "localhost")}):
+        r = http.post("/console/gradio_api/queue/join", json=body, headers=headers)
+        assert r.status_code == 403, headers
+        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55"},
+                      headers=headers)
+        assert r.status_code == 403 and COOKIE not in r.headers.get("set-cookie", "")
+    r = http.post("/console/logout", headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403
+    assert http.get("/console/config").status_code == 200  # still signed in
+    r = http.post("/console/gradio_api/queue/join", json=body,
+                  headers={"Referer": c.base + "/console/"})
+    assert r.status_code != 403
+    http.close()
+
+
+def test_console_wins_over_a_public_blocks_mounted_at_root(console) -> None:
+    with gr.Blocks() as public:
+        gr.Textbox()
+    app = gr.mount_gradio_app(FastAPI(), public, "/")
+    c = console(app=app)
+    with c.client() as http:
+        assert http.get("/console/").status_code == 303
+        assert "Sign in" in http.get("/console/login").text
+        assert http.get("/console/config").status_code == 401
+        public_api = http.get("/gradio_api/info").json()
+        assert not any(name in str(public_api) for name in ("resolve", "resend", "diagnose"))
+
+
+# --- the console's data --------------------------------------------------------------
+
+def test_queue_open_resend_and_resolve(console) -> None:
+    c = console()
+    failed = c.outbox.enqueue("Is my data stored in the EU?", to="privacy@example.com")
+    (claim,) = c.outbox.claim_due()
+    assert c.outbox.mark_failed(claim, "SMTP 550 mailbox unavailable")
+    esc = c.outbox.enqueue(XSS, to="privacy@example.com", email="asker@example.org",
+                           passages=[{"section": "Sharing", "anchor": SECTION, "url": "u",
+                                      "quote": "Korero does not sell", "score": 0.31}])
+    http = c.login()
+    api = c.gradio(http)
+
+    counts, table = api.predict("all", api_name="/queue")
+    assert "2 escalations" in counts and "failed: 1" in counts and "<img" not in counts
+    rows = {row[0]: row for row in table["data"]}
+    assert rows[esc.id][4] == XSS and rows[esc.id][5] == "asker@example.org"
+    assert rows[failed.id][2] == "failed" and "550" in rows[failed.id][6]
+    _, only_failed = api.predict("failed", api_name="/queue")
+    assert [r[0] for r in only_failed["data"]] == [failed.id]
+
+    question, email, state, error, ident, passages, _, message = api.predict(
+        esc.id, api_name="/open_escalation")
+    assert (question, email, ident, message) == (XSS, "asker@example.org", esc.id, "")
+    assert state.startswith("queued; 0 delivery attempt(s)")
+    assert passages["data"] == [["Sharing", SECTION, 0.31, "Korero does not sell"]]
+    assert api.predict(failed.id, api_name="/open_escalation")[3].startswith("SMTP 550")
+    assert "no escalation" in api.predict("esc_nope", api_name="/open_escalation")[-1]
+
+    assert "only failed" in api.predict(esc.id, api_name="/resend")
+    assert "queued again" in api.predict(failed.id, api_name="/resend")
+    assert c.outbox.get(failed.id).status == "queued" and c.outbox.get(failed.id).attempts == 0
+
+    assert "note is required" in api.predict(esc.id, "", SECTION, api_name="/resolve")
+    assert "unknown section" in api.predict(esc.id, "x", "no-such-anchor", api_name="/resolve")
+    assert c.outbox.get(esc.id).status == "queued"
+    assert "resolved" in api.predict(esc.id, "Answered by e-mail.", SECTION, api_name="/resolve")
+    done = c.outbox.get(esc.id)
+    assert (done.status, done.resolution_note, done.resolution_section) == (
+        "resolved", "Answered by e-mail.", SECTION)
+    http.close()
+
+
+def test_section_picker_offers_the_index_anchors(service) -> None:
+    choices = dict((anchor, label) for label, anchor in section_choices(service))
+    assert SECTION in choices and "privacy-policy" in choices
+    assert len(choices) == len({c.anchor for c in service.index.chunks})
+
+
+def test_diagnostics_show_every_candidate_and_why(console) -> None:
+    c = console()
+    http = c.login()
+    api = c.gradio(http)
+    threshold = c.service.settings.threshold
+    verdict, shown_threshold, table, preview, raw = api.predict(
+        "Do you sell my data?", api_name="/diagnose")
+    assert shown_threshold == threshold
+    assert verdict.startswith("RESOLVED") and f"{threshold:.2f}" in verdict
+    rows = table["data"]
+    assert len(rows) == 10 and rows[0][3] == SECTION and rows[0][8] == "yes"
+    assert all(isinstance(r[4], float) and isinstance(r[5], float) for r in rows)
+    assert [r[4] for r in rows] == sorted((r[4] for r in rows), reverse=True)
+    assert "Korero does not sell" in preview and '"resolved": true' in raw
+
+    verdict, _, table, preview, raw = api.predict(XSS + " my cat's favourite colour",
+                                                  api_name="/diagnose")
+    assert verdict.startswith("NOT RESOLVED") and "below the threshold" in verdict
+    assert "<img" not in preview and "<img" not in verdict and "<img" in raw
+    assert api.predict("   ", api_name="/diagnose")[0].startswith("Not a usable question")
+    http.close()
+
+
+def test_index_status_and_analytics(console) -> None:
+    c = console()
+    for q, resolved in ((XSS, False), (XSS, False), ("Do you sell my data?", True)):
+        answer = c.service.ask(q)
+        assert answer.resolved is resolved
+        c.analytics.record_answer(answer, "203.0.113.9")
+    c.analytics.record_feedback(XSS, "Our privacy policy does not seem to cover this.", False)
+    http = c.login()
+    api = c.gradio(http)
+    status = dict(api.predict(api_name="/index_status")["data"])
+    manifest = c.service.index.manifest
+    assert status["policy SHA-256"] == manifest["policy_sha256"]
+    assert status["chunks"] == str(manifest["chunks"]) and status["model"] == manifest["model"]
+    assert status["last revised"] == manifest["last_revised"] and status["built at"]
+
+    rate, _plot, per_day, top, down = api.predict(api_name="/analytics")
+    assert "33.3%" in rate and "of 3 question(s)" in rate
+    assert per_day["data"][0][1:] == [3, 1, 2]
+    assert top["data"] == [[" ".join(XSS.split()), 2]]
+    assert down["data"][0][1] == XSS
+    http.close()
+
+
+# --- auth building blocks ------------------------------------------------------------
+
+def test_password_hashes_and_plain_passwords() -> None:
+    stored = hash_password("correct horse", iterations=1000, salt="abc")
+    assert stored.startswith("pbkdf2_sha256$1000$abc$")
+    assert verify_password("correct horse", stored) and not verify_password("Correct horse", stored)
+    assert verify_password("p:w", "p:w") and not verify_password("p:w", "p:w ")
+    with pytest.raises(ConfigError):
+        hash_password("")
+
+
+@pytest.mark.parametrize("spec", ["alice", "alice:", ":pw", "al ice:pw",
+                                  "bob:pbkdf2_sha256$x$salt$aGk=", "bob:pbkdf2_sha256$1$s$bad!"])
+def test_malformed_users_are_config_errors(spec: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_users(spec)
+
+
+def test_credentials() -> None:
+    users = parse_users(" alice:pw:with:colons , bob:" + hash_password("x", iterations=1000))
+    creds = Credentials(users)
+    assert creds.check("alice", "pw:with:colons") and creds.check("bob", "x")
+    assert not creds.check("alice", "pw") and not creds.check("carol", "x")
+    assert not Credentials({}).enabled and not Credentials({}).check("", "")
+
+
+def test_sessions_sign_expire_and_revoke() -> None:
+    now = [1000.0]
+    sessions = Sessions("secret", ttl=60, clock=lambda: now[0])
+    token = sessions.issue("alice")
+    assert sessions.user(token) == "alice"
+    assert Sessions("other secret").user(token) is None
+    assert sessions.user(token.replace("alice", "admin", 1)) is None
+    sessions.revoke(token)
+    assert sessions.user(token) is None
+    later = sessions.issue("alice")
+    now[0] += 61
+    assert sessions.user(later) is None
+
+
+def test_login_limiter_window() -> None:
+    now = [0.0]
+    limiter = LoginLimiter(max_failures=3, window=100, clock=lambda: now[0])
+    for _ in range(3):
+        assert limiter.retry_after("a") == 0
+        limiter.fail("a")
+    assert limiter.retry_after("a") == 100 and limiter.retry_after("b") == 0
+    now[0] = 100.5
+    assert limiter.retry_after("a") == 0
+
+
+@pytest.mark.parametrize(("headers", "ok"), [
+    ({"host": "h:8000", "origin": "http://h:8000"}, True),
+    ({"host": "example.com", "origin": "https://example.com"}, True),
+    ({"host": "h:8000", "referer": "http://h:8000/console/"}, True),
+    ({"host": "h:8000", "origin": "http://h:8001"}, False),
+    ({"host": "h:8000", "origin": "http://evil:8000"}, False),
+    ({"host": "h:8000", "origin": "null"}, False),
+    ({"host": "h:8000"}, False),
+    ({"origin": "http://h:8000"}, False),
+])
+def test_same_origin(headers: dict[str, str], ok: bool) -> None:
+    assert same_origin(headers) is ok
