@@ -15,17 +15,18 @@ from pathlib import Path
 import yaml
 
 from index.errors import PolicyError
+from index.text import heading_level, heading_lines, render_block, render_inline
 
 MAX_POLICY_BYTES = 5_000_000
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.M)
 _REVISED = re.compile(
     r"(?:last\s+(?:revised|updated|modified)|effective(?:\s+date)?)\s*(?:on)?\s*[:\-–]?\s*"
-    r"\**\s*([A-Z][a-z]+\.? \d{1,2},? \d{4}|\d{4}-\d{2}-\d{2}|\d{1,2} [A-Z][a-z]+ \d{4})",
+    r"\**\s*([A-Z][a-z]+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{4}-\d{2}-\d{2}"
+    r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]+,? \d{4})",
     re.I,
 )
-_MAILTO = re.compile(r"mailto:([^\s)\"'>?]+@[^\s)\"'>?]+)", re.I)
+_MAILTO = re.compile(r"mailto:([^\s)\"'<>?,;]+@[^\s)\"'<>?,;]+)", re.I)
 _BARE_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 _SITE = re.compile(r"\((https?://[^/\s)]+)/?\)|<(https?://[^/\s>]+)/?>")
 _MARKDOWN_HINT = re.compile(r"^(#{1,6}[ \t]|\*\*|[*-][ \t]|\d+\.[ \t])|\]\(", re.M)
@@ -82,6 +83,8 @@ def parse_policy(data: bytes | str, name: str = "policy") -> Policy:
     body = text[body_start:]
     if not re.search(r"\w{2,}", body):
         raise PolicyError(f"policy {name} has no text to index")
+    if not re.search(r"\w{2,}", render_block(body)):
+        raise PolicyError(f"policy {name} has no text to index, only headings or markup")
     digest = hashlib.sha256(raw).hexdigest()
     return Policy(
         source=text,
@@ -108,14 +111,18 @@ def _front_matter(text: str, name: str) -> tuple[dict, int]:
 
 
 def _title(meta: dict, body: str, name: str) -> str:
-    h1 = _H1.search(body)
+    """The H1's text, else the front matter `title`, else a short first line that is
+    not a heading, else the file name."""
+    h1 = next((text for _, level, text in heading_lines(body) if level == 1 and text), None)
     if h1:
-        return h1.group(1).strip()
+        return h1
     if isinstance(meta.get("title"), str) and meta["title"].strip():
-        return meta["title"].strip()
+        return render_inline(meta["title"])
     first_line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
-    if first_line and len(first_line) <= 80 and not first_line.endswith("."):
-        return first_line
+    if first_line and not heading_level(first_line):
+        first_line = render_inline(first_line)
+        if first_line and len(first_line) <= 80 and not first_line.endswith((".", ",", ";")):
+            return first_line
     return Path(name).stem.replace("-", " ").replace("_", " ").strip() or "Privacy Policy"
 
 

@@ -1,14 +1,20 @@
-"""Split a policy into chunks: sections, then bold lead-in sub-sections, then
-RecursiveCharacterTextSplitter pieces for long ones. Plain-text policies without
-headings become paragraphs under the document title.
+"""Split a policy into chunks: sections, then sub-sections, then
+RecursiveCharacterTextSplitter pieces for long ones. Policies without headings become
+paragraphs under the document title.
 
-Every chunk keeps `start`/`end` offsets into the policy source, so every word of the
-body can be shown to land in some chunk, and `text` is the reader's text of exactly
-that span.
+Sections come from langchain's MarkdownHeaderTextSplitter (`#`, `##`, `###`). Bold
+lead-ins (`**Log file information**`) and minor headings (`####`…) start sub-sections
+that keep their section's anchor. The splitter only ever sees line markers and the
+heading structure, never the text itself, so it cannot change a line we then fail to
+find (it drops tabs, no-break spaces and other unprintable characters).
+
+Every chunk keeps `start`/`end` offsets into the policy source, `text` is the reader's
+text of exactly that span, and every word of the body lands in some chunk.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -16,10 +22,20 @@ from dataclasses import asdict, dataclass
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 from index.policy import Policy
-from index.text import lead_in, render_block, unique_slug
+from index.text import (
+    SECTION_LEVELS,
+    heading_lines,
+    inline_spans,
+    lead_in,
+    render_block,
+    render_inline,
+    slugify,
+    unique_slug,
+)
 
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_MARK = "\u27e6{}\u27e7"  # ⟦n⟧: line n of the policy body
+_MARKER = re.compile("\u27e6(\\d+)\u27e7")
 
 
 @dataclass(frozen=True)
@@ -53,13 +69,23 @@ class _Span:
     end: int
 
 
+@dataclass(frozen=True)
+class _Block:
+    start: int
+    end: int
+    title: str | None  # a lead-in's or minor heading's title
+    bare: bool  # nothing but the title
+
+
 def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[Chunk]:
     """All chunks of a policy, in document order, ids c0000, c0001, …"""
     settings = settings or SplitSettings()
-    spans = _section_spans(policy) if policy.is_markdown else []
-    if not spans:
-        spans = [_Span(policy.title, unique_slug(policy.title, {}), policy.body_start,
-                       len(policy.source))]
+    source = policy.source
+    spans, minor = _section_spans(policy) if policy.is_markdown else ([], {})
+    by_paragraph = not spans
+    if by_paragraph:
+        spans = [_Span(policy.title, slugify(policy.title) or "section", policy.body_start,
+                       len(source))]
     recursive = RecursiveCharacterTextSplitter(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
@@ -67,85 +93,150 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
         keep_separator="end",
         add_start_index=True,
     )
-    pieces = [
-        (span, sub, start, end)
-        for span in spans
-        for sub, s, e in _subsections(policy.source, span)
-        for start, end in _pieces(policy.source, s, e, recursive, plain=not policy.is_markdown)
-    ]
-    chunks = []
-    for span, sub, start, end in pieces:
-        text = render_block(policy.source[start:end])
-        if text and text != span.section:  # never a heading-only chunk
-            chunks.append(Chunk(f"c{len(chunks):04d}", span.section, sub, span.anchor, text,
-                                start, end))
+    chunks: list[Chunk] = []
+    for span in spans:
+        for sub, s, e in _subsections(source, span, minor):
+            units = _paragraph_ranges(source, s, e) if by_paragraph else [(s, e)]
+            pieces = [p for u in units for p in _pieces(source, *u, recursive)]
+            for start, end in _merge_bare(source, pieces, sub):
+                text = render_block(source[start:end])
+                if not text or text == sub:
+                    continue  # never a heading-only chunk
+                if by_paragraph and not chunks and text == span.section:
+                    continue  # the title line of a plain-text policy
+                chunks.append(Chunk(f"c{len(chunks):04d}", span.section, sub, span.anchor,
+                                    text, start, end))
     return chunks
 
 
-def _section_spans(policy: Policy) -> list[_Span]:
-    """Sections from MarkdownHeaderTextSplitter, located in the source by their lines."""
+def _section_spans(policy: Policy) -> tuple[list[_Span], dict[int, str]]:
+    """Sections (h1-h3) via MarkdownHeaderTextSplitter, and the minor headings (h4-h6)
+    by source offset. No sections when the policy has no h1-h3 heading."""
+    body, lines = policy.body, policy.body.split("\n")
+    starts = list(itertools.accumulate((len(ln) + 1 for ln in lines), initial=policy.body_start))
+    shadow = [_MARK.format(i) if ln.strip() else "" for i, ln in enumerate(lines)]
+    seen: dict[str, int] = {}
+    titles: dict[int, tuple[str, str]] = {}  # line -> (heading text, anchor)
+    minor: dict[int, str] = {}
+    for number, level, text in heading_lines(body):
+        titles[number] = (text or policy.title, unique_slug(text, seen))
+        if level <= SECTION_LEVELS:
+            shadow[number] = "#" * level + " " + _MARK.format(number)
+        elif text:
+            minor[starts[number]] = text
+    if not any(ln.startswith("#") for ln in shadow):
+        return [], minor
     splitter = MarkdownHeaderTextSplitter(HEADERS, strip_headers=True)
-    source, cursor, seen = policy.source, policy.body_start, {}
     spans: list[_Span] = []
-    anchors: dict[tuple, str] = {}
-    for doc in splitter.split_text(policy.body):
-        lines = [ln.strip() for ln in doc.page_content.splitlines() if ln.strip()]
-        if not lines:
+    for doc in splitter.split_text("\n".join(shadow)):
+        numbers = [int(n) for n in _MARKER.findall(doc.page_content)]
+        if not numbers:
             continue
-        start = end = _find(source, lines[0], cursor)
-        for line in lines:
-            end = _find(source, line, end) + len(line)
-        cursor = end
-        path = tuple(doc.metadata.get(level) for _, level in HEADERS)
-        heading = next((h for h in reversed(path) if h), policy.title)
-        if path not in anchors:
-            anchors[path] = unique_slug(heading, seen)
-        spans.append(_Span(heading, anchors[path], start, end))
-    return spans
+        owner = next((doc.metadata[key] for _, key in reversed(HEADERS)
+                      if doc.metadata.get(key)), None)
+        if owner is None:  # text before the first heading
+            section, anchor = policy.title, slugify(policy.title) or "section"
+        else:
+            section, anchor = titles[int(_MARKER.search(owner).group(1))]
+        first, last = min(numbers), max(numbers)
+        end = starts[last] + len(lines[last].rstrip())
+        spans.append(_Span(section, anchor, starts[first], end))
+    return spans, minor
 
 
-def _find(source: str, line: str, cursor: int) -> int:
-    found = source.find(line, cursor)
-    if found < 0:
-        raise ValueError(f"splitter changed a line of the policy: {line[:60]!r}")
-    return found
+def _blocks(source: str, start: int, end: int, minor: dict[int, str]) -> Iterator[_Block]:
+    """Paragraphs (blank-line separated) and minor heading lines of a span."""
+    para: list[int] = []  # [start, end] of the paragraph being read
+
+    def flush() -> Iterator[_Block]:
+        if para:
+            found = lead_in(source[para[0] : para[1]])
+            bare = found is not None and not render_inline(found[1])
+            yield _Block(para[0], para[1], found[0] if found else None, bare)
+            para.clear()
+
+    pos = start
+    for line in source[start:end].split("\n"):
+        line_start, pos = pos, pos + len(line) + 1
+        line_end = line_start + len(line.rstrip())
+        if not line.strip():
+            yield from flush()
+        elif line_start in minor:
+            yield from flush()
+            yield _Block(line_start, line_end, minor[line_start], True)
+        elif para:
+            para[1] = line_end
+        else:
+            para.extend((line_start, line_end))
+    yield from flush()
 
 
-def _subsections(source: str, span: _Span) -> Iterator[tuple[str | None, int, int]]:
-    """(subsection, start, end): text before the first bold lead-in belongs to the
-    section itself; each lead-in starts a sub-section that runs to the next one."""
+def _subsections(source: str, span: _Span, minor: dict[int, str]
+                 ) -> Iterator[tuple[str | None, int, int]]:
+    """(subsection, start, end): text before the first lead-in belongs to the section
+    itself; each lead-in (or minor heading) starts a sub-section that runs to the next.
+    A title with nothing under it before the next title is no sub-section."""
+    blocks = list(_blocks(source, span.start, span.end, minor))
     title: str | None = None
     start = span.start
-    for para_start, paragraph in _paragraphs(source, span.start, span.end):
-        found = lead_in(paragraph)
-        if found and para_start > start:
-            yield title, start, para_start
-        if found:
-            title, start = found[0], para_start
+    for i, block in enumerate(blocks):
+        if block.title is None:
+            continue
+        if block.bare and (i + 1 == len(blocks) or blocks[i + 1].title is not None):
+            continue
+        if block.start > start:
+            yield title, start, block.start
+        title, start = block.title, block.start
     yield title, start, span.end
 
 
-def _paragraphs(source: str, start: int, end: int) -> Iterator[tuple[int, str]]:
-    cursor = start
-    for match in _PARAGRAPH_BREAK.finditer(source, start, end):
-        yield cursor, source[cursor : match.start()]
-        cursor = match.end()
-    yield cursor, source[cursor:end]
+def _paragraph_ranges(source: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [(b.start, b.end) for b in _blocks(source, start, end, {})]
 
 
-def _pieces(source: str, start: int, end: int, splitter: RecursiveCharacterTextSplitter,
-            *, plain: bool) -> Iterator[tuple[int, int]]:
-    """Offsets of the pieces of one (sub-)section: paragraphs for plain text, the
-    recursive splitter's pieces for long Markdown sections, else the whole span."""
-    if plain:
-        for para_start, paragraph in _paragraphs(source, start, end):
-            if paragraph.strip():
-                yield para_start, para_start + len(paragraph.rstrip())
-        return
+def _pieces(source: str, start: int, end: int, splitter: RecursiveCharacterTextSplitter
+            ) -> list[tuple[int, int]]:
+    """Offsets of the pieces of one (sub-)section: the whole span when it fits, else
+    the recursive splitter's pieces, with cuts moved out of links and emphasis."""
     text = source[start:end]
-    if len(text) <= splitter._chunk_size:
-        yield start, end
-        return
-    for doc in splitter.create_documents([text]):
-        offset = doc.metadata["start_index"]
-        yield start + offset, start + offset + len(doc.page_content)
+    if len(text.strip()) <= splitter._chunk_size:
+        return [_trim(source, start, end)] if text.strip() else []
+    cuts = [doc.metadata["start_index"] for doc in splitter.create_documents([text])[1:]]
+    guarded = inline_spans(text)
+    bounds = [0]
+    for cut in cuts:
+        inside = next(((a, b) for a, b in guarded if a < cut < b), None)
+        if inside:
+            cut = inside[0] if inside[0] > bounds[-1] else inside[1]
+        if bounds[-1] < cut < len(text):
+            bounds.append(cut)
+    bounds.append(len(text))
+    return [_trim(source, start + a, start + b) for a, b in itertools.pairwise(bounds)
+            if text[a:b].strip()]
+
+
+def _trim(source: str, start: int, end: int) -> tuple[int, int]:
+    piece = source[start:end]
+    return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
+
+
+def _merge_bare(source: str, pieces: list[tuple[int, int]], title: str | None
+                ) -> list[tuple[int, int]]:
+    """Join a piece that is nothing but the sub-section title (or renders to nothing)
+    to the piece after it (the last one to the piece before it)."""
+    out: list[tuple[int, int]] = []
+    carry: int | None = None
+    for start, end in pieces:
+        if carry is not None:
+            start, carry = carry, None
+        text = render_block(source[start:end])
+        if not text or text == title:
+            carry = start
+            continue
+        out.append((start, end))
+    if carry is not None:
+        if out:
+            out[-1] = (out[-1][0], pieces[-1][1])
+        else:
+            out.append((carry, pieces[-1][1]))
+    return out

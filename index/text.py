@@ -12,7 +12,8 @@ _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 
 
 def slugify(heading: str) -> str:
-    """github-slugger's rule: lower-case, drop punctuation except - and _, spaces to -."""
+    """github-slugger's rule: lower-case, drop punctuation except - and _, spaces to -.
+    `heading` is the text a reader sees (see `heading_text` for a Markdown line)."""
     return _SLUG_DROP.sub("", heading.strip().lower()).replace(" ", "-")
 
 
@@ -26,38 +27,122 @@ def unique_slug(heading: str, seen: dict[str, int]) -> str:
 
 # --- Markdown to reader text -------------------------------------------------------
 
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_AUTOLINK = re.compile(
+    r"<((?:https?|mailto):[^>\s]+|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*))>")
+# a link destination: no spaces, parentheses only balanced one deep (wiki URLs), or <...>
+_DEST = r"(?:<[^<>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?"
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*" + _DEST + r"\s*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(\s*" + _DEST + r"\s*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# inline tags vanish without a trace (im<b>port</b>ant); block tags separate words
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|font|i|kbd|mark|q|s|samp|small|span|"
+    r"strike|strong|sub|sup|time|tt|u|var|wbr)(?:\s[^<>]*)?/?>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S)
 _EM_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", re.S)
 _EM_UNDER = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", re.S)
 _CODE = re.compile(r"`([^`]*)`")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 _WS = re.compile(r"\s+")
+_HIDDEN = re.compile("\ue000(\\d+)\ue001")
 
-_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+# An ATX heading line as langchain's MarkdownHeaderTextSplitter sees it: after
+# stripping, 1-6 `#` then a space or the end of the line.
+_HEADING_LINE = re.compile(r"^\s*(#{1,6})(?: +(.*?))?\s*$")
+_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+SECTION_LEVELS = 3  # h1-h3 start sections; h4-h6 start sub-sections
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d{1,3}[.)])\s+")
 _RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
-_LEAD_IN = re.compile(r"^\s*(\*\*|__)(?=\S)(.{1,120}?)(?<=\S)\1[ \t]*[:.]?[ \t]*", re.S)
+_LEAD_IN = re.compile(r"^\s*(\*\*|__)(?=\S)(.{1,120}?)(?<=\S)\1[ \t]*([:.]?)[ \t]*", re.S)
+# bold words that the sentence goes on from ("**Korero never** sells ...") are no lead-in
+_CONTINUES = re.compile(r"[a-z,;]")
+
+
+def heading_level(line: str) -> tuple[int, str] | None:
+    """(level, raw heading text) if `line` is an ATX heading, else None."""
+    match = _HEADING_LINE.match(line)
+    if not match:
+        return None
+    return len(match.group(1)), _CLOSING_HASHES.sub("", match.group(2) or "").strip()
+
+
+def heading_text(raw: str) -> str:
+    """The text a reader sees for a heading's raw Markdown (links, emphasis removed)."""
+    return render_inline(raw)
+
+
+def heading_lines(markdown: str) -> list[tuple[int, int, str]]:
+    """(line number, level, heading text) of every ATX heading outside fenced code,
+    lines numbered as in `markdown.split("\n")`."""
+    out: list[tuple[int, int, str]] = []
+    fence = ""
+    for number, line in enumerate(markdown.split("\n")):
+        opened = _FENCE.match(line)
+        if fence:
+            if line.strip().startswith(fence):
+                fence = ""
+            continue
+        if opened and not (opened.group(1) == "```" and line.count("```") > 1):
+            fence = opened.group(1)
+            continue
+        found = heading_level(line)
+        if found:
+            out.append((number, found[0], heading_text(found[1])))
+    return out
 
 
 def render_inline(text: str) -> str:
     """Inline Markdown to the words a reader sees, on one line."""
+    escaped: list[str] = []
+
+    def hide(match: re.Match) -> str:  # \* is a literal star, never emphasis
+        escaped.append(match.group(1))
+        return f"\ue000{len(escaped) - 1}\ue001"
+
+    text = _ESCAPE.sub(hide, text)
+    text = _COMMENT.sub(" ", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
+    text = _INLINE_TAG.sub("", text)
     text = _TAG.sub(" ", text)
     text = _CODE.sub(r"\1", text)
     text = _STRONG.sub(r"\2", text)
     text = _EM_STAR.sub(r"\1", text)
     text = _EM_UNDER.sub(r"\1", text)
-    text = _ESCAPE.sub(r"\1", text)
-    return _WS.sub(" ", html.unescape(text)).strip()
+    text = _WS.sub(" ", html.unescape(text)).strip()
+    return _HIDDEN.sub(lambda m: escaped[int(m.group(1))], text) if escaped else text
+
+
+_ANY_TAG = re.compile(r"<[^<>\n]*>")
+_INLINE_CONSTRUCTS = (_COMMENT, _AUTOLINK, _IMAGE, _LINK, _REF_LINK, _ANY_TAG, _CODE, _STRONG,
+                      _EM_STAR, _EM_UNDER)
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+
+
+def inline_spans(markdown: str) -> list[tuple[int, int]]:
+    """Disjoint (start, end) ranges of inline constructs (links, emphasis, tags, code)
+    that a split must not cut through, or their rendering would change words."""
+    found: list[tuple[int, int]] = []
+    cursor = 0
+    for para in [*_BLANK_LINE.finditer(markdown), None]:
+        stop = para.start() if para else len(markdown)
+        for pattern in _INLINE_CONSTRUCTS:
+            found.extend((cursor + m.start(), cursor + m.end())
+                         for m in pattern.finditer(markdown[cursor:stop]))
+        cursor = para.end() if para else stop
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def lead_in(paragraph: str) -> tuple[str, str] | None:
@@ -66,21 +151,29 @@ def lead_in(paragraph: str) -> tuple[str, str] | None:
     match = _LEAD_IN.match(paragraph)
     if not match:
         return None
+    punctuated = match.group(3) or match.group(2)[-1] in ":.?!"
+    if not punctuated and _CONTINUES.match(paragraph, match.end()):
+        return None
     title = render_inline(match.group(2))
     return (title, paragraph[match.end() :]) if title else None
 
 
 def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     """Block Markdown to reader text: one line per paragraph, list item, heading or
-    bold lead-in; line wraps inside a paragraph become single spaces."""
-    blocks: list[list[str]] = []
+    bold lead-in; line wraps inside a paragraph become single spaces.
+
+    Section headings (h1-h3) are dropped unless `keep_headings`; minor headings
+    (h4-h6) always stay, as lines of their own, because they title sub-sections
+    inside a chunk, like bold lead-ins."""
+    blocks: list[list[str] | str] = []  # a str is a heading, rendered as is
     current: list[str] | None = None
+    markdown = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
     for line in markdown.splitlines():
-        heading = _HEADING_LINE.match(line)
+        heading = heading_level(line)
         if not line.strip() or _RULE.match(line) or heading:
             current = None
-            if heading and keep_headings:
-                blocks.append([heading.group(1)])
+            if heading and heading[1] and (keep_headings or heading[0] > SECTION_LEVELS):
+                blocks.append(heading[1])
             continue
         line = _QUOTE.sub("", line)
         if _LIST_ITEM.match(line) or current is None:
@@ -90,6 +183,9 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
             current.append(line)
     lines: list[str] = []
     for block in blocks:
+        if isinstance(block, str):
+            lines.append(heading_text(block))
+            continue
         paragraph = "\n".join(block)
         split = lead_in(paragraph)
         parts = [split[0], split[1]] if split else [paragraph]
@@ -99,9 +195,10 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
 
 # --- sentences -------------------------------------------------------------------
 
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
-_ABBREVIATIONS = ("e.g.", "i.e.", "inc.", "ltd.", "co.", "corp.", "mr.", "mrs.", "ms.",
-                  "dr.", "st.", "no.", "vs.", "u.s.", "u.k.", "approx.", "cf.", "fig.")
+_BOUNDARY = re.compile(r"(?<=[.!?])([\"”’')\]]*)\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(("e.g.", "i.e.", "inc.", "ltd.", "co.", "corp.", "mr.", "mrs.",
+                            "ms.", "dr.", "st.", "no.", "vs.", "u.s.", "u.k.", "approx.", "cf.",
+                            "fig."))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -113,10 +210,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = 0
         for match in _BOUNDARY.finditer(line):
             words = line[start : match.start()].split()
-            last = words[-1].lower() if words else ""
-            if last.endswith(_ABBREVIATIONS) or re.fullmatch(r"[a-z]\.", last):
+            last = words[-1].lower().lstrip("\"“‘'([") if words else ""
+            if last in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", last):
                 continue
-            spans.append((offset + start, offset + match.start()))
+            spans.append((offset + start, offset + match.end(1)))
             start = match.end()
         if line[start:].strip():
             spans.append((offset + start, offset + len(line.rstrip())))
