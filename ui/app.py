@@ -1,0 +1,266 @@
+"""The web app: `create_app(settings) -> FastAPI` serving every web face of one Service.
+
+Routes: the public chat (gradio, ui/widget.py) at `/`; `POST /api/ask`;
+`POST /api/escalations`; `GET /healthz`; `GET /widget.js` (the embed loader); the
+support console at `/console/` when ui/console.py is installed; OpenAPI at `/docs`.
+Domain errors become 4xx/5xx JSON `{"error": "..."}` here and only here. Questions are
+answered through a micro-batcher (ui/batching.py) so concurrent visitors share one
+embedding batch and the event loop never waits on the model. Raw questions are never
+logged at INFO: only their length and outcome.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from index.errors import ConfigError, PolicyQAError, QuestionError, RateLimitedError
+from index.store import package_version
+from qa.answer import Answer
+from qa.deliver import DeliveryWorker
+from qa.escalate import Outbox, validate_email
+from qa.service import Service, clean_question
+from qa.settings import Settings
+from ui.batching import BackgroundRecorder, MicroBatcher
+from ui.middleware import RateLimiter, SecurityMiddleware, parse_origins
+from ui.render import CHAT_HEAD, WIDGET_CSS
+from ui.schemas import (
+    ERROR_RESPONSES,
+    AnswerOut,
+    AskRequest,
+    EscalationOut,
+    EscalationRequest,
+    HealthOut,
+)
+from ui.widget import build_widget, escalate_explicitly
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+APP_BODY_LIMIT = 1 << 20  # everything else (gradio events); the API uses max_body_bytes
+DESCRIPTION = """Answers questions about a privacy policy with verbatim quotes and links
+to the quoted sentence; forwards what the policy does not answer to the privacy inbox.
+
+Errors are JSON `{"error": "..."}`. POSTs are rate-limited per client (429 with
+`Retry-After`), size-limited (413) and refused from foreign origins (403).
+Embed the chat on any page with `<script src="https://HOST/widget.js" defer></script>`."""
+
+
+def create_app(settings: Settings, *, service: Service | None = None,
+               start_worker: bool = True) -> FastAPI:
+    service = service or Service(settings)
+    if service.outbox is None:
+        service.outbox = Outbox.from_settings(settings)
+    outbox: Outbox = service.outbox
+    analytics = _analytics(settings)
+    recorder = BackgroundRecorder()
+    batcher: MicroBatcher[Answer] = MicroBatcher(service.ask_many)
+    limiter = RateLimiter(settings.requests_per_minute)
+    worker = DeliveryWorker.from_settings(outbox, settings) if start_worker else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
+            batcher.close()
+            recorder.close()
+
+    app = FastAPI(title="policy-qa", version=package_version(), description=DESCRIPTION,
+                  lifespan=lifespan, max_body_size=APP_BODY_LIMIT)
+    app.state.service, app.state.batcher, app.state.recorder = service, batcher, recorder
+    app.state.analytics, app.state.worker = analytics, worker
+
+    def record_answer(answer: Answer, client: str) -> None:
+        if analytics is not None:
+            recorder.submit(analytics.record_answer, answer, client)
+
+    def record_feedback(question: str, answer_text: str, helpful: bool, client: str) -> None:
+        if analytics is not None:
+            recorder.submit(analytics.record_feedback, question, answer_text, helpful, client)
+
+    origins = parse_origins(settings.allowed_origins)
+    app.add_middleware(SecurityMiddleware, allowed_origins=origins, limiter=limiter,
+                       api_body_limit=settings.max_body_bytes)
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=sorted(origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
+    _error_handlers(app)
+    api = {"responses": ERROR_RESPONSES, "max_body_size": settings.max_body_bytes,
+           "tags": ["public API"]}
+
+    @app.post("/api/ask", response_model=AnswerOut, summary="Answer a question", **api)
+    async def ask(body: AskRequest, request: Request) -> Response:
+        """Answer from the policy: verbatim quotes with section links, or, when the
+        policy does not cover it, `resolved: false` with the closest passages.
+        Nothing is forwarded; use `POST /api/escalations` for that."""
+        question = _question(body.question, settings)
+        answer = await batcher.ask_async(question)
+        record_answer(answer, _client(request))
+        log.info("ask: %d chars, kind=%s, resolved=%s, confidence=%.2f", len(question),
+                 answer.kind, answer.resolved, answer.confidence)
+        return JSONResponse(answer.to_dict())
+
+    @app.post("/api/escalations", status_code=201, response_model=EscalationOut,
+              summary="Forward a question to the privacy inbox", **api)
+    async def escalations(body: EscalationRequest, request: Request) -> Response:
+        """Commit the question to the outbox (on disk before this returns) for delivery
+        to the privacy inbox, whether or not the policy answers it. The same question
+        from the same client within the dedupe window returns the same escalation."""
+        question = _question(body.question, settings)
+        email = validate_email(body.email) if body.email and body.email.strip() else None
+        answer = await batcher.ask_async(question)
+        esc = await run_in_threadpool(escalate_explicitly, service, answer,
+                                      client=_client(request), email=email)
+        if worker is not None:
+            worker.wake()
+        log.info("escalation %s: %d chars, e-mail given: %s", esc["id"], len(question),
+                 email is not None)
+        return JSONResponse(esc, status_code=201)
+
+    @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],
+             responses={503: {"model": HealthOut, "description": "Index not loaded"}})
+    def healthz() -> Response:
+        """Index loaded, chunk count and the outbox's escalations per status."""
+        health = _health(service, outbox, worker)
+        return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
+
+    script = (STATIC / "widget.js").read_bytes()
+
+    @app.api_route("/widget.js", methods=["GET", "HEAD"], response_class=Response,
+                   summary="Chat loader for any site", tags=["embed"],
+                   responses={200: {"content": {"text/javascript": {}}}})
+    def widget_js() -> Response:
+        """`<script src="https://HOST/widget.js" defer></script>` adds a chat button."""
+        return Response(script, media_type="text/javascript; charset=utf-8", headers={
+            "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
+            "Cache-Control": "public, max-age=300"})
+
+    _mount_console(app, service, settings, analytics)
+    chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
+                        on_feedback=record_feedback, check_rate=limiter.check,
+                        title=_title(service))
+    gr.mount_gradio_app(app, chat, path="/", css=WIDGET_CSS, head=CHAT_HEAD, footer_links=[],
+                        run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
+                        show_error=False)
+    return app
+
+
+def _question(text: str, settings: Settings) -> str:
+    question = clean_question(text, settings.max_question_chars)
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
+    return question
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _title(service: Service) -> str:
+    try:
+        return str(service.index.manifest.get("title") or "our privacy policy")
+    except PolicyQAError:
+        return "our privacy policy"
+
+
+def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None) -> dict:
+    try:
+        index = service.index
+        info: dict[str, Any] = {"loaded": True, "chunks": len(index.chunks),
+                                "title": str(index.manifest.get("title", "")),
+                                "model": str(index.manifest.get("model", ""))}
+    except PolicyQAError as exc:
+        info = {"loaded": False, "error": str(exc)}
+    try:
+        counts = outbox.counts()
+    except PolicyQAError:
+        counts = {}
+    return {"status": "ok" if info["loaded"] else "error", "index": info, "outbox": counts,
+            "delivery_worker": bool(worker is not None and worker.running)}
+
+
+def _analytics(settings: Settings) -> Any:
+    if importlib.util.find_spec("qa.analytics") is None:
+        return None
+    return importlib.import_module("qa.analytics").Analytics.from_settings(settings)
+
+
+def _mount_console(app: FastAPI, service: Service, settings: Settings, analytics: Any) -> None:
+    """The support console (another engineer's ui/console.py), before the chat takes `/`."""
+    if importlib.util.find_spec("ui.console") is None:
+        log.info("support console not installed; /console/ is not served")
+        return
+    mount = getattr(importlib.import_module("ui.console"), "mount_console", None)
+    if mount is not None:
+        mount(app, service, settings, analytics)
+
+
+# --- errors: one JSON shape, statuses from the domain errors ------------------------
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PolicyQAError)
+    async def domain_error(request: Request, exc: PolicyQAError) -> JSONResponse:
+        if isinstance(exc, RateLimitedError):
+            return _error(429, str(exc), {"Retry-After": str(exc.retry_after)})
+        status = 503 if isinstance(exc, ConfigError) else exc.http_status
+        return _error(status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, message = describe_validation(exc.errors())
+        return _error(status, message)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 413:
+            limit = request.scope.get("starlette.max_body_size")
+            message = f"request body is too large; the limit is {limit} bytes"
+        return _error(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "internal error; the problem has been logged")
+
+
+def describe_validation(errors: Any) -> tuple[int, str]:
+    """FastAPI/pydantic validation errors as one sentence (400 for bad JSON, else 422)."""
+    first = dict(errors[0]) if errors else {}
+    kind, loc = first.get("type", ""), [str(p) for p in first.get("loc", ())]
+    field = ".".join(p for p in loc if p != "body")
+    if kind == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "")
+        return 400, f"request body is not valid JSON ({detail})".replace(" ()", "")
+    if not field or kind in ("model_attributes_type", "dict_type"):
+        return 422, ('request body must be a JSON object such as {"question": "..."} '
+                     "sent as Content-Type: application/json")
+    if kind == "missing":
+        return 422, f"field {field!r} is required"
+    if kind == "string_type":
+        return 422, f"field {field!r} must be a string"
+    return 422, f"field {field!r}: {first.get('msg', 'is invalid')}"

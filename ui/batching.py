@@ -1,0 +1,156 @@
+"""Off the event loop: a micro-batcher for questions and a recorder for side effects.
+
+`MicroBatcher`: concurrent requests put their question on a queue; one worker thread
+takes whatever arrived within `max_wait` seconds of the first (up to `max_batch`) and
+answers them with a single `answer_many` call, so their embeddings are computed in one
+batch. While a batch runs the next one queues up, so under load batches grow by
+themselves and at rest a question waits at most `max_wait`.
+
+`BackgroundRecorder`: analytics writes (an SQLite commit each) run in order on one
+thread instead of in the request; if it falls far behind, new records are dropped
+rather than slowing visitors down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STOP = object()
+
+
+class MicroBatcher(Generic[T]):
+    def __init__(self, answer_many: Callable[[Sequence[str]], list[T]], *,
+                 max_wait: float = 0.003, max_batch: int = 64) -> None:
+        self.answer_many = answer_many
+        self.max_wait = max_wait
+        self.max_batch = max_batch
+        self.batch_sizes: list[int] = []  # most recent batches (diagnostics and tests)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, question: str) -> Future[T]:
+        self._ensure_running()
+        future: Future[T] = Future()
+        self._queue.put((question, future))
+        return future
+
+    def ask(self, question: str) -> T:
+        """Blocking: for worker threads (the gradio chat)."""
+        return self.submit(question).result()
+
+    async def ask_async(self, question: str) -> T:
+        """For async request handlers: the event loop waits without blocking."""
+        return await asyncio.wrap_future(self.submit(question))
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+
+    def _ensure_running(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name="policy-qa-batcher")
+                    self._thread.start()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            self._answer([(q, f) for q, f in batch if f.set_running_or_notify_cancel()])
+
+    def _answer(self, batch: list[tuple[str, Future[T]]]) -> None:
+        if not batch:
+            return
+        self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
+        try:
+            answers = self.answer_many([q for q, _ in batch])
+            if len(answers) != len(batch):
+                raise RuntimeError(f"{len(answers)} answers for {len(batch)} questions")
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            for item in batch:  # one bad question must not fail the others
+                self._answer_alone(item)
+            return
+        for (_, future), answer in zip(batch, answers, strict=True):
+            future.set_result(answer)
+
+    def _answer_alone(self, item: tuple[str, Future[T]]) -> None:
+        question, future = item
+        try:
+            future.set_result(self.answer_many([question])[0])
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+class BackgroundRecorder:
+    def __init__(self, max_pending: int = 10_000) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="policy-qa-recorder")
+                self._thread.start()
+        try:
+            self._queue.put_nowait((fn, args))
+        except queue.Full:
+            self.dropped += 1
+
+    def flush(self) -> None:
+        """Wait until everything submitted so far has run."""
+        self._queue.join()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                fn, args = item
+                fn(*args)
+            except Exception:
+                log.exception("background record failed")
+            finally:
+                self._queue.task_done()

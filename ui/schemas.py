@@ -1,0 +1,117 @@
+"""Request and response models of the public JSON API (what /docs shows).
+
+The handlers return `Answer.to_dict()` as is (the DESIGN.md contract); these models
+describe it, with examples, and validate the request bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_URL = ("https://koreroapp.com/privacy#when-would-we-share-your-information"
+               ":~:text=Korero%20does%20not%20sell")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"question": "Do you sell my data?"}]})
+
+    question: str = Field(
+        description="The visitor's question in plain language. Whitespace is collapsed; "
+                    "it must then be 1 to `max_question_chars` (default 1000) characters.",
+        examples=["Do you sell my data?"])
+
+
+class EscalationRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": "Do you keep voice recordings?", "email": "visitor@example.com"}]})
+
+    question: str = Field(description="The question to forward to the privacy inbox.",
+                          examples=["Do you keep voice recordings?"])
+    email: str | None = Field(
+        default=None, description="Optional reply address of the asker (validated; only "
+                                  "used as the e-mail's Reply-To).",
+        examples=["visitor@example.com"])
+
+
+class PassageOut(BaseModel):
+    section: str = Field(examples=["When would we share your information?"])
+    anchor: str = Field(examples=["when-would-we-share-your-information"])
+    url: str = Field(description="Section link with a text fragment for the quote",
+                     examples=[EXAMPLE_URL])
+    quote: str = Field(description="Verbatim policy text",
+                       examples=["Korero does not sell, trade, rent or otherwise transfer ..."])
+    score: float = Field(examples=[0.71])
+
+
+class EscalationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "esc_3kTq9xVb0aQe", "status": "queued", "to": "privacy@koreroapp.com"}]})
+
+    id: str = Field(description="Reference id of the escalation", examples=["esc_3kTq9xVb0aQe"])
+    status: Literal["queued", "sent", "failed", "resolved"]
+    to: str = Field(description="The privacy inbox it goes to",
+                    examples=["privacy@koreroapp.com"])
+
+
+class AnswerOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "question": "Do you sell my data?", "resolved": True, "confidence": 0.71,
+        "answer": "Here is what our privacy policy says:\n\n> Korero does not sell ...",
+        "passages": [{"section": "When would we share your information?",
+                      "anchor": "when-would-we-share-your-information", "url": EXAMPLE_URL,
+                      "quote": "Korero does not sell, trade, rent or otherwise transfer ...",
+                      "score": 0.71}],
+        "escalation": None}]})
+
+    question: str
+    resolved: bool = Field(description="True when the policy answers the question")
+    confidence: float = Field(ge=0, le=1)
+    answer: str = Field(description="Markdown shown to the user: quotes and links, or the "
+                                    "hand-off text")
+    passages: list[PassageOut] = Field(description="Best first")
+    escalation: EscalationOut | None = Field(
+        description="Always null from /api/ask; use /api/escalations to forward a question")
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"error": "question is empty; type a question about the privacy policy"}]})
+
+    error: str = Field(description="What is wrong, naming the bad value")
+
+
+class IndexHealth(BaseModel):
+    loaded: bool
+    chunks: int = 0
+    title: str = ""
+    model: str = ""
+    error: str = ""
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "error"]
+    index: IndexHealth
+    outbox: dict[str, int] = Field(description="Escalations per status",
+                                   examples=[{"queued": 0, "sent": 3, "failed": 0,
+                                              "resolved": 1}])
+    delivery_worker: bool = Field(description="Whether the e-mail delivery worker runs")
+
+
+def _error(description: str, **extra: Any) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description, **extra}
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying",
+                               "schema": {"type": "integer"}}}
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Malformed JSON, or an unusable question (empty, too long) or e-mail address"),
+    403: _error("Cross-origin request from an origin that is not allowed"),
+    413: _error("Request body larger than `max_body_bytes` (default 16384)"),
+    422: _error("Valid JSON of the wrong shape: a missing field or a value of the wrong type"),
+    429: _error("Too many requests from this client; see Retry-After", headers=RETRY_AFTER),
+    503: _error("The index is not loaded or escalation is not configured"),
+}
