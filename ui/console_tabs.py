@@ -113,7 +113,8 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
         refresh = gr.Button("Refresh", scale=0)
     counts = gr.Markdown()
     table = gr.Dataframe(headers=QUEUE_COLUMNS, datatype="str", interactive=False, wrap=True,
-                         label="Escalations (click a row to open it)", elem_id="queue-table")
+                         label="Escalations (click a row to open it)", elem_id="queue-table",
+                         column_widths=["13%", "13%", "7%", "7%", "38%", "12%", "10%"])
     with gr.Row():
         esc_id = gr.Textbox(label="Escalation id", scale=3, elem_id="esc-id")
         open_button = gr.Button("Open", scale=0)
