@@ -96,12 +96,6 @@ def create_app(settings: Settings, *, service: Service | None = None,
         if analytics is not None:
             recorder.submit(analytics.record_feedback, question, answer_text, helpful, client)
 
-    origins = parse_origins(settings.allowed_origins)
-    app.add_middleware(SecurityMiddleware, allowed_origins=origins, limiter=limiter,
-                       api_body_limit=settings.max_body_bytes)
-    if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=sorted(origins),
-                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
     _error_handlers(app)
     api = {"responses": ERROR_RESPONSES, "max_body_size": settings.max_body_bytes,
            "tags": ["public API"]}
@@ -144,14 +138,15 @@ def create_app(settings: Settings, *, service: Service | None = None,
 
     script = (STATIC / "widget.js").read_bytes()
 
-    @app.api_route("/widget.js", methods=["GET", "HEAD"], response_class=Response,
-                   summary="Chat loader for any site", tags=["embed"],
-                   responses={200: {"content": {"text/javascript": {}}}})
+    @app.get("/widget.js", response_class=Response, summary="Chat loader for any site",
+             tags=["embed"], responses={200: {"content": {"text/javascript": {}}}})
     def widget_js() -> Response:
         """`<script src="https://HOST/widget.js" defer></script>` adds a chat button."""
         return Response(script, media_type="text/javascript; charset=utf-8", headers={
             "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
             "Cache-Control": "public, max-age=300"})
+
+    app.add_api_route("/widget.js", widget_js, methods=["HEAD"], include_in_schema=False)
 
     _mount_console(app, service, settings, analytics)
     chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
@@ -160,6 +155,13 @@ def create_app(settings: Settings, *, service: Service | None = None,
     gr.mount_gradio_app(app, chat, path="/", css=WIDGET_CSS, head=CHAT_HEAD, footer_links=[],
                         run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
                         show_error=False)
+    # added last, so outermost: they also cover the console's own middleware
+    origins = parse_origins(settings.allowed_origins)
+    app.add_middleware(SecurityMiddleware, allowed_origins=origins, limiter=limiter,
+                       api_body_limit=settings.max_body_bytes)
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=sorted(origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
     return app
 
 
