@@ -279,6 +279,22 @@ def test_queue_open_resend_and_resolve(console) -> None:
     http.close()
 
 
+def test_visitor_text_only_reaches_text_components(console) -> None:
+    """Tables render every cell as plain text and the only HTML component is the
+    static sign-out form: visitor text can never be interpreted as markup."""
+    c = console()
+    http = c.login()
+    components = http.get("/console/config").json()["components"]
+    tables = [x for x in components if x["type"] == "dataframe"]
+    assert len(tables) >= 6
+    for table in tables:
+        kinds = table["props"]["datatype"]
+        assert set(kinds if isinstance(kinds, list) else [kinds]) == {"str"}
+    (html_block,) = [x for x in components if x["type"] == "html"]
+    assert 'action="logout"' in html_block["props"]["value"]
+    http.close()
+
+
 def test_section_picker_offers_the_index_anchors(service) -> None:
     choices = dict((anchor, label) for label, anchor in section_choices(service))
     assert SECTION in choices and "privacy-policy" in choices
