@@ -1,0 +1,68 @@
+"""`policy-qa bench --quick` on a tiny policy: every figure is in the JSON and the
+table prints. No timing assertions: speed belongs in the bench, not in tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_evaluate import POLICY, QUESTIONS
+
+from qa.bench import percentiles
+from ui.cli import main
+
+
+def test_percentiles_are_nearest_rank_in_milliseconds():
+    stats = percentiles([i / 1000 for i in range(1, 101)])  # 1..100 ms
+    assert stats == {"n": 100, "p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0,
+                     "mean_ms": 50.5}
+    assert percentiles([0.002])["p99_ms"] == 2.0
+    assert percentiles([]) == {"n": 0}
+
+
+@pytest.mark.slow
+def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder):
+    policy = tmp_path / "policy.md"
+    policy.write_text(POLICY, encoding="utf-8")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    pqa = tmp_path / "pq.json"
+    pqa.write_text(json.dumps({"data": [{"title": "example.com", "paragraphs": [
+        {"index": 0, "context": "We never sell your data to anyone at all.",
+         "qas": [{"question": "Do they sell data?", "id": "1",
+                  "answers": [{"text": "never sell", "answer_start": 3}]}]}]}]}))
+    monkeypatch.setenv("POLICY_QA_POLICY", str(policy))
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--quick", "--questions", "10", "--question-set", str(questions),
+                 "--policyqa", str(pqa), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "cold start to first answer" in printed and "/api/ask" in printed
+    result = json.loads(out.read_text())
+    assert set(result["build"]) == {"korero", "policyqa"}
+    assert {"ours_s", "tutorial_s"} <= set(result["build"]["korero"])
+    assert result["build"]["policyqa"]["policies"] == 1
+    for system in ("ours", "tutorial"):
+        assert result["cold_start"][system]["seconds"] > 0
+        assert result["rss_mb"][system] > 0
+    for kind in ("ours_uncached", "ours_cached", "tutorial"):
+        assert {"p50_ms", "p95_ms", "p99_ms"} <= set(result["latency"][kind])
+        assert result["latency"][kind]["n"] == 10
+    assert {"build_korero", "build_policyqa", "cold_start", "latency_p50_ms",
+            "latency_p95_ms", "latency_p99_ms", "rss"} <= set(result["ratios"])
+    http = result["http"]
+    if "skipped" not in http:
+        assert set(http["unique"]) == {"1", "8", "32"}
+        for run in [*http["unique"].values(), *http["repeated"].values()]:
+            assert run["errors"] == 0, run["statuses"]
+            assert run["throughput_rps"] > 0 and run["p99_ms"] >= run["p50_ms"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--questions", "0"], "--questions must be at least 1"),
+    (["--policyqa", "nowhere.json"], "PolicyQA file not found: nowhere.json"),
+])
+def test_bench_bad_input_is_one_line_and_exit_2(args, message, capsys):
+    assert main(["bench", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
