@@ -10,6 +10,7 @@ Message-IDs it accepted.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import tempfile
@@ -18,9 +19,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+)
 
 from index.errors import RateLimitedError
 from qa.deliver import deliver_due
@@ -28,6 +36,9 @@ from qa.escalate import EscalationStateError, Outbox
 from qa.mail import PermanentDeliveryError, TransientDeliveryError, message_id
 
 INBOX = "privacy@koreroapp.example"
+# fsync-free tmpfs when there is one: this test is about logic, and hundreds of
+# throw-away databases; durability across crashes is tested on disk elsewhere
+RAM_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 QUESTIONS = ["Do you sell my data?", "do you SELL my data", "Who reads my messages?",
              "How long do you keep logs?", "Can I delete my account?"]
 
@@ -63,7 +74,7 @@ class OutboxMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dir = Path(tempfile.mkdtemp(prefix="outbox-sm-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="outbox-sm-", dir=RAM_DIR))
         self.clock = Clock()
         self.inbox = FakeInbox()
         self.accepted: set[str] = set()
@@ -94,13 +105,18 @@ class OutboxMachine(RuleBasedStateMachine):
         self.accepted.add(esc.id)
         return esc.id
 
-    @rule(mode=st.sampled_from(["ok", "ok", "transient", "permanent"]))
-    def deliver_pass(self, mode: str) -> None:
-        self.deliver(mode)
+    @initialize(mode=st.sampled_from(["ok", "transient", "permanent"]))
+    def inbox_starts(self, mode: str) -> None:
+        self.inbox.mode = mode
 
-    @rule(seconds=st.sampled_from([0.5, 5.0, 60.0, 700.0, 4000.0]))
-    def time_passes(self, seconds: float) -> None:
+    @rule(seconds=st.sampled_from([0.0, 5.0, 60.0, 700.0, 4000.0]),
+          change=st.sampled_from([None, None, "ok", "transient", "permanent"]))
+    def deliver_pass(self, seconds: float, change: str | None) -> None:
+        """Time passes, the inbox may change (an outage lasts until the next change),
+        then a delivery pass runs."""
         self.clock.t += seconds
+        self.inbox.mode = change or self.inbox.mode
+        self.deliver(self.inbox.mode)
 
     @rule()
     def restart(self) -> None:
@@ -112,17 +128,28 @@ class OutboxMachine(RuleBasedStateMachine):
 
     @rule(esc_id=escalations)
     def resend(self, esc_id: str) -> None:
-        if self.outbox.get(esc_id).status == "failed":
+        status = self.outbox.get(esc_id).status
+        event(f"resend a {status} escalation")
+        if status == "failed":
             again = self.outbox.resend(esc_id)
             assert (again.status, again.attempts) == ("queued", 0)
         else:
             with pytest.raises(EscalationStateError):
                 self.outbox.resend(esc_id)
 
-    @rule(esc_id=escalations)
-    def resolve(self, esc_id: str) -> None:
-        self.outbox.resolve(esc_id, "answered by the privacy team")
-        self.resolved.add(esc_id)
+    @rule(data=st.data())
+    def resend_a_dead_letter(self, data: st.DataObject) -> None:
+        failed = [e.id for e in self.outbox.list(status="failed", limit=None)]
+        event(f"dead letters to choose from: {min(len(failed), 3)}")
+        if failed:
+            again = self.outbox.resend(data.draw(st.sampled_from(sorted(failed))))
+            assert (again.status, again.attempts) == ("queued", 0)
+
+    @rule(esc_id=escalations, roll=st.integers(0, 3))
+    def resolve(self, esc_id: str, roll: int) -> None:
+        if roll == 0:  # agents answer some, not most
+            self.outbox.resolve(esc_id, "answered by the privacy team")
+            self.resolved.add(esc_id)
 
     @invariant()
     def never_dropped_never_sent_twice(self) -> None:
