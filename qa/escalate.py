@@ -243,7 +243,8 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
         con.execute("PRAGMA secure_delete = ON")
         yield con
     except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc) or "malformed" in str(exc):
+        if any(s in str(exc) for s in ("not a database", "malformed", "unable to open",
+                                       "readonly")):
             raise ConfigError(f"outbox {str(path)!r} is not a usable SQLite file: {exc}") from None
         raise
     finally:
@@ -311,7 +312,11 @@ class Outbox:
         self.escalations_per_hour = int(escalations_per_hour)
         self.retention_days = float(retention_days)
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the outbox folder for {str(self.path)!r}: "
+                              f"{exc.strerror or exc}") from None
         self._secret = _init_schema(self.path)
 
     @classmethod

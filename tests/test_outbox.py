@@ -226,11 +226,18 @@ def test_resolve_and_retention_purge(db: Path, clock: Clock) -> None:
     assert [e["section"] for e in outbox.resolved_examples()] == ["where-we-store"]
 
 
-def test_a_file_that_is_not_sqlite_is_a_clear_config_error(tmp_path: Path) -> None:
+def test_unusable_outbox_paths_are_clear_config_errors(tmp_path: Path) -> None:
     bad = tmp_path / "outbox.sqlite3"
     bad.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(ConfigError, match="outbox.sqlite3"):
-        Outbox(bad, dedupe_window_seconds=1, escalations_per_hour=1, retention_days=1)
+    options = {"dedupe_window_seconds": 1, "escalations_per_hour": 1, "retention_days": 1}
+    with pytest.raises(ConfigError, match="outbox.sqlite3.*not a usable SQLite file"):
+        Outbox(bad, **options)
+    with pytest.raises(ConfigError, match="cannot create the outbox folder"):
+        Outbox(bad / "under-a-file" / "outbox.sqlite3", **options)
+    folder = tmp_path / "a-folder.sqlite3"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="a-folder.sqlite3"):
+        Outbox(folder, **options)
 
 
 # --- the `policy-qa outbox` handlers --------------------------------------------------
