@@ -161,6 +161,33 @@ def test_right_password_sets_a_hardened_session_cookie(console, name: str, passw
         assert http.get("/console/login").status_code == 303  # already signed in
 
 
+def test_cookie_is_secure_over_https(console) -> None:
+    c = console()
+    with c.client() as http:  # uvicorn trusts X-Forwarded-Proto from loopback (a proxy)
+        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55"},
+                      headers={"Origin": c.base, "X-Forwarded-Proto": "https"})
+        assert r.status_code == 303
+        assert "secure" in {a.strip().lower() for a in r.headers["set-cookie"].split(";")}
+
+
+def test_console_hash_command(monkeypatch, capsys) -> None:
+    import argparse
+    import io
+
+    from ui import cli_console
+
+    parser = argparse.ArgumentParser()
+    cli_console.register(parser.add_subparsers())
+    args = parser.parse_args(["console-hash", "carol", "--iterations", "100000"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("pass,word:with punctuation\n"))
+    assert args.handler(args, None) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("carol:pbkdf2_sha256$100000$") and "pass,word" not in line
+    assert Credentials(parse_users(line)).check("carol", "pass,word:with punctuation")
+    with pytest.raises(ConfigError):
+        args.handler(parser.parse_args(["console-hash", "bad,name"]), None)
+
+
 def test_logout_revokes_the_session(console) -> None:
     c = console()
     http = c.login()
