@@ -234,6 +234,17 @@ def test_eval_json_compare_calibrate_writes_report_and_plots(tiny, tmp_path, cap
     assert "| hit@1 |" in (out / "report.md").read_text()
 
 
+def test_eval_calibrate_on_sets_each_threshold_from_another_set(tiny, tmp_path, capsys,
+                                                                embedder):
+    policy, questions = tiny
+    code = main(["eval", str(questions), "--policy", str(policy), "--calibrate-on",
+                 str(questions), "--json", "--out", str(tmp_path / "r")])
+    assert code == 0
+    ours = json.loads(capsys.readouterr().out)["systems"]["ours"]
+    assert ours["threshold_source"] == f"calibrated on {questions}"
+    assert ours["threshold"] == ours["best_threshold"]  # calibrated on this very set
+
+
 def test_eval_policyqa_format(tmp_path, capsys, embedder):
     contexts = [P0, P1, P2]
     data = {"data": [{"title": "example.com", "paragraphs": [
