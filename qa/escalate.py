@@ -367,7 +367,7 @@ class Outbox:
                 " client, recipient, policy_title, created_at, status, attempts,"
                 " next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?)",
                 (esc_id, text, key, email, json.dumps([p.to_dict() for p in offered]),
-                 ckey, to, policy_title.strip()[:200], now, now + max(0.0, hold_seconds)),
+                 ckey, to, (policy_title or "").strip()[:200], now, now + max(0.0, hold_seconds)),
             )
             return _from_row(_fetch(con, esc_id))
 

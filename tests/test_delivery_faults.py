@@ -4,6 +4,7 @@ two deliverers at once, the background worker."""
 
 from __future__ import annotations
 
+import logging
 import random
 import signal
 import subprocess
@@ -231,3 +232,23 @@ def test_backoff_is_capped_exponential_with_full_jitter() -> None:
         delays = [backoff_delay(attempts, base=2.0, cap=60.0, rng=rng) for _ in range(300)]
         assert all(0 < d <= ceiling for d in delays)
         assert max(delays) > 0.8 * ceiling and min(delays) < 0.2 * ceiling  # jittered
+
+
+def test_question_text_and_asker_address_never_reach_the_logs(
+        db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    outbox = open_outbox(db)
+    secret = "Zanzibar-unique-marker"
+    with SmtpServer() as server:
+        server.handler.fail_next = 1
+        esc = outbox.enqueue(f"Do you keep {secret} in my file?", to=INBOX,
+                             email="very.private@example.org")
+        deliver(outbox, server.port)  # a 451: retried
+        deliver(outbox, server.port, now=later(outbox, esc.id))  # sent
+        server.handler.reject = True
+        outbox.enqueue(f"Another {secret} question?", to=INBOX)
+        deliver(outbox, server.port)  # a 550: failed
+    assert outbox.counts() == {"queued": 0, "sent": 1, "failed": 1, "resolved": 0}
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("qa."))
+    assert esc.id in ours and "451" in ours and "550" in ours  # what happened, by id
+    assert secret not in ours and "very.private" not in ours  # at any level, not only INFO
