@@ -1,8 +1,9 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1, on a port picked up front.
 
 The handler records every message it accepts and can be scripted to misbehave:
-reply 451 to the next N messages, reply 550 to everything, or store the next N
-messages and then stall past the client's timeout (the ambiguous failure).
+reply 451 to the next N messages, reply 550 to everything, refuse the recipient, or
+store the next N messages and then stall past the client's timeout (the ambiguous
+failure).
 """
 
 from __future__ import annotations
@@ -45,7 +46,15 @@ class RecordingHandler:
         self.reject = False  # reply 550 to every message
         self.stall_next = 0  # store, then sleep `stall_seconds` before replying
         self.stall_seconds = 3.0
+        self.rcpt_reply = ""  # e.g. "550 5.1.1 No such user" to refuse the recipient
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:

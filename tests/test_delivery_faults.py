@@ -252,3 +252,17 @@ def test_question_text_and_asker_address_never_reach_the_logs(
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("qa."))
     assert esc.id in ours and "451" in ours and "550" in ours  # what happened, by id
     assert secret not in ours and "very.private" not in ours  # at any level, not only INFO
+
+
+@pytest.mark.parametrize(("reply", "status"), [("550 5.1.1 No such user", "failed"),
+                                                ("450 4.2.1 Mailbox busy", "queued")])
+def test_recipient_refused_is_sorted_by_reply_code(db: Path, reply: str, status: str) -> None:
+    outbox = open_outbox(db)
+    with SmtpServer() as server:
+        server.handler.rcpt_reply = reply
+        esc = outbox.enqueue("Is my data sold?", to=INBOX)
+        deliver(outbox, server.port)
+        assert server.handler.received == []
+    row = outbox.get(esc.id)
+    assert row.status == status
+    assert f"recipient refused: {reply}" in row.last_error
