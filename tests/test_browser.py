@@ -1,0 +1,209 @@
+"""The public chat in headless Chromium (Playwright from PyPI, the system's Chromium).
+
+One app per module on loopback; a second loopback port serves examples/host-page.html
+as a third-party site. Screenshots go to each test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from web_server import serve_app, serve_page
+
+from qa.escalate import Outbox
+from qa.service import Service
+from qa.settings import Settings
+from ui.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+HOST_PAGE = Path(__file__).resolve().parent.parent / "examples" / "host-page.html"
+TIMEOUT = 30_000
+ANSWERABLE = ("How do you use cookies?", "Do you sell my data?",
+              "How can I delete my personal information?")
+UNANSWERABLE = ("Can I bring my dog to your office?", "What is the capital of France?")
+PAYLOAD = ("<img src=x onerror=\"window.__xss=1;alert('img')\"> "
+           "<script>window.__xss=2;alert('script')</script> do you sell my data?")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                       reason="needs /usr/bin/chromium (apt-get install chromium); "
+                              "never skipped in CI"),
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, korero_index_dir, korero_index, embedder):
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = Settings(index=korero_index_dir, outbox=tmp / "outbox.sqlite3",
+                        maildir=tmp / "maildir", analytics=tmp / "analytics.sqlite3",
+                        requests_per_minute=1000, deliver_interval_seconds=0.5)
+    service = Service(settings, index=korero_index, embedder=embedder)
+    answered = next((q for q in ANSWERABLE if service.ask(q).resolved), None)
+    unanswered = next((q for q in UNANSWERABLE if service.ask(q).kind == "unresolved"), None)
+    assert answered and unanswered, "the Korero index no longer answers the test questions"
+    app = create_app(settings, service=service)
+    with serve_app(app) as url:
+        yield SimpleNamespace(url=url, app=app, service=service, settings=settings,
+                              answered=answered, unanswered=unanswered)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, width: int = 1100, height: int = 900):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+@pytest.fixture()
+def page(browser):
+    page = open_page(browser)
+    yield page
+    page.context.close()
+
+
+def ask(scope, question: str, replies_before: int = 0):
+    """Type a question in the chat (page or frame) and wait for the bot's reply."""
+    box = scope.locator("#pqa-ask textarea")
+    box.fill(question)
+    box.press("Enter")
+    reply = scope.locator("#pqa-chat [data-testid='bot']").nth(replies_before)
+    reply.wait_for()
+    return reply
+
+
+def test_chat_answers_with_a_quote_and_a_section_link(site, page, tmp_path):
+    expected = site.service.ask(site.answered)
+    page.goto(site.url + "/")
+    reply = ask(page, site.answered)
+    quote = reply.locator("blockquote.pqa-quote").first
+    assert expected.passages[0].quote[:60] in quote.inner_text()
+    link = quote.locator(".pqa-source a")
+    top = expected.passages[0]
+    assert link.inner_text() == top.section
+    assert link.get_attribute("href") == top.url
+    assert f"#{top.anchor}:~:text=" in link.get_attribute("href")
+    assert link.get_attribute("target") == "_blank"
+    assert "noopener" in link.get_attribute("rel")
+    text = reply.inner_text()
+    assert "score" not in text.lower()
+    assert all(f"{p.score}" not in text for p in expected.passages)  # no bare scores
+    page.screenshot(path=tmp_path / "chat-answer.png", full_page=True)
+
+
+def test_unanswerable_question_is_handed_off_with_reference(site, page, tmp_path):
+    page.goto(site.url + "/")
+    reply = ask(page, site.unanswered)
+    text = reply.inner_text()
+    assert "does not seem to cover this" in text
+    assert "forwarded your question to privacy@koreroapp.com" in text
+    esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", text).group(1)
+    outbox = Outbox.from_settings(site.settings)
+    assert outbox.get(esc_id).question == site.unanswered
+
+    email = page.locator("#pqa-email input")
+    email.fill("not an address")
+    page.locator("#pqa-email-send").click()
+    page.locator("#pqa-email-note").get_by_text("invalid e-mail address").wait_for()
+    email.fill("visitor@example.com")
+    page.locator("#pqa-email-send").click()
+    page.get_by_text("The privacy team will reply to visitor@example.com").wait_for()
+    assert outbox.get(esc_id).email == "visitor@example.com"
+    page.screenshot(path=tmp_path / "chat-handoff.png", full_page=True)
+
+
+def test_thumbs_down_offers_sending_to_the_privacy_team(site, page, tmp_path):
+    page.goto(site.url + "/")
+    ask(page, site.answered)
+    page.locator("#pqa-chat button[aria-label='Dislike']").last.click()
+    send = page.locator("#pqa-send-team")
+    send.wait_for()
+    send.click()
+    notice = page.locator("#pqa-chat [data-testid='bot']").nth(1)
+    notice.wait_for()
+    esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", notice.inner_text()).group(1)
+    assert Outbox.from_settings(site.settings).get(esc_id).question == site.answered
+    site.app.state.recorder.flush()
+    downs = site.app.state.analytics.thumbs_down()
+    assert any(site.answered.lower() in str(row).lower() for row in downs)
+    page.screenshot(path=tmp_path / "chat-thumbs-down.png", full_page=True)
+
+
+def test_xss_payload_stays_text(site, page, tmp_path):
+    page.goto(site.url + "/")
+    ask(page, PAYLOAD)
+    user = page.locator("#pqa-chat [data-testid='user']").last
+    assert user.inner_text().strip() == PAYLOAD
+    page.wait_for_timeout(500)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#pqa-chat img[src='x']").count() == 0
+    page.screenshot(path=tmp_path / "chat-xss.png", full_page=True)
+
+
+def test_widget_js_on_another_origin_opens_the_chat_and_answers(site, browser, tmp_path):
+    html = HOST_PAGE.read_text(encoding="utf-8").replace("https://HOST", site.url)
+    page = open_page(browser)
+    with serve_page(html) as host_url:
+        assert host_url.split(":")[2] != site.url.split(":")[2]  # another port: origin
+        page.goto(host_url)
+        launcher = page.locator("#policy-qa-widget button.launcher")
+        assert launcher.get_attribute("aria-label")
+        launcher.click()
+        assert launcher.get_attribute("aria-expanded") == "true"
+        frame_el = page.locator("#policy-qa-widget iframe")
+        assert frame_el.get_attribute("src") == site.url + "/"
+        frame = page.frame_locator("#policy-qa-widget iframe")
+        reply = ask(frame, site.answered)
+        reply.locator("blockquote.pqa-quote").first.wait_for()
+        page.screenshot(path=tmp_path / "widget-host-page.png")
+        frame.locator("#pqa-ask textarea").press("Escape")  # from inside the iframe
+        page.wait_for_function(
+            "() => !document.querySelector('#policy-qa-widget').shadowRoot"
+            ".querySelector('.panel').classList.contains('open')")
+        assert launcher.get_attribute("aria-expanded") == "false"
+        launcher.click()
+        page.keyboard.press("Escape")  # from the host page
+        assert launcher.get_attribute("aria-expanded") == "false"
+        assert page.evaluate("Object.keys(window).filter(k => k.startsWith('PolicyQA'))") == [
+            "PolicyQAWidget"]
+    page.context.close()
+
+
+def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):
+    page = open_page(browser, width=375, height=740)
+    page.goto(site.url + "/")
+    reply = ask(page, site.answered)
+    reply.locator("blockquote.pqa-quote").first.wait_for()
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"the chat is {width}px wide at a 375px viewport"
+    page.screenshot(path=tmp_path / "chat-phone-375.png", full_page=True)
+
+    html = HOST_PAGE.read_text(encoding="utf-8").replace("https://HOST", site.url)
+    with serve_page(html) as host_url:
+        page.goto(host_url)
+        page.locator("#policy-qa-widget button.launcher").click()
+        box = page.locator("#policy-qa-widget .panel").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+        page.frame_locator("#policy-qa-widget iframe").locator("#pqa-ask textarea").wait_for()
+        page.screenshot(path=tmp_path / "widget-phone-375.png")
+    page.context.close()
