@@ -170,6 +170,7 @@ class DeliveryWorker:
         max_attempts: int, max_age_seconds: float, base: float, cap: float,
         rng: random.Random | None = None, purge_interval: float = 3600.0,
     ) -> None:
+        validate_email(mail_from, allow_local=True)  # a bad setting fails now, not each pass
         self.outbox = outbox
         self.transport = transport
         self.interval = max(0.01, float(interval))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from smtp_server import SmtpServer, free_port
 
+from index.errors import EmailError
 from qa.deliver import DeliveryWorker, backoff_delay, deliver_due
 from qa.escalate import Outbox
 from qa.mail import SmtpTransport
@@ -266,3 +267,10 @@ def test_recipient_refused_is_sorted_by_reply_code(db: Path, reply: str, status:
     row = outbox.get(esc.id)
     assert row.status == status
     assert f"recipient refused: {reply}" in row.last_error
+
+
+def test_worker_refuses_a_bad_sender_address_up_front(db: Path) -> None:
+    with pytest.raises(EmailError, match="invalid e-mail address 'policy-qa'"):
+        DeliveryWorker(open_outbox(db), SmtpTransport("127.0.0.1", free_port()),
+                       mail_from="policy-qa", interval=1, max_attempts=1,
+                       max_age_seconds=1, base=1, cap=1)
