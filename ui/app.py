@@ -36,7 +36,7 @@ from qa.service import Service, clean_question
 from qa.settings import Settings
 from ui.batching import BackgroundRecorder, MicroBatcher
 from ui.middleware import RateLimiter, SecurityMiddleware, parse_origins
-from ui.render import CHAT_HEAD, WIDGET_CSS
+from ui.render import CHAT_HEAD
 from ui.schemas import (
     ERROR_RESPONSES,
     AnswerOut,
@@ -152,7 +152,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
     chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
                         on_feedback=record_feedback, check_rate=limiter.check,
                         title=_title(service))
-    gr.mount_gradio_app(app, chat, path="/", css=WIDGET_CSS, head=CHAT_HEAD, footer_links=[],
+    gr.mount_gradio_app(app, chat, path="/", head=CHAT_HEAD, footer_links=[],
                         run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
                         show_error=False)
     # added last, so outermost: they also cover the console's own middleware
@@ -180,9 +180,9 @@ def _client(request: Request) -> str:
 
 def _title(service: Service) -> str:
     try:
-        return str(service.index.manifest.get("title") or "our privacy policy")
+        return str(service.index.manifest.get("title") or "Privacy Policy")
     except PolicyQAError:
-        return "our privacy policy"
+        return "Privacy Policy"
 
 
 def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None) -> dict:

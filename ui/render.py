@@ -36,20 +36,25 @@ WIDGET_CSS = """
 #pqa-chat .pqa-ref { font-family: var(--font-mono, monospace); }
 #pqa-ask textarea, #pqa-email input { font-size: 16px; }  /* no zoom-on-focus on iOS */
 @media (max-width: 480px) {
-  .gradio-container { padding: 4px !important; }
-  #pqa-chat { height: calc(100vh - 190px) !important; }
+  .main.fillable { padding: 8px !important; }
+  #pqa-chat { height: calc(100dvh - 190px) !important; min-height: 300px; }
 }
+.pqa-framed #pqa-title { display: none; }  /* widget.js shows its own title bar */
+.pqa-framed #pqa-chat { height: calc(100dvh - 110px) !important; min-height: 260px; }
 footer { display: none !important; }
-"""
+"""  # in <head> as is: gradio would re-scope css= rules
 
-# In the chat page: Escape asks the embedding page (widget.js) to close the chat.
-CHAT_HEAD = """<script>
+# In the chat page: when framed (widget.js), hide the page title, and let Escape ask
+# the embedding page to close the chat.
+_CHAT_SCRIPT = """<script>
+if (window.parent !== window) document.documentElement.classList.add("pqa-framed");
 document.addEventListener("keydown", function (e) {
   if (e.key === "Escape" && window.parent !== window) {
     window.parent.postMessage({policyQa: "close"}, "*");
   }
 });
 </script>"""
+CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n{_CHAT_SCRIPT}"
 
 
 def escape_user(text: str) -> str:

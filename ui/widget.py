@@ -80,7 +80,7 @@ def build_widget(
     on_answer: AnswerHook | None = None,
     on_feedback: FeedbackHook | None = None,
     check_rate: RateCheck | None = None,
-    title: str = "our privacy policy",
+    title: str = "Privacy Policy",
 ) -> gr.Blocks:
     """The public chat over `service`. `ask` defaults to service.ask (the web app passes
     its micro-batcher); `check_rate(client)` raises RateLimitedError when a visitor asks
@@ -173,7 +173,7 @@ def build_widget(
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
         state = gr.State({"turns": {}, "pending": None, "disliked": None})
-        gr.Markdown(f"### Questions about {escape_user(title)}?\nAnswers quote the policy "
+        gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
             elem_id="pqa-chat", show_label=False, sanitize_html=True, render_markdown=True,
