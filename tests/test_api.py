@@ -9,6 +9,11 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +48,12 @@ def web(tmp_path_factory, korero_index_dir, korero_index, embedder):
     with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield SimpleNamespace(url=url, client=client, app=app, service=service,
                               settings=settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def post(web, path: str, body=None, *, raw: bytes | None = None, ip: str | None = None,
@@ -288,3 +299,45 @@ def test_answers_are_recorded_for_analytics(web):
     web.app.state.recorder.flush()
     counts = web.app.state.analytics.questions_per_day(1)
     assert counts and counts[-1][1] >= 1
+
+
+def test_missing_index_is_a_503_json_error_not_a_traceback(tmp_path):
+    settings = Settings(index=tmp_path / "no-index", outbox=tmp_path / "outbox.sqlite3",
+                        maildir=tmp_path / "maildir", analytics=tmp_path / "a.sqlite3")
+    with serve_app(create_app(settings, start_worker=False)) as url:
+        health = httpx.get(url + "/healthz")
+        assert health.status_code == 503
+        assert health.json()["status"] == "error" and not health.json()["index"]["loaded"]
+        asked = httpx.post(url + "/api/ask", json={"question": "Do you sell my data?"})
+        assert asked.status_code == 503
+        assert "no index at" in error_of(asked)
+
+
+@pytest.mark.slow
+def test_serve_command_runs_the_app_and_prints_the_urls(korero_index_dir, tmp_path):
+    port = free_port()
+    env = {**os.environ, "POLICY_QA_INDEX": str(korero_index_dir),
+           "POLICY_QA_OUTBOX": str(tmp_path / "outbox.sqlite3"),
+           "POLICY_QA_MAILDIR": str(tmp_path / "maildir"),
+           "POLICY_QA_ANALYTICS": str(tmp_path / "analytics.sqlite3"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
+        answer = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": "hello"})
+        assert answer.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    for shown in (f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/console/",
+                  f'<script src="http://127.0.0.1:{port}/widget.js" defer></script>'):
+        assert shown in output
