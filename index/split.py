@@ -14,10 +14,11 @@ text of exactly that span, and every word of the body lands in some chunk.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
@@ -86,21 +87,15 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
     if by_paragraph:
         spans = [_Span(policy.title, slugify(policy.title) or "section", policy.body_start,
                        len(source))]
-    recursive = RecursiveCharacterTextSplitter(
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        separators=["\n\n", "\n", ". ", " ", ""],
-        keep_separator="end",
-        add_start_index=True,
-    )
     chunks: list[Chunk] = []
     for span in spans:
-        for sub, s, e in _subsections(source, span, minor):
+        for sub, s, e, head in _subsections(source, span, minor):
             units = _paragraph_ranges(source, s, e) if by_paragraph else [(s, e)]
-            pieces = [p for u in units for p in _pieces(source, *u, recursive)]
-            for start, end in _merge_bare(source, pieces, sub):
+            pieces = [p for u in units for p in _pieces(source, *u, settings, head)]
+            for start, end in _merge_bare(source, pieces, sub, minor):
                 text = render_block(source[start:end])
-                if not text or text == sub:
+                if not text or text == sub or all(
+                        b.start in minor for b in _blocks(source, start, end, minor)):
                     continue  # never a heading-only chunk
                 if by_paragraph and not chunks and text == span.section:
                     continue  # the title line of a plain-text policy
@@ -172,35 +167,56 @@ def _blocks(source: str, start: int, end: int, minor: dict[int, str]) -> Iterato
 
 
 def _subsections(source: str, span: _Span, minor: dict[int, str]
-                 ) -> Iterator[tuple[str | None, int, int]]:
-    """(subsection, start, end): text before the first lead-in belongs to the section
-    itself; each lead-in (or minor heading) starts a sub-section that runs to the next.
-    A title with nothing under it before the next title is no sub-section."""
+                 ) -> Iterator[tuple[str | None, int, int, int | None]]:
+    """(subsection, start, end, head): text before the first lead-in belongs to the
+    section itself; each lead-in (or minor heading) starts a sub-section that runs to
+    the next. A title with nothing under it before the next title is no sub-section.
+    `head` is where a title on a line of its own ends (None for an inline lead-in)."""
     blocks = list(_blocks(source, span.start, span.end, minor))
     title: str | None = None
-    start = span.start
+    start, head, has_text = span.start, None, False
     for i, block in enumerate(blocks):
-        if block.title is None:
+        if block.title is None or (block.bare and (
+                i + 1 == len(blocks) or blocks[i + 1].title is not None)):
+            has_text = has_text or not block.bare
             continue
-        if block.bare and (i + 1 == len(blocks) or blocks[i + 1].title is not None):
-            continue
-        if block.start > start:
-            yield title, start, block.start
-        title, start = block.title, block.start
-    yield title, start, span.end
+        if has_text and block.start > start:
+            yield title, start, block.start, head
+            start = block.start
+        # else: only titles so far; they open this sub-section rather than be a chunk
+        title, head, has_text = block.title, block.end if block.bare else None, not block.bare
+    yield title, start, span.end, head
 
 
 def _paragraph_ranges(source: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(b.start, b.end) for b in _blocks(source, start, end, {})]
 
 
-def _pieces(source: str, start: int, end: int, splitter: RecursiveCharacterTextSplitter
-            ) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=16)
+def _splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(
+        chunk_size=size,
+        chunk_overlap=min(overlap, size // 2),
+        separators=["\n\n", "\n", ". ", " ", ""],
+        keep_separator="end",
+        add_start_index=True,
+    )
+
+
+def _pieces(source: str, start: int, end: int, settings: SplitSettings,
+            head: int | None = None) -> list[tuple[int, int]]:
     """Offsets of the pieces of one (sub-)section: the whole span when it fits, else
-    the recursive splitter's pieces, with cuts moved out of links and emphasis."""
+    the recursive splitter's pieces, with cuts moved out of links and emphasis. A
+    title on a line of its own (ending at `head`) goes with the first piece, which
+    is cut shorter to leave it room."""
     text = source[start:end]
-    if len(text.strip()) <= splitter._chunk_size:
+    if len(text.strip()) <= settings.chunk_size:
         return [_trim(source, start, end)] if text.strip() else []
+    if head is not None and start < head < end:
+        room = max(settings.chunk_size - (head - start) - 2, settings.chunk_size // 2)
+        rest = _pieces(source, head, end, replace(settings, chunk_size=room))
+        return [(start, rest[0][1]), *rest[1:]] if rest else [_trim(source, start, end)]
+    splitter = _splitter(settings.chunk_size, settings.chunk_overlap)
     cuts = [doc.metadata["start_index"] for doc in splitter.create_documents([text])[1:]]
     guarded = inline_spans(text)
     bounds = [0]
@@ -220,17 +236,18 @@ def _trim(source: str, start: int, end: int) -> tuple[int, int]:
     return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
 
 
-def _merge_bare(source: str, pieces: list[tuple[int, int]], title: str | None
-                ) -> list[tuple[int, int]]:
-    """Join a piece that is nothing but the sub-section title (or renders to nothing)
-    to the piece after it (the last one to the piece before it)."""
+def _merge_bare(source: str, pieces: list[tuple[int, int]], title: str | None,
+                minor: dict[int, str]) -> list[tuple[int, int]]:
+    """Join a piece that is nothing but titles (lead-ins or minor headings with no
+    text of their own) or renders to nothing to the piece after it (the last one to
+    the piece before it)."""
     out: list[tuple[int, int]] = []
     carry: int | None = None
     for start, end in pieces:
         if carry is not None:
             start, carry = carry, None
         text = render_block(source[start:end])
-        if not text or text == title:
+        if not text or text == title or all(b.bare for b in _blocks(source, start, end, minor)):
             carry = start
             continue
         out.append((start, end))

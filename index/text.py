@@ -120,8 +120,9 @@ def render_inline(text: str) -> str:
 
 
 _ANY_TAG = re.compile(r"<[^<>\n]*>")
+_LIST_START = re.compile(r"^[ \t]*(?:[*+-]|\d{1,3}[.)])[ \t]+\S*", re.M)  # "1. " is no sentence
 _INLINE_CONSTRUCTS = (_COMMENT, _AUTOLINK, _IMAGE, _LINK, _REF_LINK, _ANY_TAG, _CODE, _STRONG,
-                      _EM_STAR, _EM_UNDER)
+                      _EM_STAR, _EM_UNDER, _LIST_START)
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 
