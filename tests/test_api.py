@@ -23,10 +23,13 @@ import httpx
 import pytest
 from web_server import serve_app
 
+from index.errors import RateLimitedError
 from qa.escalate import Outbox
 from qa.service import Service
 from qa.settings import Settings
 from ui.app import create_app
+from ui.batching import MicroBatcher
+from ui.middleware import RateLimiter
 
 RPM = 5
 CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation"}
@@ -341,3 +344,47 @@ def test_serve_command_runs_the_app_and_prints_the_urls(korero_index_dir, tmp_pa
     for shown in (f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/console/",
                   f'<script src="http://127.0.0.1:{port}/widget.js" defer></script>'):
         assert shown in output
+
+
+def test_origin_behind_a_reverse_proxy_matches_the_forwarded_host(web):
+    proxied = post(web, "/api/ask", {"question": "hello"},
+                   headers={"Origin": "https://policy.example.com",
+                            "X-Forwarded-Host": "policy.example.com"})
+    assert proxied.status_code == 200
+    spoofed = post(web, "/api/ask", {"question": "hello"},
+                   headers={"Origin": "https://evil.example",
+                            "X-Forwarded-Host": "policy.example.com"})
+    assert spoofed.status_code == 403
+
+
+def test_token_bucket_refills_at_the_configured_rate():
+    now = [1000.0]
+    limiter = RateLimiter(6, clock=lambda: now[0])  # 6 per minute: one every 10 s
+    for _ in range(6):
+        limiter.check("a")
+    with pytest.raises(RateLimitedError) as caught:
+        limiter.check("a")
+    assert caught.value.retry_after == 10
+    limiter.check("b")  # other clients have their own bucket
+    now[0] += 10
+    limiter.check("a")
+    with pytest.raises(RateLimitedError):
+        limiter.check("a")
+    RateLimiter(0).check("a")  # 0 disables the limit
+
+
+def test_micro_batcher_isolates_a_failing_question():
+    def answer_many(questions):
+        if "bad" in questions:
+            raise ValueError("bad question")
+        return [q.upper() for q in questions]
+
+    batcher = MicroBatcher(answer_many, max_wait=0.05)
+    try:
+        futures = [batcher.submit(q) for q in ("one", "bad", "two")]
+        assert futures[0].result(5) == "ONE" and futures[2].result(5) == "TWO"
+        with pytest.raises(ValueError):
+            futures[1].result(5)
+        assert batcher.batch_sizes[0] == 3
+    finally:
+        batcher.close()

@@ -156,9 +156,12 @@ class SecurityMiddleware:
             return False
         if "*" in self.allowed_origins or normalise_origin(origin) in self.allowed_origins:
             return True
-        host = headers.get("host", "")
+        # Same origin: the Host the browser used, or the one a reverse proxy forwards
+        # (a cross-site page cannot add X-Forwarded-Host without a failing preflight).
+        hosts = [headers.get("host", ""), headers.get("x-forwarded-host", "").split(",")[0]]
         scheme = urlsplit(origin).scheme or scope.get("scheme", "http")
-        return bool(host) and _netloc(origin) == _host_netloc(host, scheme)
+        return any(h.strip() and _netloc(origin) == _host_netloc(h.strip(), scheme)
+                   for h in hosts)
 
 
 async def _json(send: Send, status: int, error: str,
