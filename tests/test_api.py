@@ -9,11 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,13 +18,10 @@ import httpx
 import pytest
 from web_server import serve_app
 
-from index.errors import RateLimitedError
 from qa.escalate import Outbox
 from qa.service import Service
 from qa.settings import Settings
 from ui.app import create_app
-from ui.batching import MicroBatcher
-from ui.middleware import RateLimiter
 
 RPM = 5
 CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation"}
@@ -51,12 +43,6 @@ def web(tmp_path_factory, korero_index_dir, korero_index, embedder):
     with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         yield SimpleNamespace(url=url, client=client, app=app, service=service,
                               settings=settings)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def post(web, path: str, body=None, *, raw: bytes | None = None, ip: str | None = None,
@@ -304,48 +290,6 @@ def test_answers_are_recorded_for_analytics(web):
     assert counts and counts[-1][1] >= 1
 
 
-def test_missing_index_is_a_503_json_error_not_a_traceback(tmp_path):
-    settings = Settings(index=tmp_path / "no-index", outbox=tmp_path / "outbox.sqlite3",
-                        maildir=tmp_path / "maildir", analytics=tmp_path / "a.sqlite3")
-    with serve_app(create_app(settings, start_worker=False)) as url:
-        health = httpx.get(url + "/healthz")
-        assert health.status_code == 503
-        assert health.json()["status"] == "error" and not health.json()["index"]["loaded"]
-        asked = httpx.post(url + "/api/ask", json={"question": "Do you sell my data?"})
-        assert asked.status_code == 503
-        assert "no index at" in error_of(asked)
-
-
-@pytest.mark.slow
-def test_serve_command_runs_the_app_and_prints_the_urls(korero_index_dir, tmp_path):
-    port = free_port()
-    env = {**os.environ, "POLICY_QA_INDEX": str(korero_index_dir),
-           "POLICY_QA_OUTBOX": str(tmp_path / "outbox.sqlite3"),
-           "POLICY_QA_MAILDIR": str(tmp_path / "maildir"),
-           "POLICY_QA_ANALYTICS": str(tmp_path / "analytics.sqlite3"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
-        answer = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": "hello"})
-        assert answer.status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, output
-    for shown in (f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/console/",
-                  f'<script src="http://127.0.0.1:{port}/widget.js" defer></script>'):
-        assert shown in output
-
-
 def test_origin_behind_a_reverse_proxy_matches_the_forwarded_host(web):
     proxied = post(web, "/api/ask", {"question": "hello"},
                    headers={"Origin": "https://policy.example.com",
@@ -355,36 +299,3 @@ def test_origin_behind_a_reverse_proxy_matches_the_forwarded_host(web):
                    headers={"Origin": "https://evil.example",
                             "X-Forwarded-Host": "policy.example.com"})
     assert spoofed.status_code == 403
-
-
-def test_token_bucket_refills_at_the_configured_rate():
-    now = [1000.0]
-    limiter = RateLimiter(6, clock=lambda: now[0])  # 6 per minute: one every 10 s
-    for _ in range(6):
-        limiter.check("a")
-    with pytest.raises(RateLimitedError) as caught:
-        limiter.check("a")
-    assert caught.value.retry_after == 10
-    limiter.check("b")  # other clients have their own bucket
-    now[0] += 10
-    limiter.check("a")
-    with pytest.raises(RateLimitedError):
-        limiter.check("a")
-    RateLimiter(0).check("a")  # 0 disables the limit
-
-
-def test_micro_batcher_isolates_a_failing_question():
-    def answer_many(questions):
-        if "bad" in questions:
-            raise ValueError("bad question")
-        return [q.upper() for q in questions]
-
-    batcher = MicroBatcher(answer_many, max_wait=0.05)
-    try:
-        futures = [batcher.submit(q) for q in ("one", "bad", "two")]
-        assert futures[0].result(5) == "ONE" and futures[2].result(5) == "TWO"
-        with pytest.raises(ValueError):
-            futures[1].result(5)
-        assert batcher.batch_sizes[0] == 3
-    finally:
-        batcher.close()
