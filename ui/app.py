@@ -67,7 +67,8 @@ def create_app(settings: Settings, *, service: Service | None = None,
     outbox: Outbox = service.outbox
     analytics = _analytics(settings)
     recorder = BackgroundRecorder()
-    batcher: MicroBatcher[Answer] = MicroBatcher(service.ask_many)
+    batcher: MicroBatcher[Answer] = MicroBatcher(
+        service.ask_many, validate=lambda text: _question(text, settings))
     limiter = RateLimiter(settings.requests_per_minute)
     worker = DeliveryWorker.from_settings(outbox, settings) if start_worker else None
 

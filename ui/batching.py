@@ -4,7 +4,9 @@
 takes whatever arrived within `max_wait` seconds of the first (up to `max_batch`) and
 answers them with a single `answer_many` call, so their embeddings are computed in one
 batch. While a batch runs the next one queues up, so under load batches grow by
-themselves and at rest a question waits at most `max_wait`.
+themselves and at rest a question waits at most `max_wait`. Questions are validated
+before they are queued; should a batch still fail, its questions are retried one by
+one so a single bad question cannot fail the others.
 
 `BackgroundRecorder`: analytics writes (an SQLite commit each) run in order on one
 thread instead of in the request; if it falls far behind, new records are dropped
@@ -30,8 +32,10 @@ _STOP = object()
 
 class MicroBatcher(Generic[T]):
     def __init__(self, answer_many: Callable[[Sequence[str]], list[T]], *,
+                 validate: Callable[[str], str] | None = None,
                  max_wait: float = 0.003, max_batch: int = 64) -> None:
         self.answer_many = answer_many
+        self.validate = validate
         self.max_wait = max_wait
         self.max_batch = max_batch
         self.batch_sizes: list[int] = []  # most recent batches (diagnostics and tests)
@@ -40,6 +44,10 @@ class MicroBatcher(Generic[T]):
         self._lock = threading.Lock()
 
     def submit(self, question: str) -> Future[T]:
+        """Queue a question; `validate` runs first, here, so bad input raises in the
+        caller and never costs a batch."""
+        if self.validate is not None:
+            question = self.validate(question)
         self._ensure_running()
         future: Future[T] = Future()
         self._queue.put((question, future))
