@@ -165,6 +165,8 @@ def test_cross_origin_posts_are_refused_unless_allowed(web):
     gradio_post = web.client.post("/gradio_api/queue/join", json={},
                                   headers={"Origin": "https://evil.example"})
     assert gradio_post.status_code == 403  # the chat's own endpoints are covered too
+    upload = web.client.post("/gradio_api/upload", files={"files": ("a.txt", b"x" * 100)})
+    assert upload.status_code == 404  # the public chat takes no files
 
 
 def test_healthz_reports_index_and_outbox_without_secrets(web, korero_index):

@@ -4,6 +4,7 @@
 - state-changing requests (POST, PUT, PATCH, DELETE) are refused with 403 when they
   carry an Origin that is neither this server's own nor a configured allowed origin
   (requests without Origin, such as curl or scripts, pass);
+- the public chat's gradio upload route is closed (it has no file inputs);
 - API POSTs whose Content-Length exceeds the API body limit get 413 before any read;
 - POSTs to the public JSON API are rate-limited per client (token bucket) -> 429 with
   Retry-After;
@@ -97,13 +98,15 @@ class SecurityMiddleware:
     def __init__(self, app: ASGIApp, *, allowed_origins: frozenset[str] = frozenset(),
                  limiter: RateLimiter | None = None, limited_prefix: str = "/api/",
                  api_body_limit: int | None = None,
-                 private_prefixes: tuple[str, ...] = ("/console",)) -> None:
+                 private_prefixes: tuple[str, ...] = ("/console",),
+                 blocked_posts: frozenset[str] = frozenset({"/gradio_api/upload"})) -> None:
         self.app = app
         self.allowed_origins = allowed_origins
         self.limiter = limiter
         self.limited_prefix = limited_prefix
         self.api_body_limit = api_body_limit
         self.private_prefixes = private_prefixes
+        self.blocked_posts = blocked_posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,6 +115,9 @@ class SecurityMiddleware:
         path, method = scope.get("path", ""), scope.get("method", "GET")
         headers = Headers(scope=scope)
         if method not in SAFE_METHODS:
+            if path in self.blocked_posts:
+                await _json(send, 404, "not found")  # the public chat takes no uploads
+                return
             origin = headers.get("origin")
             if origin is not None and not self.origin_allowed(origin, headers, scope):
                 await _json(send, 403, f"cross-origin request from {origin[:100]!r} is "
