@@ -76,7 +76,8 @@ class PolicyIndex:
 def make_units(chunks: list[Chunk]) -> list[Unit]:
     units: list[Unit] = []
     for i, chunk in enumerate(chunks):
-        spans = sentence_spans(chunk.text)
+        spans = [(s, e) for s, e in sentence_spans(chunk.text)
+                 if chunk.text[s:e] != chunk.subsection]  # the title is the heading unit
         units.extend(Unit(i, s, e, "sentence") for s, e in spans)
         units.extend(Unit(i, s, e, "plain") for s, e in spans)
         units.append(Unit(i, 0, len(chunk.text), "chunk"))
@@ -141,16 +142,32 @@ def save_index(index: PolicyIndex, out: Path) -> Path:
         for name in FILES:
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
-        old = out.with_name(f".{out.name}.old")
-        if out.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _previous(out: Path) -> Path:
+    return out.with_name(f".{out.name}.old")
+
+
+def _swap(new: Path, out: Path) -> None:
+    """Move `new` into place. A directory cannot be renamed over a non-empty one, so
+    the old index steps aside first; if the second rename fails it steps back, and if
+    the process dies in between, `load_index` finds it beside `out` and restores it."""
+    old = _previous(out)
+    if out.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+    try:
+        new.rename(out)
+    except BaseException:
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -167,6 +184,8 @@ def load_index(path: Path, *, model: str | None = None, dimension: int | None = 
                ) -> PolicyIndex:
     """Load and check an index directory; every problem is one IndexLoadError line."""
     path = Path(path)
+    if not path.exists() and _previous(path).is_dir():
+        _previous(path).rename(path)  # a save died between its two renames
     if not path.is_dir():
         raise IndexLoadError(f"no index at {path}; build one with `policy-qa build POLICY`")
     missing = [name for name in FILES if not (path / name).is_file()]

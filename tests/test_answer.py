@@ -124,10 +124,6 @@ def test_every_quote_is_verbatim_reader_text_trimmed_to_sentences(answers, korer
     assert sum(lengths) / len(lengths) < 300
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a quote can be nothing but a sub-section title (the lead-in line of a chunk "
-    "is a retrieval unit of its own, and qa/answer.py quote_for picks it), e.g. 'what do "
-    "you collect about me' -> quote 'User-provided information'"))
 def test_no_quote_is_only_a_heading(answers, korero_index):
     titles = {c.section for c in korero_index.chunks} | {
         c.subsection for c in korero_index.chunks if c.subsection}

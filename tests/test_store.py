@@ -119,11 +119,6 @@ def test_save_replaces_an_existing_index(acme_index, saved, embedder):
     assert [p.name for p in saved.parent.iterdir()] == ["index"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: index/store.py save_index renames the old index away before renaming the new "
-    "one into place; if the second rename fails (or the process dies between the two) "
-    "no index is left at `out` (the old one sits in .index.old, which load_index never "
-    "looks at)"))
 def test_save_failing_at_the_swap_keeps_an_index_in_place(acme_index, saved, embedder,
                                                           monkeypatch):
     other = build_index(parse_policy("# Other\n\nA different policy text.\n"), embedder)
