@@ -105,16 +105,43 @@ def make_service(settings: Settings, *, escalate: bool = False):
 
 # --- build -------------------------------------------------------------------------
 
+def _quiet_progress() -> None:
+    """Progress bars (the model's "Loading weights") only when stderr is a terminal,
+    so a failing command prints exactly one line there."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _check_out(out: Path) -> None:
+    """Saving replaces `out` wholesale: never let that be a file or a folder of
+    something else (`--out .` would otherwise wipe the current folder)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise PolicyQAError(f"cannot write the index to {out}: it exists and is not a folder")
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise PolicyQAError(f"cannot write the index to {out}: {parent} is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise PolicyQAError(
+            f"refusing to replace {out}: it is not empty and holds no policy-qa index "
+            "(no manifest.json); choose another --out")
+
+
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_progress()
     from index.embed import Embedder
     from index.policy import load_policy
     from index.store import build_index, save_index
 
-    out = args.out or settings.index
+    out = Path(args.out or settings.index).expanduser()
     policy = load_policy(args.policy or settings.policy)
+    _check_out(out)
     index = build_index(policy, Embedder(settings.model), base_url=settings.base_url,
                         inbox=settings.inbox)
-    save_index(index, out)
+    try:
+        save_index(index, out)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise PolicyQAError(f"cannot write the index to {out}: {reason}") from None
     m = index.manifest
     print(f"indexed {policy.name!r} ({m['title']}, last revised {m['last_revised'] or '?'}): "
           f"{m['chunks']} chunks, {m['units']} units, model {m['model']}, "
@@ -140,8 +167,11 @@ def _read_questions(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_progress()
+    questions = _read_questions(args)
     service = make_service(settings, escalate=args.escalate)
-    for answer in service.ask_many(_read_questions(args)):
+    service.index  # noqa: B018 - a missing or foreign index fails even for "hi"
+    for answer in service.ask_many(questions):
         if args.escalate and not answer.resolved and answer.kind == "unresolved":
             answer = service.escalate(answer, client="cli")
         if args.json:
@@ -152,6 +182,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_progress()
     service = make_service(settings)
     service.index  # noqa: B018 - fail fast on a missing index, before the prompt
     title = service.index.manifest.get("title", "the privacy policy")
