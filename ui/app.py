@@ -141,7 +141,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
 
     @app.get("/widget.js", response_class=Response, summary="Chat loader for any site",
              tags=["embed"], responses={200: {"content": {"text/javascript": {}}}})
-    def widget_js() -> Response:
+    async def widget_js() -> Response:
         """`<script src="https://HOST/widget.js" defer></script>` adds a chat button."""
         return Response(script, media_type="text/javascript; charset=utf-8", headers={
             "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
