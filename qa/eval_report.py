@@ -117,7 +117,8 @@ def render_markdown(report: dict[str, Any]) -> str:
               _md_row(["---"] * 6)]
     for r in failures[:MAX_FAILURES_MD]:
         expected = ", ".join(r["expected"]) if r["answerable"] else "(escalate)"
-        lines.append(_md_row([r["question"], expected, ", ".join(r["got"][:3]),
+        question = f"{r['question']} ({r['group']})" if r["group"] else r["question"]
+        lines.append(_md_row([question, expected, ", ".join(r["got"][:3]),
                               _fmt(r["confidence"]), _fmt(r["resolved"]),
                               " ".join(_fmt(x) for x in r["scores"])]))
     return "\n".join(lines) + "\n"

@@ -73,7 +73,7 @@ def score_run(run: SystemRun, threshold: float | None, source: str, own: bool = 
                                            strict=True)):
         records.append({
             "question": q.text, "group": q.group, "answerable": q.answerable,
-            "expected": sorted(map(str, q.gold)), "got": [str(p) for p in places[:5]],
+            "expected": [str(g) for g in sorted(q.gold)], "got": [str(p) for p in places[:5]],
             "rank": first_rank(places, q.gold) if q.answerable else None,
             "confidence": round(a.confidence, 4),
             "resolved": None if resolved is None else resolved[i],
