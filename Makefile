@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PQA    := $(VENV)/bin/policy-qa
 STAMP  := $(VENV)/.installed
+SHARED ?= ../shared
+TUNED  := $(CURDIR)/var/models/tuned
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
@@ -11,6 +13,8 @@ export POLICY_QA_INDEX ?= $(CURDIR)/var/index
 export POLICY_QA_OUTBOX ?= $(CURDIR)/var/outbox.sqlite3
 export POLICY_QA_MAILDIR ?= $(CURDIR)/var/maildir
 export POLICY_QA_ANALYTICS ?= $(CURDIR)/var/analytics.sqlite3
+# after `make tune`, the app uses the tuned model (its index was rebuilt with it)
+export POLICY_QA_MODEL ?= $(if $(wildcard $(TUNED)/tune.json),$(TUNED),)
 
 .PHONY: install run chat index test lint eval bench tune clean
 
@@ -31,9 +35,10 @@ index: $(STAMP)
 	$(PQA) build
 
 run: $(STAMP) $(POLICY_QA_INDEX)/manifest.json
-	$(PQA) chat
+	$(PQA) serve
 
-chat: run
+chat: $(STAMP) $(POLICY_QA_INDEX)/manifest.json
+	$(PQA) chat
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
@@ -41,6 +46,24 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
+
+eval: $(STAMP)
+	$(PQA) eval tests/data/korero-questions.jsonl --policy index/data/korero-privacy.md \
+	    --compare --calibrate-on tests/data/korero-dev.jsonl --out reports/eval-korero
+	$(PQA) eval tests/data/korero-dev.jsonl --policy index/data/korero-privacy.md \
+	    --calibrate --out reports/calibrate-korero-dev
+	if [ -f $(SHARED)/data/policyqa-dev.json ]; then \
+	    $(PQA) eval --format policyqa $(SHARED)/data/policyqa-dev.json --compare \
+	        --out reports/eval-policyqa-dev; fi
+
+bench: $(STAMP)
+	$(PQA) bench --out reports/bench.json \
+	    $(if $(wildcard $(SHARED)/data/policyqa-dev.json),--policyqa $(SHARED)/data/policyqa-dev.json,)
+
+tune: $(STAMP)
+	POLICY_QA_MODEL= $(PQA) tune --out $(TUNED) $(SHARED)/data/policyqa-dev.json \
+	    $(if $(wildcard tests/data/korero-dev.jsonl),tests/data/korero-dev.jsonl::index/data/korero-privacy.md,)
+	POLICY_QA_MODEL=$(TUNED) $(PQA) build
 
 clean:
 	rm -rf var reports
