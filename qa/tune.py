@@ -125,15 +125,20 @@ def _rank(doc: Document, model: Any) -> tuple[list[list[str]], list[float]]:
 
 
 def measure(model: Any, docs: Sequence[Document]) -> Metrics:
+    """hit@1/hit@3/MRR of the answerable questions (each against the passages of its own
+    document); escalation balanced accuracy at the best threshold on the top cosine,
+    over the documents whose questions include unanswerable ones."""
     ranked: list[list[str]] = []
     gold: list[frozenset[str]] = []
     confidence: list[float] = []
     answerable: list[bool] = []
     for doc in docs:
         lists, top = _rank(doc, model)
+        labelled = any(not q.answerable for q in doc.queries)  # escalation labels
         for query, labels, score in zip(doc.queries, lists, top, strict=True):
-            confidence.append(score)
-            answerable.append(query.answerable)
+            if labelled:
+                confidence.append(score)
+                answerable.append(query.answerable)
             if query.answerable:
                 ranked.append(labels)
                 gold.append(query.gold)
@@ -258,12 +263,23 @@ class _Run:
     steps: int
     epochs_run: float
     train_seconds: float
+    train_cpu_seconds: float
 
     def info(self, started: float) -> dict[str, Any]:
+        """What the run cost. CPU seconds do not depend on what else the machine runs;
+        the load average says how shared it was."""
         return {"steps": self.steps, "epochs_run": round(self.epochs_run, 3),
                 "stopped_early": self.stopped_early,
                 "seconds": {"train": round(self.train_seconds, 1),
-                            "total": round(time.monotonic() - started, 1)}}
+                            "train_cpu": round(self.train_cpu_seconds, 1),
+                            "total": round(time.monotonic() - started, 1)},
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+                "cpu_cores": os.cpu_count()}
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def train(model: Any, questions: list[str], passages: list[str], config: TuneConfig,
@@ -281,7 +297,7 @@ def train(model: Any, questions: list[str], passages: list[str], config: TuneCon
     model.max_seq_length = min(config.max_seq_length, full_length)
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="policy-qa-tune-") as scratch:
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch, num_train_epochs=config.epochs,
@@ -302,7 +318,7 @@ def train(model: Any, questions: list[str], passages: list[str], config: TuneCon
             torch.set_num_threads(threads)
             model.max_seq_length = full_length
     return _Run(watch.best, watch.stopped_early, trainer.state.global_step,
-                float(trainer.state.epoch or 0), time.monotonic() - started)
+                float(trainer.state.epoch or 0), time.monotonic() - started, cpu_seconds() - cpu)
 
 
 def _checked(model: Any, check: Callable[[], Metrics], length: int) -> Metrics:
@@ -388,20 +404,16 @@ def tune(config: TuneConfig, say: Say = print, warn: Say = print) -> TuneResult:
     before = measure(model, split.held_out)
     say(f"before: {before.line()}")
     questions, passages = _positives(model, split.train)
-    random.Random(config.seed).shuffle(order := list(range(len(questions))))
     deadline = (started + 60 * config.max_minutes) if config.max_minutes is not None else None
-    run = train(model, [questions[i] for i in order], [passages[i] for i in order], config,
-                deadline, lambda: measure(model, split.held_out))
+    run = train(model, questions, passages, config, deadline,
+                lambda: measure(model, split.held_out))
     after = run.best or measure(model, split.held_out)
     say(f"trained {len(questions)} pairs for {run.epochs_run:.2f} epoch(s), {run.steps} steps")
     say(f"after:  {after.line()}")
     better, reason = verdict(before, after)
     manifest = _manifest(config, sources, evaluation, split, len(questions), before, after,
                          run.info(started), better)
-    say(f"time {_duration(manifest['seconds']['total'])} (training "
-        f"{_duration(manifest['seconds']['train'])}"
-        + (", stopped early by --max-minutes" if run.stopped_early else "")
-        + f"), peak memory {manifest['peak_rss_bytes'] / 2**30:.2f} GB")
+    say(_cost_line(manifest))
     if not better and not config.force:
         return TuneResult(False, f"{reason}; model not written (--force writes it anyway)",
                           manifest)
@@ -418,6 +430,15 @@ def _quiet() -> None:
     disable_progress_bars()
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+
+
+def _cost_line(manifest: dict[str, Any]) -> str:
+    seconds = manifest["seconds"]
+    return (f"time {_duration(seconds['total'])} (training {_duration(seconds['train'])}, "
+            f"{_duration(seconds['train_cpu'])} CPU"
+            + (", stopped early by --max-minutes" if manifest["stopped_early"] else "")
+            + f"), peak memory {manifest['peak_rss_bytes'] / 2**30:.2f} GB, load average "
+            f"{manifest['load_average'][0]:.1f} on {manifest['cpu_cores']} cores")
 
 
 def _duration(seconds: float) -> str:
