@@ -1,9 +1,10 @@
 """The `policy-qa` command: build, ask (JSON lines, --file), chat, and bad input as one
 line on stderr with exit code 2, never a traceback.
 
-Build and ask run as real subprocesses (`python -m ui.cli`); the error cases do too
-(they fail before the model loads, so each takes well under a second). Chat and the
-human-readable output run in-process over the session's model and Korero index.
+`ask --json` and a sample of the error cases run as real subprocesses (`python -m
+ui.cli`, the model loads in the child); the other error cases and chat run in-process
+through `ui.cli.main(argv)` over the session's model, which checks the same exit code
+and stderr line in a fraction of the time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,32 @@ def run(*argv: str, env: dict[str, str] | None = None, cwd: Path | None = None,
                           text=True, env=environ, cwd=cwd or ROOT, timeout=timeout)
 
 
-def assert_clean_error(result: subprocess.CompletedProcess, *needles: str) -> str:
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture()
+def cli(capsys, monkeypatch, embedder):
+    """`policy-qa ARGV` in-process, with POLICY_QA_* taken from `env` only."""
+
+    def invoke(*argv: str, env: dict[str, str] | None = None) -> Result:
+        with monkeypatch.context() as patch:
+            for key in [k for k in os.environ if k.startswith("POLICY_QA_")]:
+                patch.delenv(key)
+            for key, value in (env or {}).items():
+                patch.setenv(key, value)
+            capsys.readouterr()
+            code = main(list(argv))
+            out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return invoke
+
+
+def assert_clean_error(result: subprocess.CompletedProcess | Result, *needles: str) -> str:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -45,24 +72,22 @@ def assert_clean_error(result: subprocess.CompletedProcess, *needles: str) -> st
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cli")
+def built(tmp_path_factory, embedder) -> Path:
+    """`policy-qa build` of the Acme fixture policy (in-process: the model is loaded)."""
+    import contextlib
 
-
-@pytest.fixture(scope="module")
-def built(home) -> Path:
-    """A real `policy-qa build` of the Acme fixture policy."""
+    home = tmp_path_factory.mktemp("cli")
     out = home / "index"
-    result = run("build", str(POLICIES / "acme.md"), "--out", str(out),
-                 "--base-url", "https://acme.example/privacy",
-                 env={"POLICY_QA_INDEX": str(home / "unused")})
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # no progress bars when stderr is no terminal
-    assert "indexed 'acme.md' (Acme Privacy Notice, last revised March 3, 2025)" in result.stdout
-    assert "privacy@acme.example" in result.stdout
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["build", str(POLICIES / "acme.md"), "--out", str(out),
+                     "--base-url", "https://acme.example/privacy"])
+    assert code == 0, stderr.getvalue()
+    assert "indexed 'acme.md' (Acme Privacy Notice, last revised March 3, 2025)" in (
+        stdout.getvalue())
+    assert "privacy@acme.example" in stdout.getvalue()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["base_url"] == "https://acme.example/privacy"
-    assert not (home / "unused").exists()
     return out
 
 
@@ -98,9 +123,41 @@ def test_ask_json_prints_one_answer_object_per_line(built, tmp_path):
 
 
 # --- bad input: exit code 2 and one line on stderr --------------------------------
+# A few in a real process, where a traceback or a library's stderr chatter would show:
 
-def test_build_missing_policy(home):
-    assert_clean_error(run("build", str(home / "missing.md"), "--out", str(home / "x")),
+def test_real_process_refuses_a_binary_policy(tmp_path):
+    policy = tmp_path / "policy.pdf"
+    policy.write_bytes(b"%PDF-1.7\n\x00\x01binary\x00")
+    result = run("build", str(policy), "--out", str(tmp_path / "index"))
+    assert_clean_error(result, "binary", "policy.pdf")
+    assert result.stdout == "" and not (tmp_path / "index").exists()
+
+
+def test_real_process_refuses_an_empty_question(built):
+    result = run("ask", "--json", "--index", str(built), " ")
+    assert_clean_error(result, "empty")
+    assert result.stdout == ""
+
+
+def test_real_process_refuses_a_corrupt_index(index_copy):
+    (index_copy / "index.faiss").write_bytes(b"garbage, not FAISS")
+    assert_clean_error(run("ask", "--index", str(index_copy), "Do you sell my data?"),
+                       "corrupt")
+
+
+def test_real_process_refuses_an_index_built_with_another_model(built, tmp_path):
+    other = tmp_path / "other-model"
+    other.mkdir()  # an existing (bogus) model folder, named in the environment
+    line = assert_clean_error(run("ask", "--index", str(built), "hi",
+                                  env={"POLICY_QA_MODEL": str(other)}),
+                              "all-MiniLM-L6-v2", str(other))
+    assert "rebuild" in line
+
+
+# ... and the rest in-process, the same checks:
+
+def test_build_missing_policy(cli, tmp_path):
+    assert_clean_error(cli("build", str(tmp_path / "missing.md"), "--out", str(tmp_path / "x")),
                        "not found", "missing.md")
 
 
@@ -115,31 +172,36 @@ def test_build_missing_policy(home):
         ("headings.md", b"---\ntitle: P\n---\n# Privacy\n\n## Data\n", "no text"),
     ],
 )
-def test_build_refuses_bad_policies(tmp_path, name, content, needle):
+def test_build_refuses_bad_policies(cli, tmp_path, name, content, needle):
     policy = tmp_path / name
     policy.write_bytes(content)
     out = tmp_path / "index"
-    assert_clean_error(run("build", str(policy), "--out", str(out)), needle, name)
+    assert_clean_error(cli("build", str(policy), "--out", str(out)), needle, name)
     assert not out.exists()
 
 
-def test_build_refuses_a_policy_that_is_a_directory(tmp_path):
-    assert_clean_error(run("build", str(tmp_path), "--out", str(tmp_path / "i")), "directory")
+def test_build_refuses_a_policy_that_is_a_directory(cli, tmp_path):
+    assert_clean_error(cli("build", str(tmp_path), "--out", str(tmp_path / "i")), "directory")
 
 
-def test_build_never_replaces_a_folder_that_is_no_index(tmp_path):
+def test_build_refuses_the_bundled_policy_path_from_a_bad_setting(cli, tmp_path):
+    assert_clean_error(cli("build", "--out", str(tmp_path / "i"),
+                           env={"POLICY_QA_POLICY": str(tmp_path / "gone.md")}), "gone.md")
+
+
+def test_build_never_replaces_a_folder_that_is_no_index(cli, tmp_path):
     folder = tmp_path / "documents"
     folder.mkdir()
     (folder / "precious.txt").write_text("keep me")
-    assert_clean_error(run("build", str(POLICIES / "acme.md"), "--out", str(folder)),
+    assert_clean_error(cli("build", str(POLICIES / "acme.md"), "--out", str(folder)),
                        "refusing", "manifest.json")
     assert (folder / "precious.txt").read_text() == "keep me"
     afile = tmp_path / "notes.txt"
     afile.write_text("keep me too")
-    assert_clean_error(run("build", str(POLICIES / "acme.md"), "--out", str(afile)),
+    assert_clean_error(cli("build", str(POLICIES / "acme.md"), "--out", str(afile)),
                        "not a folder")
-    assert_clean_error(run("build", str(POLICIES / "acme.md"), "--out", str(afile / "idx")),
-                       "not a folder")
+    assert_clean_error(cli("build", str(POLICIES / "acme.md"), "--out", str(afile / "idx")),
+                       str(afile / "idx"))
     assert afile.read_text() == "keep me too"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "notes.txt"]
 
@@ -148,67 +210,66 @@ def test_build_never_replaces_a_folder_that_is_no_index(tmp_path):
     ("question", "needle"),
     [("", "empty"), ("   \t ", "empty"), ("Do you sell my data? " * 60, "limit is 1000")],
 )
-def test_ask_refuses_bad_questions(built, question, needle):
-    result = run("ask", "--json", "--index", str(built), question)
+def test_ask_refuses_bad_questions(cli, built, question, needle):
+    result = cli("ask", "--json", "--index", str(built), question)
     assert_clean_error(result, needle)
     assert result.stdout == ""
 
 
-def test_question_limit_from_the_environment(built):
-    result = run("ask", "Do you sell my data? Tell me everything.",
+def test_question_limit_from_the_environment(cli, built):
+    result = cli("ask", "Do you sell my data? Tell me everything.",
                  env={"POLICY_QA_INDEX": str(built), "POLICY_QA_MAX_QUESTION_CHARS": "20"})
     assert_clean_error(result, "limit is 20")
 
 
-def test_ask_refuses_a_missing_index(tmp_path):
-    assert_clean_error(run("ask", "--index", str(tmp_path / "nowhere"), "hello"),
+def test_ask_refuses_a_missing_index(cli, tmp_path):
+    assert_clean_error(cli("ask", "--index", str(tmp_path / "nowhere"), "hello"),
                        "no index", "policy-qa build")
+    assert_clean_error(cli("ask", "hello", env={"POLICY_QA_INDEX": str(tmp_path / "gone")}),
+                       "no index", "gone")
 
 
-def test_ask_refuses_a_missing_index_file(index_copy):
+def test_ask_refuses_a_missing_index_file(cli, index_copy):
     (index_copy / "chunks.jsonl").unlink()
-    assert_clean_error(run("ask", "--index", str(index_copy), "Do you sell my data?"),
+    assert_clean_error(cli("ask", "--index", str(index_copy), "Do you sell my data?"),
                        "missing chunks.jsonl")
 
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("index.faiss", b"garbage, not FAISS"), ("manifest.json", b"{not json")],
+    [("index.faiss", b""), ("manifest.json", b"{not json"), ("chunks.jsonl", b"[]\n")],
 )
-def test_ask_refuses_a_corrupt_index(index_copy, name, content):
+def test_ask_refuses_a_corrupt_index(cli, index_copy, name, content):
     (index_copy / name).write_bytes(content)
-    assert_clean_error(run("ask", "--index", str(index_copy), "Do you sell my data?"),
+    assert_clean_error(cli("ask", "--index", str(index_copy), "Do you sell my data?"),
                        "corrupt")
 
 
-def test_ask_refuses_an_index_built_with_another_model(built, tmp_path):
-    other = tmp_path / "other-model"
-    other.mkdir()  # an existing (bogus) model folder
-    line = assert_clean_error(run("ask", "--index", str(built), "Do you sell my data?",
-                                  env={"POLICY_QA_MODEL": str(other)}),
-                              "all-MiniLM-L6-v2", str(other))
-    assert "rebuild" in line
-
-
-def test_ask_refuses_an_index_whose_manifest_names_another_model(index_copy):
+def test_ask_refuses_an_index_whose_manifest_names_another_model(cli, index_copy):
     manifest = json.loads((index_copy / "manifest.json").read_text())
     manifest["model"] = "sentence-transformers/all-mpnet-base-v2"
     (index_copy / "manifest.json").write_text(json.dumps(manifest))
-    assert_clean_error(run("ask", "--index", str(index_copy), "hi"),
+    assert_clean_error(cli("ask", "--index", str(index_copy), "hi"),
                        "all-mpnet-base-v2", "all-MiniLM-L6-v2")
 
 
-def test_ask_refuses_a_missing_questions_file(built, tmp_path):
-    assert_clean_error(run("ask", "--index", str(built), "--file", str(tmp_path / "q.txt")),
+def test_ask_refuses_a_missing_questions_file(cli, built, tmp_path):
+    assert_clean_error(cli("ask", "--index", str(built), "--file", str(tmp_path / "q.txt")),
                        "q.txt")
 
 
-def test_ask_without_a_question(built):
-    assert_clean_error(run("ask", "--index", str(built)), "no question")
+def test_ask_refuses_a_questions_file_that_is_not_utf8(cli, built, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_bytes("Donn\u00e9es?\n".encode("latin-1"))
+    assert_clean_error(cli("ask", "--index", str(built), "--file", str(questions)), "q.txt")
 
 
-def test_bad_setting_names_the_value(built):
-    assert_clean_error(run("ask", "--index", str(built), "hi",
+def test_ask_without_a_question(cli, built):
+    assert_clean_error(cli("ask", "--index", str(built)), "no question")
+
+
+def test_bad_setting_names_the_value(cli, built):
+    assert_clean_error(cli("ask", "--index", str(built), "hi",
                            env={"POLICY_QA_TOP_K": "three"}), "top_k", "'three'")
 
 
