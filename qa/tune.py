@@ -378,10 +378,11 @@ def _prepare(config: TuneConfig, say: Say, warn: Say) -> tuple[list[Source], lis
     _check_out(config.out, config.base)
     sources = load_sources(config.sources, config.policy)
     evaluation = load_sources(config.eval_sources, config.policy) if config.eval_sources else []
-    for source in sources + evaluation:
+    for kind, source in [("source", s) for s in sources] + [("check on", s) for s in evaluation]:
         d = source.describe()
-        say(f"source {d['path']}: {d['format']}, {d['documents']} document(s), {d['pairs']} "
-            f"pairs" + (f", policy {d['policy']['path']}" if "policy" in d else ""))
+        say(f"{kind} {d['path']}: {d['format']}, {d['documents']} document(s), {d['pairs']} "
+            f"pairs, {d['questions']} questions"
+            + (f", policy {d['policy']['path']}" if "policy" in d else ""))
     if any(s.format == "policyqa" for s in sources + evaluation):
         warn(f"note: {LICENCE_NOTE}")
     split = (given_eval(sources, evaluation) if evaluation
