@@ -25,7 +25,7 @@ import faiss
 import numpy as np
 
 from index.embed import Embedder
-from index.errors import IndexLoadError
+from index.errors import IndexLoadError, PolicyQAError
 from index.policy import Policy
 from index.split import Chunk, SplitSettings, split_policy
 from index.text import sentence_spans
@@ -131,6 +131,7 @@ def build_index(
 def save_index(index: PolicyIndex, out: Path) -> Path:
     """Write atomically: a sibling temp dir, fsync'd, then renamed over `out`."""
     out = Path(out)
+    _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -147,6 +148,17 @@ def save_index(index: PolicyIndex, out: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _check_target(out: Path) -> None:
+    """Saving replaces `out` wholesale: never let that be a file or a folder of
+    something else (`--out .` would otherwise wipe the current folder)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise PolicyQAError(f"cannot write the index to {out}: it exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise PolicyQAError(
+            f"refusing to replace {out}: it is not empty and holds no policy-qa index "
+            "(no manifest.json); choose another --out")
 
 
 def _previous(out: Path) -> Path:

@@ -93,16 +93,24 @@ def _check(ok: bool, message: str) -> None:
 
 def _convert(name: str, raw: Any, kind: Any) -> Any:
     """Turn a TOML or environment value into the field's type, or raise ConfigError."""
+    kind = getattr(kind, "__name__", kind)
+    wrong = isinstance(raw, bool) or (kind == "int" and isinstance(raw, float)) or (
+        kind in ("str", "Path") and not isinstance(raw, str | Path))
     try:
-        if kind in (Path, "Path"):
+        if wrong:
+            raise TypeError
+        if kind == "Path":
             return Path(str(raw)).expanduser()
-        if kind in (int, "int"):
+        if kind == "int":
             return int(raw)
-        if kind in (float, "float"):
+        if kind == "float":
             return float(raw)
         return str(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"setting {name} must be a {kind}; got {raw!r}") from None
+        raise ConfigError(f"setting {name} must be {_KIND_NAMES[kind]}; got {raw!r}") from None
+
+
+_KIND_NAMES = {"Path": "a path", "int": "a whole number", "float": "a number", "str": "text"}
 
 
 _FIELDS = {f.name: f.type for f in fields(Settings)}

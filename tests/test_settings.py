@@ -132,10 +132,6 @@ def test_missing_config_file(tmp_path):
         load_settings(env={"POLICY_QA_CONFIG": str(tmp_path / "nope.toml")})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: qa/settings.py _convert uses int()/float() on TOML values, so top_k = 2.5 "
-    "silently becomes 2 and threshold = true silently becomes 1.0 instead of a "
-    "ConfigError naming the value"))
 @pytest.mark.parametrize("text", ["top_k = 2.5\n", "threshold = true\n"])
 def test_toml_values_of_the_wrong_type_are_refused(toml, text):
     with pytest.raises(ConfigError):

@@ -136,10 +136,6 @@ def test_save_failing_at_the_swap_keeps_an_index_in_place(acme_index, saved, emb
     assert load_index(saved).manifest["title"] in {"Acme Privacy Notice", "Other"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: index/store.py save_index replaces whatever is at `out`: saving into an "
-    "existing folder that is not an index (say `--out .`) deletes everything in it "
-    "(the CLI guards against this; the library does not)"))
 def test_save_never_deletes_a_folder_that_is_no_index(acme_index, tmp_path):
     folder = tmp_path / "documents"
     folder.mkdir()

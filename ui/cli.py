@@ -112,20 +112,6 @@ def _quiet_progress() -> None:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-def _check_out(out: Path) -> None:
-    """Saving replaces `out` wholesale: never let that be a file or a folder of
-    something else (`--out .` would otherwise wipe the current folder)."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise PolicyQAError(f"cannot write the index to {out}: it exists and is not a folder")
-    parent = next((p for p in out.absolute().parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise PolicyQAError(f"cannot write the index to {out}: {parent} is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
-        raise PolicyQAError(
-            f"refusing to replace {out}: it is not empty and holds no policy-qa index "
-            "(no manifest.json); choose another --out")
-
-
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_progress()
     from index.embed import Embedder
@@ -134,7 +120,6 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
     out = Path(args.out or settings.index).expanduser()
     policy = load_policy(args.policy or settings.policy)
-    _check_out(out)
     index = build_index(policy, Embedder(settings.model), base_url=settings.base_url,
                         inbox=settings.inbox)
     try:
