@@ -104,5 +104,12 @@ def test_micro_batcher_isolates_a_failing_question():
         with pytest.raises(ValueError):
             futures[1].result(5)
         assert batcher.batch_sizes[0] == 3
+        calls = []
+        same = MicroBatcher(lambda qs: calls.append(list(qs)) or [q.upper() for q in qs],
+                            max_wait=0.05)
+        futures = [same.submit("Do you sell data?") for _ in range(4)]
+        assert [f.result(5) for f in futures] == ["DO YOU SELL DATA?"] * 4
+        assert calls == [["Do you sell data?"]]  # one embedding for the whole burst
+        same.close()
     finally:
         batcher.close()

@@ -6,7 +6,8 @@ answers them with a single `answer_many` call, so their embeddings are computed 
 batch. While a batch runs the next one queues up, so under load batches grow by
 themselves and at rest a question waits at most `max_wait`. Questions are validated
 before they are queued; should a batch still fail, its questions are retried one by
-one so a single bad question cannot fail the others.
+one so a single bad question cannot fail the others. The same question asked twice in
+one batch is answered once.
 
 `BackgroundRecorder`: analytics writes (an SQLite commit each) run in order on one
 thread instead of in the request; if it falls far behind, new records are dropped
@@ -99,10 +100,11 @@ class MicroBatcher(Generic[T]):
         if not batch:
             return
         self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
+        distinct = list(dict.fromkeys(q for q, _ in batch))  # the same question once
         try:
-            answers = self.answer_many([q for q, _ in batch])
-            if len(answers) != len(batch):
-                raise RuntimeError(f"{len(answers)} answers for {len(batch)} questions")
+            answers = self.answer_many(distinct)
+            if len(answers) != len(distinct):
+                raise RuntimeError(f"{len(answers)} answers for {len(distinct)} questions")
         except Exception as exc:
             if len(batch) == 1:
                 batch[0][1].set_exception(exc)
@@ -110,8 +112,9 @@ class MicroBatcher(Generic[T]):
             for item in batch:  # one bad question must not fail the others
                 self._answer_alone(item)
             return
-        for (_, future), answer in zip(batch, answers, strict=True):
-            future.set_result(answer)
+        by_question = dict(zip(distinct, answers, strict=True))
+        for question, future in batch:
+            future.set_result(by_question[question])
 
     def _answer_alone(self, item: tuple[str, Future[T]]) -> None:
         question, future = item
