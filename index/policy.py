@@ -29,7 +29,9 @@ _REVISED = re.compile(
 _MAILTO = re.compile(r"mailto:([^\s)\"'<>?,;]+@[^\s)\"'<>?,;]+)", re.I)
 _BARE_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 _SITE = re.compile(r"\((https?://[^/\s)]+)/?\)|<(https?://[^/\s>]+)/?>")
-_MARKDOWN_HINT = re.compile(r"^(#{1,6}[ \t]|\*\*|[*-][ \t]|\d+\.[ \t])|\]\(", re.M)
+_MARKDOWN_HINT = re.compile(
+    r"^(#{1,6}[ \t]|\*\*|[*-][ \t]|\d+\.[ \t]|[ \t]*\|.*\|[ \t\r]*$)|\]\("
+    r"|^[^\n]*\S[^\n]*\n {0,3}(?:={3,}|-{3,})[ \t\r]*$", re.M)
 
 
 @dataclass(frozen=True)

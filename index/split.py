@@ -25,6 +25,7 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from index.policy import Policy
 from index.text import (
     SECTION_LEVELS,
+    heading_level,
     heading_lines,
     inline_spans,
     lead_in,
@@ -117,6 +118,8 @@ def _section_spans(policy: Policy) -> tuple[list[_Span], dict[int, str]]:
         titles[number] = (text or policy.title, unique_slug(text, seen))
         if level <= SECTION_LEVELS:
             shadow[number] = "#" * level + " " + _MARK.format(number)
+            if not heading_level(lines[number]):
+                shadow[number + 1] = ""  # a setext heading's underline
         elif text:
             minor[starts[number]] = text
     if not any(ln.startswith("#") for ln in shadow):

@@ -53,6 +53,10 @@ _HIDDEN = re.compile("\ue000(\\d+)\ue001")
 _HEADING_LINE = re.compile(r"^\s*(#{1,6})(?: +(.*?))?\s*$")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t\r]*$")  # the underline of "Title\n====="
+_TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|(.*)\|[ \t\r]*$")
+_LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*\S+.*$")
 SECTION_LEVELS = 3  # h1-h3 start sections; h4-h6 start sub-sections
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d{1,3}[.)])\s+")
 _RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
@@ -70,17 +74,29 @@ def heading_level(line: str) -> tuple[int, str] | None:
     return len(match.group(1)), _CLOSING_HASHES.sub("", match.group(2) or "").strip()
 
 
+def setext_level(line: str, underline: str | None) -> int | None:
+    """1 or 2 if `line` is the text of a setext heading underlined by `underline`."""
+    if underline is None or not line.strip() or not _SETEXT.match(underline):
+        return None
+    if (heading_level(line) or _LIST_ITEM.match(line) or _QUOTE.match(line)
+            or _RULE.match(line) or _TABLE_ROW.match(line) or _FENCE.match(line)):
+        return None
+    return 1 if "=" in underline else 2
+
+
 def heading_text(raw: str) -> str:
     """The text a reader sees for a heading's raw Markdown (links, emphasis removed)."""
     return render_inline(raw)
 
 
 def heading_lines(markdown: str) -> list[tuple[int, int, str]]:
-    """(line number, level, heading text) of every ATX heading outside fenced code,
-    lines numbered as in `markdown.split("\n")`."""
+    """(line number, level, heading text) of every heading outside fenced code, ATX
+    (`## Title`) or setext (`Title` over `=====`/`-----`, whose underline is the next
+    line), lines numbered as in `markdown.split("\n")`."""
     out: list[tuple[int, int, str]] = []
     fence = ""
-    for number, line in enumerate(markdown.split("\n")):
+    lines = markdown.split("\n")
+    for number, line in enumerate(lines):
         opened = _FENCE.match(line)
         if fence:
             if line.strip().startswith(fence):
@@ -89,9 +105,15 @@ def heading_lines(markdown: str) -> list[tuple[int, int, str]]:
         if opened and not (opened.group(1) == "```" and line.count("```") > 1):
             fence = opened.group(1)
             continue
+        if out and out[-1][0] == number - 1 and _SETEXT.match(line) and not heading_level(
+                lines[number - 1]):
+            continue  # the underline of the heading before
         found = heading_level(line)
+        level = setext_level(line, lines[number + 1] if number + 1 < len(lines) else None)
         if found:
             out.append((number, found[0], heading_text(found[1])))
+        elif level:
+            out.append((number, level, heading_text(line.strip())))
     return out
 
 
@@ -121,8 +143,9 @@ def render_inline(text: str) -> str:
 
 _ANY_TAG = re.compile(r"<[^<>\n]*>")
 _LIST_START = re.compile(r"^[ \t]*(?:[*+-]|\d{1,3}[.)])[ \t]+\S*", re.M)  # "1. " is no sentence
+_ROW = re.compile(r"^[ \t]*\|.*\|[ \t\r]*$", re.M)
 _INLINE_CONSTRUCTS = (_COMMENT, _AUTOLINK, _IMAGE, _LINK, _REF_LINK, _ANY_TAG, _CODE, _STRONG,
-                      _EM_STAR, _EM_UNDER, _LIST_START)
+                      _EM_STAR, _EM_UNDER, _LIST_START, _ROW)
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 
@@ -169,12 +192,26 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     blocks: list[list[str] | str] = []  # a str is a heading, rendered as is
     current: list[str] | None = None
     markdown = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
-    for line in markdown.splitlines():
+    lines = markdown.splitlines()
+    underlines: set[int] = set()
+    for number, line in enumerate(lines):
+        if number in underlines:
+            continue
         heading = heading_level(line)
-        if not line.strip() or _RULE.match(line) or heading:
+        setext = setext_level(line, lines[number + 1] if number + 1 < len(lines) else None)
+        if setext:
+            heading = (setext, line.strip())
+            underlines.add(number + 1)
+        if (not line.strip() or _RULE.match(line) or heading or _TABLE_DELIMITER.match(line)
+                or _LINK_DEFINITION.match(line)):
             current = None
             if heading and heading[1] and (keep_headings or heading[0] > SECTION_LEVELS):
                 blocks.append(heading[1])
+            continue
+        row = _TABLE_ROW.match(line)
+        if row:  # a table row is a line of its own, cells apart
+            blocks.append([" | ".join(cell.strip() for cell in row.group(1).split("|"))])
+            current = None
             continue
         line = _QUOTE.sub("", line)
         if _LIST_ITEM.match(line) or current is None:

@@ -193,6 +193,21 @@ def test_bare_bold_titles_without_text_make_no_empty_sub_section():
     assert [(c.subsection, c.text) for c in split_policy(policy)] == [(None, "Acme, Inc.")]
 
 
+def test_setext_headings_tables_and_link_definitions():
+    policy = parse_policy(
+        "ACME PRIVACY POLICY\n===================\n\nIntro text.\n\nWhat we collect\n"
+        "---------------\n\n| Data | Kept |\n|------|-----:|\n| Email | 2 years |\n"
+        "| IP address | 14 days |\n\n[1]: https://example.com/ref\nSee [the ref][1].\n")
+    assert policy.title == "ACME PRIVACY POLICY" and policy.is_markdown
+    chunks = split_policy(policy)
+    assert_chunks_are_sound(policy, chunks)
+    assert [(c.anchor, c.text) for c in chunks] == [
+        ("acme-privacy-policy", "Intro text."),
+        ("what-we-collect",
+         "Data | Kept\nEmail | 2 years\nIP address | 14 days\nSee the ref."),
+    ]
+
+
 def test_minor_headings_without_text_are_no_chunk():
     policy = parse_policy("# P\n\n## A\n\n#### Empty\n\n## B\n\nText.\n\n#### Trailing\n")
     assert [(c.anchor, c.text) for c in split_policy(policy)] == [("b", "Text.\nTrailing")]
@@ -279,10 +294,18 @@ def inline_text(draw, min_words=3, max_words=40) -> str:
 @st.composite
 def block(draw) -> str:
     kind = draw(st.sampled_from(["heading", "paragraph", "paragraph", "list", "lead-in",
-                                 "lead-line", "minor"]))
+                                 "lead-line", "minor", "setext", "table", "rule"]))
     title = " ".join(draw(st.lists(title_word, min_size=1, max_size=4)))
     if kind == "heading":
         return "#" * draw(st.integers(2, 3)) + " " + title
+    if kind == "setext":
+        return title + "\n" + draw(st.sampled_from("=-")) * draw(st.integers(3, 20))
+    if kind == "rule":
+        return draw(st.sampled_from(["---", "***", "* * *"]))
+    if kind == "table":
+        rows = draw(st.lists(st.lists(word, min_size=2, max_size=2), min_size=1, max_size=4))
+        return "\n".join(["| Alpha | Bravo |", "|---|:--:|",
+                          *(f"| {a} | {b} |" for a, b in rows)])
     if kind == "minor":
         return f"#### {title}\n\n" + draw(inline_text())
     if kind == "list":

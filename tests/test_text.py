@@ -54,6 +54,24 @@ def test_heading_lines_render_heading_markup_and_skip_code():
                                  (10, 4, "Minor")]
 
 
+def test_heading_lines_know_setext_headings():
+    md = "Privacy\n=======\n\nText.\n\nSharing data\n------------\n\nMore.\n\n---\n\n- item\n---\n"
+    assert heading_lines(md) == [(0, 1, "Privacy"), (5, 2, "Sharing data")]
+    assert render_block(md) == "Text.\nMore.\nitem"
+    assert render_block(md, keep_headings=True).split("\n")[:2] == ["Privacy", "Text."]
+
+
+def test_tables_render_a_row_per_line_without_the_delimiter_row():
+    md = "| Data | Kept |\n|:-----|-----:|\n| Email, name | 2 **years** |\n| IP | 14 days |\n"
+    assert render_block(md).split("\n") == ["Data | Kept", "Email, name | 2 years",
+                                            "IP | 14 days"]
+
+
+def test_link_reference_definitions_are_not_text():
+    md = "See [our partners][p] today.\n\n[p]: https://example.com/partners \"Partners\"\n"
+    assert render_block(md) == "See our partners today."
+
+
 # --- rendering ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(
