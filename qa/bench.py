@@ -103,12 +103,15 @@ def question_cycle(sets: Sequence[Path], n: int) -> list[str]:
 
 
 def latency(ask: Callable[[str], Any], questions: Sequence[str]) -> dict[str, float]:
-    """One question at a time, as a visitor asks."""
+    """One question at a time, as a visitor asks. Also CPU time per answer (all threads
+    of this process), which other load on a shared machine barely changes."""
     times = []
+    cpu = time.process_time()
     for question in questions:
         _, seconds = _timed(lambda q=question: ask(q))
         times.append(seconds)
-    return percentiles(times)
+    cpu_ms = (time.process_time() - cpu) * 1000 / max(1, len(questions))
+    return {**percentiles(times), "cpu_ms_per_answer": round(cpu_ms, 3)}
 
 
 def cold_start(setup: str, args: Sequence[str]) -> dict[str, float]:
@@ -155,6 +158,8 @@ def ratios(result: dict[str, Any]) -> dict[str, float | None]:
     for p in ("p50_ms", "p95_ms", "p99_ms"):
         out[f"latency_{p}"] = _ratio(lat["ours_uncached"][p], lat["tutorial"][p])
     out["rss"] = _ratio(rss["ours"], rss["tutorial"])
+    out["cpu_per_answer"] = _ratio(lat["ours_uncached"]["cpu_ms_per_answer"],
+                                   lat["tutorial"]["cpu_ms_per_answer"])
     return out
 
 
@@ -236,6 +241,8 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
     result["stages_s"] = stage.seconds
     result["ratios"] = ratios(result)
     result["notes"] = [
+        "cpu_ms_per_answer / server_cpu_ms_per_answer: CPU time (all threads) per "
+        "answer, a figure that contention from other processes barely changes",
         "latency: one question at a time in this process; 'ours_uncached' has the answer "
         "cache disabled (cache_size=0), 'ours_cached' has every question cached first",
         "rss_mb ours/tutorial: peak RSS of the cold-start process after its first answer",

@@ -108,9 +108,23 @@ def _post(conn: http.client.HTTPConnection, question: str) -> int:
     return response.status
 
 
-def load(port: int, questions: Sequence[str], clients: int) -> dict[str, Any]:
-    """Send every question once, from `clients` threads; latency per request."""
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        import psutil
+
+        times = psutil.Process(pid).cpu_times()
+        return float(times.user + times.system)
+    except Exception:  # noqa: BLE001 - psutil missing or the process gone: unknown
+        return None
+
+
+def load(port: int, questions: Sequence[str], clients: int, pid: int | None = None
+         ) -> dict[str, Any]:
+    """Send every question once, from `clients` threads; latency per request, and the
+    server's CPU time per answer when its pid is given."""
     from qa.bench import percentiles
+
+    cpu_before = _cpu_seconds(pid) if pid else None
 
     pending = iter(questions)
     lock = threading.Lock()
@@ -146,10 +160,14 @@ def load(port: int, questions: Sequence[str], clients: int) -> dict[str, Any]:
     wall = time.perf_counter() - started
     errors = sum(n for status, n in statuses.items() if status != "200")
     stats = percentiles(latencies)
+    cpu_after = _cpu_seconds(pid) if pid else None
+    server_cpu = (round((cpu_after - cpu_before) * 1000 / max(1, len(latencies)), 2)
+                  if cpu_before is not None and cpu_after is not None else None)
     return {"clients": clients, "requests": len(latencies), "errors": errors,
             "statuses": dict(statuses), "seconds": round(wall, 3),
             "throughput_rps": round(len(latencies) / wall, 1) if wall else None,
-            "p50_ms": stats.get("p50_ms"), "p99_ms": stats.get("p99_ms")}
+            "p50_ms": stats.get("p50_ms"), "p99_ms": stats.get("p99_ms"),
+            "server_cpu_ms_per_answer": server_cpu}
 
 
 def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
@@ -162,8 +180,8 @@ def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
         for n in clients:
             unique = [f"{q} (ref {n}-{i})" for i, q in enumerate(questions)]
             count = max(len(unique), 4 * n)
-            out["unique"][str(n)] = load(port, (unique * 4)[:count], n)
+            out["unique"][str(n)] = load(port, (unique * 4)[:count], n, pid)
         top = max(clients)
-        out["repeated"][str(top)] = load(port, list(questions), top)
+        out["repeated"][str(top)] = load(port, list(questions), top, pid)
         out["server_rss_mb"] = peak_rss_mb(pid)
     return out

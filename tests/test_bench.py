@@ -46,16 +46,17 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
         assert result["cold_start"][system]["seconds"] > 0
         assert result["rss_mb"][system] > 0
     for kind in ("ours_uncached", "ours_cached", "tutorial"):
-        assert {"p50_ms", "p95_ms", "p99_ms"} <= set(result["latency"][kind])
+        assert {"p50_ms", "p95_ms", "p99_ms", "cpu_ms_per_answer"} <= set(result["latency"][kind])
         assert result["latency"][kind]["n"] == 10
     assert {"build_korero", "build_policyqa", "cold_start", "latency_p50_ms",
-            "latency_p95_ms", "latency_p99_ms", "rss"} <= set(result["ratios"])
+            "latency_p95_ms", "latency_p99_ms", "rss", "cpu_per_answer"} <= set(result["ratios"])
     http = result["http"]
     if "skipped" not in http:
         assert set(http["unique"]) == {"1", "8", "32"}
         for run in [*http["unique"].values(), *http["repeated"].values()]:
             assert run["errors"] == 0, run["statuses"]
             assert run["throughput_rps"] > 0 and run["p99_ms"] >= run["p50_ms"]
+            assert "server_cpu_ms_per_answer" in run
 
 
 @pytest.mark.parametrize("args, message", [

@@ -48,6 +48,8 @@ def table(result: dict[str, Any]) -> str:
     for p in ("p50_ms", "p95_ms", "p99_ms"):
         rows.append((f"answer latency {p[:3]}, no cache (ms)", lat["ours_uncached"][p],
                      lat["tutorial"][p], ratio[f"latency_{p}"]))
+    rows.append(("CPU per answer, no cache (ms)", lat["ours_uncached"]["cpu_ms_per_answer"],
+                 lat["tutorial"]["cpu_ms_per_answer"], ratio.get("cpu_per_answer")))
     rows.append(("answer latency p50, cached (ms)", lat["ours_cached"]["p50_ms"], None, None))
     rows.append(("peak RSS after first answer (MB)", rss["ours"], rss["tutorial"], ratio["rss"]))
     if "server" in rss:
@@ -67,12 +69,14 @@ def table(result: dict[str, Any]) -> str:
 def http_lines(http: dict[str, Any]) -> list[str]:
     if "skipped" in http:
         return [f"/api/ask: skipped ({http['skipped']})"]
-    lines = ["/api/ask on loopback   clients  requests  errors  answers/s  p50 ms  p99 ms"]
+    lines = ["/api/ask on loopback   clients  requests  errors  answers/s  p50 ms  p99 ms"
+             "  server CPU ms/answer"]
     for kind in ("unique", "repeated"):
         for run in http[kind].values():
             lines.append(f"  {kind:<20} {run['clients']:>7}  {run['requests']:>8}  "
                          f"{run['errors']:>6}  {_num(run['throughput_rps'], 1):>9}  "
-                         f"{_num(run['p50_ms'], 1):>6}  {_num(run['p99_ms'], 1):>6}")
+                         f"{_num(run['p50_ms'], 1):>6}  {_num(run['p99_ms'], 1):>6}  "
+                         f"{_num(run.get('server_cpu_ms_per_answer'), 1):>20}")
     return lines
 
 
