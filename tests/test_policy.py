@@ -149,6 +149,17 @@ def test_policies_without_text_are_refused(tmp_path, name, content, words):
     _refused(path, name, *words)
 
 
+def test_oversized_policy_is_refused():
+    with pytest.raises(PolicyError, match="limit is 5000000"):
+        parse_policy(b"# P\n\n" + b"word " * 1_000_001, name="huge.md")
+
+
+def test_front_matter_after_a_byte_order_mark():
+    policy = parse_policy("\ufeff---\ntitle: Shop\n---\nWe keep orders.\n".encode())
+    assert policy.title == "Shop"
+    assert policy.body.strip() == "We keep orders."
+
+
 def test_parse_policy_accepts_text_and_bytes_alike():
     text = "# P\n\nWe keep logs.\n"
     assert parse_policy(text) == parse_policy(text.encode("utf-8"))
