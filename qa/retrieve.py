@@ -53,6 +53,10 @@ class Weights:
     lexical: float = 0.04  # BM25, scaled to the query's best chunk
 
 
+QUOTE_MIX = 0.5  # a sentence's quote score: titled vs plain cosine
+QUOTE_LEXICAL = 0.1  # plus this times the share of question words it contains
+
+
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
@@ -83,6 +87,9 @@ class Retriever:
             kind: [[] for _ in range(n)] for kind in ("sentence", "plain", "chunk", "heading")}
         for j, unit in enumerate(index.units):
             self._by_kind[unit.kind][unit.chunk].append(j)
+        self._sentence_tokens = {
+            j: set(tokenize(index.chunks[u.chunk].text[u.start : u.end]))
+            for j, u in enumerate(index.units) if u.kind == "sentence"}
 
     def retrieve(self, question: str, k: int = 10) -> Retrieval:
         return self.retrieve_many([question], k)[0]
@@ -117,8 +124,8 @@ class Retriever:
         lexical = self._lexical(question)
         fused = dense + w.lexical * lexical
         order = np.argsort(-fused, kind="stable")[:k]
-        return tuple(self._hit(int(i), float(fused[i]), float(dense[i]), float(lexical[i]),
-                               unit_scores) for i in order)
+        return tuple(self._hit(question, int(i), float(fused[i]), float(dense[i]),
+                               float(lexical[i]), unit_scores) for i in order)
 
     def _lexical(self, question: str) -> np.ndarray:
         tokens = tokenize(question)
@@ -128,12 +135,21 @@ class Retriever:
         top = raw.max()
         return raw / top if top > 0 else np.zeros_like(raw)
 
-    def _hit(self, i: int, fused: float, dense: float, lexical: float,
+    def _hit(self, question: str, i: int, fused: float, dense: float, lexical: float,
              unit_scores: np.ndarray) -> Hit:
         units = self.index.units
-        sentences = tuple((units[j].start, units[j].end, float(unit_scores[j]))
-                          for j in self._by_kind["sentence"][i])
+        q = set(tokenize(question))
+        sentences = tuple(
+            (units[j].start, units[j].end,
+             float(QUOTE_MIX * unit_scores[j] + (1 - QUOTE_MIX) * unit_scores[p])
+             + QUOTE_LEXICAL * _overlap(q, self._sentence_tokens[j]))
+            for j, p in zip(self._by_kind["sentence"][i], self._by_kind["plain"][i], strict=True))
         return Hit(self.index.chunks[i], fused, dense, lexical, sentences)
+
+
+def _overlap(question: set[str], sentence: set[str]) -> float:
+    """Share of the question's content words that the sentence contains."""
+    return len(question & sentence) / len(question) if question else 0.0
 
 
 def _titled(chunk: Chunk) -> str:
