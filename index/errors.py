@@ -42,6 +42,12 @@ class NotFoundError(PolicyQAError):
     http_status = 404
 
 
+class EscalationStateError(PolicyQAError):
+    """The escalation's status does not allow this (e.g. adding an e-mail once sent)."""
+
+    http_status = 409
+
+
 class RateLimitedError(PolicyQAError):
     """Too many requests from one client; retry after `retry_after` seconds."""
 
