@@ -220,7 +220,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         from tqdm import tqdm
 
         def factory(total: int) -> Any:
-            return tqdm(total=total, file=sys.stderr, unit="q", desc="eval")
+            return tqdm(total=total, file=sys.stderr, unit="q", desc="eval", disable=False)
     report = evaluate(options, settings, progress_factory=factory)
     if args.json:
         print(json.dumps(summary(report), ensure_ascii=False))

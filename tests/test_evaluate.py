@@ -245,6 +245,28 @@ def test_eval_calibrate_on_sets_each_threshold_from_another_set(tiny, tmp_path, 
     assert ours["threshold"] == ours["best_threshold"]  # calibrated on this very set
 
 
+def test_progress_counts_every_question_of_every_system(tiny, tmp_path, embedder):
+    from qa.eval_run import EvalOptions, evaluate
+    from qa.settings import Settings
+
+    class Bar:
+        def __init__(self, total: int) -> None:
+            self.total, self.done, self.closed = total, 0, False
+            bars.append(self)
+
+        def update(self, n: int) -> None:
+            self.done += n
+
+        def close(self) -> None:
+            self.closed = True
+
+    bars: list[Bar] = []
+    policy, questions = tiny
+    evaluate(EvalOptions(questions, policy=policy, out=tmp_path / "r"), Settings(),
+             embedder, progress_factory=Bar)
+    assert [(b.total, b.done, b.closed) for b in bars] == [(5, 5, True)]
+
+
 def test_eval_policyqa_format(tmp_path, capsys, embedder):
     contexts = [P0, P1, P2]
     data = {"data": [{"title": "example.com", "paragraphs": [
