@@ -167,24 +167,34 @@ def verdict(before: Metrics, after: Metrics) -> tuple[bool, str]:
 class LengthGroupedNoDuplicatesBatchSampler(NoDuplicatesBatchSampler):
     """NO_DUPLICATES, plus length grouping: shuffle (by seed and epoch), sort windows of
     GROUP_BATCHES batches by length, fill batches in that order deferring any pair that
-    shares a text with the batch, then shuffle the batches."""
+    shares a text with the batch, then shuffle the batches. `len()` is the true number
+    of batches (deferrals can add a few), so the trainer runs every one of them."""
 
     def __init__(self, dataset: Any, batch_size: int, drop_last: bool, **kwargs: Any) -> None:
         super().__init__(dataset, batch_size, drop_last, **kwargs)
         columns = [dataset[name] for name in dataset.column_names]
         self.texts = [frozenset(row) for row in zip(*columns, strict=True)]
         self.lengths = [sum(len(t) for t in row) for row in zip(*columns, strict=True)]
+        self._planned: tuple[int, list[list[int]]] | None = None
 
     def __iter__(self) -> Any:
-        rng = random.Random(self.seed + self.epoch)
-        order = list(range(len(self.texts)))
-        rng.shuffle(order)
-        window = self.batch_size * GROUP_BATCHES
-        order = [i for start in range(0, len(order), window)
-                 for i in sorted(order[start:start + window], key=self.lengths.__getitem__)]
-        batches = list(self._fill(order))
-        rng.shuffle(batches)
-        yield from batches
+        yield from self._plan()
+
+    def __len__(self) -> int:
+        return len(self._plan())
+
+    def _plan(self) -> list[list[int]]:
+        if self._planned is None or self._planned[0] != self.epoch:
+            rng = random.Random(self.seed + self.epoch)
+            order = list(range(len(self.texts)))
+            rng.shuffle(order)
+            window = self.batch_size * GROUP_BATCHES
+            order = [i for start in range(0, len(order), window)
+                     for i in sorted(order[start:start + window], key=self.lengths.__getitem__)]
+            batches = list(self._fill(order))
+            rng.shuffle(batches)
+            self._planned = (self.epoch, batches)
+        return self._planned[1]
 
     def _fill(self, pending: list[int]) -> Any:
         while pending:
@@ -494,6 +504,8 @@ def _write(model: Any, out: Path, manifest: dict[str, Any]) -> None:
     try:
         model.save(str(tmp), create_model_card=False)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for path in [tmp, *tmp.rglob("*")]:  # mkdtemp makes 0700; a server may run as another user
+            path.chmod(0o755 if path.is_dir() else 0o644)
         if out.exists():
             shutil.rmtree(old, ignore_errors=True)
             out.rename(old)

@@ -21,7 +21,7 @@ from ui.cli import main
 
 DATA = Path(__file__).parent / "data"
 PAIRS = DATA / "tune-pairs.jsonl"
-# 36 pairs -> 5 steps; a few dozen pairs need a bigger step than the default 5e-5 to
+# 36 pairs -> 5 or 6 steps; a few dozen pairs need a bigger step than the default 5e-5 to
 # move the model measurably (either way) in one epoch
 FAST = ["--batch-size", "8", "--learning-rate", "2e-4"]
 
@@ -50,7 +50,7 @@ def test_tuning_raises_the_training_pairs_scores_and_writes_its_manifest(tuned, 
     assert manifest["base_model"] == "all-MiniLM-L6-v2"
     assert manifest["sources"][0]["sha256"] and manifest["sources"][0]["pairs"] == 36
     assert manifest["sizes"]["train_pairs"] == 36 and manifest["epochs"] == 1
-    assert manifest["steps"] == 5 and not manifest["stopped_early"]
+    assert manifest["steps"] >= 5 and not manifest["stopped_early"]  # 36 pairs, batches of 8
     assert manifest["peak_rss_bytes"] > 0 and manifest["seconds"]["train"] > 0
     assert manifest["after"]["hit_at_3"] > manifest["before"]["hit_at_3"]
     assert manifest["after"]["hit_at_1"] > manifest["before"]["hit_at_1"]
@@ -185,3 +185,23 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     assert err.startswith("policy-qa: error:") and err.count("\n") == 1
     assert message in err
     assert not (tmp_path / "model").exists()
+
+
+def test_batches_hold_no_duplicates_cover_every_pair_and_group_by_length():
+    from datasets import Dataset
+
+    from qa.tune import LengthGroupedNoDuplicatesBatchSampler
+
+    questions = [f"question {i % 7}" for i in range(60)]  # each question asked ~9 times
+    passages = [f"passage {i} " + "word " * (i % 13) for i in range(60)]
+    dataset = Dataset.from_dict({"anchor": questions, "positive": passages})
+    sampler = LengthGroupedNoDuplicatesBatchSampler(dataset, batch_size=4, drop_last=False,
+                                                    seed=3)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) and batches == list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(60))
+    for batch in batches:
+        texts = [t for i in batch for t in (questions[i], passages[i])]
+        assert len(texts) == len(set(texts))
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
