@@ -44,9 +44,12 @@ _MARKER = re.compile("\u27e6(\\d+)\u27e7")
 class SplitSettings:
     chunk_size: int = 1000
     chunk_overlap: int = 0
+    # "auto": paragraphs when the policy has no sections below its title (a flat
+    # document), else sections (paragraphs merged up to chunk_size); or force either
+    granularity: str = "auto"
 
     def to_dict(self) -> dict:
-        return {"splitter": "markdown-headers+lead-ins+recursive", **asdict(self)}
+        return {"splitter": "markdown-headers+lead-ins+paragraphs+recursive", **asdict(self)}
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
     chunks: list[Chunk] = []
     for span in spans:
         for sub, s, e, head in _subsections(source, span, minor):
-            units = _paragraph_ranges(source, s, e) if by_paragraph else [(s, e)]
+            paragraphs = by_paragraph or settings.granularity == "paragraph" or (
+                settings.granularity == "auto" and len({sp.anchor for sp in spans}) < 2)
+            units = _paragraph_units(source, s, e, minor) if paragraphs else [(s, e)]
             pieces = [p for u in units for p in _pieces(source, *u, settings, head)]
             for start, end in _merge_bare(source, pieces, sub, minor):
                 text = render_block(source[start:end])
@@ -191,8 +196,20 @@ def _subsections(source: str, span: _Span, minor: dict[int, str]
     yield title, start, span.end, head
 
 
-def _paragraph_ranges(source: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [(b.start, b.end) for b in _blocks(source, start, end, {})]
+def _paragraph_units(source: str, start: int, end: int, minor: dict[int, str]
+                     ) -> list[tuple[int, int]]:
+    """Paragraphs, each a unit of its own, except that a bare title or a paragraph
+    that introduces what follows ("…your personal information:") stays with the
+    paragraph after it, so a list is never quoted without its lead."""
+    out: list[tuple[int, int]] = []
+    joins = False
+    for block in _blocks(source, start, end, minor):
+        if out and joins:
+            out[-1] = (out[-1][0], block.end)
+        else:
+            out.append((block.start, block.end))
+        joins = block.bare or source[block.start : block.end].rstrip().endswith(":")
+    return out
 
 
 @functools.lru_cache(maxsize=16)

@@ -335,3 +335,16 @@ def test_property_every_word_lands_in_a_chunk(markdown, size, crlf):
     assert_chunks_are_sound(policy, chunks)
     assert chunks[-1].text.endswith("Final licence line here.")
     assert not any(re.search(r"\*\*|\]\(|^#", c.text, re.M) for c in chunks)
+
+
+def test_a_flat_policy_is_split_by_paragraph_and_lists_keep_their_lead():
+    paragraphs = [f"Paragraph {n} says one thing about data number {n}." for n in range(4)]
+    source = ("# Flat policy\n\n" + "\n\n".join(paragraphs)
+              + "\n\nWe may disclose it:\n\n* to the police,\n* to a buyer.\n")
+    chunks = split_policy(parse_policy(source))
+    assert [c.text for c in chunks[:4]] == paragraphs
+    assert chunks[4].text == "We may disclose it:\nto the police,\nto a buyer."
+    assert {c.anchor for c in chunks} == {"flat-policy"}
+    sectioned = source.replace("# Flat policy\n\n", "# P\n\nIntro.\n\n## A\n\n")
+    chunks = split_policy(parse_policy(sectioned))
+    assert [c.anchor for c in chunks] == ["p", "a"]  # sections keep section-sized chunks
