@@ -28,6 +28,10 @@ class QuestionError(PolicyQAError):
     """The question is empty, too long or otherwise unusable."""
 
 
+class EvalDataError(PolicyQAError):
+    """A question set or dataset file is missing or malformed."""
+
+
 class ConfigError(PolicyQAError):
     """A setting (TOML file or POLICY_QA_* variable) has a bad value."""
 

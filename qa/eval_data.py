@@ -10,12 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.errors import PolicyQAError
+from index.errors import EvalDataError
 from qa.evaluate import Located
-
-
-class EvalDataError(PolicyQAError):
-    """A question set or dataset file is missing or malformed."""
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,16 @@ escaping of visitor text. Plus unit tests of the auth building blocks."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from gradio_client import Client
+from web_server import serve_app
 
 from index.errors import ConfigError
 from qa.analytics import Analytics
@@ -40,25 +36,6 @@ USERS = "alice:s3cret-Pa55,bob:" + hash_password("hunter22", iterations=1000)
 SECTION = "when-would-we-share-your-information"
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run app with uvicorn in a thread on a free loopback port; yield its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
@@ -94,7 +71,7 @@ def console(make_service) -> Iterator[Callable[..., Console]]:
         analytics = Analytics.from_settings(service.settings)
         app = app or FastAPI()
         mount_console(app, service, service.settings, analytics)
-        cm = serve(app)
+        cm = serve_app(app)
         base = cm.__enter__()
         stack.append(cm)
         return Console(base, outbox, analytics, service)

@@ -6,16 +6,12 @@ the test's tmp_path."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
+from web_server import serve_app
 
 from qa.analytics import Analytics
 from qa.escalate import Outbox
@@ -32,24 +28,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs /usr/bin/chromium (apt-get install chromium); never skipped in CI")
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture()
@@ -63,7 +41,7 @@ def console_url(make_service) -> Iterator[tuple[str, str]]:
         analytics.record_answer(service.ask(PAYLOAD + " cat colour"), "198.51.100.7")
     app = FastAPI()
     mount_console(app, service, service.settings, analytics)
-    with serve(app) as base:
+    with serve_app(app) as base:
         yield base, esc.id
 
 
