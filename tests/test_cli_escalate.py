@@ -1,0 +1,58 @@
+"""`policy-qa ask --escalate`: unresolved questions reach the outbox (on disk) before the
+answer says so; resolved ones never do; `outbox deliver` then writes the e-mail."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+
+import pytest
+
+from qa.escalate import Outbox
+from ui.cli import main
+
+UNANSWERABLE = "What is the price of the pro plan?"
+ANSWERABLE = "Can I remove my testimonial?"
+
+
+@pytest.fixture()
+def env(monkeypatch, tmp_path, korero_index_dir):
+    monkeypatch.setenv("POLICY_QA_INDEX", str(korero_index_dir))
+    monkeypatch.setenv("POLICY_QA_OUTBOX", str(tmp_path / "outbox.sqlite3"))
+    monkeypatch.setenv("POLICY_QA_MAILDIR", str(tmp_path / "maildir"))
+    monkeypatch.delenv("POLICY_QA_SMTP_HOST", raising=False)
+    return tmp_path
+
+
+def _ask(capsys, *argv: str) -> list[dict]:
+    assert main(["ask", "--json", *argv]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_escalate_forwards_only_unresolved_questions(env, capsys):
+    unresolved, resolved = _ask(capsys, "--escalate", UNANSWERABLE, ANSWERABLE)
+    assert not unresolved["resolved"] and resolved["resolved"]
+    assert resolved["escalation"] is None
+    escalation = unresolved["escalation"]
+    assert set(escalation) == {"id", "status", "to"}
+    assert escalation["status"] in {"queued", "sent"}
+    assert escalation["to"] == "privacy@koreroapp.com"
+    assert f"forwarded your question to privacy@koreroapp.com (reference {escalation['id']})" \
+        in unresolved["answer"]
+    stored = Outbox(env / "outbox.sqlite3", dedupe_window_seconds=3600,
+                    escalations_per_hour=100, retention_days=30).get(escalation["id"])
+    assert stored.question == UNANSWERABLE
+    assert [p.anchor for p in stored.passages] == [p["anchor"] for p in unresolved["passages"]]
+
+    assert main(["outbox", "deliver"]) == 0
+    messages = list(mailbox.Maildir(env / "maildir", create=False))
+    assert len(messages) == 1
+    assert escalation["id"] in messages[0]["Message-ID"]
+    assert messages[0]["To"] == "privacy@koreroapp.com"
+
+
+def test_ask_without_escalate_never_touches_the_outbox(env, capsys):
+    (answer,) = _ask(capsys, UNANSWERABLE)
+    assert not answer["resolved"] and answer["escalation"] is None
+    assert "privacy@koreroapp.com" in answer["answer"]
+    assert not (env / "outbox.sqlite3").exists()
