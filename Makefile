@@ -13,8 +13,10 @@ export POLICY_QA_INDEX ?= $(CURDIR)/var/index
 export POLICY_QA_OUTBOX ?= $(CURDIR)/var/outbox.sqlite3
 export POLICY_QA_MAILDIR ?= $(CURDIR)/var/maildir
 export POLICY_QA_ANALYTICS ?= $(CURDIR)/var/analytics.sqlite3
-# after `make tune`, the app uses the tuned model (its index was rebuilt with it)
+# after `make tune`, the app uses the tuned model (its index was rebuilt with it) and
+# the threshold calibrated for it (a tuned model's scores run higher)
 export POLICY_QA_MODEL ?= $(if $(wildcard $(TUNED)/tune.json),$(TUNED),)
+export POLICY_QA_CONFIG ?= $(if $(wildcard $(TUNED)/policy-qa.toml),$(TUNED)/policy-qa.toml,)
 
 .PHONY: install run chat index test lint eval bench tune clean
 
@@ -42,7 +44,7 @@ chat: $(STAMP) $(POLICY_QA_INDEX)/manifest.json
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
-	$(PY) -m pytest -q
+	POLICY_QA_MODEL= POLICY_QA_CONFIG= $(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
@@ -61,8 +63,14 @@ bench: $(STAMP)
 	    $(if $(wildcard $(SHARED)/data/policyqa-dev.json),--policyqa $(SHARED)/data/policyqa-dev.json,)
 
 tune: $(STAMP)
-	POLICY_QA_MODEL= $(PQA) tune --out $(TUNED) $(SHARED)/data/policyqa-dev.json \
+	POLICY_QA_MODEL= POLICY_QA_CONFIG= $(PQA) tune --out $(TUNED) $(SHARED)/data/policyqa-dev.json \
 	    $(if $(wildcard tests/data/korero-dev.jsonl),tests/data/korero-dev.jsonl::index/data/korero-privacy.md,)
+	POLICY_QA_MODEL=$(TUNED) $(PQA) eval tests/data/korero-dev.jsonl \
+	    --policy index/data/korero-privacy.md --calibrate --json \
+	    --out reports/calibrate-tuned > $(TUNED)/calibration.json
+	$(PY) -c 'import json, sys; t = json.load(open(sys.argv[1]))["best_threshold"]; \
+	    open(sys.argv[2], "w").write(f"threshold = {t:.3f}\n")' \
+	    $(TUNED)/calibration.json $(TUNED)/policy-qa.toml
 	POLICY_QA_MODEL=$(TUNED) $(PQA) build
 
 clean:
