@@ -36,6 +36,10 @@ class ConfigError(PolicyQAError):
     """A setting (TOML file or POLICY_QA_* variable) has a bad value."""
 
 
+class TuneDataError(ConfigError):
+    """A tuning source is missing, empty, unreadable or in no known format."""
+
+
 class EmailError(PolicyQAError):
     """An e-mail address is invalid or would be unsafe in a mail header."""
 

@@ -31,17 +31,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConfigError, PolicyQAError
+from index.errors import PolicyQAError, TuneDataError
 from index.policy import load_policy
 from index.split import split_policy
 
 POLICY_SEPARATOR = "::"
 FORMATS = ("policyqa", "labelled", "escalations", "pairs")
 HELD_OUT_FRACTION = 0.2
-
-
-class TuneDataError(ConfigError):
-    """A tuning source is missing, empty, unreadable or in no known format."""
 
 
 @dataclass(frozen=True)
