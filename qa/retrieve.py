@@ -121,24 +121,24 @@ class Retriever:
                  + w.plain * self._signal("plain", unit_scores)
                  + w.chunk * self._signal("chunk", unit_scores)
                  + w.heading * self._signal("heading", unit_scores))
-        lexical = self._lexical(question)
+        tokens = tokenize(question)
+        lexical = self._lexical(tokens)
         fused = dense + w.lexical * lexical
         order = np.argsort(-fused, kind="stable")[:k]
-        return tuple(self._hit(question, int(i), float(fused[i]), float(dense[i]),
+        words = set(tokens)
+        return tuple(self._hit(words, int(i), float(fused[i]), float(dense[i]),
                                float(lexical[i]), unit_scores) for i in order)
 
-    def _lexical(self, question: str) -> np.ndarray:
-        tokens = tokenize(question)
+    def _lexical(self, tokens: list[str]) -> np.ndarray:
         if not tokens:
             return np.zeros(len(self.index.chunks))
         raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
         top = raw.max()
         return raw / top if top > 0 else np.zeros_like(raw)
 
-    def _hit(self, question: str, i: int, fused: float, dense: float, lexical: float,
+    def _hit(self, q: set[str], i: int, fused: float, dense: float, lexical: float,
              unit_scores: np.ndarray) -> Hit:
         units = self.index.units
-        q = set(tokenize(question))
         sentences = tuple(
             (units[j].start, units[j].end,
              float(QUOTE_MIX * unit_scores[j] + (1 - QUOTE_MIX) * unit_scores[p])
