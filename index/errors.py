@@ -7,6 +7,8 @@ JSON body. Messages name the bad value, so a user can fix it without a traceback
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class PolicyQAError(Exception):
     """Base class: a problem the user can fix (bad input, bad file, bad setting)."""
@@ -64,3 +66,16 @@ class RateLimitedError(PolicyQAError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after + 0.999))
+
+
+def read_file(path: object, what: str, error: type[PolicyQAError]) -> bytes:
+    """The bytes of a user-named file, or `error` with a one-line reason naming it
+    (`what` is how the message names the file, e.g. "policy file")."""
+    try:
+        return Path(str(path)).read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise error(f"{what} is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from index.errors import PolicyError
+from index.errors import PolicyError, read_file
 from index.text import heading_level, heading_lines, render_block, render_inline
 
 MAX_POLICY_BYTES = 5_000_000
@@ -57,15 +57,7 @@ class Policy:
 def load_policy(path: Path | str) -> Policy:
     """Read a policy file, refusing anything that is not non-empty UTF-8 text."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"policy file not found: {path}") from None
-    except IsADirectoryError:
-        raise PolicyError(f"policy path is a directory, not a file: {path}") from None
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
-    return parse_policy(data, name=path.name)
+    return parse_policy(read_file(path, "policy file", PolicyError), name=path.name)
 
 
 def parse_policy(data: bytes | str, name: str = "policy") -> Policy:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.errors import EvalDataError
+from index.errors import EvalDataError, read_file
 from qa.evaluate import Located
 
 
@@ -35,16 +35,11 @@ class PolicyDoc:
 
 
 def _read_text(path: Path) -> str:
+    data = read_file(path, "evaluation file", EvalDataError)
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EvalDataError(f"evaluation file not found: {path}") from None
-    except IsADirectoryError:
-        raise EvalDataError(f"evaluation path is a directory, not a file: {path}") from None
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise EvalDataError(f"evaluation file {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise EvalDataError(f"cannot read evaluation file {path}: {exc.strerror}") from None
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:

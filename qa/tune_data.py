@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from index.errors import PolicyQAError, TuneDataError
+from index.errors import PolicyQAError, TuneDataError, read_file
 from index.policy import load_policy
 from index.split import split_policy
 
@@ -109,14 +109,7 @@ def parse_spec(spec: str, default_policy: Path | None) -> tuple[Path, Path | Non
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise TuneDataError(f"source file not found: {path}") from None
-    except IsADirectoryError:
-        raise TuneDataError(f"source is a directory, not a file: {path}") from None
-    except OSError as exc:
-        raise TuneDataError(f"cannot read source {path}: {exc.strerror}") from None
+    return read_file(path, "source file", TuneDataError)
 
 
 def _decode(path: Path, raw: bytes) -> str:
