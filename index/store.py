@@ -135,6 +135,7 @@ def save_index(index: PolicyIndex, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it 0700: a server running as another user reads it
         _write_json(tmp / "manifest.json", index.manifest)
         _write_lines(tmp / "chunks.jsonl", [c.to_dict() for c in index.chunks])
         _write_lines(tmp / "units.jsonl", [asdict(u) for u in index.units])

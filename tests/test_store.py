@@ -228,3 +228,8 @@ def test_vectors_not_matching_units_are_refused(saved, acme_index):
 def test_copied_index_still_loads(saved, tmp_path, embedder):
     copy = shutil.copytree(saved, tmp_path / "copy")
     assert load_index(copy, model=embedder.id).chunks == load_index(saved).chunks
+
+
+def test_a_saved_index_is_readable_by_other_users(acme_index, tmp_path):
+    out = save_index(acme_index, tmp_path / "readable")
+    assert out.stat().st_mode & 0o755 == 0o755
