@@ -31,18 +31,48 @@ T = TypeVar("T")
 _STOP = object()
 
 
-class MicroBatcher(Generic[T]):
+class _QueueWorker:
+    """One daemon thread draining `_queue` with `_run`, started on first use and
+    stopped by `close()` (which queues a stop marker and joins)."""
+
+    _name = "policy-qa-worker"
+
+    def __init__(self, work: queue.Queue[Any] | queue.SimpleQueue[Any]) -> None:
+        self._queue = work
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+
+    def _ensure_running(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name=self._name)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class MicroBatcher(_QueueWorker, Generic[T]):
+    _name = "policy-qa-batcher"
+
     def __init__(self, answer_many: Callable[[Sequence[str]], list[T]], *,
                  validate: Callable[[str], str] | None = None,
                  max_wait: float = 0.003, max_batch: int = 64) -> None:
+        super().__init__(queue.SimpleQueue())
         self.answer_many = answer_many
         self.validate = validate
         self.max_wait = max_wait
         self.max_batch = max_batch
         self.batch_sizes: list[int] = []  # most recent batches (diagnostics and tests)
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def submit(self, question: str) -> Future[T]:
         """Queue a question; `validate` runs first, here, so bad input raises in the
@@ -61,21 +91,6 @@ class MicroBatcher(Generic[T]):
     async def ask_async(self, question: str) -> T:
         """For async request handlers: the event loop waits without blocking."""
         return await asyncio.wrap_future(self.submit(question))
-
-    def close(self, timeout: float = 5.0) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(_STOP)
-            thread.join(timeout)
-
-    def _ensure_running(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, daemon=True,
-                                                    name="policy-qa-batcher")
-                    self._thread.start()
 
     def _run(self) -> None:
         stopping = False
@@ -124,19 +139,15 @@ class MicroBatcher(Generic[T]):
             future.set_exception(exc)
 
 
-class BackgroundRecorder:
+class BackgroundRecorder(_QueueWorker):
+    _name = "policy-qa-recorder"
+
     def __init__(self, max_pending: int = 10_000) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        super().__init__(queue.Queue(maxsize=max_pending))
         self.dropped = 0
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="policy-qa-recorder")
-                self._thread.start()
+        self._ensure_running()
         try:
             self._queue.put_nowait((fn, args))
         except queue.Full:
@@ -145,13 +156,6 @@ class BackgroundRecorder:
     def flush(self) -> None:
         """Wait until everything submitted so far has run."""
         self._queue.join()
-
-    def close(self, timeout: float = 5.0) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(_STOP)
-            thread.join(timeout)
 
     def _run(self) -> None:
         while True:
