@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -87,7 +88,8 @@ def _day(ts: float) -> str:
 
 
 class Analytics:
-    """Thread-safe: every call opens its own short-lived connection."""
+    """Thread-safe: every call opens its own short-lived connection, except inside
+    `batch()`, where one thread's records share one connection and one commit."""
 
     def __init__(self, path: str | Path, *, retention_days: float = 30.0,
                  clock: Callable[[], float] = time.time) -> None:
@@ -95,6 +97,7 @@ class Analytics:
         self.retention_days = float(retention_days)
         self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()  # the open batch connection of this thread
         self._secret = self._init_schema()
         self._last_purge = 0.0
 
@@ -105,7 +108,33 @@ class Analytics:
     # --- storage ---------------------------------------------------------------------
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Everything this thread records inside the block goes through one connection
+        and is committed once at the end (the web app's recorder writes its backlog so:
+        one commit per batch instead of a connection and a commit per answer)."""
+        if getattr(self._local, "con", None) is not None:
+            yield  # already in a batch on this thread
+            return
+        with self._connect() as con:
+            con.execute("BEGIN")
+            self._local.con = con
+            try:
+                yield
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            else:
+                con.execute("COMMIT")
+            finally:
+                self._local.con = None
+        self._maybe_purge()
+
+    @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        shared = getattr(self._local, "con", None)
+        if shared is not None:
+            yield shared
+            return
         try:
             con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             # analytics are not worth an fsync per answer: WAL + NORMAL stays consistent
@@ -141,6 +170,10 @@ class Analytics:
     def _insert(self, sql: str, params: tuple[Any, ...]) -> None:
         with self._connect() as con:
             con.execute(sql, params)
+        if getattr(self._local, "con", None) is None:  # a batch purges after its commit
+            self._maybe_purge()
+
+    def _maybe_purge(self) -> None:
         if self.clock() - self._last_purge >= AUTO_PURGE_SECONDS:
             self.purge()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -135,6 +137,49 @@ def test_wal_and_concurrent_writers(analytics: Analytics) -> None:
     for t in threads:
         t.join()
     assert analytics.questions_per_day() == [("2023-11-14", 80, 40)]
+
+
+def test_batch_commits_once_and_is_invisible_until_then(analytics: Analytics) -> None:
+    with analytics.batch():
+        for i in range(5):
+            analytics.record_answer(answer(f"question {i}", i % 2 == 0), "c")
+        with sqlite3.connect(analytics.path) as other:  # another reader sees nothing yet
+            assert other.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+    assert analytics.questions_per_day() == [("2023-11-14", 5, 3)]
+
+
+def test_batch_rolls_back_on_error_and_later_records_still_work(analytics: Analytics) -> None:
+    with pytest.raises(RuntimeError), analytics.batch():
+        analytics.record_answer(answer("lost with the batch", True), "c")
+        raise RuntimeError("boom")
+    analytics.record_answer(answer("kept", True), "c")
+    assert analytics.questions_per_day() == [("2023-11-14", 1, 1)]
+
+
+def test_background_recorder_writes_a_backlog_as_one_batch(analytics: Analytics) -> None:
+    from ui.batching import BackgroundRecorder
+
+    batches: list[int] = []
+    gate = threading.Event()
+
+    @contextmanager
+    def counting_batch() -> Iterator[None]:
+        gate.wait(5)
+        with analytics.batch():
+            yield
+        batches.append(1)
+
+    recorder = BackgroundRecorder(batch=counting_batch)
+    try:
+        for i in range(30):
+            recorder.submit(analytics.record_answer, answer(f"q {i}", True), "c")
+        recorder.submit(lambda: 1 / 0)  # one failing record loses nothing else
+        gate.set()
+        recorder.flush()
+        assert analytics.questions_per_day() == [("2023-11-14", 30, 30)]
+        assert len(batches) <= 2  # the backlog went in one or two commits, not 30
+    finally:
+        recorder.close()
 
 
 def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:

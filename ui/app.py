@@ -66,7 +66,8 @@ def create_app(settings: Settings, *, service: Service | None = None,
         service.outbox = Outbox.from_settings(settings)
     outbox: Outbox = service.outbox
     analytics = _analytics(settings)
-    recorder = BackgroundRecorder()
+    recorder = (BackgroundRecorder(batch=analytics.batch) if analytics is not None
+                else BackgroundRecorder())
     batcher: MicroBatcher[Answer] = MicroBatcher(
         service.ask_many, validate=lambda text: _question(text, settings))
     limiter = RateLimiter(settings.requests_per_minute)

@@ -9,9 +9,10 @@ before they are queued; should a batch still fail, its questions are retried one
 one so a single bad question cannot fail the others. The same question asked twice in
 one batch is answered once.
 
-`BackgroundRecorder`: analytics writes (an SQLite commit each) run in order on one
-thread instead of in the request; if it falls far behind, new records are dropped
-rather than slowing visitors down.
+`BackgroundRecorder`: analytics writes run in order on one thread instead of in the
+request; whatever has queued up is written as one batch (one SQLite connection and
+commit, through the `batch` context the owner passes); if it falls far behind, new
+records are dropped rather than slowing visitors down.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -142,8 +144,11 @@ class MicroBatcher(_QueueWorker, Generic[T]):
 class BackgroundRecorder(_QueueWorker):
     _name = "policy-qa-recorder"
 
-    def __init__(self, max_pending: int = 10_000) -> None:
+    def __init__(self, max_pending: int = 10_000, *, max_batch: int = 256,
+                 batch: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
         super().__init__(queue.Queue(maxsize=max_pending))
+        self.max_batch = max_batch
+        self.batch = batch
         self.dropped = 0
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -159,13 +164,29 @@ class BackgroundRecorder(_QueueWorker):
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            items = [self._queue.get()]
+            while len(items) < self.max_batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            work = [item for item in items if item is not _STOP]
             try:
-                if item is _STOP:
-                    return
-                fn, args = item
-                fn(*args)
-            except Exception:
-                log.exception("background record failed")
+                if work:
+                    self._record(work)
             finally:
-                self._queue.task_done()
+                for _ in items:
+                    self._queue.task_done()
+            if len(work) < len(items):
+                return
+
+    def _record(self, work: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
+        try:
+            with self.batch():
+                for fn, args in work:
+                    try:
+                        fn(*args)
+                    except Exception:
+                        log.exception("background record failed")
+        except Exception:
+            log.exception("background batch of %d records failed", len(work))
