@@ -4,11 +4,13 @@ Scoring is hybrid. Dense: the question's cosine to every unit (each sentence wit
 section title, and each whole chunk); a chunk's dense score blends its best sentence
 with the chunk as a whole. Lexical: BM25 over the chunks (with their titles), scaled to
 the best chunk of the query. The fused score ranks chunks and is the confidence the
-answerer compares with the threshold.
+answerer compares with the threshold. Misspelt words are first replaced by the policy
+word they were meant to be (qa/spelling.py); the Retrieval keeps the question as asked.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from index.embed import Embedder
+from index.embed import Embedder, vocabulary
 from index.split import Chunk
 from index.store import PolicyIndex
+from qa.spelling import Speller
 
 STOPWORDS = frozenset(
     "a an and are as at be but by can do does did for from has have how i if in into is it "
@@ -94,17 +97,24 @@ class Retriever:
     def retrieve(self, question: str, k: int = 10) -> Retrieval:
         return self.retrieve_many([question], k)[0]
 
+    @functools.cached_property
+    def speller(self) -> Speller:
+        text = "\n".join(_titled(c) for c in self.index.chunks)
+        return Speller(text, vocabulary(self.embedder))
+
     def retrieve_many(self, questions: Sequence[str], k: int = 10) -> list[Retrieval]:
         """Embeds all questions in one batch (cheaper per question under load)."""
-        vectors = self.embedder.encode(list(questions))
+        queries = [self.speller.correct(q) for q in questions]
+        vectors = self.embedder.encode(queries)
         n_units = len(self.index.units)
         scores, ids = self.index.search(vectors, n_units)
         out = []
-        for question, row_scores, row_ids in zip(questions, scores, ids, strict=True):
+        for question, query, row_scores, row_ids in zip(questions, queries, scores, ids,
+                                                         strict=True):
             unit_scores = np.full(n_units, -1.0, dtype=np.float32)
             valid = row_ids >= 0
             unit_scores[row_ids[valid]] = row_scores[valid]
-            out.append(Retrieval(question, self._rank(question, unit_scores, k)))
+            out.append(Retrieval(question, self._rank(query, unit_scores, k)))
         return out
 
     def _signal(self, kind: str, unit_scores: np.ndarray, top: int = 1) -> np.ndarray:
