@@ -3,7 +3,9 @@
 The handler records every message it accepts and can be scripted to misbehave:
 reply 451 to the next N messages, reply 550 to everything, refuse the recipient, or
 store the next N messages and then stall past the client's timeout (the ambiguous
-failure).
+failure). `TlsRecordingHandler` also notes whether each envelope arrived encrypted, and
+`SmtpServer` passes extra options (`tls_context`, `require_starttls`, `ssl_context`)
+through to aiosmtpd's Controller for STARTTLS and implicit-TLS servers.
 """
 
 from __future__ import annotations
@@ -76,17 +78,52 @@ class RecordingHandler:
         return [str(r.message["Message-ID"]) for r in self.received]
 
 
-class SmtpServer:
-    """Start/stop a recording aiosmtpd server on a fixed loopback port."""
+class TlsRecordingHandler(RecordingHandler):
+    """A RecordingHandler that notes how every MAIL FROM and DATA arrived: the TLS
+    version of the connection at that moment, or None for clear text."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.mail_tls: list[str | None] = []  # one per MAIL FROM the server accepted
+        self.data_tls: list[str | None] = []  # one per DATA, accepted or not
+        self.starttls_sessions: list[bool] = []  # per MAIL FROM: upgraded by STARTTLS?
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        self.mail_tls.append(_tls_version(server))
+        self.starttls_sessions.append(session.ssl is not None)  # set only by STARTTLS
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_tls.append(_tls_version(server))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _tls_version(server: Any) -> str | None:
+    ssl_object = server.transport.get_extra_info("ssl_object")
+    return ssl_object.version() if ssl_object is not None else None
+
+
+class SmtpServer:
+    """Start/stop a recording aiosmtpd server on a fixed loopback port.
+
+    Extra keyword arguments go to aiosmtpd's Controller: `tls_context=...,
+    require_starttls=True` for STARTTLS, `ssl_context=...` for implicit TLS (SMTPS).
+    """
+
+    def __init__(self, port: int | None = None, *, handler: RecordingHandler | None = None,
+                 **controller_options: Any) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
-        self.handler = RecordingHandler()
+        self.handler = handler or RecordingHandler()
+        self._options = controller_options
         self._controller: Controller | None = None
 
     def start(self) -> SmtpServer:
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self._controller = Controller(self.handler, hostname=self.host, port=self.port,
+                                      **self._options)
         self._controller.start()
         return self
 
