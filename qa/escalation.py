@@ -1,6 +1,7 @@
 """Escalation records and their validation: the frozen `Escalation`, `OfferedPassage`
 and `Claim` records, e-mail and question checks, and the pure helpers the outbox
-(qa/escalate.py) uses to clean input and to turn a stored row back into a record.
+(qa/escalate.py, qa/outbox_*.py) uses to clean input and to turn a stored row back
+into a record.
 
 Nothing here touches the database; import the public names from here or, as before,
 from qa.escalate.

@@ -28,7 +28,8 @@ from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
 from transformers import TrainerCallback
 
 if TYPE_CHECKING:
-    from qa.tune import Metrics, TuneConfig
+    from qa.tune import TuneConfig
+    from qa.tune_eval import Metrics
 
 GROUP_BATCHES = 16  # length grouping: sort within windows of this many batches
 

@@ -29,7 +29,7 @@ from ui.auth import (
     verify_password,
 )
 from ui.console import mount_console
-from ui.console_tabs import section_choices
+from ui.console_queue import section_choices
 
 XSS = "<img src=x onerror=alert(1)> do you sell my data to <script>alert(2)</script>?"
 USERS = "alice:s3cret-Pa55,bob:" + hash_password("hunter22", iterations=1000)

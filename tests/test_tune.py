@@ -16,7 +16,8 @@ from index.policy import parse_policy
 from index.store import build_index, load_index, save_index
 from qa.settings import BUNDLED_POLICY
 from qa.tune import MANIFEST, TuneConfig, tune
-from qa.tune_data import load_sources, split_held_out
+from qa.tune_data import split_held_out
+from qa.tune_sources import load_sources
 from ui.cli import main
 
 DATA = Path(__file__).parent / "data"

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.analytics import Analytics
 from qa.escalate import Outbox
-from ui import console_tabs
+from ui import console_queue, console_tabs
 from ui.auth import COOKIE, SESSION_SECONDS, ConsoleAuth, same_origin
 
 __all__ = ["PREFIX", "build_console", "mount_console"]
@@ -176,7 +176,7 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics) -> gr.Bloc
                     '<button type="submit" id="logout">Sign out</button></form>')
         with gr.Tabs():
             with gr.Tab("Escalations", id="queue"):
-                console_tabs.queue_tab(demo, service, outbox)
+                console_queue.queue_tab(demo, service, outbox)
             with gr.Tab("Ask as a visitor", id="diagnose"):
                 console_tabs.diagnose_tab(service)
             with gr.Tab("Index status", id="index"):
