@@ -112,7 +112,7 @@ class Analytics:
         """Everything this thread records inside the block goes through one connection
         and is committed once at the end (the web app's recorder writes its backlog so:
         one commit per batch instead of a connection and a commit per answer)."""
-        if getattr(self._local, "con", None) is not None:
+        if self._batch_connection() is not None:
             yield  # already in a batch on this thread
             return
         with self._connect() as con:
@@ -129,9 +129,12 @@ class Analytics:
                 self._local.con = None
         self._maybe_purge()
 
+    def _batch_connection(self) -> sqlite3.Connection | None:
+        return getattr(self._local, "con", None)
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        shared = getattr(self._local, "con", None)
+        shared = self._batch_connection()
         if shared is not None:
             yield shared
             return
@@ -170,7 +173,7 @@ class Analytics:
     def _insert(self, sql: str, params: tuple[Any, ...]) -> None:
         with self._connect() as con:
             con.execute(sql, params)
-        if getattr(self._local, "con", None) is None:  # a batch purges after its commit
+        if self._batch_connection() is None:  # a batch purges after its commit
             self._maybe_purge()
 
     def _maybe_purge(self) -> None:
