@@ -3,7 +3,10 @@ questions, and write it only when it is better.
 
 Training is sentence-transformers' own (SentenceTransformerTrainer,
 MultipleNegativesRankingLoss, a no-duplicates batch sampler grouped by length); it is
-in `qa.tune_train`.
+in `qa.tune_train`. Unanswerable questions in a labelled source are used too: each is
+paired with the passages the base model finds closest to it, and those pairs are pushed
+apart (CosineSimilarityLoss towards 0), so the model learns what the policy does *not*
+say as well as where it says what it does.
 
 The check: hit@1/hit@3 (and, when unanswerable questions are labelled, the escalation
 balanced accuracy at its best threshold) of dense passage retrieval on the held-out
@@ -56,12 +59,14 @@ class TuneConfig:
     policy: Path | None = None
     max_minutes: float | None = None
     force: bool = False
+    negatives: int = 3  # per unanswerable training question: its nearest passages
     threads: int = 2
     progress: bool = False
 
     def check(self) -> None:
         for name, value, low in (("epochs", self.epochs, 1), ("batch_size", self.batch_size, 2),
                                  ("max_seq_length", self.max_seq_length, 16),
+                                 ("negatives", self.negatives, 0),
                                  ("threads", self.threads, 1)):
             if value < low:
                 raise ConfigError(f"{name} must be at least {low}. Currently, {name} is {value}")
@@ -122,6 +127,25 @@ def _positives(model: Any, docs: Sequence[Document]) -> tuple[list[str], list[st
     return questions, passages
 
 
+def _negatives(model: Any, docs: Sequence[Document], per_question: int
+               ) -> tuple[list[str], list[str]]:
+    """(questions, passages) to push apart: each unanswerable training question with the
+    `per_question` passages the base model finds closest to it (the ones it would wrongly
+    answer with)."""
+    questions: list[str] = []
+    passages: list[str] = []
+    for doc in docs:
+        unanswerable = [q.question for q in doc.queries if not q.answerable]
+        if not unanswerable or not doc.passages or per_question == 0:
+            continue
+        scores = encode(model, unanswerable) @ encode(model, list(doc.passages)).T
+        for question, row in zip(unanswerable, scores, strict=True):
+            for j in np.argsort(-row, kind="stable")[:per_question]:
+                questions.append(question)
+                passages.append(doc.passages[int(j)])
+    return questions, passages
+
+
 def _prepare(config: TuneConfig, say: Say, warn: Say) -> tuple[list[Source], list[Source], Split]:
     config.check()
     _check_out(config.out, config.base)
@@ -154,15 +178,19 @@ def tune(config: TuneConfig, say: Say = print, warn: Say = print) -> TuneResult:
     before = measure(model, split.held_out)
     say(f"before: {before.line()}")
     questions, passages = _positives(model, split.train)
+    negatives = _negatives(model, split.train, config.negatives)
     deadline = (started + 60 * config.max_minutes) if config.max_minutes is not None else None
-    run = train(model, questions, passages, config, deadline,
+    run = train(model, (questions, passages), negatives, config, deadline,
                 lambda: measure(model, split.held_out))
     after = run.best or measure(model, split.held_out)
-    say(f"trained {len(questions)} pairs for {run.epochs_run:.2f} epoch(s), {run.steps} steps")
+    say(f"trained {len(questions)} pairs"
+        + (f" and {len(negatives[0])} unanswerable pairs" if negatives[0] else "")
+        + f" for {run.epochs_run:.2f} epoch(s), {run.steps} steps")
     say(f"after:  {after.line()}")
     better, reason = verdict(before, after)
-    manifest = build_manifest(config, sources, evaluation, split, len(questions), before,
-                              after, run.info(started), better)
+    manifest = build_manifest(config, sources, evaluation, split,
+                              (len(questions), len(negatives[0])), before, after,
+                              run.info(started), better)
     say(cost_line(manifest))
     if not better and not config.force:
         return TuneResult(False, f"{reason}; model not written (--force writes it anyway)",

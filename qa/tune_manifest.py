@@ -43,7 +43,7 @@ def peak_rss_bytes() -> int:
 
 
 def build_manifest(config: TuneConfig, sources: Sequence[Source], evaluation: Sequence[Source],
-                   split: Split, pairs: int, before: Metrics, after: Metrics,
+                   split: Split, pairs: tuple[int, int], before: Metrics, after: Metrics,
                    run: dict[str, Any], better: bool) -> dict[str, Any]:
     from importlib import metadata
 
@@ -60,14 +60,16 @@ def build_manifest(config: TuneConfig, sources: Sequence[Source], evaluation: Se
         "sources": [s.describe() for s in sources],
         "eval_sources": [s.describe() for s in evaluation],
         "held_out": {"how": split.how, "documents": list(split.held_out_documents)},
-        "sizes": {"train_pairs": pairs,
+        "sizes": {"train_pairs": pairs[0], "unanswerable_pairs": pairs[1],
                   "train_documents": sum(1 for d in split.train if d.pairs),
                   "held_out_questions": sum(len(d.queries) for d in held),
                   "held_out_passages": sum(len(d.passages) for d in held)},
         "epochs": config.epochs, "seed": config.seed, "max_seq_length": config.max_seq_length,
         "batch_size": config.batch_size, "learning_rate": config.learning_rate,
         "threads": config.threads, "max_minutes": config.max_minutes,
-        "loss": "MultipleNegativesRankingLoss",
+        "loss": "MultipleNegativesRankingLoss"
+                + (" + CosineSimilarityLoss (unanswerable pairs towards 0)" if pairs[1] else ""),
+        "negatives_per_unanswerable": config.negatives,
         "batch_sampler": "no duplicates, grouped by length",
         **run,
         "peak_rss_bytes": peak_rss_bytes(),

@@ -1,7 +1,10 @@
 """Training for `policy-qa tune` (see `qa.tune`): sentence-transformers' own
 SentenceTransformerTrainer with MultipleNegativesRankingLoss (question -> its passage,
 the other passages of the batch as negatives) and a no-duplicates batch sampler, so a
-passage (or a question asked of several passages) is never its own negative. Cost on 2
+passage (or a question asked of several passages) is never its own negative. When the
+data labels unanswerable questions, a second dataset pairs each with its nearest
+passages and CosineSimilarityLoss pulls their cosine towards 0 (the trainer mixes
+batches of both in proportion to their sizes). Cost on 2
 CPU cores: sequences are capped at `max_seq_length` while training (128; a PolicyQA
 paragraph is 93 tokens at the median) and the sampler puts pairs of similar length
 together, so little time goes on padding; about 2.3 s per batch of 32, ~100 batches
@@ -42,7 +45,8 @@ class LengthGroupedNoDuplicatesBatchSampler(NoDuplicatesBatchSampler):
 
     def __init__(self, dataset: Any, batch_size: int, drop_last: bool, **kwargs: Any) -> None:
         super().__init__(dataset, batch_size, drop_last, **kwargs)
-        columns = [dataset[name] for name in dataset.column_names]
+        columns = [dataset[name] for name in dataset.column_names
+                   if getattr(dataset.features[name], "dtype", None) == "string"]
         self.texts = [frozenset(row) for row in zip(*columns, strict=True)]
         self.lengths = [sum(len(t) for t in row) for row in zip(*columns, strict=True)]
         self._planned: tuple[int, list[list[int]]] | None = None
@@ -162,13 +166,14 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def train(model: Any, questions: list[str], passages: list[str], config: TuneConfig,
+Texts = tuple[list[str], list[str]]  # (questions, passages), position by position
+
+
+def train(model: Any, positives: Texts, negatives: Texts, config: TuneConfig,
           deadline: float | None, check: Callable[[], Metrics]) -> _Run:
     """One SentenceTransformerTrainer run; sequences are capped while training only
     (the saved model keeps the base model's max_seq_length)."""
-    from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainingArguments
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     full_length = model.max_seq_length
@@ -186,10 +191,9 @@ def train(model: Any, questions: list[str], passages: list[str], config: TuneCon
             batch_sampler=LengthGroupedNoDuplicatesBatchSampler, save_strategy="no",
             eval_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
             dataloader_num_workers=0)
-        trainer = _Trainer(
-            model=model, args=args, loss=MultipleNegativesRankingLoss(model),
-            train_dataset=Dataset.from_dict({"anchor": questions, "positive": passages}),
-            callbacks=[watch])
+        datasets, losses = _datasets(model, positives, negatives)
+        trainer = _Trainer(model=model, args=args, loss=losses, train_dataset=datasets,
+                           callbacks=[watch])
         for noisy in (PrinterCallback, ProgressCallback):
             trainer.remove_callback(noisy)
         try:
@@ -199,6 +203,25 @@ def train(model: Any, questions: list[str], passages: list[str], config: TuneCon
             model.max_seq_length = full_length
     return _Run(watch.best, watch.stopped_early, trainer.state.global_step,
                 float(trainer.state.epoch or 0), time.monotonic() - started, cpu_seconds() - cpu)
+
+
+def _datasets(model: Any, positives: Texts, negatives: Texts) -> tuple[Any, Any]:
+    """The answerable pairs with their loss, and the unanswerable pairs with theirs when
+    there are any (then as dicts, which the trainer takes for multi-dataset training)."""
+    from datasets import Dataset
+    from sentence_transformers.sentence_transformer.losses import (
+        CosineSimilarityLoss,
+        MultipleNegativesRankingLoss,
+    )
+
+    answerable = Dataset.from_dict({"anchor": positives[0], "positive": positives[1]})
+    if not negatives[0]:
+        return answerable, MultipleNegativesRankingLoss(model)
+    unanswerable = Dataset.from_dict({"question": negatives[0], "passage": negatives[1],
+                                      "label": [0.0] * len(negatives[0])})
+    return ({"answerable": answerable, "unanswerable": unanswerable},
+            {"answerable": MultipleNegativesRankingLoss(model),
+             "unanswerable": CosineSimilarityLoss(model)})
 
 
 def _checked(model: Any, check: Callable[[], Metrics], length: int) -> Metrics:

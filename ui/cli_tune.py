@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="policy of labelled sets/escalations given without ::POLICY")
     parser.add_argument("--max-minutes", type=float, metavar="M",
                         help="stop training after M minutes, keeping the best model so far")
+    parser.add_argument("--negatives", type=int, default=3, metavar="K",
+                        help="push each unanswerable training question away from its K "
+                             "nearest passages (default 3; 0 turns it off)")
     parser.add_argument("--force", action="store_true",
                         help="write the model even if the held-out check says it is worse")
     parser.set_defaults(handler=cmd_tune)
@@ -71,7 +74,7 @@ def cmd_tune(args: argparse.Namespace, settings: Any) -> int:
         max_seq_length=args.max_seq_length, seed=args.seed, batch_size=args.batch_size,
         learning_rate=args.learning_rate, eval_sources=tuple(args.eval),
         policy=args.policy or settings.policy, max_minutes=args.max_minutes,
-        force=args.force, progress=sys.stderr.isatty())
+        force=args.force, negatives=args.negatives, progress=sys.stderr.isatty())
     result = tune(config, say=_say, warn=_warn)
     if not result.written:
         print(f"not written: {result.reason}", flush=True)
