@@ -11,7 +11,7 @@ POLICY := index/data/korero-privacy.md
 # none of them is the test set (tests/data/korero-questions.jsonl)
 ADAPTED     := $(CURDIR)/var/models/korero
 ADAPT_FLAGS := --epochs 4 --batch-size 16
-ADAPT_DATA  := tests/data/korero-train.jsonl tests/data/korero-dev.jsonl
+ADAPT_DATA  := tests/data/korero-train.jsonl tests/data/korero-train-extra.jsonl tests/data/korero-dev.jsonl
 ADAPT_CHECK := tests/data/korero-calib.jsonl
 # `make run` serves the bundled policy with the adapted model; ADAPT=0 (the default when
 # POLICY_QA_POLICY names another policy) serves the packaged model untouched
