@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SHARED ?= ../shared
 POLICY := index/data/korero-privacy.md
 # the embedding model adapted to the bundled policy (`make adapt`): tuned on its labelled
-# questions (train + dev), checked and threshold-calibrated on a separate set (calib);
+# questions (ADAPT_DATA), checked and threshold-calibrated on a separate set (calib);
 # none of them is the test set (tests/data/korero-questions.jsonl)
 ADAPTED     := $(CURDIR)/var/models/korero
 ADAPT_FLAGS := --epochs 4 --batch-size 16

@@ -134,9 +134,9 @@ def _negatives(model: Any, docs: Sequence[Document], per_question: int
     answer with)."""
     questions: list[str] = []
     passages: list[str] = []
-    for doc in docs:
+    for doc in docs if per_question else ():
         unanswerable = [q.question for q in doc.queries if not q.answerable]
-        if not unanswerable or not doc.passages or per_question == 0:
+        if not unanswerable or not doc.passages:
             continue
         scores = encode(model, unanswerable) @ encode(model, list(doc.passages)).T
         for question, row in zip(unanswerable, scores, strict=True):
