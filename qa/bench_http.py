@@ -23,11 +23,12 @@ from index.errors import PolicyQAError
 from qa.settings import Settings
 
 SERVER = """
-import sys, uvicorn
+import sys
 from qa.settings import load_settings
 from ui.app import create_app
-uvicorn.run(create_app(load_settings()), host="127.0.0.1", port=int(sys.argv[1]),
-            log_level="warning", access_log=False)
+from ui.server import run
+run(create_app(load_settings()), host="127.0.0.1", port=int(sys.argv[1]),
+    log_level="warning", access_log=False)
 """
 READY_TIMEOUT_S = 240.0
 ROOT = Path(__file__).resolve().parent.parent

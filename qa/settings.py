@@ -62,6 +62,7 @@ class Settings:
     requests_per_minute: int = 60
     max_body_bytes: int = 16384
     allowed_origins: str = ""
+    trusted_proxies: str = ""
     analytics: Path = DEFAULT_HOME / "analytics.sqlite3"
 
     def __post_init__(self) -> None:

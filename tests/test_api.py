@@ -1,7 +1,8 @@
 """The public JSON API over real HTTP on loopback (uvicorn in a thread).
 
-Each request carries its own X-Forwarded-For address (uvicorn trusts it from
-127.0.0.1), so every test is its own client for the per-client rate limit.
+Each request carries its own X-Forwarded-For address (the app is told to trust
+127.0.0.1 as a reverse proxy), so every test is its own client for the per-client rate
+limit.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def web(tmp_path_factory, korero_index_dir, korero_index, embedder):
         analytics=tmp / "analytics.sqlite3", requests_per_minute=RPM,
         deliver_interval_seconds=0.2, allowed_origins="https://partner.example",
         smtp_password="hunter2-smtp-secret", session_secret="s3ssion-secret-value",
-        console_users="agent:correct-horse-battery-staple")
+        console_users="agent:correct-horse-battery-staple", trusted_proxies="127.0.0.1")
     service = Service(settings, index=korero_index, embedder=embedder)
     app = create_app(settings, service=service)
     with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client:
@@ -193,7 +194,7 @@ def test_widget_js_is_javascript_loadable_from_any_site(web):
 def test_chat_may_be_framed_but_the_console_may_not(web):
     chat = web.client.get("/")
     assert chat.status_code == 200
-    assert chat.headers["content-security-policy"] == "frame-ancestors *"
+    assert chat.headers["content-security-policy"].endswith("; frame-ancestors *")
     assert "x-frame-options" not in chat.headers
     assert chat.headers["x-content-type-options"] == "nosniff"
     assert chat.headers["referrer-policy"]
@@ -295,7 +296,8 @@ def test_answers_are_recorded_for_analytics(web):
 def test_origin_behind_a_reverse_proxy_matches_the_forwarded_host(web):
     proxied = post(web, "/api/ask", {"question": "hello"},
                    headers={"Origin": "https://policy.example.com",
-                            "X-Forwarded-Host": "policy.example.com"})
+                            "X-Forwarded-Host": "policy.example.com",
+                            "X-Forwarded-Proto": "https"})
     assert proxied.status_code == 200
     spoofed = post(web, "/api/ask", {"question": "hello"},
                    headers={"Origin": "https://evil.example",

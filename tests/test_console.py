@@ -21,18 +21,19 @@ from qa.escalate import Outbox
 from ui.auth import (
     COOKIE,
     Credentials,
-    LoginLimiter,
     Sessions,
     hash_password,
     parse_users,
     same_origin,
     verify_password,
 )
+from ui.client_address import ClientAddressMiddleware, parse_networks
 from ui.console import mount_console
 from ui.console_queue import section_choices
+from ui.middleware import Rate, RateLimiter
 
 XSS = "<img src=x onerror=alert(1)> do you sell my data to <script>alert(2)</script>?"
-USERS = "alice:s3cret-Pa55,bob:" + hash_password("hunter22", iterations=1000)
+USERS = "alice:s3cret-Pa55-long,bob:" + hash_password("hunter22-hunter22", iterations=1000)
 SECTION = "when-would-we-share-your-information"
 
 
@@ -48,7 +49,7 @@ class Console:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=30)
 
-    def login(self, name: str = "alice", password: str = "s3cret-Pa55") -> httpx.Client:
+    def login(self, name: str = "alice", password: str = "s3cret-Pa55-long") -> httpx.Client:
         http = self.client()
         response = http.post("/console/login", data={"username": name, "password": password},
                              headers={"Origin": self.base})
@@ -71,6 +72,8 @@ def console(make_service) -> Iterator[Callable[..., Console]]:
         analytics = Analytics.from_settings(service.settings)
         app = app or FastAPI()
         mount_console(app, service, service.settings, analytics)
+        # as create_app does: loopback is a trusted reverse proxy here (X-Forwarded-Proto)
+        app.add_middleware(ClientAddressMiddleware, trusted=parse_networks("127.0.0.1"))
         cm = serve_app(app)
         base = cm.__enter__()
         stack.append(cm)
@@ -112,14 +115,15 @@ def test_wrong_password_is_401_and_login_is_rate_limited(console) -> None:
                           headers={"Origin": c.base})
             assert r.status_code == 401 and "Wrong name or password" in r.text
             assert COOKIE not in r.headers.get("set-cookie", "")
-        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55"},
+        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55-long"},
                       headers={"Origin": c.base})
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 200
         assert COOKIE not in r.headers.get("set-cookie", "")
         assert http.get("/console/config").status_code == 401
 
 
-@pytest.mark.parametrize(("name", "password"), [("alice", "s3cret-Pa55"), ("bob", "hunter22")])
+@pytest.mark.parametrize(("name", "password"),
+                         [("alice", "s3cret-Pa55-long"), ("bob", "hunter22-hunter22")])
 def test_right_password_sets_a_hardened_session_cookie(console, name: str, password: str) -> None:
     c = console()
     with c.client() as http:
@@ -140,9 +144,10 @@ def test_right_password_sets_a_hardened_session_cookie(console, name: str, passw
 
 def test_cookie_is_secure_over_https(console) -> None:
     c = console()
-    with c.client() as http:  # uvicorn trusts X-Forwarded-Proto from loopback (a proxy)
-        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55"},
-                      headers={"Origin": c.base, "X-Forwarded-Proto": "https"})
+    with c.client() as http:  # X-Forwarded-Proto from loopback, a trusted proxy here
+        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55-long"},
+                      headers={"Origin": c.base.replace("http://", "https://"),
+                               "X-Forwarded-Proto": "https"})
         assert r.status_code == 303
         assert "secure" in {a.strip().lower() for a in r.headers["set-cookie"].split(";")}
 
@@ -215,7 +220,7 @@ def test_cross_origin_posts_are_refused(console) -> None:
                     {"Origin": c.base.replace("127.0.0.1", "localhost")}):
         r = http.post("/console/gradio_api/queue/join", json=body, headers=headers)
         assert r.status_code == 403, headers
-        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55"},
+        r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55-long"},
                       headers=headers)
         assert r.status_code == 403 and COOKIE not in r.headers.get("set-cookie", "")
     r = http.post("/console/logout", headers={"Origin": "http://evil.example"})
@@ -393,18 +398,18 @@ def test_sessions_sign_expire_and_revoke() -> None:
 
 def test_login_limiter_window() -> None:
     now = [0.0]
-    limiter = LoginLimiter(max_failures=3, window=100, clock=lambda: now[0])
+    limiter = RateLimiter({"login": Rate(3, 100.0)}, clock=lambda: now[0])
     for _ in range(3):
-        assert limiter.retry_after("a") == 0
-        limiter.fail("a")
-    assert limiter.retry_after("a") == 100 and limiter.retry_after("b") == 0
+        assert limiter.retry_after("a", "login") == 0
+        limiter.charge("a", "login")
+    assert limiter.retry_after("a", "login") == 100 and limiter.retry_after("b", "login") == 0
     now[0] = 100.5
-    assert limiter.retry_after("a") == 0
+    assert limiter.retry_after("a", "login") == 0
 
 
 @pytest.mark.parametrize(("headers", "ok"), [
     ({"host": "h:8000", "origin": "http://h:8000"}, True),
-    ({"host": "example.com", "origin": "https://example.com"}, True),
+    ({"host": "example.com", "origin": "https://example.com"}, False),  # scheme differs
     ({"host": "h:8000", "referer": "http://h:8000/console/"}, True),
     ({"host": "h:8000", "origin": "http://h:8001"}, False),
     ({"host": "h:8000", "origin": "http://evil:8000"}, False),
@@ -414,3 +419,9 @@ def test_login_limiter_window() -> None:
 ])
 def test_same_origin(headers: dict[str, str], ok: bool) -> None:
     assert same_origin(headers) is ok
+
+
+def test_same_origin_compares_the_scheme() -> None:
+    here = {"host": "example.com", "origin": "https://example.com"}
+    assert same_origin(here, "https") is True
+    assert same_origin({"host": "h:8000", "origin": "https://h:8000"}, "http") is False

@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uvicorn
 from fastapi import FastAPI
 
+from ui.server import server_config
+
 
 def _listening_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -26,7 +28,7 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     """Run `app` (with its lifespan) under uvicorn on a free port; yield the base URL."""
     sock = _listening_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on",
+    config = server_config(app, log_config=None, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

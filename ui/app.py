@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +24,6 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -35,6 +36,8 @@ from qa.escalate import Outbox, validate_email
 from qa.service import Service, clean_question
 from qa.settings import Settings
 from ui.batching import BackgroundRecorder, MicroBatcher
+from ui.client_address import ClientAddressMiddleware, parse_networks
+from ui.gradio_guard import GradioGuard, own_cache
 from ui.middleware import RateLimiter, SecurityMiddleware, parse_origins
 from ui.render import CHAT_HEAD
 from ui.schemas import (
@@ -70,7 +73,9 @@ def create_app(settings: Settings, *, service: Service | None = None,
                 else BackgroundRecorder())
     batcher: MicroBatcher[Answer] = MicroBatcher(
         service.ask_many, validate=lambda text: _question(text, settings))
-    limiter = RateLimiter(settings.requests_per_minute)
+    limiter = RateLimiter.from_settings(settings)
+    trusted = parse_networks(settings.trusted_proxies)
+    cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
     worker = DeliveryWorker.from_settings(outbox, settings) if start_worker else None
 
     @asynccontextmanager
@@ -84,6 +89,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
                 await run_in_threadpool(worker.stop)
             batcher.close()
             recorder.close()
+            shutil.rmtree(cache, ignore_errors=True)
 
     app = FastAPI(title="policy-qa", version=package_version(), description=DESCRIPTION,
                   lifespan=lifespan, max_body_size=APP_BODY_LIMIT)
@@ -150,20 +156,19 @@ def create_app(settings: Settings, *, service: Service | None = None,
 
     app.add_api_route("/widget.js", widget_js, methods=["HEAD"], include_in_schema=False)
 
-    _mount_console(app, service, settings, analytics)
+    _mount_console(app, service, settings, analytics, limiter, cache / "console")
     chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
-                        on_feedback=record_feedback, check_rate=limiter.check,
-                        title=_title(service))
+                        on_feedback=record_feedback, limiter=limiter, title=_title(service))
+    own_cache(chat, cache / "chat")
     gr.mount_gradio_app(app, chat, path="/", head=CHAT_HEAD, footer_links=[],
                         run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
                         show_error=False)
-    # added last, so outermost: they also cover the console's own middleware
-    origins = parse_origins(settings.allowed_origins)
-    app.add_middleware(SecurityMiddleware, allowed_origins=origins, limiter=limiter,
-                       api_body_limit=settings.max_body_bytes)
-    if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=sorted(origins),
-                           allow_methods=["GET", "POST"], allow_headers=["Content-Type"])
+    # added last, so outermost: they also cover the console's own middleware; the client
+    # address is settled first, so every layer below sees the same one
+    app.add_middleware(GradioGuard, routes=app, blocks=chat, cache=cache / "chat")
+    app.add_middleware(SecurityMiddleware, allowed_origins=parse_origins(settings.allowed_origins),
+                       limiter=limiter, api_body_limit=settings.max_body_bytes)
+    app.add_middleware(ClientAddressMiddleware, trusted=trusted)
     return app
 
 
@@ -209,14 +214,15 @@ def _analytics(settings: Settings) -> Any:
     return importlib.import_module("qa.analytics").Analytics.from_settings(settings)
 
 
-def _mount_console(app: FastAPI, service: Service, settings: Settings, analytics: Any) -> None:
+def _mount_console(app: FastAPI, service: Service, settings: Settings, analytics: Any,
+                   limiter: RateLimiter, cache: Path) -> None:
     """The support console (another engineer's ui/console.py), before the chat takes `/`."""
     if importlib.util.find_spec("ui.console") is None:
         log.info("support console not installed; /console/ is not served")
         return
     mount = getattr(importlib.import_module("ui.console"), "mount_console", None)
     if mount is not None:
-        mount(app, service, settings, analytics)
+        mount(app, service, settings, analytics, limiter=limiter, cache=cache)
 
 
 # --- errors: one JSON shape, statuses from the domain errors ------------------------

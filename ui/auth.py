@@ -1,13 +1,15 @@
-"""Console login: credentials, password hashes, sessions, login rate limit, Origin check.
+"""Console login: credentials, password hashes and sessions.
 
-Users come from `settings.console_users`: comma-separated `name:password` pairs, or
+Users come from `settings.console_users`: comma-separated `name:password` pairs (plain
+passwords of at least 12 characters, else the server refuses to start), or
 `name:pbkdf2_sha256$iterations$salt$hash` (Django's format: the salt as text, the hash
 base64; make one with `policy-qa console-hash NAME`). No users means no console:
 there is never a default password.
 
 Sessions are signed cookies (`user|expiry|nonce|hmac`) keyed by `settings.session_secret`
 or, when that is empty, a random per-process key (a restart logs everybody out).
-Logout revokes the session's nonce until it would have expired anyway.
+Logout revokes the session's nonce until it would have expired anyway. Failed sign-ins
+take tokens from the app's one RateLimiter ("login": 5, then one per 5 minutes).
 """
 
 from __future__ import annotations
@@ -18,22 +20,22 @@ import hmac
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from index.errors import ConfigError
+from ui.middleware import RateLimiter, same_origin
 
 __all__ = [
-    "COOKIE", "ConsoleAuth", "Credentials", "LoginLimiter", "Sessions", "hash_password",
-    "parse_users", "same_origin", "verify_password",
+    "COOKIE", "MIN_PASSWORD_CHARS", "ConsoleAuth", "Credentials", "Sessions",
+    "check_password_strength",
+    "hash_password", "parse_users", "same_origin", "verify_password",
 ]
 
 COOKIE = "policy_qa_console"
 SESSION_SECONDS = 8 * 3600.0
 HASH_SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 600_000
+MIN_PASSWORD_CHARS = 12
 _DUMMY_PLAIN = secrets.token_hex(16)
 
 
@@ -94,8 +96,18 @@ def parse_users(spec: str) -> dict[str, str]:
             raise ConfigError(f"console user name {name!r} must not contain spaces")
         if stored.startswith(HASH_SCHEME + "$"):
             _check_hashed(stored)
+        else:
+            check_password_strength(name, stored)
         users[name] = stored
     return users
+
+
+def check_password_strength(name: str, password: str) -> None:
+    """Console passwords have at least MIN_PASSWORD_CHARS characters."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ConfigError(f"console user {name!r} has a password of {len(password)} "
+                          f"characters; use at least {MIN_PASSWORD_CHARS} (better, a hash "
+                          "from `policy-qa console-hash NAME`)")
 
 
 class Credentials:
@@ -114,40 +126,6 @@ class Credentials:
         stored = self.users.get(name)
         ok = verify_password(password, stored if stored is not None else self._dummy)
         return ok and stored is not None
-
-
-@dataclass
-class LoginLimiter:
-    """At most `max_failures` failed logins per client in `window` seconds."""
-
-    max_failures: int = 5
-    window: float = 300.0
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def retry_after(self, client: str) -> float:
-        """Seconds until this client may try again (0 when it may now)."""
-        now = self.clock()
-        with self._lock:
-            times = self._recent(client, now)
-            if len(times) < self.max_failures:
-                return 0.0
-            return max(1.0, times[-self.max_failures] + self.window - now)
-
-    def fail(self, client: str) -> None:
-        now = self.clock()
-        with self._lock:
-            self._recent(client, now).append(now)
-            if len(self._failures) > 10_000:  # forget idle clients
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
 
 
 class Sessions:
@@ -192,45 +170,19 @@ class Sessions:
             self._revoked[nonce] = float(expiry)
 
 
-def _netloc(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
-        return ""
-    if not host:
-        return ""
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return host if port in (None, default) else f"{host}:{port}"
-
-
-def same_origin(headers: Mapping[str, str], scheme: str = "http") -> bool:
-    """True when the request's Origin (or, without one, its Referer) names this host.
-    A request with neither, or with `Origin: null`, is refused."""
-    host = headers.get("host", "")
-    if not host:
-        return False
-    here = _netloc(f"{scheme}://{host}")
-    origin = headers.get("origin")
-    if origin is not None:
-        return origin != "null" and _netloc(origin) in (here, _netloc(f"https://{host}"))
-    referer = headers.get("referer")
-    return bool(referer) and _netloc(referer) in (here, _netloc(f"https://{host}"))
-
-
 class ConsoleAuth:
     """Everything the console's login needs, built once per app from settings."""
 
     def __init__(self, users: Mapping[str, str], *, secret: str = "",
-                 limiter: LoginLimiter | None = None, sessions: Sessions | None = None) -> None:
+                 limiter: RateLimiter | None = None, sessions: Sessions | None = None) -> None:
         self.credentials = Credentials(users)
-        self.limiter = limiter or LoginLimiter()
+        self.limiter = limiter or RateLimiter.from_settings(object())
         self.sessions = sessions or Sessions(secret)
 
     @classmethod
-    def from_settings(cls, settings: object) -> ConsoleAuth:
+    def from_settings(cls, settings: object, limiter: RateLimiter | None = None) -> ConsoleAuth:
         return cls(parse_users(getattr(settings, "console_users", "")),
-                   secret=getattr(settings, "session_secret", ""))
+                   secret=getattr(settings, "session_secret", ""), limiter=limiter)
 
     @property
     def enabled(self) -> bool:

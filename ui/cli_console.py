@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from index.errors import ConfigError
-from ui.auth import DEFAULT_ITERATIONS, hash_password
+from ui.auth import DEFAULT_ITERATIONS, check_password_strength, hash_password
 
 
 def register(subparsers: Any) -> None:
@@ -42,5 +42,6 @@ def cmd_console_hash(args: argparse.Namespace, settings: Any) -> int:  # noqa: A
         raise ConfigError(f"iterations must be at least 100000. Currently, iterations is "
                           f"{args.iterations}")
     password = _read_password()
+    check_password_strength(name, password)
     print(f"{name}:{hash_password(password, iterations=args.iterations)}")
     return 0

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from qa.settings import Settings
+from ui import server
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +28,6 @@ def urls(host: str, port: int) -> dict[str, str]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from ui.app import create_app
     from ui.cli import make_service
 
@@ -44,6 +43,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in urls(settings.host, settings.port).items():
         print(f"  {name:9} {value}")
     print("Press Ctrl-C to stop.", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5)
+    server.run(app, host=settings.host, port=settings.port, log_level="info",
+               timeout_graceful_shutdown=5)
     return 0

@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import html
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.analytics import Analytics
 from qa.escalate import Outbox
 from ui import console_queue, console_tabs
 from ui.auth import COOKIE, SESSION_SECONDS, ConsoleAuth, same_origin
+from ui.gradio_guard import GradioGuard, own_cache
+from ui.middleware import RateLimiter
 
 __all__ = ["PREFIX", "build_console", "mount_console"]
 
@@ -88,17 +93,20 @@ class ConsoleGuard:
         if scope["type"] not in ("http", "websocket") or not _under_console(path):
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
+        request = HTTPConnection(scope)
         refusal = self._refusal(request, path)
         if refusal is None:
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": 1008,
+                            "reason": "sign in to the console first"})
         else:
             await refusal(scope, receive, send)
 
-    def _refusal(self, request: Request, path: str) -> Response | None:
-        method = request.method if request.scope["type"] == "http" else "GET"
+    def _refusal(self, request: HTTPConnection, path: str) -> Response | None:
+        method = scope_method(request.scope)
         if method not in SAFE_METHODS and not same_origin(request.headers, request.url.scheme):
             log.warning("refused cross-origin %s %s", method, path)
             return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
@@ -113,11 +121,15 @@ class ConsoleGuard:
         return JSONResponse({"error": "sign in to the console first"}, status_code=401)
 
 
+def scope_method(scope: Scope) -> str:
+    return str(scope.get("method", "GET")) if scope["type"] == "http" else "GET"
+
+
 def _under_console(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def _client(request: Request) -> str:
+def _client(request: HTTPConnection) -> str:
     return request.client.host if request.client else ""
 
 
@@ -131,7 +143,7 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
     @app.post(LOGIN, include_in_schema=False)
     async def login(request: Request) -> Response:
         client = _client(request)
-        wait = auth.limiter.retry_after(client)
+        wait = auth.limiter.retry_after(client, "login")
         if wait:
             page = _login_page("Too many failed sign-ins; try again later.", 429)
             page.headers["Retry-After"] = str(int(wait + 0.999))
@@ -139,7 +151,7 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
         form = await request.form()
         name, password = str(form.get("username", "")), str(form.get("password", ""))
         if not auth.credentials.check(name, password):
-            auth.limiter.fail(client)
+            auth.limiter.charge(client, "login")
             log.info("failed console sign-in")
             return _login_page("Wrong name or password.", 401)
         log.info("console sign-in by %s", name)
@@ -149,7 +161,8 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
                             secure=request.url.scheme == "https")
         return response
 
-    @app.post(LOGOUT, include_in_schema=False)
+    # GET too: gradio's own GET /console/logout would leave our session valid
+    @app.api_route(LOGOUT, methods=["GET", "POST"], include_in_schema=False)
     def logout(request: Request) -> Response:
         auth.sessions.revoke(request.cookies.get(COOKIE))
         response = RedirectResponse("login", status_code=303)
@@ -186,20 +199,26 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics) -> gr.Bloc
     return demo
 
 
-def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytics) -> None:
+def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytics, *,
+                  limiter: RateLimiter | None = None, cache: Path | None = None) -> None:
     """Mount the login-protected console under /console (see the module docstring).
-    The escalation queue uses `service.outbox`, or an Outbox from settings."""
+    The escalation queue uses `service.outbox`, or an Outbox from settings; failed
+    sign-ins count in `limiter`; gradio may copy files only into `cache`."""
     before = list(app.router.routes)
-    auth = ConsoleAuth.from_settings(settings)
+    auth = ConsoleAuth.from_settings(settings, limiter)
     if not auth.enabled:
         log.warning("console disabled: no console users configured (POLICY_QA_CONSOLE_USERS)")
         _add_disabled_routes(app)
     else:
         outbox = service.outbox or Outbox.from_settings(settings)
         _add_login_routes(app, auth)
-        gr.mount_gradio_app(app, build_console(service, outbox, analytics), PREFIX,
+        blocks = build_console(service, outbox, analytics)
+        cache = cache or Path(tempfile.mkdtemp(prefix="policy-qa-console-"))
+        own_cache(blocks, cache)
+        gr.mount_gradio_app(app, blocks, PREFIX,
                             auth_dependency=lambda request: auth.user_for(request.cookies),
                             footer_links=[], run_history=False, show_error=True)
-    app.add_middleware(ConsoleGuard, auth=auth)
+        app.add_middleware(GradioGuard, routes=app, blocks=blocks, cache=cache)
+    app.add_middleware(ConsoleGuard, auth=auth)  # outside the gradio guard: auth first
     mine = [r for r in app.router.routes if r not in before]
     app.router.routes[:] = mine + before

@@ -20,6 +20,7 @@ from index.errors import EmailError, PolicyQAError, QuestionError, RateLimitedEr
 from qa.answer import GREETING, Answer
 from qa.escalate import EscalationStateError
 from qa.service import Service
+from ui.middleware import RateLimiter
 from ui.render import (
     EMAIL_SAVED,
     EMAIL_TOO_LATE,
@@ -42,7 +43,6 @@ PUBLIC_API = ("ask", "feedback", "add_email", "send_to_team")
 AskFn = Callable[[str], Answer]
 AnswerHook = Callable[[Answer, str], None]
 FeedbackHook = Callable[[str, str, bool, str], None]
-RateCheck = Callable[[str], None]
 
 
 def escalate_explicitly(service: Service, answer: Answer, *, client: str,
@@ -79,13 +79,20 @@ def build_widget(
     ask: AskFn | None = None,
     on_answer: AnswerHook | None = None,
     on_feedback: FeedbackHook | None = None,
-    check_rate: RateCheck | None = None,
+    limiter: RateLimiter | None = None,
     title: str = "Privacy Policy",
 ) -> gr.Blocks:
     """The public chat over `service`. `ask` defaults to service.ask (the web app passes
-    its micro-batcher); `check_rate(client)` raises RateLimitedError when a visitor asks
-    too fast; the hooks record answers and thumbs for analytics."""
+    its micro-batcher); `limiter` takes a token per visitor action (ask, feedback,
+    escalate, email); the hooks record answers and thumbs for analytics.
+
+    The conversation lives on the server, in the session's gr.State: no function takes
+    the chat history (or anything file-like) from the client; the Chatbot is output only."""
     ask = ask or service.ask
+
+    def check(client: str, action: str) -> None:
+        if limiter is not None:
+            limiter.check(client, action)
 
     def forward(answer: Answer, client: str) -> tuple[Answer, str]:
         if answer.kind != "unresolved":
@@ -98,16 +105,15 @@ def build_widget(
             log.warning("could not forward an unresolved question: %s", exc)
             return answer, ""
 
-    def respond(message: str, history: list, state: dict, request: gr.Request):
-        message = message or ""
+    def respond(message: str, state: dict, request: gr.Request):
+        message = message if isinstance(message, str) else ""
         if not message.strip():
-            return "", history, state, gr.update(), gr.update()
+            return "", state["history"], state, gr.update(), gr.update()
         client = _client(request)
-        history = [*(history or []), {"role": "user", "content": escape_user(message)}]
+        history = [*state["history"], {"role": "user", "content": escape_user(message)}]
         note, pending = "", state.get("pending")
         try:
-            if check_rate is not None:
-                check_rate(client)
+            check(client, "ask")
             answer = ask(message)
         except RateLimitedError as exc:
             reply = render_notice(SLOW_DOWN, seconds=exc.retry_after)
@@ -124,7 +130,7 @@ def build_widget(
             log.info("chat: %d chars, kind=%s, resolved=%s, escalation=%s",
                      len(answer.question), answer.kind, answer.resolved, esc)
         history.append({"role": "assistant", "content": reply})
-        state = {**state, "pending": pending, "disliked": None}
+        state = {**state, "history": history, "pending": pending, "disliked": None}
         return "", history, state, gr.update(visible=bool(pending)), gr.update(visible=False)
 
     def feedback(state: dict, data: gr.LikeData, request: gr.Request):
@@ -133,15 +139,21 @@ def build_widget(
         if turn is None or data.liked is None or data.liked == "":
             return gr.update(), state
         helpful = data.liked is True or data.liked == "Like"
+        try:
+            check(_client(request), "feedback")
+        except RateLimitedError:
+            return gr.update(), state
         _hook(on_feedback, turn["q"], turn["a"], helpful, _client(request))
         state = {**state, "disliked": None if helpful else index}
         return gr.update(visible=not helpful), state
 
-    def send_to_team(history: list, state: dict, request: gr.Request):
+    def send_to_team(state: dict, request: gr.Request):
+        history = state["history"]
         turn = state["turns"].get(state.get("disliked"))
         if turn is None:
             return history, state, gr.update(), gr.update(visible=False)
         try:
+            check(_client(request), "escalate")
             esc = escalate_explicitly(service, ask(turn["q"]), client=_client(request),
                                       hold_seconds=HOLD_SECONDS)
         except PolicyQAError as exc:
@@ -149,16 +161,18 @@ def build_widget(
         else:
             turn["esc"], pending = esc["id"], esc["id"]
             reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=esc["to"], id=esc["id"])
-        history = [*(history or []), {"role": "assistant", "content": reply}]
-        state = {**state, "pending": pending, "disliked": None}
+        history = [*history, {"role": "assistant", "content": reply}]
+        state = {**state, "history": history, "pending": pending, "disliked": None}
         return history, state, gr.update(visible=bool(pending)), gr.update(visible=False)
 
-    def add_email(email: str, history: list, state: dict):
-        esc_id = state.get("pending")
+    def add_email(email: str, state: dict, request: gr.Request):
+        history, esc_id = state["history"], state.get("pending")
+        email = email if isinstance(email, str) else ""
         if not esc_id or service.outbox is None:
             return email, "", history, state, gr.update(visible=False)
         try:
-            esc = service.outbox.attach_email(esc_id, email or "")
+            check(_client(request), "email")
+            esc = service.outbox.attach_email(esc_id, email)
         except EmailError as exc:
             return email, escape_user(str(exc)), history, state, gr.update(visible=True)
         except EscalationStateError:
@@ -168,11 +182,12 @@ def build_widget(
             reply = render_notice(NOT_SENT, reason=exc)
         else:
             reply = render_notice(EMAIL_SAVED, email=esc.email)
-        history = [*(history or []), {"role": "assistant", "content": reply}]
-        return "", "", history, {**state, "pending": None}, gr.update(visible=False)
+        history = [*history, {"role": "assistant", "content": reply}]
+        state = {**state, "history": history, "pending": None}
+        return "", "", history, state, gr.update(visible=False)
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
-        state = gr.State({"turns": {}, "pending": None, "disliked": None})
+        state = gr.State({"history": [], "turns": {}, "pending": None, "disliked": None})
         gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
@@ -191,13 +206,13 @@ def build_widget(
             team_btn = gr.Button("Not helpful? Send this to the privacy team",
                                  elem_id="pqa-send-team", size="sm")
 
-        box.submit(respond, [box, chatbot, state],
+        box.submit(respond, [box, state],
                    [box, chatbot, state, email_box, dislike_box],
                    api_name="ask", concurrency_limit=16)
         chatbot.like(feedback, [state], [dislike_box, state], api_name="feedback")
-        team_btn.click(send_to_team, [chatbot, state],
+        team_btn.click(send_to_team, [state],
                        [chatbot, state, email_box, dislike_box], api_name="send_to_team")
-        email_args = ([email, chatbot, state],
+        email_args = ([email, state],
                       [email, email_note, chatbot, state, email_box])
         email_btn.click(add_email, *email_args, api_name="add_email")
         email.submit(add_email, *email_args, api_visibility="private")
