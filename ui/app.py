@@ -94,7 +94,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
     app = FastAPI(title="policy-qa", version=package_version(), description=DESCRIPTION,
                   lifespan=lifespan, max_body_size=APP_BODY_LIMIT)
     app.state.service, app.state.batcher, app.state.recorder = service, batcher, recorder
-    app.state.analytics, app.state.worker = analytics, worker
+    app.state.analytics, app.state.worker, app.state.limiter = analytics, worker, limiter
 
     def record_answer(answer: Answer, client: str) -> None:
         if analytics is not None:

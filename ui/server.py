@@ -9,6 +9,7 @@ that are security decisions.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import uvicorn
@@ -21,7 +22,5 @@ def server_config(app: Any, **options: Any) -> uvicorn.Config:
 
 def run(app: Any, **options: Any) -> None:
     """Serve `app` until interrupted (what `policy-qa serve` does); Ctrl-C is a normal stop."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises it after shutting down
         uvicorn.Server(server_config(app, **options)).run()
-    except KeyboardInterrupt:  # uvicorn re-raises the signal once it has shut down
-        pass

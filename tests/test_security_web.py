@@ -1,0 +1,289 @@
+"""Hardening of every public route, over real HTTP on loopback: an unauthenticated
+sweep generated from the app's own route tables, client addresses and limits with and
+without a trusted proxy, CORS, clean failures, headers, sessions and passwords."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import httpx
+import pytest
+import websockets
+from gradio_client import Client
+from starlette.routing import Mount
+from web_server import serve_app
+
+from index.errors import ConfigError, RateLimitedError
+from qa.escalate import Outbox
+from qa.service import Service
+from qa.settings import Settings
+from ui.app import create_app
+from ui.auth import COOKIE
+from ui.middleware import CHAT_CSP
+
+PASSWORD = "correct-horse-battery-staple"
+CANARY = "console-canary-5d1e0b9a"
+
+
+def make_web(tmp, korero_index_dir, korero_index, embedder, **changes) -> SimpleNamespace:
+    settings = Settings(
+        index=korero_index_dir, outbox=tmp / "outbox.sqlite3", maildir=tmp / "maildir",
+        analytics=tmp / "analytics.sqlite3", console_users=f"agent:{PASSWORD}",
+        allowed_origins="https://partner.example", requests_per_minute=5,
+        escalations_per_hour=3).replace(**changes)
+    service = Service(settings, index=korero_index, embedder=embedder)
+    Outbox.from_settings(settings).enqueue(f"secret question {CANARY}", to="privacy@example.com",
+                                           email=f"{CANARY}@example.org")
+    return SimpleNamespace(settings=settings, service=service,
+                           app=create_app(settings, service=service, start_worker=False))
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, korero_index_dir, korero_index, embedder) -> Iterator:
+    w = make_web(tmp_path_factory.mktemp("sec"), korero_index_dir, korero_index, embedder)
+    with serve_app(w.app) as url:
+        w.url = url
+        yield w
+
+
+@pytest.fixture()
+def fresh(tmp_path, korero_index_dir, korero_index, embedder) -> Iterator:
+    """An app of its own, so its rate-limit buckets start full."""
+    w = make_web(tmp_path, korero_index_dir, korero_index, embedder)
+    with serve_app(w.app) as url:
+        w.url = url
+        yield w
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory, korero_index_dir, korero_index, embedder) -> Iterator:
+    w = make_web(tmp_path_factory.mktemp("proxied"), korero_index_dir, korero_index, embedder,
+                 trusted_proxies="127.0.0.0/8")
+    with serve_app(w.app) as url:
+        w.url = url
+        yield w
+
+
+def fill(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path).replace(":path", "")
+
+
+def routes_of(routes: list) -> Iterator:
+    """Every route, with FastAPI's included routers opened up."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from routes_of(inner.routes) if inner is not None else [route]
+
+
+def console_requests(app) -> Iterator[tuple[str, str]]:
+    """(method, path) of every console route: the app's own and the mounted gradio
+    console's, from their route tables."""
+    for route in app.router.routes:
+        if isinstance(route, Mount) and route.path == "/console":
+            for sub in routes_of(route.app.router.routes):
+                for method in sorted(getattr(sub, "methods", None) or {"GET"}):
+                    yield method, "/console" + fill(getattr(sub, "path", "/"))
+        elif getattr(route, "path", "").startswith("/console"):
+            for method in sorted(getattr(route, "methods", None) or {"GET"}):
+                yield method, fill(route.path)
+
+
+def test_nothing_of_the_console_is_reachable_without_a_session(web) -> None:
+    requests = sorted(set(console_requests(web.app)))
+    assert len(requests) > 40  # the sweep really covers gradio's routes
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        for method, path in requests:
+            for origin in (None, web.url):
+                headers = {"Origin": origin} if origin else {}
+                r = http.request(method, path, headers=headers, json={"data": []})
+                assert r.status_code in (303, 401, 403, 404, 405, 422) or path in (
+                    "/console/login", "/console/logout"), (method, path, r.status_code)
+                assert CANARY not in r.text and "named_endpoints" not in r.text, (method, path)
+        # every console function, by index and by name, from the signed-in config
+        signed = httpx.Client(base_url=web.url, timeout=30, headers={"Origin": web.url})
+        assert signed.post("/console/login", data={"username": "agent", "password": PASSWORD}
+                           ).status_code == 303
+        deps = signed.get("/console/config").json()["dependencies"]
+        signed.close()
+        for dep in deps:
+            width = len(dep["inputs"])
+            r = http.post("/console/gradio_api/queue/join", headers={"Origin": web.url},
+                          json={"fn_index": dep["id"], "data": [None] * width,
+                                "session_hash": "anon"})
+            assert r.status_code == 401, dep
+            r = http.post(f"/console/gradio_api/run/{dep['api_name']}",
+                          headers={"Origin": web.url}, json={"data": [None] * width})
+            assert r.status_code == 401 and CANARY not in r.text
+
+
+def test_a_websocket_to_the_console_is_closed_with_1008(web) -> None:
+    async def connect(path: str) -> int | None:
+        uri = web.url.replace("http://", "ws://") + path
+        async with websockets.connect(uri, origin=web.url) as ws:
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
+            return ws.close_code
+
+    for path in ("/console/", "/console/gradio_api/queue/data", "/"):
+        assert asyncio.run(connect(path)) == 1008
+
+
+_ips = (f"203.0.113.{i}" for i in itertools.count(1))
+
+
+def test_rotating_x_forwarded_for_from_an_untrusted_peer_escapes_no_limit(fresh) -> None:
+    web = fresh
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        asks = [http.post("/api/ask", json={"question": "hello"},
+                          headers={"X-Forwarded-For": next(_ips)}).status_code
+                for _ in range(8)]
+        assert asks[:5] == [200] * 5 and set(asks[5:]) == {429}
+        logins = [http.post("/console/login", data={"username": "agent", "password": "wrong"},
+                            headers={"Origin": web.url, "X-Forwarded-For": next(_ips),
+                                     "Forwarded": f"for={next(_ips)}"}).status_code
+                  for _ in range(8)]
+        assert logins[:5] == [401] * 5 and set(logins[5:]) == {429}
+        right = http.post("/console/login", data={"username": "agent", "password": PASSWORD},
+                          headers={"Origin": web.url, "X-Forwarded-For": next(_ips)})
+        assert right.status_code == 429  # locked out: even the right password waits
+
+
+def test_a_trusted_proxys_forwarded_address_is_the_client(proxied) -> None:
+    with httpx.Client(base_url=proxied.url, timeout=30) as http:
+        def ask(**headers: str) -> int:
+            return http.post("/api/ask", json={"question": "hello"}, headers=headers).status_code
+
+        assert [ask(**{"X-Forwarded-For": next(_ips)}) for _ in range(8)] == [200] * 8
+        one = "198.51.100.77"
+        assert [ask(**{"X-Forwarded-For": one}) for _ in range(6)][-1] == 429
+        # the client cannot hide behind an address it prepends itself
+        assert ask(**{"X-Forwarded-For": f"{next(_ips)}, {one}"}) == 429
+        assert [ask(Forwarded=f'for="{next(_ips)}";proto=https') for _ in range(3)] == [200] * 3
+        https = http.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert https.headers["strict-transport-security"].startswith("max-age=")
+        assert "strict-transport-security" not in http.get("/healthz").headers
+    proxied.app.state.recorder.flush()
+
+
+def test_every_public_action_shares_the_one_limiter(fresh) -> None:
+    limiter = fresh.app.state.limiter
+    assert {"ask", "feedback", "escalate", "email", "login"} <= set(limiter.rates)
+    chat = Client(fresh.url + "/", verbose=False)
+    replies = [chat.predict(f"question {i} about cookies", api_name="/ask")[1][-1]
+               for i in range(6)]
+    assert "asking very quickly" not in json.dumps(replies[:5])
+    assert "asking very quickly" in json.dumps(replies[5])  # the chat's 6th ask, same bucket
+    with httpx.Client(base_url=fresh.url, timeout=30) as http:
+        limited = http.post("/api/ask", json={"question": "hi"},
+                            headers={"X-Forwarded-For": next(_ips)})  # ignored: untrusted
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert "too many requests" in limited.json()["error"]
+    for _ in range(3):
+        limiter.check("127.0.0.1", "escalate")
+    with pytest.raises(RateLimitedError):
+        limiter.check("127.0.0.1", "escalate")  # what send_to_team and the API share
+
+
+def test_cors_is_ours_only_on_the_api(web) -> None:
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        pre = http.options("/api/ask", headers={"Origin": "https://partner.example",
+                                                "Access-Control-Request-Method": "POST"})
+        assert pre.status_code == 204
+        assert pre.headers["access-control-allow-origin"] == "https://partner.example"
+        evil = http.options("/api/ask", headers={"Origin": "https://evil.example",
+                                                 "Access-Control-Request-Method": "POST"})
+        assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
+        for path in ("/console/", "/console/login", "/console/config", "/", "/config",
+                     "/gradio_api/info", "/healthz"):
+            for origin in ("https://evil.example", "https://partner.example"):
+                r = http.get(path, headers={"Origin": origin, "Host": "chat.example.com"})
+                assert not any(k.startswith("access-control-") for k in r.headers), (path, r)
+            pre = http.options(path, headers={"Origin": "https://evil.example",
+                                              "Access-Control-Request-Method": "POST"})
+            assert "access-control-allow-origin" not in pre.headers
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/gradio_api/queue/join", {"fn_index": 99, "data": [], "session_hash": "abc"}),
+    ("/gradio_api/queue/join", {"fn_index": -1, "data": [], "session_hash": "abc"}),
+    ("/gradio_api/queue/join", {"fn_index": "0", "data": [], "session_hash": "abc"}),
+    ("/gradio_api/queue/join", {"fn_index": 0, "data": "x", "session_hash": "abc"}),
+    ("/gradio_api/queue/join", {"fn_index": 0, "data": ["q", None]}),
+    ("/gradio_api/queue/join", [1, 2]),
+    ("/gradio_api/call/nonexistent", {"data": []}),
+    ("/gradio_api/run/predict", {"data": []}),
+    ("/gradio_api/run/ask", {"data": ["q"]}),
+    ("/gradio_api/run/ask", {"fn_index": 3, "data": ["q", None]}),
+    ("/gradio_api/run/ask", None),
+])
+def test_malformed_gradio_calls_are_4xx_json(web, path: str, body) -> None:
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        r = (http.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
+             if body is None else http.post(path, json=body))
+    assert 400 <= r.status_code < 500, (path, body, r.status_code, r.text)
+    assert set(r.json()) == {"error"}
+
+
+def test_origin_checks_compare_scheme_host_and_port(web) -> None:
+    port = web.url.rsplit(":", 1)[1]
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        for origin in (f"https://127.0.0.1:{port}", "http://127.0.0.1:1", "http://evil.example"):
+            r = http.post("/api/ask", json={"question": "hello"}, headers={"Origin": origin})
+            assert r.status_code == 403, origin
+            r = http.post("/console/login", headers={"Origin": origin},
+                          data={"username": "agent", "password": PASSWORD})
+            assert r.status_code == 403, origin
+        same = http.post("/api/ask", json={"question": "hi"}, headers={"Origin": web.url})
+        assert same.status_code in (200, 429)
+
+
+def test_headers_banner_csp_and_no_store(web) -> None:
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        chat = http.get("/")
+        assert "server" not in chat.headers
+        csp = chat.headers["content-security-policy"]
+        assert csp == CHAT_CSP and "unsafe-eval" not in csp and "default-src 'self'" in csp
+        assert "script-src 'self'" in csp
+        login = http.get("/console/login")
+        assert login.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+        http.headers["Origin"] = web.url
+        assert http.post("/console/login", data={"username": "agent", "password": PASSWORD}
+                         ).status_code == 303
+        for path in ("/console/", "/console/config", "/console/gradio_api/info"):
+            r = http.get(path)
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
+            assert "server" not in r.headers
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_logout_revokes_the_session_on_every_route(web, method: str) -> None:
+    with httpx.Client(base_url=web.url, timeout=30, headers={"Origin": web.url}) as http:
+        assert http.post("/console/login", data={"username": "agent", "password": PASSWORD}
+                         ).status_code == 303
+        token = http.cookies.get(COOKIE)
+        assert http.get("/console/config").status_code == 200
+        assert http.request(method, "/console/logout").status_code == 303
+    with httpx.Client(base_url=web.url, timeout=30, cookies={COOKIE: token}) as replay:
+        assert replay.get("/console/config").status_code == 401
+
+
+def test_short_console_password_refuses_to_start(tmp_path, korero_index_dir) -> None:
+    settings = Settings(index=korero_index_dir, outbox=tmp_path / "o.sqlite3",
+                        console_users="agent:longenough-password,bob:short")
+    with pytest.raises(ConfigError, match="'bob'.*at least 12"):
+        create_app(settings, start_worker=False)
+    env = {"POLICY_QA_CONSOLE_USERS": "carol:tiny", "POLICY_QA_INDEX": str(korero_index_dir),
+           "POLICY_QA_OUTBOX": str(tmp_path / "o.sqlite3"), "HF_HUB_OFFLINE": "1",
+           "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "ui.cli", "serve", "--port", "1"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "'carol'" in run.stderr and "12" in run.stderr and "Traceback" not in run.stderr
