@@ -34,17 +34,23 @@ def test_api_never_answers_5xx(api) -> None:
     assert {(op.method.upper(), op.path) for op in operations} == {
         ("POST", "/api/ask"), ("POST", "/api/escalations")}
     for operation in operations:
-        strategy, calls = operation.as_strategy(), []
-
-        @settings(max_examples=100, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(case=strategy)
-        def check(case) -> None:
-            response = case.call(base_url=url)
-            calls.append(response.status_code)
-            case.validate_response(response, checks=[not_a_server_error])
-            if response.status_code >= 400:
-                assert set(response.json()) == {"error"}, response.text
-
-        check()
+        calls = fuzz(operation, url)
         assert len(calls) >= 50, (operation.path, len(calls))  # really exercised
+
+
+def fuzz(operation, url: str) -> list[int]:
+    """Run 100 generated cases against one operation; return the statuses seen."""
+    strategy, calls = operation.as_strategy(), []
+
+    @settings(max_examples=100, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def check(case) -> None:
+        response = case.call(base_url=url)
+        calls.append(response.status_code)
+        case.validate_response(response, checks=[not_a_server_error])
+        if response.status_code >= 400:
+            assert set(response.json()) == {"error"}, response.text
+
+    check()
+    return calls

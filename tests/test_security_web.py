@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from qa.service import Service
 from qa.settings import Settings
 from ui.app import create_app
 from ui.auth import COOKIE
-from ui.middleware import CHAT_CSP
+from ui.middleware import CHAT_CSP, Rate
 
 PASSWORD = "correct-horse-battery-staple"
 CANARY = "console-canary-5d1e0b9a"
@@ -287,3 +288,38 @@ def test_short_console_password_refuses_to_start(tmp_path, korero_index_dir) -> 
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert "'carol'" in run.stderr and "12" in run.stderr and "Traceback" not in run.stderr
+
+
+def queue(http: httpx.Client, session: str, fn_index: int, data: list, **extra) -> None:
+    """One event through gradio's queue, as the page sends it; waits for it to finish."""
+    r = http.post("/gradio_api/queue/join", json={"fn_index": fn_index, "data": data,
+                                                  "session_hash": session, **extra})
+    assert r.status_code == 200, r.text
+    with http.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as events:
+        for line in events.iter_lines():
+            if "process_completed" in line:
+                return
+
+
+def test_thumbs_are_one_vote_per_answer_and_rate_limited(fresh) -> None:
+    deps = {d["api_name"]: d["id"] for d in httpx.get(fresh.url + "/config").json()[
+        "dependencies"]}
+    recorder = fresh.app.state.recorder
+    fresh.app.state.limiter.rates["ask"] = Rate(100, 0.6)  # only the thumbs run out here
+
+    def votes() -> int:
+        recorder.flush()
+        with sqlite3.connect(fresh.settings.analytics) as db:
+            return db.execute("SELECT count(*) FROM feedback").fetchone()[0]
+
+    with httpx.Client(base_url=fresh.url, timeout=30) as http:
+        queue(http, "voter1", deps["ask"], ["Do you sell my data?", None])
+        for _ in range(30):
+            queue(http, "voter1", deps["feedback"], [None],
+                  event_data={"index": [1, 0], "value": "x", "liked": False})
+        assert votes() == 1
+        for i in range(2, 12):  # new answers: each a vote, until the bucket is empty
+            queue(http, "voter1", deps["ask"], [f"question {i} on cookies", None])
+            queue(http, "voter1", deps["feedback"], [None],
+                  event_data={"index": [2 * i - 1, 0], "value": "x", "liked": True})
+    assert votes() == 5  # the feedback bucket holds requests_per_minute=5

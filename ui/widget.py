@@ -139,10 +139,13 @@ def build_widget(
         if turn is None or data.liked is None or data.liked == "":
             return gr.update(), state
         helpful = data.liked is True or data.liked == "Like"
+        if turn.get("vote") is helpful:  # one vote per answer: a repeated click is not news
+            return gr.update(visible=not helpful), state
         try:
             check(_client(request), "feedback")
         except RateLimitedError:
             return gr.update(), state
+        turn["vote"] = helpful
         _hook(on_feedback, turn["q"], turn["a"], helpful, _client(request))
         state = {**state, "disliked": None if helpful else index}
         return gr.update(visible=not helpful), state
