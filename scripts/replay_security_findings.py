@@ -5,7 +5,7 @@ started from the source tree given as argv[1] on port argv[2], with the index at
     python scripts/replay_security_findings.py . 7871
     git worktree add /tmp/before 8b40fb1 && python scripts/replay_security_findings.py /tmp/before 7872
 """
-import asyncio, json, os, signal, subprocess, sys, time, tempfile
+import asyncio, os, signal, subprocess, sys, time, tempfile
 import httpx, websockets
 tree, port = sys.argv[1], int(sys.argv[2])
 tmp = tempfile.mkdtemp()
