@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel is on disk; unpinned torch drags in CUDA.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]'  # test pulls in the tune and eval extras
 	touch $(STAMP)
 
 # the index is rebuilt on every start (a few seconds), so it always matches the model
@@ -64,10 +64,12 @@ $(ADAPTED)/policy-qa.toml: $(ADAPT_DATA) $(ADAPT_CHECK) $(POLICY) | $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
+	$(VENV)/bin/lint-imports
 	POLICY_QA_MODEL= POLICY_QA_CONFIG= $(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
+	$(VENV)/bin/lint-imports
 
 eval: $(STAMP) $(ADAPTED)/policy-qa.toml
 	POLICY_QA_MODEL=$(ADAPTED) $(PQA) eval tests/data/korero-questions.jsonl --policy $(POLICY) \

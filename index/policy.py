@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from index.errors import PolicyError, read_file
+from index.errors import PolicyError
+from index.files import read_file
 from index.text import heading_level, heading_lines, render_block, render_inline
 
 MAX_POLICY_BYTES = 5_000_000

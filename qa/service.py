@@ -19,8 +19,8 @@ from index.embed import Embedder, vocabulary
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from index.text import render_block
-from qa.answer import Answer, Answerer, rephrase, small_talk
-from qa.retrieve import Retriever
+from qa.answering.answer import Answer, Answerer, rephrase, small_talk
+from qa.answering.retrieve import Retriever
 from qa.settings import Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -153,3 +153,24 @@ class Service:
             hold_seconds=hold_seconds,
         )
         return answer.with_escalation(escalation.as_contract())
+
+
+def build_service(settings: Settings, *, escalate: bool = False, index: PolicyIndex | None = None,
+                  embedder: Embedder | None = None) -> Service:
+    """The one place a Service is wired: with an Outbox from settings when it may
+    forward questions (the web app, `ask --escalate`), without one otherwise."""
+    outbox = None
+    if escalate:
+        from qa.escalation.outbox import Outbox
+
+        outbox = Outbox.from_settings(settings)
+    return Service(settings, index=index, embedder=embedder, outbox=outbox)
+
+
+def with_outbox(service: Service) -> Service:
+    """`service` if it can forward questions, else a Service over the same index and
+    model with an Outbox from its settings (the caller's object is left as it was)."""
+    if service.outbox is not None:
+        return service
+    return build_service(service.settings, escalate=True, index=service._index,
+                         embedder=service.embedder)

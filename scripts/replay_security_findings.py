@@ -14,7 +14,7 @@ env = {**os.environ, "PYTHONPATH": tree, "POLICY_QA_INDEX": "/tmp/pqa/idx", "HF_
        "POLICY_QA_ANALYTICS": f"{tmp}/a.sqlite3", "POLICY_QA_CONSOLE_USERS": "admin:x" if "short" in sys.argv else "admin:correct-horse-battery-staple",
        "GRADIO_ANALYTICS_ENABLED": "False"}
 log = open(f"{tmp}/log", "w")
-p = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tree)
+p = subprocess.Popen([sys.executable, "-m", "ui.cli.main", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tree)
 B = f"http://127.0.0.1:{port}"
 for _ in range(200):
     try:

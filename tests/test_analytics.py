@@ -13,7 +13,7 @@ import pytest
 
 from index.errors import ConfigError
 from qa.analytics import DAY, Analytics, normalise
-from qa.answer import Answer, Passage
+from qa.answering.answer import Answer, Passage
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
@@ -157,7 +157,7 @@ def test_batch_rolls_back_on_error_and_later_records_still_work(analytics: Analy
 
 
 def test_background_recorder_writes_a_backlog_as_one_batch(analytics: Analytics) -> None:
-    from ui.batching import BackgroundRecorder
+    from ui.web.batching import BackgroundRecorder
 
     batches: list[int] = []
     gate = threading.Event()

@@ -11,7 +11,7 @@ import pytest
 
 from index.errors import QuestionError
 from index.text import render_block, sentence_spans
-from qa.answer import MAX_QUOTE_CHARS, NOT_COVERED, text_fragment
+from qa.answering.answer import MAX_QUOTE_CHARS, NOT_COVERED, text_fragment
 
 BASE = "https://koreroapp.com/privacy"
 

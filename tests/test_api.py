@@ -19,10 +19,10 @@ import httpx
 import pytest
 from web_server import serve_app
 
-from qa.escalate import Outbox
+from qa.escalation.outbox import Outbox
 from qa.service import Service
 from qa.settings import Settings
-from ui.app import create_app
+from ui.web.app import create_app
 
 RPM = 5
 CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation"}
@@ -269,7 +269,7 @@ def test_raw_questions_never_reach_info_logs(web, caplog):
     assert post(web, "/api/escalations", {"question": marker}).status_code == 201
     assert post(web, "/api/ask", {"question": marker + "x" * 2000}).status_code == 400
     records = [r for r in caplog.records if r.levelno >= logging.INFO]
-    assert any(r.name == "ui.app" and "chars" in r.getMessage() for r in records)
+    assert any(r.name == "ui.web.app" and "chars" in r.getMessage() for r in records)
     for record in records:
         assert "zanzibar" not in record.getMessage().lower()
 

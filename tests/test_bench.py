@@ -8,8 +8,8 @@ import json
 import pytest
 from test_evaluate import POLICY, QUESTIONS
 
-from qa.bench import percentiles
-from ui.cli import main
+from ui.bench.run import percentiles
+from ui.cli.main import main
 
 
 def test_percentiles_are_nearest_rank_in_milliseconds():

@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 from web_server import serve_app, serve_page
 
-from qa.escalate import Outbox
+from qa.escalation.outbox import Outbox
 from qa.service import Service
 from qa.settings import Settings
-from ui.app import create_app
+from ui.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

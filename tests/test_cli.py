@@ -2,8 +2,8 @@
 line on stderr with exit code 2, never a traceback.
 
 `ask --json` and a sample of the error cases run as real subprocesses (`python -m
-ui.cli`, the model loads in the child); the other error cases and chat run in-process
-through `ui.cli.main(argv)` over the session's model, which checks the same exit code
+ui.cli.main`, the model loads in the child); the other error cases and chat run in-process
+through `ui.cli.main.main(argv)` over the session's model, which checks the same exit code
 and stderr line in a fraction of the time.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.cli import main
+from ui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = Path(__file__).parent / "data" / "policies"
@@ -31,7 +31,7 @@ def run(*argv: str, env: dict[str, str] | None = None, cwd: Path | None = None,
         timeout: float = 120) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_QA_")}
     environ.update({"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "ui.cli", *argv], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ui.cli.main", *argv], capture_output=True,
                           text=True, env=environ, cwd=cwd or ROOT, timeout=timeout)
 
 

@@ -8,8 +8,8 @@ import mailbox
 
 import pytest
 
-from qa.escalate import Outbox
-from ui.cli import main
+from qa.escalation.outbox import Outbox
+from ui.cli.main import main
 
 UNANSWERABLE = "What is the price of the pro plan?"
 ANSWERABLE = "Can I remove my testimonial?"

@@ -17,8 +17,9 @@ from web_server import serve_app
 
 from index.errors import ConfigError
 from qa.analytics import Analytics
-from qa.escalate import Outbox
-from ui.auth import (
+from qa.escalation.outbox import Outbox
+from ui.web.client_address import ClientAddressMiddleware, parse_networks
+from ui.web.console.auth import (
     COOKIE,
     Credentials,
     Sessions,
@@ -27,10 +28,9 @@ from ui.auth import (
     same_origin,
     verify_password,
 )
-from ui.client_address import ClientAddressMiddleware, parse_networks
-from ui.console import mount_console
-from ui.console_queue import section_choices
-from ui.middleware import Rate, RateLimiter
+from ui.web.console.pages import mount_console
+from ui.web.console.queue import section_choices
+from ui.web.security import Rate, RateLimiter
 
 XSS = "<img src=x onerror=alert(1)> do you sell my data to <script>alert(2)</script>?"
 USERS = "alice:s3cret-Pa55-long,bob:" + hash_password("hunter22-hunter22", iterations=1000)
@@ -156,7 +156,7 @@ def test_console_hash_command(monkeypatch, capsys) -> None:
     import argparse
     import io
 
-    from ui import cli_console
+    from ui.cli import console as cli_console
 
     parser = argparse.ArgumentParser()
     cli_console.register(parser.add_subparsers())

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from web_server import serve_app
 
 from qa.analytics import Analytics
-from qa.escalate import Outbox
-from ui.console import mount_console
+from qa.escalation.outbox import Outbox
+from ui.web.console.pages import mount_console
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -17,9 +17,9 @@ import pytest
 from smtp_server import SmtpServer, free_port
 
 from index.errors import EmailError
-from qa.deliver import DeliveryWorker, backoff_delay, deliver_due
-from qa.escalate import Outbox
-from qa.mail import SmtpTransport
+from qa.escalation.delivery import DeliveryWorker, backoff_delay, deliver_due
+from qa.escalation.mail import SmtpTransport
+from qa.escalation.outbox import Outbox
 
 INBOX = "privacy@koreroapp.example"
 MAIL_FROM = "policy-qa@koreroapp.example"
@@ -144,7 +144,7 @@ def test_too_old_fails(db: Path) -> None:
 
 CHILD = """
 import sys, time
-from qa.escalate import Outbox
+from qa.escalation.outbox import Outbox
 outbox = Outbox(sys.argv[1], dedupe_window_seconds=3600, escalations_per_hour=100,
                 retention_days=30)
 esc = outbox.enqueue("Do you keep my voice recordings?", to=sys.argv[2])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluate import (
+from qa.evaluation.metrics import (
     Located,
     balanced_accuracy,
     escalation,
@@ -24,7 +24,7 @@ from qa.evaluate import (
     shares_runs,
     threshold_sweep,
 )
-from ui.cli import main
+from ui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -246,7 +246,7 @@ def test_eval_calibrate_on_sets_each_threshold_from_another_set(tiny, tmp_path, 
 
 
 def test_progress_counts_every_question_of_every_system(tiny, tmp_path, embedder):
-    from qa.eval_run import EvalOptions, evaluate
+    from qa.evaluation.run import EvalOptions, evaluate
     from qa.settings import Settings
 
     class Bar:
@@ -313,7 +313,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, m
 
 
 def test_python_dash_m_qa_evaluate_reports_errors_in_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "qa.evaluate", str(tmp_path / "none.jsonl")],
+    result = subprocess.run([sys.executable, "-m", "qa.evaluation", str(tmp_path / "none.jsonl")],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

@@ -11,9 +11,14 @@ import pytest
 from smtp_server import SmtpServer
 
 from index.errors import EmailError
-from qa.deliver import deliver_due
-from qa.escalate import Outbox, validate_email
-from qa.mail import MaildirTransport, SmtpTransport, build_message, transport_from_settings
+from qa.escalation.delivery import deliver_due
+from qa.escalation.mail import (
+    MaildirTransport,
+    SmtpTransport,
+    build_message,
+    transport_from_settings,
+)
+from qa.escalation.outbox import Outbox, validate_email
 from qa.settings import Settings
 
 INBOX = "privacy@koreroapp.example"

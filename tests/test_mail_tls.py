@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from smtp_server import SmtpServer, TlsRecordingHandler
 
-from qa.deliver import DeliveryReport, deliver_due
-from qa.escalate import Outbox
-from qa.mail import SmtpTransport
+from qa.escalation.delivery import DeliveryReport, deliver_due
+from qa.escalation.mail import SmtpTransport
+from qa.escalation.outbox import Outbox
 
 INBOX = "privacy@koreroapp.example"
 MAIL_FROM = "policy-qa@koreroapp.example"
@@ -146,7 +146,7 @@ def trust(monkeypatch: pytest.MonkeyPatch, ca: Ca) -> None:
 def test_ssl_cert_file_decides_what_the_default_context_trusts(
         monkeypatch: pytest.MonkeyPatch, ca: Ca, other_ca: Ca) -> None:
     """The precondition of everything below: on this machine create_default_context()
-    (what qa/mail.py uses) reads SSL_CERT_FILE each time it is called."""
+    (what qa/escalation/mail.py uses) reads SSL_CERT_FILE each time it is called."""
     def trusted_subjects() -> list[tuple]:
         return [c["subject"] for c in ssl.create_default_context().get_ca_certs()]
 

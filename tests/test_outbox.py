@@ -18,9 +18,9 @@ from index.errors import (
     QuestionError,
     RateLimitedError,
 )
-from qa.escalate import EscalationStateError, Outbox, normalise_question
+from qa.escalation.outbox import EscalationStateError, Outbox, normalise_question
 from qa.settings import Settings
-from ui import cli_outbox
+from ui.cli import outbox as cli_outbox
 
 INBOX = "privacy@koreroapp.example"
 DAY = 86400.0

@@ -20,10 +20,10 @@ import pytest
 
 from index.embed import Embedder
 from index.store import build_index
-from qa.evaluate import threshold_sweep
+from qa.evaluation.metrics import threshold_sweep
 from qa.service import Service
 from qa.settings import BUNDLED_POLICY, Settings
-from ui.cli import main
+from ui.cli.main import main
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"

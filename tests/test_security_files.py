@@ -20,7 +20,7 @@ import pytest
 from gradio_client import Client
 from test_serve import free_port
 
-from qa.escalate import Outbox
+from qa.escalation.outbox import Outbox
 from qa.settings import Settings
 
 CANARY_ENV = "canary-env-7f3a9c1e5b"
@@ -44,7 +44,7 @@ def server(korero_index_dir, tmp_path_factory) -> Iterator[SimpleNamespace]:
            "POLICY_QA_CONSOLE_USERS": f"agent:{PASSWORD}", "PQA_CANARY": CANARY_ENV,
            "TMPDIR": str(tmp / "tmp"), "POLICY_QA_REQUESTS_PER_MINUTE": "0"}
     log = (tmp / "serve.log").open("w")  # a file: an unread pipe would fill and stall it
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli.main", "serve", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -12,7 +12,7 @@ from web_server import serve_app
 
 from qa.service import Service
 from qa.settings import Settings
-from ui.app import create_app
+from ui.web.app import create_app
 
 
 @pytest.fixture(scope="module")

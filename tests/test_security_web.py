@@ -22,12 +22,12 @@ from starlette.routing import Mount
 from web_server import serve_app
 
 from index.errors import ConfigError, RateLimitedError
-from qa.escalate import Outbox
+from qa.escalation.outbox import Outbox
 from qa.service import Service
 from qa.settings import Settings
-from ui.app import create_app
-from ui.auth import COOKIE
-from ui.middleware import CHAT_CSP, Rate
+from ui.web.app import create_app
+from ui.web.console.auth import COOKIE
+from ui.web.security import CHAT_CSP, Rate
 
 PASSWORD = "correct-horse-battery-staple"
 CANARY = "console-canary-5d1e0b9a"
@@ -284,7 +284,7 @@ def test_short_console_password_refuses_to_start(tmp_path, korero_index_dir) -> 
     env = {"POLICY_QA_CONSOLE_USERS": "carol:tiny", "POLICY_QA_INDEX": str(korero_index_dir),
            "POLICY_QA_OUTBOX": str(tmp_path / "o.sqlite3"), "HF_HUB_OFFLINE": "1",
            "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "ui.cli", "serve", "--port", "1"], env=env,
+    run = subprocess.run([sys.executable, "-m", "ui.cli.main", "serve", "--port", "1"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     assert "'carol'" in run.stderr and "12" in run.stderr and "Traceback" not in run.stderr

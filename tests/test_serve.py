@@ -16,9 +16,9 @@ from web_server import serve_app
 
 from index.errors import RateLimitedError
 from qa.settings import Settings
-from ui.app import create_app
-from ui.batching import MicroBatcher
-from ui.middleware import RateLimiter
+from ui.web.app import create_app
+from ui.web.batching import MicroBatcher
+from ui.web.security import RateLimiter
 
 
 def free_port() -> int:
@@ -52,7 +52,7 @@ def test_serve_command_runs_the_app_and_prints_the_urls(korero_index_dir, tmp_pa
            "POLICY_QA_OUTBOX": str(tmp_path / "outbox.sqlite3"),
            "POLICY_QA_MAILDIR": str(tmp_path / "maildir"),
            "POLICY_QA_ANALYTICS": str(tmp_path / "analytics.sqlite3"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli.main", "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120

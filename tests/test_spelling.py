@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.spelling import Speller, deletes, edit_distance
+from qa.answering.spelling import Speller, deletes, edit_distance
 
 POLICY = ("We use cookies on our website. You may unsubscribe from these messages. "
           "Korero retains personal information. Persistent cookies remain on your drive.")

@@ -15,10 +15,10 @@ from index.errors import ConfigError, IndexLoadError
 from index.policy import parse_policy
 from index.store import build_index, load_index, save_index
 from qa.settings import BUNDLED_POLICY
-from qa.tune import MANIFEST, TuneConfig, tune
-from qa.tune_data import split_held_out
-from qa.tune_sources import load_sources
-from ui.cli import main
+from qa.tuning.data import split_held_out
+from qa.tuning.run import MANIFEST, TuneConfig, tune
+from qa.tuning.sources import load_sources
+from ui.cli.main import main
 
 DATA = Path(__file__).parent / "data"
 PAIRS = DATA / "tune-pairs.jsonl"
@@ -228,7 +228,7 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys):
 def test_batches_hold_no_duplicates_cover_every_pair_and_group_by_length():
     from datasets import Dataset
 
-    from qa.tune import LengthGroupedNoDuplicatesBatchSampler
+    from qa.tuning.run import LengthGroupedNoDuplicatesBatchSampler
 
     questions = [f"question {i % 7}" for i in range(60)]  # each question asked ~9 times
     passages = [f"passage {i} " + "word " * (i % 13) for i in range(60)]

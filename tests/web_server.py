@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uvicorn
 from fastapi import FastAPI
 
-from ui.server import server_config
+from ui.web.server import server_config
 
 
 def _listening_socket() -> socket.socket:

@@ -1,0 +1,180 @@
+"""Answer composition: hits -> verbatim quotes, section links, resolved or not.
+
+Every sentence a user sees is either the policy's own words or one of the fixed,
+honest templates below. Quotes are trimmed to the sentences that answer; links point
+at the section and carry a text fragment that scrolls to the quoted words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from urllib.parse import quote as percent_encode
+
+from qa.answering.retrieve import Hit, Retrieval
+
+MAX_QUOTE_CHARS = 420
+NEIGHBOUR_MARGIN = 0.06
+
+GREETING = ("Hello! Ask me anything about our privacy policy, for example "
+            "\u201cDo you sell my data?\u201d or \u201cHow do I delete my account?\u201d")
+THANKS = "You're welcome! Ask me anything else about our privacy policy."
+REPHRASE = ("I could not make out a question there. Could you rephrase it in a few words, "
+            "for example \u201cWhat data do you collect about me?\u201d")
+FOUND = "Here is what our privacy policy says:"
+NOT_COVERED = "Our privacy policy does not seem to cover this."
+CONTACT = " You can ask the privacy team at {inbox}."
+FORWARDED = " I have forwarded your question to {to} (reference {id}); they will follow up."
+CLOSEST = "These passages came closest, but may not answer your question:"
+
+_GREETING = re.compile(
+    r"^(hi+|hello+|hey+|hiya|yo|good (morning|afternoon|evening|day)|greetings|howdy)"
+    r"( there| bot| team| all)?[\s!.,?]*$", re.I)
+_THANKS = re.compile(
+    r"^(thanks?( you)?( so much| a lot| very much)?|thx|ty|cheers|great,? thanks?|ok(ay)?,? "
+    r"thanks?|perfect,? thanks?|bye|goodbye|see you)[\s!.,?]*$", re.I)
+
+
+@dataclass(frozen=True)
+class Passage:
+    section: str
+    anchor: str
+    url: str
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    resolved: bool
+    confidence: float
+    answer: str
+    passages: tuple[Passage, ...] = ()
+    escalation: dict | None = None
+    kind: str = field(default="answer", compare=False)  # answer|unresolved|smalltalk|rephrase
+
+    def to_dict(self) -> dict:
+        """Exactly the DESIGN.md Answer contract."""
+        return {
+            "question": self.question,
+            "resolved": self.resolved,
+            "confidence": round(self.confidence, 4),
+            "answer": self.answer,
+            "passages": [p.to_dict() for p in self.passages],
+            "escalation": self.escalation,
+        }
+
+    def with_escalation(self, escalation: dict) -> Answer:
+        """The unresolved answer after its question was handed to the outbox."""
+        text = self.answer.replace(
+            NOT_COVERED + CONTACT.format(inbox=escalation["to"]),
+            NOT_COVERED + FORWARDED.format(to=escalation["to"], id=escalation["id"]), 1)
+        return replace(self, escalation=dict(escalation), answer=text)
+
+
+def small_talk(question: str) -> Answer | None:
+    """A short friendly reply to greetings and thanks, instead of a search."""
+    text = question.strip()
+    if _GREETING.match(text):
+        return Answer(question, False, 0.0, GREETING, kind="smalltalk")
+    if _THANKS.match(text):
+        return Answer(question, False, 0.0, THANKS, kind="smalltalk")
+    return None
+
+
+def rephrase(question: str) -> Answer:
+    return Answer(question, False, 0.0, REPHRASE, kind="rephrase")
+
+
+class Answerer:
+    def __init__(self, *, threshold: float, top_k: int, base_url: str, inbox: str,
+                 page_text: str) -> None:
+        self.threshold = threshold
+        self.top_k = top_k
+        self.base_url = base_url
+        self.inbox = inbox
+        self.page_text = page_text.lower()
+
+    def compose(self, retrieval: Retrieval) -> Answer:
+        passages = tuple(self._passage(hit) for hit in _distinct(retrieval.hits, self.top_k))
+        confidence = max(0.0, min(1.0, retrieval.confidence))
+        resolved = bool(passages) and retrieval.confidence >= self.threshold
+        return Answer(retrieval.question, resolved, confidence,
+                      self._text(resolved, passages), passages,
+                      kind="answer" if resolved else "unresolved")
+
+    def _passage(self, hit: Hit) -> Passage:
+        quote = quote_for(hit)
+        return Passage(hit.chunk.section, hit.chunk.anchor,
+                       section_url(self.base_url, hit.chunk.anchor, quote, self.page_text),
+                       quote, round(hit.score, 4))
+
+    def _text(self, resolved: bool, passages: tuple[Passage, ...]) -> str:
+        quotes = "\n\n".join(_markdown_quote(p) for p in passages)
+        if resolved:
+            return f"{FOUND}\n\n{quotes}"
+        head = NOT_COVERED + (CONTACT.format(inbox=self.inbox) if self.inbox else "")
+        return f"{head}\n\n{CLOSEST}\n\n{quotes}" if passages else head
+
+
+def _distinct(hits: tuple[Hit, ...], k: int) -> list[Hit]:
+    """At most k hits, one per chunk (hits are already one per chunk, best first)."""
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if hit.chunk.id not in seen:
+            seen.add(hit.chunk.id)
+            out.append(hit)
+    return out[:k]
+
+
+def quote_for(hit: Hit) -> str:
+    """The best sentence of the hit, grown by neighbours on the same line that score
+    nearly as well, up to MAX_QUOTE_CHARS; verbatim chunk text."""
+    text = hit.chunk.text
+    if not hit.sentences:
+        return text[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] if len(text) > MAX_QUOTE_CHARS else text
+    sents = list(hit.sentences)
+    best = max(range(len(sents)), key=lambda i: sents[i][2])
+    lo = hi = best
+    floor = sents[best][2] - NEIGHBOUR_MARGIN
+    while True:
+        options = [i for i in (lo - 1, hi + 1) if 0 <= i < len(sents)
+                   and sents[i][2] >= floor and _same_line(text, sents, min(i, lo), max(i, hi))]
+        options = [i for i in options
+                   if sents[max(i, hi)][1] - sents[min(i, lo)][0] <= MAX_QUOTE_CHARS]
+        if not options:
+            break
+        pick = max(options, key=lambda i: sents[i][2])
+        lo, hi = min(lo, pick), max(hi, pick)
+    return text[sents[lo][0] : sents[hi][1]]
+
+
+def _same_line(text: str, sents: list, lo: int, hi: int) -> bool:
+    return "\n" not in text[sents[lo][0] : sents[hi][1]]
+
+
+def text_fragment(quote: str, page_text: str, min_words: int = 4) -> str:
+    """`:~:text=` for the quote's opening words: the shortest prefix of at least
+    min_words words that occurs once in the page, percent-encoded per the Text
+    Fragments spec (`-`, `&` and `,` included)."""
+    words = quote.split()
+    n = min(min_words, len(words))
+    while n < len(words) and page_text.count(" ".join(words[:n]).lower()) > 1:
+        n += 1
+    start = " ".join(words[:n])
+    return ":~:text=" + percent_encode(start, safe="").replace("-", "%2D")
+
+
+def section_url(base_url: str, anchor: str, quote: str, page_text: str) -> str:
+    return f"{base_url}#{anchor}{text_fragment(quote, page_text)}"
+
+
+def _markdown_quote(p: Passage) -> str:
+    label = re.sub(r"([\[\]\\])", r"\\\1", p.section)
+    body = re.sub(r"([\\`*_<>\[\]#|])", r"\\\1", p.quote)
+    return f"> {body}\n>\n> \u2014 [{label}]({p.url})"

@@ -1,0 +1,166 @@
+"""Retriever: question -> ranked chunks (hits), each with its best sentences.
+
+Scoring is hybrid. Dense: the question's cosine to every unit (each sentence with its
+section title, and each whole chunk); a chunk's dense score blends its best sentence
+with the chunk as a whole. Lexical: BM25 over the chunks (with their titles), scaled to
+the best chunk of the query. The fused score ranks chunks and is the confidence the
+answerer compares with the threshold. Misspelt words are first replaced by the policy
+word they were meant to be (qa/answering/spelling.py); the Retrieval keeps the question as asked.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from index.embed import Embedder, vocabulary
+from index.split import Chunk
+from index.store import PolicyIndex
+from qa.answering.spelling import Speller
+
+STOPWORDS = frozenset(
+    "a an and are as at be but by can do does did for from has have how i if in into is it "
+    "its me my of on or our so that the their them then there these they this to us was we "
+    "what when where which who why will with you your yours i'm im u ur about any all would "
+    "could should may might also just not no yes".split()
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case content words with a light suffix stemmer (for BM25)."""
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a chunk's signals are fused (chosen on tests/data/korero-dev.jsonl, checked on
+    PolicyQA dev; see README). Dense signals are cosines in [-1, 1]."""
+
+    sentences: float = 0.2  # mean of the two best sentences, each with its section title
+    plain: float = 0.2  # best sentence on its own
+    chunk: float = 0.4  # the whole chunk with its title
+    heading: float = 0.2  # the section (and sub-section) title alone
+    lexical: float = 0.04  # BM25, scaled to the query's best chunk
+
+
+QUOTE_MIX = 0.5  # a sentence's quote score: titled vs plain cosine
+QUOTE_LEXICAL = 0.1  # plus this times the share of question words it contains
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score: ranks hits, and the first one is the confidence
+    dense: float
+    lexical: float
+    sentences: tuple[tuple[int, int, float], ...]  # (start, end, cosine), chunk order
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    question: str
+    hits: tuple[Hit, ...]
+
+    @property
+    def confidence(self) -> float:
+        return self.hits[0].score if self.hits else 0.0
+
+
+class Retriever:
+    def __init__(self, index: PolicyIndex, embedder: Embedder, weights: Weights | None = None):
+        self.index = index
+        self.embedder = embedder
+        self.weights = weights or Weights()
+        self._bm25 = BM25Okapi([tokenize(_titled(c)) or ["_"] for c in index.chunks])
+        n = len(index.chunks)
+        self._by_kind: dict[str, list[list[int]]] = {
+            kind: [[] for _ in range(n)] for kind in ("sentence", "plain", "chunk", "heading")}
+        for j, unit in enumerate(index.units):
+            self._by_kind[unit.kind][unit.chunk].append(j)
+        self._sentence_tokens = {
+            j: set(tokenize(index.chunks[u.chunk].text[u.start : u.end]))
+            for j, u in enumerate(index.units) if u.kind == "sentence"}
+
+    def retrieve(self, question: str, k: int = 10) -> Retrieval:
+        return self.retrieve_many([question], k)[0]
+
+    @functools.cached_property
+    def speller(self) -> Speller:
+        text = "\n".join(_titled(c) for c in self.index.chunks)
+        return Speller(text, vocabulary(self.embedder))
+
+    def retrieve_many(self, questions: Sequence[str], k: int = 10) -> list[Retrieval]:
+        """Embeds all questions in one batch (cheaper per question under load)."""
+        queries = [self.speller.correct(q) for q in questions]
+        vectors = self.embedder.encode(queries)
+        n_units = len(self.index.units)
+        scores, ids = self.index.search(vectors, n_units)
+        out = []
+        for question, query, row_scores, row_ids in zip(questions, queries, scores, ids,
+                                                         strict=True):
+            unit_scores = np.full(n_units, -1.0, dtype=np.float32)
+            valid = row_ids >= 0
+            unit_scores[row_ids[valid]] = row_scores[valid]
+            out.append(Retrieval(question, self._rank(query, unit_scores, k)))
+        return out
+
+    def _signal(self, kind: str, unit_scores: np.ndarray, top: int = 1) -> np.ndarray:
+        """Per chunk: the mean of its `top` best units of one kind."""
+        out = np.empty(len(self.index.chunks))
+        for i, ids in enumerate(self._by_kind[kind]):
+            values = np.sort(unit_scores[ids])[::-1][:top] if ids else np.array([-1.0])
+            out[i] = values.mean()
+        return out
+
+    def _rank(self, question: str, unit_scores: np.ndarray, k: int) -> tuple[Hit, ...]:
+        w = self.weights
+        dense = (w.sentences * self._signal("sentence", unit_scores, top=2)
+                 + w.plain * self._signal("plain", unit_scores)
+                 + w.chunk * self._signal("chunk", unit_scores)
+                 + w.heading * self._signal("heading", unit_scores))
+        tokens = tokenize(question)
+        lexical = self._lexical(tokens)
+        fused = dense + w.lexical * lexical
+        order = np.argsort(-fused, kind="stable")[:k]
+        words = set(tokens)
+        return tuple(self._hit(words, int(i), float(fused[i]), float(dense[i]),
+                               float(lexical[i]), unit_scores) for i in order)
+
+    def _lexical(self, tokens: list[str]) -> np.ndarray:
+        if not tokens:
+            return np.zeros(len(self.index.chunks))
+        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        top = raw.max()
+        return raw / top if top > 0 else np.zeros_like(raw)
+
+    def _hit(self, q: set[str], i: int, fused: float, dense: float, lexical: float,
+             unit_scores: np.ndarray) -> Hit:
+        units = self.index.units
+        sentences = tuple(
+            (units[j].start, units[j].end,
+             float(QUOTE_MIX * unit_scores[j] + (1 - QUOTE_MIX) * unit_scores[p])
+             + QUOTE_LEXICAL * _overlap(q, self._sentence_tokens[j]))
+            for j, p in zip(self._by_kind["sentence"][i], self._by_kind["plain"][i], strict=True))
+        return Hit(self.index.chunks[i], fused, dense, lexical, sentences)
+
+
+def _overlap(question: set[str], sentence: set[str]) -> float:
+    """Share of the question's content words that the sentence contains."""
+    return len(question & sentence) / len(question) if question else 0.0
+
+
+def _titled(chunk: Chunk) -> str:
+    return " ".join(filter(None, (chunk.section, chunk.subsection, chunk.text)))

@@ -1,0 +1,244 @@
+"""Delivery passes over the outbox, and the background worker that runs them.
+
+One pass leases due rows one at a time (so a slow send never outlives the lease of
+the rows behind it), sends each with the transport, and records the outcome:
+sent; retried with capped exponential backoff and full jitter; or failed (a dead
+letter that keeps its last error) on a permanent 5xx, too many attempts or old age.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from index.errors import EmailError
+from qa.escalation.mail import (
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    Transport,
+    build_message,
+    transport_from_settings,
+)
+from qa.escalation.outbox import Claim, Outbox, validate_email
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, retried {self.retried}, failed {self.failed}"
+
+
+def backoff_delay(attempts: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**(attempts-1))], never exactly 0."""
+    ceiling = min(cap, base * 2 ** min(max(attempts - 1, 0), 60))
+    return max(rng.uniform(0.0, ceiling), 0.001)
+
+
+def delivery_options(settings: Any) -> dict[str, Any]:
+    """deliver_due keyword arguments from Settings."""
+    return {
+        "mail_from": settings.mail_from,
+        "max_attempts": settings.max_attempts,
+        "max_age_seconds": settings.max_age_hours * 3600.0,
+        "base": settings.retry_base_seconds,
+        "cap": settings.retry_cap_seconds,
+    }
+
+
+def deliver_due(
+    outbox: Outbox,
+    transport: Transport,
+    *,
+    mail_from: str,
+    now: float | None = None,
+    max_attempts: int,
+    max_age_seconds: float,
+    base: float,
+    cap: float,
+    rng: random.Random | None = None,
+    limit: int = 100,
+    lease_seconds: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DeliveryReport:
+    """One delivery pass over rows due at `now` (default: the outbox clock).
+
+    A fixed `now` simulates time (tests); otherwise each lease starts at the real
+    clock. Rows retried in this pass are due strictly later, so each is tried once.
+    """
+    mail_from = validate_email(mail_from, allow_local=True)  # a setting: fail before claiming
+    rng = rng or random.Random()
+    lease = lease_seconds or max(60.0, 12.0 * float(getattr(transport, "timeout", 10.0)))
+    due_by = outbox.clock() if now is None else now
+    counts = {"sent": 0, "retried": 0, "failed": 0}
+    for _ in range(limit):
+        if should_stop is not None and should_stop():
+            break
+        t = outbox.clock() if now is None else now
+        claims = outbox.claim_due(t, 1, lease, due_by=due_by)
+        if not claims:
+            break
+        outcome = _deliver_one(
+            outbox, transport, claims[0], mail_from=mail_from, now=now,
+            max_attempts=max_attempts, max_age_seconds=max_age_seconds,
+            delay=lambda n: backoff_delay(n, base=base, cap=cap, rng=rng),
+        )
+        counts[outcome] += 1
+    report = DeliveryReport(**counts)
+    if report != DeliveryReport():
+        logger.info("delivery pass via %s: %s", _describe(transport), report)
+    return report
+
+
+def _deliver_one(
+    outbox: Outbox, transport: Transport, claim: Claim, *, mail_from: str,
+    now: float | None, max_attempts: int, max_age_seconds: float,
+    delay: Callable[[int], float],
+) -> str:
+    esc = claim.escalation
+    try:
+        transport.send(build_message(esc, mail_from=mail_from, policy_title=esc.policy_title))
+    except (PermanentDeliveryError, EmailError) as exc:
+        outbox.mark_failed(claim, f"permanent: {exc}")
+        logger.warning("escalation %s failed permanently: %s", esc.id, exc)
+        return "failed"
+    except Exception as exc:  # transient, or a bug: keep the row, never lose it
+        error = str(exc) if isinstance(exc, TransientDeliveryError) \
+            else f"unexpected {type(exc).__name__}: {exc}"
+        return _retry_or_give_up(outbox, claim, error, now, max_attempts, max_age_seconds,
+                                 delay)
+    t = outbox.clock() if now is None else now
+    if not outbox.mark_sent(claim, t):
+        logger.warning("escalation %s was sent after its lease expired", esc.id)
+    logger.info("escalation %s sent to %s (attempt %d)", esc.id, esc.to, esc.attempts)
+    return "sent"
+
+
+def _retry_or_give_up(
+    outbox: Outbox, claim: Claim, error: str, now: float | None, max_attempts: int,
+    max_age_seconds: float, delay: Callable[[int], float],
+) -> str:
+    esc = claim.escalation
+    t = outbox.clock() if now is None else now
+    age = t - esc.created_at
+    if esc.attempts >= max_attempts or age >= max_age_seconds:
+        why = (f"{esc.attempts} attempts" if esc.attempts >= max_attempts
+               else f"{age / 3600:.1f} hours")
+        outbox.mark_failed(claim, f"gave up after {why}: {error}")
+        logger.warning("escalation %s failed after %s: %s", esc.id, why, error)
+        return "failed"
+    next_at = t + delay(esc.attempts)
+    outbox.mark_retry(claim, error, next_at)
+    logger.info("escalation %s will be retried in %.0f s (attempt %d): %s",
+                esc.id, next_at - t, esc.attempts, error)
+    return "retried"
+
+
+def _describe(transport: Transport) -> str:
+    describe = getattr(transport, "describe", None)
+    return describe() if callable(describe) else type(transport).__name__
+
+
+def deliver_once(outbox: Outbox, settings: Any, *, transport: Transport | None = None,
+                 now: float | None = None) -> DeliveryReport:
+    """One pass with everything taken from Settings (what `policy-qa outbox deliver` runs)."""
+    transport = transport or transport_from_settings(settings)
+    return deliver_due(outbox, transport, now=now, **delivery_options(settings))
+
+
+class DeliveryWorker:
+    """A daemon thread running delivery passes every `interval` seconds (or on wake()).
+
+    It also purges expired rows (retention) about once an hour. stop() returns
+    promptly: waits are Event-based and a pass stops between messages.
+    """
+
+    def __init__(
+        self, outbox: Outbox, transport: Transport, *, mail_from: str, interval: float,
+        max_attempts: int, max_age_seconds: float, base: float, cap: float,
+        rng: random.Random | None = None, purge_interval: float = 3600.0,
+    ) -> None:
+        validate_email(mail_from, allow_local=True)  # a bad setting fails now, not each pass
+        self.outbox = outbox
+        self.transport = transport
+        self.interval = max(0.01, float(interval))
+        self.purge_interval = purge_interval
+        self._options = {
+            "mail_from": mail_from, "max_attempts": max_attempts,
+            "max_age_seconds": max_age_seconds, "base": base, "cap": cap,
+            "rng": rng or random.Random(),
+        }
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_purge = float("-inf")
+        self.passes = 0
+
+    @classmethod
+    def from_settings(cls, outbox: Outbox, settings: Any, *,
+                      transport: Transport | None = None) -> DeliveryWorker:
+        return cls(outbox, transport or transport_from_settings(settings),
+                   interval=settings.deliver_interval_seconds, **delivery_options(settings))
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="policy-qa-delivery",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Run a pass now (e.g. right after an enqueue) instead of at the next tick."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_once(self) -> DeliveryReport:
+        self._maybe_purge()
+        report = deliver_due(self.outbox, self.transport, should_stop=self._stop.is_set,
+                             **self._options)
+        self.passes += 1
+        return report
+
+    def _run(self) -> None:
+        logger.info("delivery worker started (%s, every %.1f s)",
+                    _describe(self.transport), self.interval)
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep the worker alive; rows stay queued
+                logger.exception("delivery pass failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+        logger.info("delivery worker stopped")
+
+    def _maybe_purge(self) -> None:
+        now = self.outbox.clock()
+        if now - self._last_purge >= self.purge_interval:
+            self._last_purge = now
+            purged = self.outbox.purge(now)
+            if purged:
+                logger.info("retention: purged question text of %d resolved escalations",
+                            purged)

@@ -1,0 +1,64 @@
+"""The outbox's delivery leases (used by qa/escalation/delivery.py): `claim_due` leases queued rows
+to one deliverer at a time, and the `mark_*` calls land only while that lease (its
+token) still holds. Mixed into `Outbox` (qa/escalation/outbox.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qa.escalation.records import Claim, _from_row, _short
+from qa.sqlite import fetch, transaction
+
+
+class OutboxLeases:
+    """The delivery half of `Outbox`; needs its `path` and `clock`."""
+
+    path: Path
+    clock: Callable[[], float]
+
+    def claim_due(self, now: float | None = None, limit: int = 1, lease_seconds: float = 300.0,
+                  *, due_by: float | None = None) -> list[Claim]:
+        """Lease up to `limit` queued rows due by `due_by` (default `now`) whose lease is
+        free at `now`, until now + lease_seconds; each claim counts as an attempt."""
+        now = self.clock() if now is None else now
+        due_by = now if due_by is None else due_by
+        with transaction(self.path) as con:
+            ids = [r[0] for r in con.execute(
+                "SELECT id FROM escalations WHERE status = 'queued' AND next_attempt_at <= ?"
+                " AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY next_attempt_at, created_at LIMIT ?", (due_by, now, int(limit)))]
+            claims = []
+            for esc_id in ids:
+                token = secrets.token_hex(8)
+                con.execute(
+                    "UPDATE escalations SET lease_until = ?, lease_token = ?,"
+                    " attempts = attempts + 1 WHERE id = ?", (now + lease_seconds, token, esc_id))
+                claims.append(Claim(_from_row(fetch(con, esc_id)), token))
+            return claims
+
+    def mark_sent(self, claim: Claim, now: float | None = None) -> bool:
+        """The transport accepted the message. False if the lease was lost meanwhile."""
+        return self._release(
+            claim, "status = CASE status WHEN 'queued' THEN 'sent' ELSE status END,"
+            " sent_at = ?", (self.clock() if now is None else now,), any_status=True)
+
+    def mark_retry(self, claim: Claim, error: str, next_at: float) -> bool:
+        return self._release(claim, "last_error = ?, next_attempt_at = ?",
+                             (_short(error), next_at))
+
+    def mark_failed(self, claim: Claim, error: str) -> bool:
+        return self._release(claim, "status = 'failed', last_error = ?", (_short(error),))
+
+    def _release(self, claim: Claim, sets: str, params: tuple[Any, ...],
+                 any_status: bool = False) -> bool:
+        only_queued = "" if any_status else " AND status = 'queued'"
+        with transaction(self.path) as con:
+            cur = con.execute(
+                f"UPDATE escalations SET {sets}, lease_until = NULL, lease_token = NULL"
+                f" WHERE id = ? AND lease_token = ?{only_queued}",
+                (*params, claim.escalation.id, claim.token))
+            return cur.rowcount == 1

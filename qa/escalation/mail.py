@@ -1,0 +1,274 @@
+"""One e-mail per escalation, and the transports that carry it (SMTP or a Maildir).
+
+`build_message` is pure: the same escalation always gives the same message, down to
+the `Message-ID` derived from the escalation id, so a retry after an ambiguous failure
+(the server accepted, then the connection timed out) is the same e-mail, which mail
+clients dedupe. User text never reaches a header unsanitised: CR/LF, control, bidi
+and zero-width characters are removed, lengths are capped, and `email.policy.SMTP`
+folds and encodes what remains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mailbox
+import os
+import re
+import smtplib
+import socket
+import ssl
+import time
+import unicodedata
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from index.errors import EmailError
+from qa.escalation.outbox import Escalation, validate_email
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_ID_DOMAIN = "policy-qa.invalid"
+SUBJECT_QUESTION_CHARS = 60
+SUBJECT_TITLE_CHARS = 60
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+_DROP = {"Cc", "Cf", "Cs", "Co", "Cn"}  # controls, format (bidi, zero-width), unassigned
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+
+
+class TransientDeliveryError(Exception):
+    """Worth retrying: connection refused, timeout, 4xx reply (internal, not user-facing)."""
+
+
+class PermanentDeliveryError(Exception):
+    """Retrying will not help: a 5xx reply (internal, not user-facing)."""
+
+
+class Transport(Protocol):
+    def send(self, msg: EmailMessage) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+# --- text hygiene ------------------------------------------------------------------
+
+
+def one_line(text: str, limit: int) -> str:
+    """A single header-safe line: no CR/LF/controls/invisibles, spaces collapsed, capped."""
+    kept = "".join(" " if c.isspace() else c for c in text
+                   if c.isspace() or unicodedata.category(c) not in _DROP)
+    line = " ".join(kept.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def body_text(text: str) -> str:
+    """Multi-line text for the plain-text body: newlines kept, other controls removed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
+    return "".join(c for c in text if c == "\n" or unicodedata.category(c) not in _DROP)
+
+
+# --- the message -------------------------------------------------------------------
+
+
+def message_id(esc_id: str) -> str:
+    """The stable Message-ID of an escalation's e-mail."""
+    local = esc_id if _SAFE_ID.match(esc_id) else hashlib.sha256(esc_id.encode()).hexdigest()
+    return f"<{local}@{MESSAGE_ID_DOMAIN}>"
+
+
+def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "") -> EmailMessage:
+    title = one_line(policy_title or esc.policy_title or "Privacy Policy", SUBJECT_TITLE_CHARS)
+    msg = EmailMessage(policy=email_policy.SMTP)
+    msg["From"] = validate_email(mail_from, allow_local=True)
+    msg["To"] = validate_email(esc.to, allow_local=True)
+    reply_to = _asker(esc)
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = _neutral(f"[{title}] Unanswered question: "
+                              f"{one_line(esc.question, SUBJECT_QUESTION_CHARS)}")
+    msg["Date"] = format_datetime(datetime.fromtimestamp(esc.created_at, UTC))
+    msg["Message-ID"] = message_id(esc.id)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Policy-QA-Escalation"] = esc.id if _SAFE_ID.match(esc.id) else "invalid-id"
+    msg.set_content(_body(esc, title, reply_to), charset="utf-8")
+    return msg
+
+
+def _asker(esc: Escalation) -> str | None:
+    if not esc.email:
+        return None
+    try:
+        return validate_email(esc.email)
+    except EmailError:
+        logger.warning("escalation %s: stored asker address is invalid; Reply-To left out",
+                       esc.id)
+        return None
+
+
+def _neutral(header: str) -> str:
+    """Stop text that looks like an RFC 2047 encoded word from being decoded as one."""
+    return header.replace("=?", "=\u2009?")
+
+
+def _body(esc: Escalation, title: str, reply_to: str | None) -> str:
+    asked = datetime.fromtimestamp(esc.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    asker = (f"{reply_to} (reply to this e-mail to answer them)" if reply_to
+             else "not given, so the asker cannot be answered directly")
+    lines = [
+        f"A question about the {title} could not be answered from the policy",
+        "text, so the assistant forwarded it to you.",
+        "",
+        "Question:",
+        body_text(esc.question),
+        "",
+        f"Asker's e-mail: {asker}",
+        "",
+        "Passages the assistant offered (none was a good enough answer):",
+        *_passage_lines(esc),
+        "",
+        f"Escalation: {esc.id}",
+        f"Asked at: {asked}",
+        "",
+        "When it is answered, record it in the support console or with:",
+        f'  policy-qa outbox resolve {esc.id} --note "..." --section ANCHOR',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _passage_lines(esc: Escalation) -> list[str]:
+    if not esc.passages:
+        return ["  (none)"]
+    lines: list[str] = []
+    for n, p in enumerate(esc.passages, 1):
+        lines.append(f"{n}. {one_line(p.section or p.anchor or 'section', 200)}"
+                     f" (score {p.score:.2f})")
+        if p.quote:
+            lines.append(f'   "{one_line(p.quote, 1000)}"')
+        if p.url:
+            lines.append(f"   {one_line(p.url, 2000)}")
+    return lines
+
+
+# --- transports --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpTransport:
+    """Delivery over SMTP; failures are sorted into transient and permanent."""
+
+    host: str
+    port: int = 0
+    tls: str = "none"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 10.0
+
+    def describe(self) -> str:
+        return f"smtp://{self.host}:{self.port or DEFAULT_PORTS.get(self.tls, 25)} ({self.tls})"
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            self._send(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()), (-1, b""))
+            raise _by_code(code, reply, "recipient refused") from exc
+        except (smtplib.SMTPConnectError, smtplib.SMTPAuthenticationError) as exc:
+            raise TransientDeliveryError(f"{type(exc).__name__}: {_reply(exc)}") from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _by_code(exc.smtp_code, exc.smtp_error, "server replied") from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, timeout, reset, TLS
+            raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _send(self, msg: EmailMessage) -> None:
+        port = self.port or DEFAULT_PORTS.get(self.tls, 25)
+        if self.tls == "ssl":
+            context = ssl.create_default_context()
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, port, timeout=self.timeout,
+                                                  context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, port, timeout=self.timeout)
+        try:
+            if self.tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+            recipient = msg["To"].addresses[0].addr_spec
+            smtp.send_message(msg, to_addrs=[recipient])
+            with suppress(smtplib.SMTPException, OSError):
+                smtp.quit()
+        finally:
+            smtp.close()
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+        else str(exc.smtp_error)
+    return f"{exc.smtp_code} {' '.join(text.split())}"[:300]
+
+
+def _by_code(code: int, reply: Any, what: str) -> Exception:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    detail = f"{what}: {code} {' '.join(text.split())}"[:300]
+    return PermanentDeliveryError(detail) if 500 <= code < 600 else TransientDeliveryError(detail)
+
+
+@dataclass(frozen=True)
+class MaildirTransport:
+    """The embedded default: each e-mail becomes a file in a local Maildir's new/.
+
+    The file name carries a digest of the Message-ID, so delivering the same message
+    again is a no-op; the file and directory are fsynced before send() returns.
+    """
+
+    path: Path
+
+    def describe(self) -> str:
+        return f"maildir {self.path}"
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            self._write(msg)
+        except OSError as exc:
+            raise TransientDeliveryError(f"cannot write to Maildir {self.path}: {exc}") from exc
+
+    def _write(self, msg: EmailMessage) -> None:
+        root = Path(self.path)
+        mailbox.Maildir(root, create=True)  # creates tmp/, new/ and cur/
+        token = hashlib.sha256(str(msg["Message-ID"]).encode()).hexdigest()[:24]
+        if any(f".{token}." in name for sub in ("new", "cur") for name in os.listdir(root / sub)):
+            return
+        host = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname()) or "localhost"
+        name = f"{int(time.time())}.{token}.{host}"
+        tmp = root / "tmp" / f"{name}.{os.getpid()}"
+        with open(tmp, "xb") as fh:
+            fh.write(msg.as_bytes(policy=msg.policy.clone(linesep="\n")))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / "new" / name)
+        _fsync_dir(root / "new")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def transport_from_settings(settings: Any) -> SmtpTransport | MaildirTransport:
+    """SMTP when smtp_host is set; otherwise the local Maildir (no server needed)."""
+    if settings.smtp_host:
+        return SmtpTransport(
+            host=settings.smtp_host, port=settings.smtp_port, tls=settings.smtp_tls,
+            user=settings.smtp_user, password=settings.smtp_password,
+            timeout=settings.smtp_timeout,
+        )
+    return MaildirTransport(Path(settings.maildir))

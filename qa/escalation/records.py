@@ -1,0 +1,254 @@
+"""Escalation records and their validation: the frozen `Escalation`, `OfferedPassage`
+and `Claim` records, e-mail and question checks, and the pure helpers the outbox
+(qa/escalation/outbox.py, qa/outbox_*.py) uses to clean input and to turn a stored row back
+into a record.
+
+Nothing here touches the database; import the public names from here or, as before,
+from qa.escalation.outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from index.errors import EmailError, PolicyQAError, QuestionError
+
+__all__ = [
+    "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
+    "Claim", "Escalation", "OfferedPassage", "normalise_question", "validate_email",
+]
+
+STATUSES = ("queued", "sent", "failed", "resolved")
+MAX_QUESTION_CHARS = 20_000
+MAX_NOTE_CHARS = 10_000
+MAX_PASSAGES = 10
+
+
+@dataclass(frozen=True)
+class OfferedPassage:
+    """A passage the assistant offered before giving up (shown to the privacy team)."""
+
+    section: str
+    anchor: str
+    url: str
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    id: str
+    question: str
+    email: str | None
+    passages: tuple[OfferedPassage, ...]
+    client: str
+    to: str
+    policy_title: str
+    created_at: float
+    status: str
+    attempts: int
+    next_attempt_at: float
+    lease_until: float | None
+    last_error: str | None
+    sent_at: float | None
+    resolved_at: float | None
+    resolution_note: str | None
+    resolution_section: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passages"] = [p.to_dict() for p in self.passages]
+        return data
+
+    def as_contract(self) -> dict[str, str]:
+        """The Answer JSON's `escalation` field."""
+        return {"id": self.id, "status": self.status, "to": self.to}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A leased escalation: only the holder of `token` may mark it sent/retry/failed."""
+
+    escalation: Escalation
+    token: str
+
+
+# --- pure helpers --------------------------------------------------------------------
+
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+
+
+def validate_email(addr: str, *, allow_local: bool = False) -> str:
+    """Return a safe, normalised address (IDNA domain, lower-cased) or raise EmailError.
+
+    Strict on purpose: one @, an ASCII dot-atom local part, no whitespace, CR/LF,
+    control or invisible characters, RFC 5321 length limits. `allow_local` accepts a
+    domain without a dot (privacy@localhost) for configured addresses.
+    """
+    if not isinstance(addr, str):
+        raise EmailError(f"e-mail address must be text, not {type(addr).__name__}")
+    shown = repr(addr[:80]) + ("…" if len(addr) > 80 else "")
+
+    def bad(reason: str) -> EmailError:
+        return EmailError(f"invalid e-mail address {shown}: {reason}")
+
+    if any(unicodedata.category(c)[0] == "C" for c in addr):
+        raise bad("it contains control or invisible characters (CR, LF, tab, ...)")
+    addr = addr.strip()
+    if not addr:
+        raise bad("it is empty")
+    if any(c.isspace() for c in addr):
+        raise bad("it contains whitespace")
+    if len(addr) > 254:
+        raise bad("it is longer than 254 characters")
+    if addr.count("@") != 1:
+        raise bad("it must contain exactly one @")
+    local, domain = addr.split("@")
+    if not local or len(local) > 64:
+        raise bad("the part before @ must be 1 to 64 characters")
+    if not _LOCAL.match(local):
+        raise bad("the part before @ may only use ASCII letters, digits, "
+                  "!#$%&'*+/=?^_`{|}~- and single inner dots")
+    if "=?" in local:
+        raise bad("the part before @ looks like an encoded word (=?...), which mail "
+                  "software would decode")
+    return f"{local}@{_check_domain(domain, allow_local, bad)}"
+
+
+def _check_domain(domain: str, allow_local: bool, bad: Callable[[str], EmailError]) -> str:
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise bad("the domain is not a valid (internationalised) domain name") from None
+    labels = ascii_domain.split(".")
+    if len(ascii_domain) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise bad("the domain must be dot-separated labels of letters, digits and "
+                  "inner hyphens")
+    if len(labels) < 2 and not allow_local:
+        raise bad("the domain needs a dot, as in example.com")
+    if labels[-1].isdigit():
+        raise bad("the domain must be a name, not an IP address")
+    return ascii_domain
+
+
+def normalise_question(question: str) -> str:
+    """The words of a question, case-folded and NFKC-normalised: the dedupe key."""
+    text = unicodedata.normalize("NFKC", question).casefold()
+    return " ".join(re.findall(r"[^\W_]+", text))
+
+
+def _question_key(question: str) -> str:
+    return hashlib.sha256(normalise_question(question).encode("utf-8")).hexdigest()
+
+
+def _client_key(secret: bytes, client: str) -> str:
+    """A keyed hash of the client identifier: raw IPs never reach the disk."""
+    if not client:
+        return ""
+    return hmac.new(secret, str(client).encode("utf-8", "replace"), "sha256").hexdigest()[:32]
+
+
+def _clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
+    """Keep only the fields the privacy team needs, from dicts or Hit-like objects."""
+    out = []
+    for item in list(passages or ())[:MAX_PASSAGES]:
+        get = item.get if isinstance(item, Mapping) else lambda k, d=None, o=item: getattr(o, k, d)
+        try:
+            score = float(get("score", 0.0) or 0.0)
+        except (TypeError, ValueError):
+            score = 0.0
+        out.append(OfferedPassage(
+            section=str(get("section", "") or "")[:300],
+            anchor=str(get("anchor", "") or "")[:200],
+            url=str(get("url", "") or "")[:2000],
+            quote=str(get("quote", "") or "")[:2000],
+            score=score if math.isfinite(score) else 0.0,
+        ))
+    return tuple(out)
+
+
+# --- rows and input checks (used by the outbox) -------------------------------------
+
+
+def _from_row(row: sqlite3.Row) -> Escalation:
+    passages = tuple(OfferedPassage(**p) for p in json.loads(row["passages"] or "[]"))
+    return Escalation(
+        id=row["id"], question=row["question"], email=row["email"], passages=passages,
+        client=row["client"], to=row["recipient"], policy_title=row["policy_title"],
+        created_at=row["created_at"], status=row["status"], attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"], lease_until=row["lease_until"],
+        last_error=row["last_error"], sent_at=row["sent_at"], resolved_at=row["resolved_at"],
+        resolution_note=row["resolution_note"], resolution_section=row["resolution_section"],
+    )
+
+
+def _optional_email(email: str | None) -> str | None:
+    """None or blank means "not given"; anything else must be a valid address."""
+    if email is None or (isinstance(email, str) and not email.strip()):
+        return None
+    return validate_email(email)
+
+
+def _leased(row: sqlite3.Row, now: float) -> bool:
+    return row["lease_until"] is not None and row["lease_until"] > now
+
+
+def _check_question(question: str) -> tuple[str, str]:
+    if not isinstance(question, str):
+        raise QuestionError(f"question must be text, not {type(question).__name__}")
+    text = question.strip()
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"question is too long: {len(text)} characters "
+                            f"(limit {MAX_QUESTION_CHARS})")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
+    if not any(c.isalpha() for c in normalise_question(text)):
+        raise QuestionError("question has no words; please rephrase it")
+    return _question_key(text), text
+
+
+def _check_status(status: str) -> str:
+    if status not in ("queued", "sent", "failed", "resolved"):
+        raise PolicyQAError(f"unknown status {status!r}; expected queued, sent, failed "
+                            "or resolved")
+    return status
+
+
+def _check_note(esc_id: str, note: str) -> str:
+    """A resolution note, stripped; required and at most MAX_NOTE_CHARS long."""
+    note = (note or "").strip()
+    if not note:
+        raise PolicyQAError(f"a resolution note is required to resolve {esc_id}")
+    if len(note) > MAX_NOTE_CHARS:
+        raise PolicyQAError(f"resolution note is too long: {len(note)} characters "
+                            f"(limit {MAX_NOTE_CHARS})")
+    return note
+
+
+def _check_section(section: str | None) -> str | None:
+    if section is None or not section.strip():
+        return None
+    section = section.strip().lstrip("#")
+    if len(section) > 200 or any(c.isspace() or not c.isprintable() for c in section):
+        raise PolicyQAError(f"section must be a section anchor like 'how-we-use-data'; "
+                            f"got {section[:60]!r}")
+    return section
+
+
+def _short(error: str) -> str:
+    return " ".join(str(error).split())[:500]

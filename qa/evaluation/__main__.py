@@ -1,0 +1,5 @@
+"""`python -m qa.evaluation QUESTIONS.jsonl ...`: the same command as `policy-qa eval`."""
+
+from qa.evaluation.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Labelled evaluation data: Korero-style JSON Lines question sets and PolicyQA
+(SQuAD-1.1 layout) files. Every problem with a file is one PolicyQAError line that
+names the file (and the line)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.errors import EvalDataError
+from index.files import read_file
+from qa.evaluation.metrics import Located
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    gold: frozenset[Hashable]  # acceptable anchors, or paragraph positions (PolicyQA)
+    answerable: bool
+    group: str = ""  # the policy the question is asked of (PolicyQA)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyDoc:
+    """One PolicyQA policy rebuilt as Markdown, its paragraphs prepared for the
+    location rule, and its distinct questions (gold = paragraph positions)."""
+
+    title: str
+    text: str
+    paragraphs: tuple[Located, ...]
+    questions: tuple[Question, ...]
+
+
+def _read_text(path: Path) -> str:
+    data = read_file(path, "evaluation file", EvalDataError)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EvalDataError(f"evaluation file {path} is not UTF-8 text") from None
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """JSON Lines: {"question": str, "sections": [anchor, …], "answerable": bool}."""
+    out: list[Question] = []
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalDataError(f"{path} line {number} is not valid JSON: {exc.msg}") from None
+        out.append(_question(row, f"{path} line {number}"))
+        if limit is not None and len(out) >= limit:
+            break
+    if not out:
+        raise EvalDataError(f"{path} holds no questions")
+    return out
+
+
+def _question(row: Any, where: str) -> Question:
+    if not isinstance(row, dict):
+        raise EvalDataError(f"{where} is not a JSON object")
+    text, sections = row.get("question"), row.get("sections", [])
+    answerable = row.get("answerable", bool(sections))
+    if not isinstance(text, str) or not text.strip():
+        raise EvalDataError(f"{where}: 'question' must be a non-empty string")
+    if not isinstance(sections, list) or not all(isinstance(s, str) for s in sections):
+        raise EvalDataError(f"{where}: 'sections' must be a list of anchor strings")
+    if not isinstance(answerable, bool):
+        raise EvalDataError(f"{where}: 'answerable' must be true or false")
+    if answerable and not sections:
+        raise EvalDataError(f"{where}: an answerable question needs at least one section")
+    note = row.get("note")
+    return Question(text.strip(), frozenset(sections), answerable,
+                    note=note if isinstance(note, str) else "")
+
+
+def load_policyqa(path: Path, limit: int | None = None) -> list[PolicyDoc]:
+    """PolicyQA/SQuAD JSON: each policy rebuilt from its paragraphs in `index` order
+    ("# title", blank line, paragraphs separated by blank lines); each distinct
+    question with answers, gold = the paragraphs whose qas hold it with answers.
+    `limit` caps the number of questions over all policies."""
+    try:
+        data = json.loads(_read_text(path))
+        docs, budget = [], limit
+        for entry in data["data"]:
+            if budget is not None and budget <= 0:
+                break
+            doc = _policy_doc(entry, budget)
+            docs.append(doc)
+            budget = None if budget is None else budget - len(doc.questions)
+    except json.JSONDecodeError as exc:
+        raise EvalDataError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EvalDataError(
+            f"{path} is not PolicyQA/SQuAD JSON (data[].title, data[].paragraphs[]"
+            f".index/.context/.qas): {type(exc).__name__} {exc}") from None
+    docs = [d for d in docs if d.questions]
+    if not docs:
+        raise EvalDataError(f"{path} holds no answered questions")
+    return docs
+
+
+def _policy_doc(entry: dict, limit: int | None) -> PolicyDoc:
+    title = str(entry["title"]).strip() or "Privacy Policy"
+    paragraphs = sorted(entry["paragraphs"], key=lambda p: int(p["index"]))
+    contexts = [" ".join(str(p["context"]).split()) for p in paragraphs]
+    gold: dict[str, set[int]] = {}
+    for position, paragraph in enumerate(paragraphs):
+        for qa in paragraph["qas"]:
+            if qa.get("answers"):
+                gold.setdefault(" ".join(str(qa["question"]).split()), set()).add(position)
+    items = list(gold.items())[:limit] if limit is not None else list(gold.items())
+    questions = tuple(Question(q, frozenset(g), True, group=title) for q, g in items)
+    text = f"# {title}\n\n" + "\n\n".join(contexts) + "\n"
+    return PolicyDoc(title, text, tuple(Located.of(c) for c in contexts), questions)

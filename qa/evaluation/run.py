@@ -1,0 +1,253 @@
+"""The evaluation runner: ask a labelled set of every system, score the answers with
+the pure metrics of `qa.evaluation.metrics`, and write report.json, report.md and plots.
+
+Korero-style sets are scored by section anchor; PolicyQA by location (each quoted
+passage is located in the paragraphs it shares 6-word runs with).
+
+Thresholds: ours answers at its configured threshold (the product as shipped); a
+baseline has none, so it gets the one that maximises balanced accuracy on this very
+set (an oracle, in its favour) unless `--calibrate-on FILE` is given, in which case
+every system's threshold is calibrated on FILE and applied here. Every system's
+oracle threshold is reported too, so all can be compared at their best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.embed import Embedder
+from index.errors import PolicyQAError
+from index.policy import load_policy, parse_policy
+from index.store import PolicyIndex, build_index, load_index
+from qa.evaluation.data import EvalDataError, PolicyDoc, Question, load_policyqa, load_questions
+from qa.evaluation.metrics import locate, reading_list
+from qa.evaluation.score import SystemRun, failed, score_run, summary, sweep_of, thresholds
+from qa.evaluation.systems import (
+    TOP_K,
+    BM25System,
+    OursSystem,
+    System,
+    SystemAnswer,
+    TutorialSystem,
+)
+from qa.service import Service
+from qa.settings import Settings
+
+FORMATS = ("jsonl", "policyqa")
+BATCH = 32
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    questions: Path
+    format: str = "jsonl"
+    index: Path | None = None
+    policy: Path | None = None
+    compare: bool = False
+    calibrate: bool = False
+    calibrate_on: Path | None = None
+    out: Path | None = None
+    limit: int | None = None
+    progress: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.questions.stem
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out or Path("reports") / f"eval-{self.name}"
+
+
+# --- asking ------------------------------------------------------------------------
+
+def _ask(system: System, questions: Sequence[Question], progress: Progress
+         ) -> list[SystemAnswer]:
+    answers: list[SystemAnswer] = []
+    for i in range(0, len(questions), BATCH):
+        batch = [q.text for q in questions[i : i + BATCH]]
+        answers += system.answer_many(batch)
+        progress(len(batch))
+    return answers
+
+
+def make_systems(index: PolicyIndex, embedder: Embedder, settings: Settings,
+                 compare: bool) -> list[System]:
+    service = Service(settings.replace(top_k=TOP_K, cache_size=0), index=index,
+                      embedder=embedder)
+    systems: list[System] = [OursSystem(service)]
+    if compare:
+        systems += [BM25System(index), TutorialSystem.build(index, embedder)]
+    return systems
+
+
+def run_questions(questions: Sequence[Question], systems: Sequence[System],
+                  progress: Progress) -> dict[str, SystemRun]:
+    runs = {}
+    for system in systems:
+        answers = _ask(system, questions, progress)
+        reading = [reading_list(p.anchors for p in a.passages) for a in answers]
+        runs[system.name] = SystemRun(system.name)
+        runs[system.name].extend(questions, answers, reading)
+    return runs
+
+
+def run_policyqa(docs: Sequence[PolicyDoc], embedder: Embedder, settings: Settings,
+                 compare: bool, progress: Progress) -> dict[str, SystemRun]:
+    runs: dict[str, SystemRun] = {}
+    for doc in docs:
+        index = build_index(parse_policy(doc.text, name=doc.title), embedder)
+        for system in make_systems(index, embedder, settings, compare):
+            answers = _ask(system, doc.questions, progress)
+            reading = [reading_list(locate(p.text, doc.paragraphs) for p in a.passages)
+                       for a in answers]
+            runs.setdefault(system.name, SystemRun(system.name)).extend(
+                doc.questions, answers, reading)
+    return runs
+
+
+# --- the whole run ------------------------------------------------------------------
+
+def _index_for(options: EvalOptions, settings: Settings, embedder: Embedder) -> PolicyIndex:
+    if options.index and options.policy:
+        raise PolicyQAError("give either --index DIR or --policy FILE, not both")
+    if options.policy:
+        return build_index(load_policy(options.policy), embedder, base_url=settings.base_url)
+    return load_index(options.index or settings.index, model=embedder.id)
+
+
+def _check(options: EvalOptions) -> None:
+    if options.format not in FORMATS:
+        raise PolicyQAError(f"unknown format {options.format!r}; use one of {', '.join(FORMATS)}")
+    if options.limit is not None and options.limit < 1:
+        raise PolicyQAError(f"--limit must be at least 1. Currently, --limit is {options.limit}")
+    if options.format == "policyqa" and (options.index or options.policy or options.calibrate_on
+                                         or options.calibrate):
+        raise PolicyQAError("--format policyqa builds its own indexes and has no unanswerable "
+                            "questions; drop --index, --policy, --calibrate and --calibrate-on")
+
+
+def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
+             progress_factory: Callable[[int], Any] | None
+             ) -> tuple[dict[str, SystemRun], dict[str, SystemRun] | None]:
+    """Ask every question of every system: (runs, runs on the calibration set)."""
+    n_systems = 3 if options.compare else 1
+    if options.format == "policyqa":
+        docs = load_policyqa(options.questions, options.limit)
+        total, questions, extra = sum(len(d.questions) for d in docs) * n_systems, [], []
+    else:
+        questions = load_questions(options.questions, options.limit)
+        extra = load_questions(options.calibrate_on) if options.calibrate_on else []
+        total = (len(questions) + len(extra)) * n_systems
+        labels = {q.answerable for q in questions}
+        if options.calibrate and len(labels) < 2:
+            raise EvalDataError(f"{options.questions} needs both answerable and unanswerable "
+                                "questions to calibrate a threshold")
+    bar = progress_factory(total) if progress_factory else None
+    tick = bar.update if bar is not None else (lambda n: None)
+    try:
+        if options.format == "policyqa":
+            return run_policyqa(docs, embedder, settings, options.compare, tick), None
+        index = _index_for(options, settings, embedder)
+        systems = make_systems(index, embedder, settings, options.compare)
+        runs = run_questions(questions, systems, tick)
+        return runs, (run_questions(extra, systems, tick) if extra else None)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def evaluate(options: EvalOptions, settings: Settings, embedder: Embedder | None = None,
+             progress_factory: Callable[[int], Any] | None = None) -> dict[str, Any]:
+    """Run the evaluation and write its report files; returns the full report."""
+    from qa.evaluation.report import write_report
+
+    _check(options)
+    embedder = embedder or Embedder(settings.model)
+    runs, calibration = _collect(options, settings, embedder, progress_factory)
+    chosen = thresholds(runs, settings, calibration, str(options.calibrate_on))
+    report: dict[str, Any] = {"name": options.name, "dataset": str(options.questions),
+                              "format": options.format, "model": embedder.id}
+    systems_out, per_question = {}, {}
+    for name, run in runs.items():
+        threshold, source = chosen[name]
+        own = name == "ours" and calibration is None
+        systems_out[name], per_question[name] = score_run(run, threshold, source, own)
+    report.update({k: v for k, v in systems_out["ours"].items()})
+    report["systems"] = systems_out
+    if options.calibrate:
+        report["calibration"] = {name: s.to_dict() for name, run in runs.items()
+                                 if (s := sweep_of(run)) is not None}
+    report["failures"] = [r for r in per_question["ours"] if failed(r)]
+    report["per_question"] = per_question
+    report["files"] = write_report(report, options.out_dir)
+    return report
+
+
+# --- command line ---------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("questions", type=Path, metavar="QUESTIONS",
+                        help="JSON Lines question set, or a PolicyQA JSON file with "
+                             "--format policyqa")
+    parser.add_argument("--format", default="jsonl", help="jsonl (default) or policyqa")
+    parser.add_argument("--index", type=Path, help="index directory (default: POLICY_QA_INDEX)")
+    parser.add_argument("--policy", type=Path, help="index this policy file in memory instead")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the BM25 and tutorial-pipeline baselines")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="sweep the resolved/unresolved threshold on this labelled set")
+    parser.add_argument("--calibrate-on", type=Path, metavar="FILE",
+                        help="calibrate every system's threshold on FILE and apply it here")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object")
+    parser.add_argument("--out", type=Path, help="report folder (default reports/eval-NAME)")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N questions")
+
+
+def options_from(args: argparse.Namespace) -> EvalOptions:
+    return EvalOptions(args.questions, args.format, args.index, args.policy, args.compare,
+                       args.calibrate, args.calibrate_on, args.out, args.limit,
+                       progress=sys.stderr.isatty())
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Handler of `policy-qa eval` (and of `python -m qa.evaluation.metrics`)."""
+    from qa.evaluation.report import render_text
+
+    options = options_from(args)
+    factory = None
+    if options.progress:
+        from tqdm import tqdm
+
+        def factory(total: int) -> Any:
+            return tqdm(total=total, file=sys.stderr, unit="q", desc="eval", disable=False)
+    report = evaluate(options, settings, progress_factory=factory)
+    if args.json:
+        print(json.dumps(summary(report), ensure_ascii=False))
+    else:
+        print(render_text(report))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m qa.evaluation.metrics`: the same command as `policy-qa eval`."""
+    import logging
+
+    from qa.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m qa.evaluation.metrics")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        return run_command(args, load_settings(index=args.index))
+    except PolicyQAError as exc:
+        print(f"policy-qa: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,101 @@
+"""`policy-qa bench`: build time, cold start, latency, HTTP throughput and memory of
+ours next to the tutorial pipeline; prints a table and writes JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from index.errors import PolicyQAError
+from qa.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="benchmark speed and memory (ours vs the tutorial pipeline)")
+    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"),
+                        help="JSON file to write (default reports/bench.json)")
+    parser.add_argument("--policyqa", type=Path,
+                        help="PolicyQA/SQuAD JSON: also time indexing all of its policies")
+    parser.add_argument("--questions", type=int, default=500,
+                        help="questions for the latency and load runs (default 500)")
+    parser.add_argument("--question-set", type=Path, action="append", metavar="FILE",
+                        help="labelled JSON Lines set to cycle (default: tests/data/korero-*)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small run (40 questions, 2 PolicyQA policies) for smoke tests")
+    parser.set_defaults(handler=cmd_bench)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def table(result: dict[str, Any]) -> str:
+    build, cold, lat = result["build"], result["cold_start"], result["latency"]
+    rss, ratio = result["rss_mb"], result["ratios"]
+    rows = [("index build, Korero (s)", build["korero"]["ours_s"],
+             build["korero"]["tutorial_s"], ratio["build_korero"])]
+    if build.get("policyqa"):
+        pq = build["policyqa"]
+        rows.append((f"index build, {pq['policies']} PolicyQA policies (s)", pq["ours_s"],
+                     pq["tutorial_s"], ratio.get("build_policyqa")))
+    rows.append(("cold start to first answer (s)", cold["ours"]["seconds"],
+                 cold["tutorial"]["seconds"], ratio["cold_start"]))
+    for p in ("p50_ms", "p95_ms", "p99_ms"):
+        rows.append((f"answer latency {p[:3]}, no cache (ms)", lat["ours_uncached"][p],
+                     lat["tutorial"][p], ratio[f"latency_{p}"]))
+    rows.append(("CPU per answer, no cache (ms)", lat["ours_uncached"]["cpu_ms_per_answer"],
+                 lat["tutorial"]["cpu_ms_per_answer"], ratio.get("cpu_per_answer")))
+    rows.append(("answer latency p50, cached (ms)", lat["ours_cached"]["p50_ms"], None, None))
+    rows.append(("peak RSS after first answer (MB)", rss["ours"], rss["tutorial"], ratio["rss"]))
+    if "server" in rss:
+        rows.append(("peak RSS of the server (MB)", rss["server"], None, None))
+    head = ("", "ours", "tutorial", "ours/tutorial")
+    lines = [head] + [(r[0], _num(r[1]), _num(r[2]), _num(r[3])) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                     for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+           for line in lines]
+    out += ["", *http_lines(result["http"]), "",
+            f"{result['questions']} questions ({result['distinct_questions']} distinct), "
+            f"model {result['model']}, {result['machine']['cpus']} CPUs"]
+    return "\n".join(out)
+
+
+def http_lines(http: dict[str, Any]) -> list[str]:
+    if "skipped" in http:
+        return [f"/api/ask: skipped ({http['skipped']})"]
+    lines = ["/api/ask on loopback   clients  requests  errors  answers/s  p50 ms  p99 ms"
+             "  server CPU ms/answer"]
+    for kind in ("unique", "repeated"):
+        for run in http[kind].values():
+            lines.append(f"  {kind:<20} {run['clients']:>7}  {run['requests']:>8}  "
+                         f"{run['errors']:>6}  {_num(run['throughput_rps'], 1):>9}  "
+                         f"{_num(run['p50_ms'], 1):>6}  {_num(run['p99_ms'], 1):>6}  "
+                         f"{_num(run.get('server_cpu_ms_per_answer'), 1):>20}")
+    return lines
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.bench.run import DEFAULT_SETS, BenchOptions, run_bench
+
+    if args.questions < 1:
+        raise PolicyQAError(f"--questions must be at least 1. Currently, it is {args.questions}")
+    if args.policyqa and not args.policyqa.is_file():
+        raise PolicyQAError(f"PolicyQA file not found: {args.policyqa}")
+    options = BenchOptions(out=args.out, policyqa=args.policyqa, questions=args.questions,
+                           quick=args.quick,
+                           question_sets=tuple(args.question_set or DEFAULT_SETS))
+
+    def note(message: str) -> None:
+        if sys.stderr.isatty():
+            print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    result = run_bench(options, settings, note)
+    print(table(result))
+    print(f"\nwritten: {result['out']}")
+    return 0

@@ -1,0 +1,182 @@
+"""The `policy-qa` command: the only place that prints or exits.
+
+Each command group lives in a small module with `register(subparsers)`; handlers take
+`(args, settings)` and return an exit code. Domain errors become one line on stderr and
+exit code 2; nothing else reaches the user as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.errors import PolicyQAError
+from qa.service import build_service
+from qa.settings import Settings, load_settings
+
+# command groups registered by other modules (each has `register(subparsers)`)
+PLUGINS = ("ui.cli.outbox", "ui.cli.serve", "ui.cli.console", "ui.cli.eval", "ui.cli.bench",
+           "ui.cli.tune")
+
+log = logging.getLogger(__name__)
+
+
+def _environment() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policy-qa",
+        description="Answer questions about a privacy policy with quotes and section links.")
+    parser.add_argument("--config", type=Path, help="TOML settings file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = sub.add_parser("build", help="index a policy (Markdown or plain text)")
+    build.add_argument("policy", type=Path, nargs="?", help="policy file (default: bundled)")
+    build.add_argument("--out", type=Path, help="index directory (default: POLICY_QA_INDEX)")
+    build.add_argument("--base-url", help="where the policy is published")
+    build.add_argument("--model", help="sentence-transformers model name or folder")
+    build.set_defaults(handler=cmd_build)
+
+    ask = sub.add_parser("ask", help="answer questions (one Answer JSON per line with --json)")
+    ask.add_argument("questions", nargs="*", metavar="QUESTION")
+    ask.add_argument("--index", type=Path, help="index directory")
+    ask.add_argument("--file", type=Path, help="read one question per line ('-' for stdin)")
+    ask.add_argument("--json", action="store_true", help="print Answer JSON lines")
+    ask.add_argument("--escalate", action="store_true",
+                     help="forward unresolved questions to the privacy inbox")
+    ask.set_defaults(handler=cmd_ask)
+
+    chat = sub.add_parser("chat", help="interactive chat in the terminal")
+    chat.add_argument("--index", type=Path, help="index directory")
+    chat.set_defaults(handler=cmd_chat)
+
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _environment()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        overrides = {k: getattr(args, k, None) for k in ("index", "model", "base_url")}
+        settings = load_settings(args.config, **overrides)
+        return int(args.handler(args, settings) or 0)
+    except PolicyQAError as exc:
+        print(f"policy-qa: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("policy-qa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+# --- build -------------------------------------------------------------------------
+
+def _quiet_progress() -> None:
+    """Progress bars (the model's "Loading weights") only when stderr is a terminal,
+    so a failing command prints exactly one line there."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_progress()
+    from index.embed import Embedder
+    from index.policy import load_policy
+    from index.store import build_index, save_index
+
+    out = Path(args.out or settings.index).expanduser()
+    policy = load_policy(args.policy or settings.policy)
+    index = build_index(policy, Embedder(settings.model), base_url=settings.base_url,
+                        inbox=settings.inbox)
+    try:
+        save_index(index, out)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise PolicyQAError(f"cannot write the index to {out}: {reason}") from None
+    m = index.manifest
+    print(f"indexed {policy.name!r} ({m['title']}, last revised {m['last_revised'] or '?'}): "
+          f"{m['chunks']} chunks, {m['units']} units, model {m['model']}, "
+          f"{m['build_seconds']:.1f}s -> {out}")
+    print(f"privacy inbox: {m['inbox'] or '(none found; set POLICY_QA_INBOX)'}; "
+          f"links: {m['base_url'] or '(relative; set --base-url)'}")
+    return 0
+
+
+# --- ask / chat --------------------------------------------------------------------
+
+def _read_questions(args: argparse.Namespace) -> list[str]:
+    questions = list(args.questions)
+    if args.file:
+        try:
+            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyQAError(f"cannot read questions from {args.file}: {exc}") from None
+        questions += [line for line in text.splitlines() if line.strip()]
+    if not questions:
+        raise PolicyQAError("no question given; pass QUESTION arguments or --file FILE")
+    return questions
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_progress()
+    questions = _read_questions(args)
+    service = build_service(settings, escalate=args.escalate)
+    service.index  # noqa: B018 - a missing or foreign index fails even for "hi"
+    for answer in service.ask_many(questions):
+        if args.escalate and not answer.resolved and answer.kind == "unresolved":
+            answer = service.escalate(answer, client="cli")
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(f"Q: {answer.question}\n{answer.answer}\n", flush=True)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_progress()
+    service = build_service(settings)
+    service.index  # noqa: B018 - fail fast on a missing index, before the prompt
+    title = service.index.manifest.get("title", "the privacy policy")
+    print(f"Ask about {title}. An empty line or Ctrl-D quits.")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            return 0
+        try:
+            answer = service.ask(line)
+        except PolicyQAError as exc:
+            print(f"  ({exc})")
+            continue
+        print(answer.answer + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

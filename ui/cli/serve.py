@@ -1,0 +1,48 @@
+"""`policy-qa serve`: the web chat, JSON API, widget loader and console in one server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qa.settings import Settings
+from ui.web import server
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser(
+        "serve", help="run the web chat, JSON API and support console (uvicorn)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    serve.add_argument("--index", type=Path, help="index directory (default POLICY_QA_INDEX)")
+    serve.set_defaults(handler=cmd_serve)
+
+
+def urls(host: str, port: int) -> dict[str, str]:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    base = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    return {"chat": f"{base}/", "api docs": f"{base}/docs", "console": f"{base}/console/",
+            "health": f"{base}/healthz",
+            "embed": f'<script src="{base}/widget.js" defer></script>'}
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.service import build_service
+    from ui.web.app import create_app
+
+    changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = settings.replace(**changes) if changes else settings
+    print(f"policy-qa: loading the index {settings.index} and the model ...", file=sys.stderr,
+          flush=True)
+    service = build_service(settings, escalate=True).warm_up()
+    app = create_app(settings, service=service)
+    title = service.index.manifest.get("title", "privacy policy")
+    print(f"policy-qa: serving {title!r} ({len(service.index.chunks)} chunks); "
+          f"questions it cannot answer go to {service.inbox or '(no inbox set)'}")
+    for name, value in urls(settings.host, settings.port).items():
+        print(f"  {name:9} {value}")
+    print("Press Ctrl-C to stop.", flush=True)
+    server.run(app, host=settings.host, port=settings.port, log_level="info",
+               timeout_graceful_shutdown=5)
+    return 0

@@ -1,0 +1,205 @@
+"""The web app: `create_app(settings) -> FastAPI` serving every web face of one Service.
+
+Routes: the public chat (gradio, ui/web/chat/widget.py) at `/`; `POST /api/ask`;
+`POST /api/escalations`; `GET /healthz`; `GET /widget.js` (the embed loader); the
+support console at `/console/` when ui/web/console/pages.py is installed; OpenAPI at `/docs`.
+Domain errors become 4xx/5xx JSON `{"error": "..."}` here and only here. Questions are
+answered through a micro-batcher (ui/web/batching.py) so concurrent visitors share one
+embedding batch and the event loop never waits on the model. Raw questions are never
+logged at INFO: only their length and outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from index.errors import PolicyQAError, QuestionError
+from index.store import package_version
+from qa.analytics import Analytics
+from qa.answering.answer import Answer
+from qa.escalation.delivery import DeliveryWorker
+from qa.escalation.outbox import Outbox, validate_email
+from qa.service import Service, build_service, clean_question, with_outbox
+from qa.settings import Settings
+from ui.web.batching import BackgroundRecorder, MicroBatcher
+from ui.web.chat.render import CHAT_HEAD
+from ui.web.chat.widget import build_widget, escalate_explicitly
+from ui.web.client_address import ClientAddressMiddleware, parse_networks
+from ui.web.console.pages import mount_console
+from ui.web.errors import install_error_handlers
+from ui.web.gradio_guard import GradioGuard, own_cache
+from ui.web.schemas import (
+    ERROR_RESPONSES,
+    AnswerOut,
+    AskRequest,
+    EscalationOut,
+    EscalationRequest,
+    HealthOut,
+)
+from ui.web.security import RateLimiter, SecurityMiddleware, parse_origins
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+APP_BODY_LIMIT = 1 << 20  # everything else (gradio events); the API uses max_body_bytes
+DESCRIPTION = """Answers questions about a privacy policy with verbatim quotes and links
+to the quoted sentence; forwards what the policy does not answer to the privacy inbox.
+
+Errors are JSON `{"error": "..."}`. POSTs are rate-limited per client (429 with
+`Retry-After`), size-limited (413) and refused from foreign origins (403).
+Embed the chat on any page with `<script src="https://HOST/widget.js" defer></script>`."""
+
+
+def create_app(settings: Settings, *, service: Service | None = None,
+               start_worker: bool = True) -> FastAPI:
+    service = with_outbox(service) if service is not None else build_service(
+        settings, escalate=True)
+    outbox: Outbox = service.outbox
+    analytics = Analytics.from_settings(settings)
+    recorder = BackgroundRecorder(batch=analytics.batch)
+    batcher: MicroBatcher[Answer] = MicroBatcher(
+        service.ask_many, validate=lambda text: _question(text, settings))
+    limiter = RateLimiter.from_settings(settings)
+    trusted = parse_networks(settings.trusted_proxies)
+    cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
+    worker = DeliveryWorker.from_settings(outbox, settings) if start_worker else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
+            batcher.close()
+            recorder.close()
+            shutil.rmtree(cache, ignore_errors=True)
+
+    app = FastAPI(title="policy-qa", version=package_version(), description=DESCRIPTION,
+                  lifespan=lifespan, max_body_size=APP_BODY_LIMIT)
+    app.state.service, app.state.batcher, app.state.recorder = service, batcher, recorder
+    app.state.analytics, app.state.worker, app.state.limiter = analytics, worker, limiter
+
+    def record_answer(answer: Answer, client: str) -> None:
+        if analytics is not None:
+            recorder.submit(analytics.record_answer, answer, client)
+
+    def record_feedback(question: str, answer_text: str, helpful: bool, client: str) -> None:
+        if analytics is not None:
+            recorder.submit(analytics.record_feedback, question, answer_text, helpful, client)
+
+    install_error_handlers(app)
+    api = {"responses": ERROR_RESPONSES, "max_body_size": settings.max_body_bytes,
+           "tags": ["public API"]}
+
+    @app.post("/api/ask", response_model=AnswerOut, summary="Answer a question", **api)
+    async def ask(body: AskRequest, request: Request) -> Response:
+        """Answer from the policy: verbatim quotes with section links, or, when the
+        policy does not cover it, `resolved: false` with the closest passages.
+        Nothing is forwarded; use `POST /api/escalations` for that."""
+        question = _question(body.question, settings)
+        answer = await batcher.ask_async(question)
+        record_answer(answer, _client(request))
+        log.info("ask: %d chars, kind=%s, resolved=%s, confidence=%.2f", len(question),
+                 answer.kind, answer.resolved, answer.confidence)
+        return JSONResponse(answer.to_dict())
+
+    @app.post("/api/escalations", status_code=201, response_model=EscalationOut,
+              summary="Forward a question to the privacy inbox", **api)
+    async def escalations(body: EscalationRequest, request: Request) -> Response:
+        """Commit the question to the outbox (on disk before this returns) for delivery
+        to the privacy inbox, whether or not the policy answers it. The same question
+        from the same client within the dedupe window returns the same escalation."""
+        question = _question(body.question, settings)
+        email = validate_email(body.email) if body.email and body.email.strip() else None
+        answer = await batcher.ask_async(question)
+        esc = await run_in_threadpool(escalate_explicitly, service, answer,
+                                      client=_client(request), email=email)
+        if worker is not None:
+            worker.wake()
+        log.info("escalation %s: %d chars, e-mail given: %s", esc["id"], len(question),
+                 email is not None)
+        return JSONResponse(esc, status_code=201)
+
+    @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],
+             responses={503: {"model": HealthOut, "description": "Index not loaded"}})
+    def healthz() -> Response:
+        """Index loaded, chunk count and the outbox's escalations per status."""
+        health = _health(service, outbox, worker)
+        return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
+
+    script = (STATIC / "widget.js").read_bytes()
+
+    @app.get("/widget.js", response_class=Response, summary="Chat loader for any site",
+             tags=["embed"], responses={200: {"content": {"text/javascript": {}}}})
+    async def widget_js() -> Response:
+        """`<script src="https://HOST/widget.js" defer></script>` adds a chat button."""
+        return Response(script, media_type="text/javascript; charset=utf-8", headers={
+            "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
+            "Cache-Control": "public, max-age=300"})
+
+    app.add_api_route("/widget.js", widget_js, methods=["HEAD"], include_in_schema=False)
+
+    mount_console(app, service, settings, analytics, limiter=limiter, cache=cache / "console")
+    chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
+                        on_feedback=record_feedback, limiter=limiter, title=_title(service))
+    own_cache(chat, cache / "chat")
+    gr.mount_gradio_app(app, chat, path="/", head=CHAT_HEAD, footer_links=[],
+                        run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
+                        show_error=False)
+    # added last, so outermost: they also cover the console's own middleware; the client
+    # address is settled first, so every layer below sees the same one
+    app.add_middleware(GradioGuard, routes=app, blocks=chat, cache=cache / "chat")
+    app.add_middleware(SecurityMiddleware, allowed_origins=parse_origins(settings.allowed_origins),
+                       limiter=limiter, api_body_limit=settings.max_body_bytes)
+    app.add_middleware(ClientAddressMiddleware, trusted=trusted)
+    return app
+
+
+def _question(text: str, settings: Settings) -> str:
+    question = clean_question(text, settings.max_question_chars)
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
+    return question
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _title(service: Service) -> str:
+    try:
+        return str(service.index.manifest.get("title") or "Privacy Policy")
+    except PolicyQAError:
+        return "Privacy Policy"
+
+
+def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None) -> dict:
+    try:
+        index = service.index
+        info: dict[str, Any] = {"loaded": True, "chunks": len(index.chunks),
+                                "title": str(index.manifest.get("title", "")),
+                                "model": str(index.manifest.get("model", ""))}
+    except PolicyQAError as exc:
+        info = {"loaded": False, "error": str(exc)}
+    try:
+        counts = outbox.counts()
+    except PolicyQAError:
+        counts = {}
+    return {"status": "ok" if info["loaded"] else "error", "index": info, "outbox": counts,
+            "delivery_worker": bool(worker is not None and worker.running)}

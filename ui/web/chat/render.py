@@ -1,0 +1,112 @@
+"""HTML for the public chat: escaped user text, answers as quotes with section links.
+
+Everything a visitor sees is built here from the policy's own words (escaped) or from
+the fixed templates of qa/answering/answer.py and the few below; user text is escaped for both
+HTML and Markdown before it is echoed, so `<script>` shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from qa.answering.answer import Answer, Passage
+
+REPLY_INVITE = ("If you would like a reply, leave your e-mail address below (optional); "
+                "it is only used to answer this question.")
+EMAIL_SAVED = "Thank you. The privacy team will reply to {email}."
+EMAIL_TOO_LATE = ("Your question has already been sent to {to}. To add your e-mail "
+                  "address, please write to {to} directly and mention reference {id}.")
+SENT_TO_TEAM = "I have forwarded your question to {to} (reference {id}); they will follow up."
+NOT_SENT = "Sorry, I could not forward your question right now: {reason}"
+SLOW_DOWN = "You are asking very quickly. Please wait {seconds} seconds and try again."
+ERROR = "Sorry, I could not answer that: {reason}"
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+WIDGET_CSS = """
+.gradio-container { max-width: 760px !important; margin: 0 auto !important; }
+#pqa-chat { overflow-wrap: anywhere; }
+#pqa-chat .pqa-answer p { margin: 0 0 .5em 0; }
+#pqa-chat blockquote.pqa-quote {
+  margin: .4em 0 .8em 0; padding: .2em 0 .2em .8em;
+  border-left: 3px solid var(--color-accent, #2563eb);
+}
+#pqa-chat .pqa-source { font-size: .92em; margin-top: .25em; }
+#pqa-chat .pqa-ref { font-family: var(--font-mono, monospace); }
+#pqa-ask textarea, #pqa-email input { font-size: 16px; }  /* no zoom-on-focus on iOS */
+@media (max-width: 480px) {
+  .main.fillable { padding: 8px !important; }
+  #pqa-chat { height: calc(100dvh - 190px) !important; min-height: 300px; }
+}
+.pqa-framed #pqa-title { display: none; }  /* widget.js shows its own title bar */
+.pqa-framed #pqa-chat { height: calc(100dvh - 110px) !important; min-height: 260px; }
+footer { display: none !important; }
+"""  # in <head> as is: gradio would re-scope css= rules
+
+# In the chat page: when framed (widget.js), hide the page title, and let Escape ask
+# the embedding page to close the chat.
+_CHAT_SCRIPT = """<script>
+if (window.parent !== window) document.documentElement.classList.add("pqa-framed");
+document.addEventListener("keydown", function (e) {
+  if (e.key === "Escape" && window.parent !== window) {
+    window.parent.postMessage({policyQa: "close"}, "*");
+  }
+});
+</script>"""
+CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n{_CHAT_SCRIPT}"
+
+
+def escape_user(text: str) -> str:
+    """User text for a Markdown+HTML renderer: shows literally, never as markup."""
+    return html.escape(_MARKDOWN.sub(r"\\\1", text), quote=True)
+
+
+def _p(text: str, cls: str = "") -> str:
+    attr = f' class="{cls}"' if cls else ""
+    return f"<p{attr}>{html.escape(text)}</p>"
+
+
+def quote_html(p: Passage) -> str:
+    """One verbatim quote; the section name links to the quoted sentence (text fragment)."""
+    link = (f'<a href="{html.escape(p.url, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer">{html.escape(p.section)}</a>')
+    return (f'<blockquote class="pqa-quote"><p>\u201c{html.escape(p.quote)}\u201d</p>'
+            f'<p class="pqa-source">\u2014 {link}</p></blockquote>')
+
+
+def render_answer(answer: Answer) -> str:
+    """An Answer as the chat shows it: lead sentence(s), then quotes; never scores."""
+    lead = answer.answer.split("\n\n", 1)[0]
+    parts = [_lead(lead, answer)]
+    if answer.escalation:
+        parts.append(_p(REPLY_INVITE))
+    if answer.passages:
+        if not answer.resolved:
+            parts.append(_p("These passages came closest, but may not answer your question:"))
+        parts.extend(quote_html(p) for p in answer.passages)
+    return _wrap(parts)
+
+
+def _lead(lead: str, answer: Answer) -> str:
+    esc = answer.escalation
+    if not esc or not esc.get("id"):
+        return _p(lead)
+    ref = html.escape(str(esc["id"]))
+    text = html.escape(lead).replace(ref, f'<span class="pqa-ref">{ref}</span>', 1)
+    return f"<p>{text}</p>"
+
+
+def render_notice(template: str, **values: object) -> str:
+    """A fixed template with escaped values, as one chat message."""
+    return _wrap([_p(template.format(**{k: str(v) for k, v in values.items()}))])
+
+
+def _wrap(parts: list[str]) -> str:
+    return '<div class="pqa-answer">' + "".join(parts) + "</div>"
+
+
+def plain_text(answer: Answer) -> str:
+    """The answer as stored with feedback: the lead and the quotes, no markup."""
+    quotes = [f"\u201c{p.quote}\u201d \u2014 {p.section}" for p in answer.passages]
+    return "\n".join([answer.answer.split("\n\n", 1)[0], *quotes])

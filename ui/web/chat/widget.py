@@ -1,0 +1,223 @@
+"""The public chat: `build_widget(service)` -> gradio Blocks.
+
+Answers render as verbatim quotes whose section name links to the quoted sentence
+(ui/web/chat/render.py). An unresolved question is forwarded to the privacy inbox at once, held
+for HOLD_SECONDS so the visitor can still add an e-mail address for the reply. Every
+answer has thumbs up/down; thumbs-down offers "Send this to the privacy team". Only
+the chat's own functions are listed in the gradio API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import gradio as gr
+
+from index.errors import EmailError, PolicyQAError, QuestionError, RateLimitedError
+from qa.answering.answer import GREETING, Answer
+from qa.escalation.outbox import EscalationStateError
+from qa.service import Service
+from ui.web.chat.render import (
+    EMAIL_SAVED,
+    EMAIL_TOO_LATE,
+    ERROR,
+    NOT_SENT,
+    REPLY_INVITE,
+    SENT_TO_TEAM,
+    SLOW_DOWN,
+    escape_user,
+    plain_text,
+    render_answer,
+    render_notice,
+)
+from ui.web.security import RateLimiter
+
+log = logging.getLogger(__name__)
+
+HOLD_SECONDS = 60.0  # how long a forwarded question waits for the visitor's e-mail
+PUBLIC_API = ("ask", "feedback", "add_email", "send_to_team")
+
+AskFn = Callable[[str], Answer]
+AnswerHook = Callable[[Answer, str], None]
+FeedbackHook = Callable[[str, str, bool, str], None]
+
+
+def escalate_explicitly(service: Service, answer: Answer, *, client: str,
+                        email: str | None = None, hold_seconds: float = 0.0) -> dict:
+    """Forward a question the visitor chose to send, whether or not the policy answered
+    it; greetings and non-questions are refused. Returns the escalation contract."""
+    if answer.kind in ("smalltalk", "rephrase"):
+        raise QuestionError("there is no question to forward; please write your question "
+                            "about the privacy policy in a few words")
+    forced = replace(answer, resolved=False, kind="unresolved")
+    escalated = service.escalate(forced, client=client, email=email, hold_seconds=hold_seconds)
+    assert escalated.escalation is not None
+    return escalated.escalation
+
+
+def _client(request: gr.Request | None) -> str:
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "")
+
+
+def _hook(fn: Callable[..., None] | None, *args: Any) -> None:
+    """Analytics must never break the chat."""
+    if fn is None:
+        return
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("chat hook %s failed", getattr(fn, "__name__", fn))
+
+
+def build_widget(
+    service: Service,
+    *,
+    ask: AskFn | None = None,
+    on_answer: AnswerHook | None = None,
+    on_feedback: FeedbackHook | None = None,
+    limiter: RateLimiter | None = None,
+    title: str = "Privacy Policy",
+) -> gr.Blocks:
+    """The public chat over `service`. `ask` defaults to service.ask (the web app passes
+    its micro-batcher); `limiter` takes a token per visitor action (ask, feedback,
+    escalate, email); the hooks record answers and thumbs for analytics.
+
+    The conversation lives on the server, in the session's gr.State: no function takes
+    the chat history (or anything file-like) from the client; the Chatbot is output only."""
+    ask = ask or service.ask
+
+    def check(client: str, action: str) -> None:
+        if limiter is not None:
+            limiter.check(client, action)
+
+    def forward(answer: Answer, client: str) -> tuple[Answer, str]:
+        if answer.kind != "unresolved":
+            return answer, ""
+        try:
+            return service.escalate(answer, client=client, hold_seconds=HOLD_SECONDS), ""
+        except RateLimitedError as exc:
+            return answer, render_notice(NOT_SENT, reason=exc)
+        except PolicyQAError as exc:
+            log.warning("could not forward an unresolved question: %s", exc)
+            return answer, ""
+
+    def respond(message: str, state: dict, request: gr.Request):
+        message = message if isinstance(message, str) else ""
+        if not message.strip():
+            return "", state["history"], state, gr.update(), gr.update()
+        client = _client(request)
+        history = [*state["history"], {"role": "user", "content": escape_user(message)}]
+        note, pending = "", state.get("pending")
+        try:
+            check(client, "ask")
+            answer = ask(message)
+        except RateLimitedError as exc:
+            reply = render_notice(SLOW_DOWN, seconds=exc.retry_after)
+        except PolicyQAError as exc:
+            reply = render_notice(ERROR, reason=exc)
+        else:
+            answer, note = forward(answer, client)
+            _hook(on_answer, answer, client)
+            reply = render_answer(answer) + note
+            esc = (answer.escalation or {}).get("id")
+            pending = esc or pending
+            state["turns"][len(history)] = {"q": answer.question, "a": plain_text(answer),
+                                            "esc": esc}
+            log.info("chat: %d chars, kind=%s, resolved=%s, escalation=%s",
+                     len(answer.question), answer.kind, answer.resolved, esc)
+        history.append({"role": "assistant", "content": reply})
+        state = {**state, "history": history, "pending": pending, "disliked": None}
+        return "", history, state, gr.update(visible=bool(pending)), gr.update(visible=False)
+
+    def feedback(state: dict, data: gr.LikeData, request: gr.Request):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = state["turns"].get(index)
+        if turn is None or data.liked is None or data.liked == "":
+            return gr.update(), state
+        helpful = data.liked is True or data.liked == "Like"
+        if turn.get("vote") is helpful:  # one vote per answer: a repeated click is not news
+            return gr.update(visible=not helpful), state
+        try:
+            check(_client(request), "feedback")
+        except RateLimitedError:
+            return gr.update(), state
+        turn["vote"] = helpful
+        _hook(on_feedback, turn["q"], turn["a"], helpful, _client(request))
+        state = {**state, "disliked": None if helpful else index}
+        return gr.update(visible=not helpful), state
+
+    def send_to_team(state: dict, request: gr.Request):
+        history = state["history"]
+        turn = state["turns"].get(state.get("disliked"))
+        if turn is None:
+            return history, state, gr.update(), gr.update(visible=False)
+        try:
+            check(_client(request), "escalate")
+            esc = escalate_explicitly(service, ask(turn["q"]), client=_client(request),
+                                      hold_seconds=HOLD_SECONDS)
+        except PolicyQAError as exc:
+            reply, pending = render_notice(NOT_SENT, reason=exc), state.get("pending")
+        else:
+            turn["esc"], pending = esc["id"], esc["id"]
+            reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=esc["to"], id=esc["id"])
+        history = [*history, {"role": "assistant", "content": reply}]
+        state = {**state, "history": history, "pending": pending, "disliked": None}
+        return history, state, gr.update(visible=bool(pending)), gr.update(visible=False)
+
+    def add_email(email: str, state: dict, request: gr.Request):
+        history, esc_id = state["history"], state.get("pending")
+        email = email if isinstance(email, str) else ""
+        if not esc_id or service.outbox is None:
+            return email, "", history, state, gr.update(visible=False)
+        try:
+            check(_client(request), "email")
+            esc = service.outbox.attach_email(esc_id, email)
+        except EmailError as exc:
+            return email, escape_user(str(exc)), history, state, gr.update(visible=True)
+        except EscalationStateError:
+            esc = service.outbox.get(esc_id)
+            reply = render_notice(EMAIL_TOO_LATE, to=esc.to, id=esc.id)
+        except PolicyQAError as exc:
+            reply = render_notice(NOT_SENT, reason=exc)
+        else:
+            reply = render_notice(EMAIL_SAVED, email=esc.email)
+        history = [*history, {"role": "assistant", "content": reply}]
+        state = {**state, "history": history, "pending": None}
+        return "", "", history, state, gr.update(visible=False)
+
+    with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
+        state = gr.State({"history": [], "turns": {}, "pending": None, "disliked": None})
+        gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
+                    "word for word and link to the section.", elem_id="pqa-title")
+        chatbot = gr.Chatbot(
+            elem_id="pqa-chat", show_label=False, sanitize_html=True, render_markdown=True,
+            feedback_options=("Like", "Dislike"), layout="bubble", height=440,
+            placeholder=escape_user(GREETING), buttons=["copy"])
+        box = gr.Textbox(show_label=False, placeholder="Ask about our privacy policy\u2026",
+                         elem_id="pqa-ask", submit_btn="Ask", max_lines=4, lines=1)
+        with gr.Group(visible=False, elem_id="pqa-email-box") as email_box:
+            email = gr.Textbox(label="Your e-mail address, for a reply (optional)",
+                               type="email", elem_id="pqa-email", max_lines=1)
+            email_btn = gr.Button("Send my e-mail address", elem_id="pqa-email-send",
+                                  size="sm")
+            email_note = gr.Markdown(elem_id="pqa-email-note")
+        with gr.Group(visible=False, elem_id="pqa-dislike-box") as dislike_box:
+            team_btn = gr.Button("Not helpful? Send this to the privacy team",
+                                 elem_id="pqa-send-team", size="sm")
+
+        box.submit(respond, [box, state],
+                   [box, chatbot, state, email_box, dislike_box],
+                   api_name="ask", concurrency_limit=16)
+        chatbot.like(feedback, [state], [dislike_box, state], api_name="feedback")
+        team_btn.click(send_to_team, [state],
+                       [chatbot, state, email_box, dislike_box], api_name="send_to_team")
+        email_args = ([email, state],
+                      [email, email_note, chatbot, state, email_box])
+        email_btn.click(add_email, *email_args, api_name="add_email")
+        email.submit(add_email, *email_args, api_visibility="private")
+    demo.queue(default_concurrency_limit=4)
+    return demo

@@ -1,0 +1,225 @@
+"""The support-agent console at /console/: a login page and a gradio Blocks (separate
+from the public chat) that nobody reaches without a session.
+
+`mount_console(app, service, settings, analytics)` adds, in front of any routes the app
+already has (so a public Blocks mounted at "/" cannot shadow it):
+
+- `GET/POST /console/login`, `POST /console/logout` (FastAPI, plain HTML forms);
+- the console Blocks at `/console/`, mounted with an `auth_dependency` that reads the
+  session cookie;
+- a guard middleware for every path under /console: POST/PUT/PATCH/DELETE need an
+  Origin (or Referer) naming this host (403 otherwise); everything except the login
+  page needs a valid session (pages redirect to the login page, the rest get 401).
+
+With no `console_users` configured nothing of the console is mounted: every /console
+path shows a page explaining how to enable it (HTTP 503), and no password works.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qa.analytics import Analytics
+from qa.escalation.outbox import Outbox
+from ui.web.console import queue as console_queue
+from ui.web.console import tabs as console_tabs
+from ui.web.console.auth import COOKIE, SESSION_SECONDS, ConsoleAuth, same_origin
+from ui.web.gradio_guard import GradioGuard, own_cache
+from ui.web.security import RateLimiter
+
+__all__ = ["PREFIX", "build_console", "mount_console"]
+
+PREFIX = "/console"
+LOGIN = PREFIX + "/login"
+LOGOUT = PREFIX + "/logout"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+log = logging.getLogger(__name__)
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem;font:inherit}}
+button{{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}}.error{{color:#b00020}}
+code{{background:#eee;padding:0 .2rem}}</style></head>
+<body><h1>{title}</h1>{body}</body></html>"""
+
+_LOGIN_FORM = """{message}
+<form method="post" action="login">
+<label for="username">Name</label>
+<input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form>"""
+
+_DISABLED = """<p>The support-agent console is disabled because no console users are
+configured. There is no default password.</p>
+<p>To enable it, set <code>POLICY_QA_CONSOLE_USERS</code> (or <code>console_users</code> in
+the TOML settings file) to comma-separated <code>name:password</code> pairs, or better
+<code>name:pbkdf2_sha256$...</code> hashes made with <code>policy-qa console-hash NAME</code>,
+and restart the server.</p>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status,
+                        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
+
+def _login_page(message: str = "", status: int = 200) -> HTMLResponse:
+    note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+    return _page("policy-qa console: sign in", _LOGIN_FORM.format(message=note), status)
+
+
+class ConsoleGuard:
+    """ASGI middleware: Origin check and session requirement for every /console path."""
+
+    def __init__(self, app: ASGIApp, auth: ConsoleAuth) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or not _under_console(path):
+            await self.app(scope, receive, send)
+            return
+        request = HTTPConnection(scope)
+        refusal = self._refusal(request, path)
+        if refusal is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": 1008,
+                            "reason": "sign in to the console first"})
+        else:
+            await refusal(scope, receive, send)
+
+    def _refusal(self, request: HTTPConnection, path: str) -> Response | None:
+        method = scope_method(request.scope)
+        if method not in SAFE_METHODS and not same_origin(request.headers, request.url.scheme):
+            log.warning("refused cross-origin %s %s", method, path)
+            return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+        if path in (LOGIN, LOGOUT) or not self.auth.enabled:
+            return None
+        if self.auth.user_for(request.cookies) is not None:
+            return None
+        if method in SAFE_METHODS and (path in (PREFIX, PREFIX + "/")
+                                       or "text/html" in request.headers.get("accept", "")):
+            root = request.scope.get("root_path", "")
+            return RedirectResponse(root + LOGIN, status_code=303)
+        return JSONResponse({"error": "sign in to the console first"}, status_code=401)
+
+
+def scope_method(scope: Scope) -> str:
+    return str(scope.get("method", "GET")) if scope["type"] == "http" else "GET"
+
+
+def _under_console(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def _client(request: HTTPConnection) -> str:
+    return request.client.host if request.client else ""
+
+
+def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
+    @app.get(LOGIN, include_in_schema=False)
+    def login_form(request: Request) -> Response:
+        if auth.user_for(request.cookies) is not None:
+            return RedirectResponse("./", status_code=303)
+        return _login_page()
+
+    @app.post(LOGIN, include_in_schema=False)
+    async def login(request: Request) -> Response:
+        client = _client(request)
+        wait = auth.limiter.retry_after(client, "login")
+        if wait:
+            page = _login_page("Too many failed sign-ins; try again later.", 429)
+            page.headers["Retry-After"] = str(int(wait + 0.999))
+            return page
+        form = await request.form()
+        name, password = str(form.get("username", "")), str(form.get("password", ""))
+        if not auth.credentials.check(name, password):
+            auth.limiter.charge(client, "login")
+            log.info("failed console sign-in")
+            return _login_page("Wrong name or password.", 401)
+        log.info("console sign-in by %s", name)
+        response = RedirectResponse("./", status_code=303)
+        response.set_cookie(COOKIE, auth.sessions.issue(name), max_age=int(SESSION_SECONDS),
+                            path=PREFIX, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        return response
+
+    # GET too: gradio's own GET /console/logout would leave our session valid
+    @app.api_route(LOGOUT, methods=["GET", "POST"], include_in_schema=False)
+    def logout(request: Request) -> Response:
+        auth.sessions.revoke(request.cookies.get(COOKIE))
+        response = RedirectResponse("login", status_code=303)
+        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict",
+                               secure=request.url.scheme == "https")
+        return response
+
+
+def _add_disabled_routes(app: FastAPI) -> None:
+    def disabled() -> Response:
+        return _page("policy-qa console is disabled", _DISABLED, 503)
+
+    for path in (PREFIX, PREFIX + "/{rest:path}"):
+        app.add_api_route(path, disabled, methods=["GET", "POST", "HEAD"],
+                          include_in_schema=False)
+
+
+def build_console(service: Any, outbox: Outbox, analytics: Analytics) -> gr.Blocks:
+    """The agents' Blocks: queue, ask-as-a-visitor diagnostics, index status, analytics."""
+    with gr.Blocks(title="policy-qa console", analytics_enabled=False) as demo:
+        with gr.Row():
+            gr.Markdown("## policy-qa support console")
+            gr.HTML('<form method="post" action="logout" style="text-align:right">'
+                    '<button type="submit" id="logout">Sign out</button></form>')
+        with gr.Tabs():
+            with gr.Tab("Escalations", id="queue"):
+                console_queue.queue_tab(demo, service, outbox)
+            with gr.Tab("Ask as a visitor", id="diagnose"):
+                console_tabs.diagnose_tab(service)
+            with gr.Tab("Index status", id="index"):
+                console_tabs.index_tab(demo, service, outbox)
+            with gr.Tab("Analytics", id="analytics"):
+                console_tabs.analytics_tab(demo, analytics)
+    return demo
+
+
+def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytics, *,
+                  limiter: RateLimiter | None = None, cache: Path | None = None) -> None:
+    """Mount the login-protected console under /console (see the module docstring).
+    The escalation queue uses `service.outbox`, or an Outbox from settings; failed
+    sign-ins count in `limiter`; gradio may copy files only into `cache`."""
+    before = list(app.router.routes)
+    auth = ConsoleAuth.from_settings(settings, limiter)
+    if not auth.enabled:
+        log.warning("console disabled: no console users configured (POLICY_QA_CONSOLE_USERS)")
+        _add_disabled_routes(app)
+    else:
+        outbox = service.outbox or Outbox.from_settings(settings)
+        _add_login_routes(app, auth)
+        blocks = build_console(service, outbox, analytics)
+        cache = cache or Path(tempfile.mkdtemp(prefix="policy-qa-console-"))
+        own_cache(blocks, cache)
+        gr.mount_gradio_app(app, blocks, PREFIX,
+                            auth_dependency=lambda request: auth.user_for(request.cookies),
+                            footer_links=[], run_history=False, show_error=True)
+        app.add_middleware(GradioGuard, routes=app, blocks=blocks, cache=cache)
+    app.add_middleware(ConsoleGuard, auth=auth)  # outside the gradio guard: auth first
+    mine = [r for r in app.router.routes if r not in before]
+    app.router.routes[:] = mine + before

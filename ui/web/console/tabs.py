@@ -1,0 +1,162 @@
+"""The console's read-only tabs: ask as a visitor (diagnostics), index status and
+analytics; the escalation queue is in ui/web/console/queue.py. Each tab is a pure data
+function (tested directly and over HTTP) plus a small builder wiring it to gradio
+components.
+
+Visitor-supplied text (questions, e-mails, notes) only ever reaches the page through
+gr.Dataframe cells of type "str" and gr.Textbox values, which render as text; nothing
+user-supplied goes into gr.HTML or gr.Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from index.errors import PolicyQAError
+from qa.analytics import Analytics
+from qa.answering.answer import quote_for
+from qa.escalation.outbox import Outbox
+from qa.service import clean_question
+
+CANDIDATE_COLUMNS = ["rank", "section", "subsection", "anchor", "fused", "dense", "lexical",
+                     "above threshold", "shown to visitor", "best sentence"]
+DAY_COLUMNS = ["day", "questions", "resolved", "unresolved"]
+
+
+def frame(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- ask as a visitor ----------------------------------------------------------------
+
+def _verdict(answer: Any, threshold: float, inbox: str, lexical_weight: float) -> str:
+    top = answer.confidence
+    if answer.kind == "smalltalk":
+        return ("Small talk (a greeting or thanks): a fixed friendly reply, no search, "
+                "not escalated.")
+    if answer.kind == "rephrase":
+        return ("None of the question's words is known to the model: the visitor is asked to "
+                "rephrase. Not escalated.")
+    formula = f"Fused score = dense blend + {lexical_weight:g} × lexical (BM25 scaled to the best)."
+    if answer.resolved:
+        return (f"RESOLVED: the best passage's fused score {top:.3f} is at or above the "
+                f"threshold {threshold:.2f}, so the visitor sees the top passages as quotes. "
+                + formula)
+    return (f"NOT RESOLVED: the best fused score {top:.3f} is below the threshold "
+            f"{threshold:.2f}. The visitor is told the policy does not seem to cover this and "
+            f"may forward it to {inbox or '(no inbox configured)'}. " + formula)
+
+
+def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str, str]:
+    """(verdict, threshold, every candidate passage, visitor's view, Answer JSON)."""
+    threshold = float(service.settings.threshold)
+    empty = frame([], CANDIDATE_COLUMNS)
+    try:
+        text = clean_question(question, service.settings.max_question_chars)
+        answer = service.ask(text)
+        hits = service.retriever.retrieve(text, k=10).hits
+    except PolicyQAError as exc:
+        return f"Not a usable question: {exc}", threshold, empty, "", ""
+    searched = answer.kind in ("answer", "unresolved")
+    shown = {p.anchor for p in answer.passages} if searched else set()
+    rows = [[i, h.chunk.section, h.chunk.subsection or "", h.chunk.anchor, round(h.score, 4),
+             round(h.dense, 4), round(h.lexical, 4), "yes" if h.score >= threshold else "no",
+             "yes" if h.chunk.anchor in shown else "", quote_for(h)]
+            for i, h in enumerate(hits, 1)]
+    verdict = _verdict(answer, threshold, service.inbox if answer.kind == "unresolved" else "",
+                       service.retriever.weights.lexical)
+    payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
+    return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload
+
+
+def diagnose_tab(service: Any) -> None:
+    with gr.Row():
+        question = gr.Textbox(label="Question, as a visitor would type it", scale=4,
+                              elem_id="diag-question")
+        ask = gr.Button("Ask", variant="primary", scale=0)
+    verdict = gr.Textbox(label="Why it was or was not resolved", interactive=False, lines=3,
+                         elem_id="diag-verdict")
+    threshold = gr.Number(label="Threshold", interactive=False)
+    candidates = gr.Dataframe(headers=CANDIDATE_COLUMNS, datatype="str", interactive=False,
+                              wrap=True, label="Every candidate passage (best first)")
+    with gr.Accordion("What the visitor sees", open=True):
+        preview = gr.Markdown()
+    raw = gr.Code(language="json", label="Answer JSON", interactive=False)
+    outputs = [verdict, threshold, candidates, preview, raw]
+    ask.click(lambda q: diagnose(service, q), question, outputs, api_name="diagnose")
+    question.submit(lambda q: diagnose(service, q), question, outputs, api_name=False)
+
+
+# --- index status --------------------------------------------------------------------
+
+def index_rows(service: Any, outbox: Outbox | None = None) -> pd.DataFrame:
+    """Field/value rows: what is indexed, with which model, when; plus queue counts."""
+    try:
+        m = service.index.manifest
+    except PolicyQAError as exc:
+        return frame([["index", f"not loaded: {exc}"]], ["field", "value"])
+    rows = [["policy title", m.get("title", "")], ["last revised", m.get("last_revised") or ""],
+            ["policy SHA-256", m.get("policy_sha256", "")], ["model", m.get("model", "")],
+            ["dimension", m.get("dimension", "")], ["chunks", m.get("chunks", "")],
+            ["retrieval units", m.get("units", "")], ["built at", m.get("built_at", "")],
+            ["build seconds", m.get("build_seconds", "")],
+            ["policy file", m.get("policy_name", "")],
+            ["base URL", m.get("base_url", "")], ["privacy inbox", service.inbox],
+            ["package version", m.get("package_version", "")],
+            ["index folder", str(service.settings.index)],
+            ["threshold", service.settings.threshold], ["top_k", service.settings.top_k]]
+    if outbox is not None:
+        rows += [[f"escalations {s}", n] for s, n in outbox.counts().items()]
+    return frame([[k, str(v)] for k, v in rows], ["field", "value"])
+
+
+def index_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
+    table = gr.Dataframe(headers=["field", "value"], datatype="str", interactive=False,
+                         wrap=True, label="Index")
+    refresh = gr.Button("Refresh")
+    refresh.click(lambda: index_rows(service, outbox), None, table, api_name=False)
+    demo.load(lambda: index_rows(service, outbox), None, table, api_name="index_status")
+
+
+# --- analytics -----------------------------------------------------------------------
+
+def analytics_view(analytics: Analytics) -> tuple[str, pd.DataFrame, pd.DataFrame,
+                                                  pd.DataFrame, pd.DataFrame]:
+    """(resolved-rate line, per-day table, per-day plot data, top unresolved, thumbs-down)."""
+    days = analytics.questions_per_day()
+    total = sum(t for _, t, _ in days)
+    rate = f"**Resolved rate: {analytics.resolved_rate():.1%}** of {total} question(s) " \
+           f"in the last 30 days (retention {analytics.retention_days:g} days)."
+    per_day = frame([[d, t, r, t - r] for d, t, r in days], DAY_COLUMNS)
+    plot = pd.DataFrame([{"day": d, "outcome": o, "questions": n}
+                         for d, t, r in days for o, n in (("resolved", r), ("unresolved", t - r))],
+                        columns=["day", "outcome", "questions"])
+    top = frame([[q, c] for q, c in analytics.top_unresolved()], ["question", "times asked"])
+    down = frame([[r["at"], r["question"], r["answer"]] for r in analytics.thumbs_down()],
+                  ["when", "question", "answer shown"])
+    return rate, per_day, plot, top, down
+
+
+def analytics_tab(demo: gr.Blocks, analytics: Analytics) -> None:
+    refresh = gr.Button("Refresh")
+    rate = gr.Markdown()
+    plot = gr.BarPlot(x="day", y="questions", color="outcome", label="Questions per day")
+    per_day = gr.Dataframe(headers=DAY_COLUMNS, datatype="str", interactive=False,
+                           label="Questions per day")
+    top = gr.Dataframe(headers=["question", "times asked"], datatype="str", interactive=False,
+                       wrap=True, label="Most frequent unresolved questions",
+                       elem_id="top-unresolved")
+    down = gr.Dataframe(headers=["when", "question", "answer shown"], datatype="str",
+                        interactive=False, wrap=True, label="Thumbs-down answers")
+
+    def load() -> tuple[Any, ...]:
+        r, d, p, t, w = analytics_view(analytics)
+        return r, p, d, t, w
+
+    outputs = [rate, plot, per_day, top, down]
+    refresh.click(load, None, outputs, api_name=False)
+    demo.load(load, None, outputs, api_name="analytics")

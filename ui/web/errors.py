@@ -1,0 +1,80 @@
+"""The one place domain errors become HTTP: a JSON body `{"error": "..."}` with the
+status the error's type calls for (the table below), for the API and every route."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from index.errors import (
+    ConfigError,
+    EscalationStateError,
+    IndexLoadError,
+    NotFoundError,
+    PolicyQAError,
+    RateLimitedError,
+)
+
+log = logging.getLogger(__name__)
+
+# the most specific class wins; anything else a user can fix is a 400
+STATUS: tuple[tuple[type[PolicyQAError], int], ...] = (
+    (RateLimitedError, 429), (EscalationStateError, 409), (NotFoundError, 404),
+    (IndexLoadError, 503), (ConfigError, 503), (PolicyQAError, 400))
+
+
+def status_of(exc: PolicyQAError) -> int:
+    return next(status for kind, status in STATUS if isinstance(exc, kind))
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PolicyQAError)
+    async def domain_error(request: Request, exc: PolicyQAError) -> JSONResponse:
+        if isinstance(exc, RateLimitedError):
+            return _error(429, str(exc), {"Retry-After": str(exc.retry_after)})
+        return _error(status_of(exc), str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, message = describe_validation(exc.errors())
+        return _error(status, message)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 413:
+            limit = request.scope.get("starlette.max_body_size")
+            message = f"request body is too large; the limit is {limit} bytes"
+        return _error(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "internal error; the problem has been logged")
+
+
+def describe_validation(errors: Any) -> tuple[int, str]:
+    """FastAPI/pydantic validation errors as one sentence (400 for bad JSON, else 422)."""
+    first = dict(errors[0]) if errors else {}
+    kind, loc = first.get("type", ""), [str(p) for p in first.get("loc", ())]
+    field = ".".join(p for p in loc if p != "body")
+    if kind == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "")
+        return 400, f"request body is not valid JSON ({detail})".replace(" ()", "")
+    if not field or kind in ("model_attributes_type", "dict_type"):
+        return 422, ('request body must be a JSON object such as {"question": "..."} '
+                     "sent as Content-Type: application/json")
+    if kind == "missing":
+        return 422, f"field {field!r} is required"
+    if kind == "string_type":
+        return 422, f"field {field!r} must be a string"
+    return 422, f"field {field!r}: {first.get('msg', 'is invalid')}"

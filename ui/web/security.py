@@ -1,0 +1,301 @@
+"""Edge protection for the web app: the one rate limiter, Origin checks, our CORS policy
+and the security headers.
+
+`SecurityMiddleware` is plain ASGI so it also covers the mounted gradio apps:
+- state-changing requests (POST, PUT, PATCH, DELETE) are refused with 403 when they
+  carry an Origin whose scheme, host and port are neither this server's own nor a
+  configured allowed origin (requests without Origin, such as curl or scripts, pass);
+- CORS is ours, not gradio's: only `/api/*` answers allowed origins with CORS headers
+  (preflights included); every other response has any `Access-Control-*` header removed;
+- API POSTs whose Content-Length exceeds the API body limit get 413 before any read;
+- API POSTs are rate-limited per client and action (token buckets) -> 429 + Retry-After;
+- every response gets nosniff, a Referrer-Policy and a Content-Security-Policy
+  (`default-src 'self'`, scripts only from this server; the chat may be framed by any
+  site, the console by none), HSTS when the request came over HTTPS, no `server`
+  banner; console responses are `Cache-Control: no-store`.
+Request body size limits are FastAPI's own `max_body_size` (see ui/web/app.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from index.errors import RateLimitedError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# gradio's pages need inline scripts (its config is an inline <script>) and inline
+# styles; nothing needs eval, objects, or a foreign origin.
+_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors {ancestors}")
+CHAT_CSP = _CSP.format(ancestors="*")
+CONSOLE_CSP = _CSP.format(ancestors="'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+CORS_MAX_AGE = "600"
+# which buckets each rate-limited route takes a token from
+API_ACTIONS: Mapping[str, tuple[str, ...]] = {
+    "/api/ask": ("ask",), "/api/escalations": ("ask", "escalate")}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`burst` requests at once, then one more every `refill_seconds`; burst <= 0: no limit."""
+
+    burst: int
+    refill_seconds: float
+
+    @classmethod
+    def per(cls, count: int, seconds: float) -> Rate:
+        return cls(int(count), seconds / count if count > 0 else 0.0)
+
+    def describe(self) -> str:
+        window = self.burst * self.refill_seconds
+        unit = "minute" if round(window) == 60 else f"{round(window)} s"
+        return f"{self.burst} per {unit}"
+
+
+class RateLimiter:
+    """Token buckets per (client, action): the one limiter of every public action (the
+    API, the chat's ask/thumbs/send/e-mail, console sign-in failures). `rates` maps an
+    action to its Rate; an int is a per-minute rate for every action ("0" disables)."""
+
+    def __init__(self, rates: int | Rate | Mapping[str, Rate], *,
+                 clock: Callable[[], float] = time.monotonic, max_clients: int = 50_000) -> None:
+        if isinstance(rates, int):
+            rates = Rate.per(rates, 60.0)
+        self.rates = dict(rates) if isinstance(rates, Mapping) else {"*": rates}
+        self.clock = clock
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: object) -> RateLimiter:
+        per_minute = int(getattr(settings, "requests_per_minute", 60))
+        per_hour = int(getattr(settings, "escalations_per_hour", 10))
+        return cls({"ask": Rate.per(per_minute, 60.0), "feedback": Rate.per(per_minute, 60.0),
+                    "escalate": Rate.per(per_hour, 3600.0), "email": Rate.per(per_hour, 3600.0),
+                    "login": Rate(5, 300.0)})
+
+    def rate(self, action: str) -> Rate:
+        return self.rates.get(action) or self.rates.get("*") or Rate(0, 0.0)
+
+    def check(self, client: str, action: str = "ask") -> None:
+        """Take one token for (client, action) or raise RateLimitedError with the wait."""
+        wait = self._take(client, action, force=False)
+        if wait:
+            raise RateLimitedError(
+                f"too many requests from this client (limit {self.rate(action).describe()}); "
+                f"try again in {math.ceil(wait)} s", wait)
+
+    def charge(self, client: str, action: str) -> None:
+        """Take a token even when none is left (a failed sign-in always counts)."""
+        self._take(client, action, force=True)
+
+    def retry_after(self, client: str, action: str) -> float:
+        """Seconds until (client, action) has a token again (0: it has one now)."""
+        rate = self.rate(action)
+        if rate.burst <= 0:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens((client, action), rate, self.clock(), keep=True)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
+
+    def _take(self, client: str, action: str, *, force: bool) -> float:
+        rate = self.rate(action)
+        if rate.burst <= 0:
+            return 0.0
+        now, key = self.clock(), (client, action)
+        with self._lock:
+            tokens = self._tokens(key, rate, now, keep=False)
+            if tokens < 1.0 and not force:
+                self._buckets[key] = (tokens, now)
+                return (1.0 - tokens) * rate.refill_seconds
+            self._buckets[key] = (max(tokens - 1.0, -rate.burst), now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return 0.0
+
+    def _tokens(self, key: tuple[str, str], rate: Rate, now: float, *, keep: bool) -> float:
+        tokens, last = (self._buckets.get(key) if keep else self._buckets.pop(key, None)) or (
+            float(rate.burst), now)
+        return min(float(rate.burst), tokens + (now - last) / rate.refill_seconds)
+
+
+def parse_origins(value: str | Iterable[str]) -> frozenset[str]:
+    """'https://a.example, https://b.example' -> normalised origins ('*' allows all)."""
+    items = value.split(",") if isinstance(value, str) else value
+    return frozenset(o if o == "*" else normalise_origin(o) for o in
+                     (i.strip() for i in items) if o)
+
+
+def normalise_origin(origin: str) -> str:
+    """scheme://host[:port] in lower case, with the scheme's default port dropped."""
+    parts = urlsplit(origin.strip().lower())
+    try:
+        port = parts.port
+    except ValueError:
+        return origin.strip().lower()
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    shown = f":{port}" if port and port != DEFAULT_PORTS.get(parts.scheme) else ""
+    return f"{parts.scheme}://{host}{shown}"
+
+
+def request_origin(headers: Mapping[str, str], scheme: str) -> str | None:
+    """This server's own origin as the browser sees it: the request's scheme and Host."""
+    host = headers.get("host", "").strip()
+    if not host:
+        return None
+    scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+    return normalise_origin(f"{scheme}://{host}")
+
+
+def same_origin(headers: Mapping[str, str], scheme: str = "http") -> bool:
+    """True when the request's Origin (or, without one, its Referer) is this server's
+    own origin: same scheme, host and port. Neither, or `Origin: null`, is refused."""
+    here = request_origin(headers, scheme)
+    claimed = headers.get("origin") or headers.get("referer")
+    if here is None or not claimed or claimed == "null":
+        return False
+    return normalise_origin(claimed) == here
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, *, allowed_origins: frozenset[str] = frozenset(),
+                 limiter: RateLimiter | None = None, api_prefix: str = "/api/",
+                 api_body_limit: int | None = None,
+                 private_prefixes: tuple[str, ...] = ("/console",),
+                 open_paths: frozenset[str] = frozenset({"/widget.js"})) -> None:
+        self.app = app
+        self.allowed_origins = allowed_origins
+        self.limiter = limiter
+        self.api_prefix = api_prefix
+        self.api_body_limit = api_body_limit
+        self.private_prefixes = private_prefixes
+        self.open_paths = open_paths  # public assets that set their own `*` CORS header
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        api = path.startswith(self.api_prefix)
+        cors = api and origin is not None and self.cors_allowed(origin)
+        if method == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(send, origin if cors else None)
+            return
+        refusal = self._refusal(scope, headers, path, method, origin, api)
+        if refusal is not None:
+            await json_response(send, *refusal)
+            return
+        private = any(path == p or path.startswith(p + "/") for p in self.private_prefixes)
+        secure = scope.get("scheme") == "https"
+        strip = ("server",) if path in self.open_paths else ("server", "access-control-")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                for name in [k for k in out if k.startswith(strip)]:
+                    del out[name]
+                _harden(out, private=private, secure=secure)
+                if cors and origin is not None:
+                    _cors_headers(out, origin)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, scope: Scope, headers: Headers, path: str, method: str,
+                 origin: str | None, api: bool) -> tuple | None:
+        if method in SAFE_METHODS:
+            return None
+        if origin is not None and not self.origin_allowed(origin, headers, scope):
+            return (403, f"cross-origin request from {origin[:100]!r} is not allowed; "
+                         "add it to POLICY_QA_ALLOWED_ORIGINS")
+        if api and self._declared_too_large(headers):
+            return 413, f"request body is too large; the limit is {self.api_body_limit} bytes"
+        if self.limiter is not None and method == "POST":
+            client = str((scope.get("client") or ("", 0))[0])
+            try:
+                for action in API_ACTIONS.get(path.rstrip("/"), ()):
+                    self.limiter.check(client, action)
+            except RateLimitedError as exc:
+                return 429, str(exc), {"retry-after": str(exc.retry_after)}
+        return None
+
+    async def _preflight(self, send: Send, origin: str | None) -> None:
+        if origin is None:
+            await json_response(send, 403, "cross-origin requests are allowed only on /api/ "
+                                            "from POLICY_QA_ALLOWED_ORIGINS")
+            return
+        out = MutableHeaders()
+        _harden(out, private=False, secure=False)
+        _cors_headers(out, origin)
+        out["access-control-allow-methods"] = "GET, POST"
+        out["access-control-allow-headers"] = "Content-Type"
+        out["access-control-max-age"] = CORS_MAX_AGE
+        await send({"type": "http.response.start", "status": 204, "headers": out.raw})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _declared_too_large(self, headers: Headers) -> bool:
+        """Content-Length above the API limit (a streamed body is counted by FastAPI's
+        max_body_size as it arrives)."""
+        length = headers.get("content-length", "")
+        return (self.api_body_limit is not None and length.isdigit()
+                and int(length) > self.api_body_limit)
+
+    def cors_allowed(self, origin: str) -> bool:
+        return origin != "null" and ("*" in self.allowed_origins
+                                     or normalise_origin(origin) in self.allowed_origins)
+
+    def origin_allowed(self, origin: str, headers: Headers, scope: Scope) -> bool:
+        if self.cors_allowed(origin):
+            return True
+        return same_origin({"host": headers.get("host", ""), "origin": origin},
+                           str(scope.get("scheme", "http")))
+
+
+def _harden(out: MutableHeaders, *, private: bool, secure: bool) -> None:
+    out.setdefault("x-content-type-options", "nosniff")
+    out.setdefault("referrer-policy", "strict-origin-when-cross-origin")
+    if private:
+        out["x-frame-options"] = "DENY"
+        out["content-security-policy"] = CONSOLE_CSP
+        out["cache-control"] = "no-store"
+    else:
+        out.setdefault("content-security-policy", CHAT_CSP)
+    if secure:
+        out["strict-transport-security"] = HSTS
+
+
+def _cors_headers(out: MutableHeaders, origin: str) -> None:
+    out["access-control-allow-origin"] = origin
+    vary = out.get("vary", "")
+    if "origin" not in vary.lower():
+        out["vary"] = f"{vary}, Origin" if vary else "Origin"
+
+
+async def json_response(send: Send, status: int, error: str,
+                        extra: dict[str, str] | None = None) -> None:
+    """A JSON error `{"error": ...}` sent straight from ASGI middleware."""
+    body = json.dumps({"error": error}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"x-content-type-options", b"nosniff")]
+    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
