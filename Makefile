@@ -83,7 +83,8 @@ eval: $(STAMP) $(ADAPTED)/policy-qa.toml
 	        --out reports/eval-policyqa-dev; fi
 
 bench: $(STAMP)
-	$(PQA) bench --out reports/bench.json \
+	$(PQA) bench --out reports/bench.json --question-set tests/data/korero-questions.jsonl \
+	    --question-set tests/data/korero-dev.jsonl \
 	    $(if $(wildcard $(SHARED)/data/policyqa-dev.json),--policyqa $(SHARED)/data/policyqa-dev.json,)
 
 # research: tune on PolicyQA's 20 websites (not for production, see README); `make run`

@@ -17,8 +17,11 @@ from typing import Any
 
 from index.errors import ConfigError
 
-DATA_HOME = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-DEFAULT_HOME = DATA_HOME / "policy-qa"
+# where state lives when nothing says otherwise; load_settings() moves it under
+# $XDG_DATA_HOME when that is set (the environment is read there, never at import)
+DEFAULT_HOME = Path.home() / ".local" / "share" / "policy-qa"
+HOME_FIELDS = {"index": "index", "outbox": "outbox.sqlite3", "maildir": "maildir",
+               "analytics": "analytics.sqlite3"}
 BUNDLED_POLICY = Path(__file__).resolve().parent.parent / "index" / "data" / "korero-privacy.md"
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
@@ -152,4 +155,8 @@ def load_settings(
         if raw is not None and raw != "":
             values[name] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if env.get("XDG_DATA_HOME"):
+        home = Path(env["XDG_DATA_HOME"]) / "policy-qa"
+        for name, leaf in HOME_FIELDS.items():
+            values.setdefault(name, str(home / leaf))
     return Settings(**_coerce_all(values))

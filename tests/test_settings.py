@@ -136,3 +136,13 @@ def test_missing_config_file(tmp_path):
 def test_toml_values_of_the_wrong_type_are_refused(toml, text):
     with pytest.raises(ConfigError):
         load_settings(toml(text), env={})
+
+
+def test_xdg_data_home_is_read_by_load_settings_not_at_import(tmp_path):
+    moved = load_settings(env={"XDG_DATA_HOME": str(tmp_path)})
+    assert moved.index == tmp_path / "policy-qa" / "index"
+    assert moved.outbox == tmp_path / "policy-qa" / "outbox.sqlite3"
+    explicit = load_settings(env={"XDG_DATA_HOME": str(tmp_path),
+                                  "POLICY_QA_INDEX": str(tmp_path / "mine")})
+    assert explicit.index == tmp_path / "mine"
+    assert Settings().index == Path.home() / ".local" / "share" / "policy-qa" / "index"

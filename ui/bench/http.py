@@ -32,7 +32,6 @@ run(create_app(load_settings()), host="127.0.0.1", port=int(sys.argv[1]),
     log_level="warning", access_log=False)
 """
 READY_TIMEOUT_S = 240.0
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -69,7 +68,7 @@ def server(settings: Settings, index_dir: Path, tmp: Path) -> Iterator[tuple[int
            "POLICY_QA_REQUESTS_PER_MINUTE": "100000000",
            "POLICY_QA_CACHE_SIZE": str(settings.cache_size)}
     log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_ready(port, proc, tmp / "server.log")

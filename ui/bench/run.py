@@ -33,9 +33,6 @@ from qa.service import Service
 from qa.settings import Settings
 from ui.bench.stats import percentiles
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETS = (ROOT / "tests" / "data" / "korero-questions.jsonl",
-                ROOT / "tests" / "data" / "korero-dev.jsonl")
 FIRST_QUESTION = "How do you protect my information?"
 Note = Callable[[str], None]
 
@@ -65,7 +62,7 @@ class BenchOptions:
     policyqa: Path | None = None
     questions: int = 500
     quick: bool = False
-    question_sets: tuple[Path, ...] = DEFAULT_SETS
+    question_sets: tuple[Path, ...] = ()
     clients: tuple[int, ...] = (1, 8, 32)
 
     @property
@@ -82,9 +79,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 def question_cycle(sets: Sequence[Path], n: int) -> list[str]:
     """n questions, cycling through the labelled sets."""
     missing = [str(p) for p in sets if not Path(p).is_file()]
-    if missing:
-        raise PolicyQAError(f"labelled question set not found: {', '.join(missing)} "
-                            "(run from the repository, or pass --question-set FILE)")
+    if missing or not sets:
+        raise PolicyQAError(f"labelled question set not found: {', '.join(missing) or 'none given'}"
+                            " (pass --question-set FILE)")
     texts = [q.text for path in sets for q in load_questions(path)]
     return list(itertools.islice(itertools.cycle(texts), n))
 
@@ -107,7 +104,7 @@ def cold_start(setup: str, args: Sequence[str]) -> dict[str, float]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=600)
+                          text=True, env=env, timeout=600)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]

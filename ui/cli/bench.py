@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--questions", type=int, default=500,
                         help="questions for the latency and load runs (default 500)")
     parser.add_argument("--question-set", type=Path, action="append", metavar="FILE",
-                        help="labelled JSON Lines set to cycle (default: tests/data/korero-*)")
+                        required=True,
+                        help="labelled JSON Lines set to cycle (repeatable), e.g. "
+                             "tests/data/korero-questions.jsonl")
     parser.add_argument("--quick", action="store_true",
                         help="a small run (40 questions, 2 PolicyQA policies) for smoke tests")
     parser.set_defaults(handler=cmd_bench)
@@ -81,7 +83,7 @@ def http_lines(http: dict[str, Any]) -> list[str]:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from ui.bench.run import DEFAULT_SETS, BenchOptions, run_bench
+    from ui.bench.run import BenchOptions, run_bench
 
     if args.questions < 1:
         raise PolicyQAError(f"--questions must be at least 1. Currently, it is {args.questions}")
@@ -89,7 +91,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         raise PolicyQAError(f"PolicyQA file not found: {args.policyqa}")
     options = BenchOptions(out=args.out, policyqa=args.policyqa, questions=args.questions,
                            quick=args.quick,
-                           question_sets=tuple(args.question_set or DEFAULT_SETS))
+                           question_sets=tuple(args.question_set))
 
     def note(message: str) -> None:
         if sys.stderr.isatty():
