@@ -1,20 +1,18 @@
 """Usage analytics for the support console: what people ask and where the policy
 falls short.
 
-One SQLite file (WAL). Each answered question stores its UTC day, kind, whether it
-was resolved, the confidence, the top passage's anchor and the question itself
-(whitespace-normalised, needed for "most frequent unresolved questions"); each
-thumbs-up/down stores the question and the answer shown. Client identifiers are kept
-only as a keyed hash (the key lives in the database), never as raw IPs. Rows older
-than `retention_days` are deleted by `purge`, which also runs on its own at most once
-an hour while recording.
+One SQLite file (WAL, synchronous=NORMAL; the SQLite layer is qa/sqlite.py). Each
+answered question stores its UTC day, kind, whether it was resolved, the confidence,
+the top passage's anchor and the question itself (whitespace-normalised, needed for
+"most frequent unresolved questions"); each thumbs-up/down stores the question and
+the answer shown. Client identifiers are kept only as a keyed hash
+(`qa.sqlite.client_hash`, the key lives in the database), never as raw IPs. Rows
+older than `retention_days` are deleted by `purge`, which also runs on its own at
+most once an hour while recording.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import sqlite3
 import threading
 import time
@@ -25,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.errors import ConfigError
+from qa.sqlite import Database, client_hash
 
 __all__ = ["Analytics", "normalise"]
 
@@ -33,9 +31,9 @@ DAY = 86400.0
 MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 4000
 AUTO_PURGE_SECONDS = 3600.0
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
     at REAL NOT NULL,
     day TEXT NOT NULL,
@@ -93,13 +91,20 @@ class Analytics:
 
     def __init__(self, path: str | Path, *, retention_days: float = 30.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+        # analytics are not worth an fsync per answer: WAL + NORMAL stays consistent
+        # and at worst loses the last rows on a power cut
+        self.database = Database(Path(path), "analytics database", synchronous="NORMAL")
         self.retention_days = float(retention_days)
         self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()  # the open batch connection of this thread
-        self._secret = self._init_schema()
+        self._secret = self.database.create(_SCHEMA, SCHEMA_VERSION)
         self._last_purge = 0.0
+
+    @property
+    def path(self) -> Path:
+        """The analytics file."""
+        return self.database.path
 
     @classmethod
     def from_settings(cls, settings: Any, *, clock: Callable[[], float] = time.time) -> Analytics:
@@ -115,16 +120,10 @@ class Analytics:
         if self._batch_connection() is not None:
             yield  # already in a batch on this thread
             return
-        with self._connect() as con:
-            con.execute("BEGIN")
+        with self.database.transaction("DEFERRED") as con:
             self._local.con = con
             try:
                 yield
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            else:
-                con.execute("COMMIT")
             finally:
                 self._local.con = None
         self._maybe_purge()
@@ -134,41 +133,13 @@ class Analytics:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """This thread's batch connection if it is in one, else a new connection."""
         shared = self._batch_connection()
         if shared is not None:
             yield shared
             return
-        try:
-            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            # analytics are not worth an fsync per answer: WAL + NORMAL stays consistent
-            # and at worst loses the last rows on a power cut
-            con.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open analytics database {str(self.path)!r}: {exc}") from None
-        try:
+        with self.database.connect() as con:
             yield con
-        except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc) or "malformed" in str(exc):
-                raise ConfigError(f"analytics database {str(self.path)!r} is not a usable "
-                                  f"SQLite file: {exc}") from None
-            raise
-        finally:
-            con.close()
-
-    def _init_schema(self) -> bytes:
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode = WAL")
-            con.executescript(_SCHEMA)
-            con.execute("INSERT OR IGNORE INTO meta VALUES ('client_secret', ?)",
-                        (secrets.token_hex(32),))
-            row = con.execute("SELECT value FROM meta WHERE key = 'client_secret'").fetchone()
-        return bytes.fromhex(row[0])
-
-    def _client(self, client: str) -> str:
-        if not client:
-            return ""
-        digest = hmac.new(self._secret, str(client).encode("utf-8", "replace"), hashlib.sha256)
-        return digest.hexdigest()[:32]
 
     def _insert(self, sql: str, params: tuple[Any, ...]) -> None:
         with self._connect() as con:
@@ -193,7 +164,7 @@ class Analytics:
             " question_key, client) VALUES (?,?,?,?,?,?,?,?,?)",
             (now, _day(now), str(answer.kind), int(bool(answer.resolved)),
              float(answer.confidence), anchor[:200], question, _key(question),
-             self._client(client)))
+             client_hash(self._secret, client)))
 
     def record_feedback(self, question: str, answer_text: str, helpful: bool,
                         client: str = "") -> None:
@@ -203,7 +174,7 @@ class Analytics:
             "INSERT INTO feedback (at, day, helpful, question, answer, client)"
             " VALUES (?,?,?,?,?,?)",
             (now, _day(now), int(bool(helpful)), normalise(question),
-             str(answer_text)[:MAX_ANSWER_CHARS], self._client(client)))
+             str(answer_text)[:MAX_ANSWER_CHARS], client_hash(self._secret, client)))
 
     def purge(self, now: float | None = None) -> int:
         """Delete rows older than retention_days; returns how many went."""

@@ -1,99 +1,139 @@
-"""The outbox's SQLite layer: the schema, short-lived connections, `BEGIN IMMEDIATE`
-transactions, and fetching one escalation row by id (qa/escalation/outbox.py builds on it).
+"""The one SQLite layer of policy-qa, under the outbox (qa/escalation/) and the usage
+analytics (qa/analytics.py).
+
+A `Database` names one file and how to open it: short-lived autocommit connections
+with the caller's pragmas (the outbox: synchronous=FULL and secure_delete; the
+analytics: synchronous=NORMAL), `BEGIN ...` transactions, and `create`, which switches
+the file to WAL, creates the caller's schema with its version recorded in
+`PRAGMA user_version` and returns the file's client-hashing secret. A file the user
+can fix (corrupt, not SQLite, a folder, read-only) becomes a ConfigError naming it
+(`unusable_file_error`); `client_hash` is the keyed hash that keeps raw client
+identifiers (IPs) off the disk.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import ConfigError, NotFoundError
+from index.errors import ConfigError
 
-SCHEMA_VERSION = 1
+__all__ = ["BEGIN_MODES", "SYNCHRONOUS", "Database", "client_hash", "unusable_file_error"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS escalations (
-    id TEXT PRIMARY KEY,
-    question TEXT NOT NULL,
-    question_key TEXT NOT NULL,
-    email TEXT,
-    passages TEXT NOT NULL DEFAULT '[]',
-    client TEXT NOT NULL DEFAULT '',
-    recipient TEXT NOT NULL,
-    policy_title TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed', 'resolved')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    lease_until REAL,
-    lease_token TEXT,
-    last_error TEXT,
-    sent_at REAL,
-    resolved_at REAL,
-    resolution_note TEXT,
-    resolution_section TEXT
-);
-CREATE INDEX IF NOT EXISTS escalations_due ON escalations (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS escalations_client ON escalations (client, created_at);
-"""
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+# what sqlite3 says when the file itself is the problem (so the user can fix it)
+_UNUSABLE = ("not a database", "malformed", "unable to open", "readonly")
+
+# every database keeps its client-hashing secret here
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 
 
-@contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    try:
-        con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise ConfigError(f"cannot open outbox {str(path)!r}: {exc}") from None
-    try:
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA synchronous = FULL")
-        con.execute("PRAGMA secure_delete = ON")
-        yield con
-    except sqlite3.DatabaseError as exc:
-        if any(s in str(exc) for s in ("not a database", "malformed", "unable to open",
-                                       "readonly")):
-            raise ConfigError(f"outbox {str(path)!r} is not a usable SQLite file: {exc}") from None
-        raise
-    finally:
-        con.close()
+def client_hash(secret: bytes, client: str) -> str:
+    """A keyed hash of a client identifier (HMAC-SHA256, the first 32 hex digits), or
+    "" for no client: stable for one database's secret, meaningless without it."""
+    if not client:
+        return ""
+    digest = hmac.new(secret, str(client).encode("utf-8", "replace"), hashlib.sha256)
+    return digest.hexdigest()[:32]
 
 
-@contextmanager
-def transaction(path: Path) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT: one writer at a time, durable once we return."""
-    with connect(path) as con:
-        con.execute("BEGIN IMMEDIATE")
+def unusable_file_error(exc: sqlite3.Error, label: str, path: Path) -> ConfigError | None:
+    """The ConfigError for an sqlite3 error that means the file is unusable (corrupt,
+    not SQLite, unopenable, read-only), naming `label` and `path`; None for any other
+    error (a bug, a busy database), which should propagate as it is."""
+    if not any(marker in str(exc) for marker in _UNUSABLE):
+        return None
+    return ConfigError(f"{label} {str(path)!r} is not a usable SQLite file: {exc}")
+
+
+@dataclass(frozen=True)
+class Database:
+    """One SQLite file and how to open it. Immutable and safe to share between
+    threads: every `connect` is a new connection, closed when the block ends.
+
+    `label` is how error messages name the file ("outbox", "analytics database").
+    """
+
+    path: Path
+    label: str = "database"
+    synchronous: str = "FULL"
+    secure_delete: bool = False
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        synchronous = str(self.synchronous).upper()
+        if synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}; "
+                             f"got {self.synchronous!r}")
+        object.__setattr__(self, "synchronous", synchronous)
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """An autocommit connection (rows are sqlite3.Row) with this file's pragmas.
+
+        Failing to open, or an error inside the block that means the file is
+        unusable, raises ConfigError naming the file; other errors propagate.
+        """
         try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open {self.label} {str(self.path)!r}: {exc}") from None
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute(f"PRAGMA synchronous = {self.synchronous}")
+            if self.secure_delete:
+                con.execute("PRAGMA secure_delete = ON")
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            error = unusable_file_error(exc, self.label, self.path)
+            if error is None:
+                raise
+            raise error from None
+        finally:
+            con.close()
 
+    @contextmanager
+    def transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """BEGIN `mode` ... COMMIT on a new connection; ROLLBACK if the block raises.
 
-def init_schema(path: Path) -> bytes:
-    """Create or check the schema; return this database's client-hashing secret."""
-    with connect(path) as con:
-        con.execute("PRAGMA journal_mode = WAL")
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ConfigError(f"outbox {str(path)!r} has schema version {version}; this "
-                              f"policy-qa understands up to {SCHEMA_VERSION}")
-        con.executescript(_SCHEMA)
-        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    with transaction(path) as con:
-        con.execute("INSERT OR IGNORE INTO meta VALUES ('client_secret', ?)",
-                    (secrets.token_hex(32),))
-        row = con.execute("SELECT value FROM meta WHERE key = 'client_secret'").fetchone()
+        IMMEDIATE (the default) takes the write lock up front: one writer at a time,
+        durable (as far as `synchronous` promises) once the block has returned.
+        """
+        if mode not in BEGIN_MODES:
+            raise ValueError(f"mode must be one of {', '.join(BEGIN_MODES)}; got {mode!r}")
+        with self.connect() as con:
+            con.execute(f"BEGIN {mode}")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def create(self, schema: str, version: int) -> bytes:
+        """Switch the file to WAL, create `schema` (and the `meta` table) where missing
+        and record `version` as its user_version; return the file's client-hashing
+        secret (made once, kept in `meta`). A file written by a newer schema version
+        is refused with a ConfigError."""
+        with self.connect() as con:
+            con.execute("PRAGMA journal_mode = WAL")
+            found = con.execute("PRAGMA user_version").fetchone()[0]
+            if found > version:
+                raise ConfigError(f"{self.label} {str(self.path)!r} has schema version "
+                                  f"{found}; this policy-qa understands up to {version}")
+            con.executescript(_META + schema)
+            con.execute(f"PRAGMA user_version = {int(version)}")
+        with self.transaction() as con:
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('client_secret', ?)",
+                        (secrets.token_hex(32),))
+            row = con.execute("SELECT value FROM meta WHERE key = 'client_secret'").fetchone()
         return bytes.fromhex(row[0])
-
-
-def fetch(con: sqlite3.Connection, esc_id: str) -> sqlite3.Row:
-    row = con.execute("SELECT * FROM escalations WHERE id = ?", (str(esc_id),)).fetchone()
-    if row is None:
-        raise NotFoundError(f"no escalation with id {str(esc_id)[:40]!r}")
-    return row

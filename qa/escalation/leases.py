@@ -1,24 +1,40 @@
-"""The outbox's delivery leases (used by qa/escalation/delivery.py): `claim_due` leases queued rows
-to one deliverer at a time, and the `mark_*` calls land only while that lease (its
-token) still holds. Mixed into `Outbox` (qa/escalation/outbox.py).
+"""Delivery leases on the outbox file (used by qa/escalation/delivery.py through
+`Outbox`, which holds one `Leases`): `claim_due` leases queued rows to one deliverer
+at a time, and the `mark_*` calls land only while that lease (its token) still holds.
 """
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from qa.escalation.records import Claim, _from_row, _short
-from qa.sqlite import fetch, transaction
+from qa.escalation.queries import get
+from qa.escalation.records import Claim
+from qa.sqlite import Database
+
+__all__ = ["Leases", "is_leased"]
+
+MAX_ERROR_CHARS = 500
 
 
-class OutboxLeases:
-    """The delivery half of `Outbox`; needs its `path` and `clock`."""
+def is_leased(row: sqlite3.Row, now: float) -> bool:
+    """Whether a deliverer holds this row's lease at `now`."""
+    return row["lease_until"] is not None and row["lease_until"] > now
 
-    path: Path
-    clock: Callable[[], float]
+
+def _short(error: str) -> str:
+    """An error message on one line, at most MAX_ERROR_CHARS long."""
+    return " ".join(str(error).split())[:MAX_ERROR_CHARS]
+
+
+class Leases:
+    """The delivery side of one outbox database; `clock` is the outbox's clock."""
+
+    def __init__(self, database: Database, clock: Callable[[], float]) -> None:
+        self.database = database
+        self.clock = clock
 
     def claim_due(self, now: float | None = None, limit: int = 1, lease_seconds: float = 300.0,
                   *, due_by: float | None = None) -> list[Claim]:
@@ -26,7 +42,7 @@ class OutboxLeases:
         free at `now`, until now + lease_seconds; each claim counts as an attempt."""
         now = self.clock() if now is None else now
         due_by = now if due_by is None else due_by
-        with transaction(self.path) as con:
+        with self.database.transaction() as con:
             ids = [r[0] for r in con.execute(
                 "SELECT id FROM escalations WHERE status = 'queued' AND next_attempt_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?)"
@@ -37,7 +53,7 @@ class OutboxLeases:
                 con.execute(
                     "UPDATE escalations SET lease_until = ?, lease_token = ?,"
                     " attempts = attempts + 1 WHERE id = ?", (now + lease_seconds, token, esc_id))
-                claims.append(Claim(_from_row(fetch(con, esc_id)), token))
+                claims.append(Claim(get(con, esc_id), token))
             return claims
 
     def mark_sent(self, claim: Claim, now: float | None = None) -> bool:
@@ -47,16 +63,18 @@ class OutboxLeases:
             " sent_at = ?", (self.clock() if now is None else now,), any_status=True)
 
     def mark_retry(self, claim: Claim, error: str, next_at: float) -> bool:
+        """Keep the row queued, due again at `next_at`, remembering `error`."""
         return self._release(claim, "last_error = ?, next_attempt_at = ?",
                              (_short(error), next_at))
 
     def mark_failed(self, claim: Claim, error: str) -> bool:
+        """Give up: the row becomes a dead letter (failed) that keeps `error`."""
         return self._release(claim, "status = 'failed', last_error = ?", (_short(error),))
 
     def _release(self, claim: Claim, sets: str, params: tuple[Any, ...],
                  any_status: bool = False) -> bool:
         only_queued = "" if any_status else " AND status = 'queued'"
-        with transaction(self.path) as con:
+        with self.database.transaction() as con:
             cur = con.execute(
                 f"UPDATE escalations SET {sets}, lease_until = NULL, lease_token = NULL"
                 f" WHERE id = ? AND lease_token = ?{only_queued}",

@@ -1,17 +1,20 @@
 """The escalation outbox: unanswered questions, committed to SQLite before anyone is
-told "forwarded", then handed to delivery (qa/escalation/delivery.py) with leases and retries.
+told "forwarded", then handed to delivery (qa/escalation/delivery.py) with leases and
+retries.
 
 Life of a row: queued -> sent | failed (dead letter; `resend` re-queues it) and, when
 an agent answers it, resolved. Only the outbox writes the database. `Outbox` takes
-questions in and moves rows between states here (resend, resolve, the retention
-purge); its reads are in qa/escalation/queries.py, its delivery leases in
-qa/escalation/leases.py, and the SQLite layer under them in qa/sqlite.py. Rows leave it
-as frozen `Escalation` records (defined, with their validation, in qa/escalation/records.py
-and re-exported here).
+questions in (enqueue, dedupe, attach an e-mail), lists them and moves rows between
+states (resend, resolve, the retention purge). It is composed of: the file
+(`qa.sqlite.Database`), the table and its reads (qa/escalation/queries.py), and the
+delivery leases (a `Leases`, qa/escalation/leases.py). Rows leave it as frozen
+`Escalation` records (defined, with their validation, in qa/escalation/records.py and
+re-exported here).
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import sqlite3
@@ -21,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigError, EscalationStateError, RateLimitedError
-from qa.escalation.leases import OutboxLeases
-from qa.escalation.queries import OutboxQueries
+from qa.escalation import queries
+from qa.escalation.leases import Leases, is_leased
 from qa.escalation.records import (
     MAX_NOTE_CHARS,
     MAX_PASSAGES,
@@ -31,18 +34,15 @@ from qa.escalation.records import (
     Claim,
     Escalation,
     OfferedPassage,
-    _check_note,
-    _check_question,
-    _check_section,
-    _clean_passages,
-    _client_key,
-    _from_row,
-    _leased,
-    _optional_email,
+    check_note,
+    check_question,
+    check_section,
+    clean_passages,
     normalise_question,
+    optional_email,
     validate_email,
 )
-from qa.sqlite import connect, fetch, init_schema, transaction
+from qa.sqlite import Database, client_hash
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
@@ -54,8 +54,9 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
-class Outbox(OutboxQueries, OutboxLeases):
-    """Durable store of escalations in one SQLite file (WAL, synchronous=FULL).
+class Outbox:
+    """Durable store of escalations in one SQLite file (WAL, synchronous=FULL,
+    secure_delete), held as `database`; its delivery leases are `leases`.
 
     Every call opens its own short-lived connection, so one Outbox can be shared by
     request threads and the delivery worker, and several processes can share a file.
@@ -70,7 +71,8 @@ class Outbox(OutboxQueries, OutboxLeases):
         retention_days: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(path)
+        self.database = Database(Path(path), "outbox", synchronous="FULL",
+                                 secure_delete=True)
         self.dedupe_window_seconds = float(dedupe_window_seconds)
         self.escalations_per_hour = int(escalations_per_hour)
         self.retention_days = float(retention_days)
@@ -80,7 +82,13 @@ class Outbox(OutboxQueries, OutboxLeases):
         except OSError as exc:
             raise ConfigError(f"cannot create the outbox folder for {str(self.path)!r}: "
                               f"{exc.strerror or exc}") from None
-        self._secret = init_schema(self.path)
+        self._secret = self.database.create(queries.SCHEMA, queries.SCHEMA_VERSION)
+        self.leases = Leases(self.database, clock)
+
+    @property
+    def path(self) -> Path:
+        """The outbox file."""
+        return self.database.path
 
     @classmethod
     def from_settings(cls, settings: Any, *, clock: Callable[[], float] = time.time) -> Outbox:
@@ -110,19 +118,19 @@ class Outbox(OutboxQueries, OutboxLeases):
         `client` is any stable client identifier (an IP, a session); only a keyed hash
         of it is stored. An empty client is not rate-limited (operators, the CLI).
         """
-        key, text = _check_question(question)
+        key, text = check_question(question)
         to = validate_email(to, allow_local=True)
-        email = _optional_email(email)
-        offered = _clean_passages(passages)
-        ckey = _client_key(self._secret, client)
+        email = optional_email(email)
+        offered = clean_passages(passages)
+        ckey = client_hash(self._secret, client)
         now = self.clock()
-        with transaction(self.path) as con:
-            existing = self._duplicate(con, key, ckey, now)
+        with self.database.transaction() as con:
+            existing = queries.find_duplicate(con, key, ckey, now - self.dedupe_window_seconds)
             if existing is not None:
-                if email and existing["status"] == "queued" and not _leased(existing, now):
+                if email and existing["status"] == "queued" and not is_leased(existing, now):
                     con.execute("UPDATE escalations SET email = ? WHERE id = ?",
                                 (email, existing["id"]))
-                return _from_row(fetch(con, existing["id"]))
+                return queries.get(con, existing["id"])
             self._check_rate(con, client, ckey, now)
             esc_id = "esc_" + secrets.token_urlsafe(9)
             con.execute(
@@ -132,14 +140,7 @@ class Outbox(OutboxQueries, OutboxLeases):
                 (esc_id, text, key, email, json.dumps([p.to_dict() for p in offered]),
                  ckey, to, (policy_title or "").strip()[:200], now, now + max(0.0, hold_seconds)),
             )
-            return _from_row(fetch(con, esc_id))
-
-    def _duplicate(self, con: sqlite3.Connection, key: str, ckey: str, now: float) -> Any:
-        return con.execute(
-            "SELECT * FROM escalations WHERE question_key = ? AND client = ?"
-            " AND created_at > ? ORDER BY created_at DESC LIMIT 1",
-            (key, ckey, now - self.dedupe_window_seconds),
-        ).fetchone()
+            return queries.get(con, esc_id)
 
     def _check_rate(self, con: sqlite3.Connection, client: str, ckey: str, now: float) -> None:
         limit = self.escalations_per_hour
@@ -159,22 +160,70 @@ class Outbox(OutboxQueries, OutboxLeases):
         """Record the asker's reply address, only while the escalation is still queued."""
         email = validate_email(email)
         now = self.clock()
-        with transaction(self.path) as con:
-            row = fetch(con, esc_id)
-            if row["status"] != "queued" or _leased(row, now):
+        with self.database.transaction() as con:
+            row = queries.fetch_row(con, esc_id)
+            if row["status"] != "queued" or is_leased(row, now):
                 state = "being delivered" if row["status"] == "queued" else row["status"]
                 raise EscalationStateError(
                     f"escalation {esc_id} is already {state}; an e-mail address can only "
                     "be added while it is waiting in the queue")
             con.execute("UPDATE escalations SET email = ? WHERE id = ?", (email, esc_id))
-            return _from_row(fetch(con, esc_id))
+            return queries.get(con, esc_id)
+
+    # --- reading ------------------------------------------------------------------
+
+    def get(self, esc_id: str) -> Escalation:
+        """One escalation, or NotFoundError naming the id."""
+        with self.database.connect() as con:
+            return queries.get(con, esc_id)
+
+    def list(self, status: str | None = None, limit: int | None = 200) -> list[Escalation]:
+        """Escalations newest first, optionally only one status; limit None = all."""
+        with self.database.connect() as con:
+            return queries.listing(con, status, limit)
+
+    def counts(self) -> dict[str, int]:
+        """How many escalations are in each status."""
+        with self.database.connect() as con:
+            return queries.counts(con)
+
+    def health(self) -> dict[str, Any]:
+        """What a health check or the console shows: durability settings and counts."""
+        with self.database.connect() as con:
+            journal, sync = queries.durability(con)
+        return {"path": str(self.path), "journal_mode": journal, "synchronous": sync,
+                "counts": self.counts()}
+
+    def resolved_examples(self) -> builtins.list[dict[str, str]]:
+        """{"question", "section"} pairs an agent resolved with a section (not purged)."""
+        with self.database.connect() as con:
+            return queries.resolved_examples(con)
+
+    # --- delivery (the leases, qa/escalation/leases.py) -----------------------------
+
+    def claim_due(self, now: float | None = None, limit: int = 1, lease_seconds: float = 300.0,
+                  *, due_by: float | None = None) -> builtins.list[Claim]:
+        """Lease due rows to this deliverer (see `Leases.claim_due`)."""
+        return self.leases.claim_due(now, limit, lease_seconds, due_by=due_by)
+
+    def mark_sent(self, claim: Claim, now: float | None = None) -> bool:
+        """The transport accepted the message; False if the lease was lost meanwhile."""
+        return self.leases.mark_sent(claim, now)
+
+    def mark_retry(self, claim: Claim, error: str, next_at: float) -> bool:
+        """Keep the row queued, due again at `next_at`; False if the lease was lost."""
+        return self.leases.mark_retry(claim, error, next_at)
+
+    def mark_failed(self, claim: Claim, error: str) -> bool:
+        """Make the row a dead letter that keeps `error`; False if the lease was lost."""
+        return self.leases.mark_failed(claim, error)
 
     # --- agents and operators -----------------------------------------------------
 
     def resend(self, esc_id: str) -> Escalation:
         """Re-queue a failed (dead-letter) escalation with a fresh attempt budget."""
-        with transaction(self.path) as con:
-            row = fetch(con, esc_id)
+        with self.database.transaction() as con:
+            row = queries.fetch_row(con, esc_id)
             if row["status"] != "failed":
                 raise EscalationStateError(
                     f"escalation {esc_id} is {row['status']}, not failed; only failed "
@@ -182,30 +231,30 @@ class Outbox(OutboxQueries, OutboxLeases):
             con.execute(
                 "UPDATE escalations SET status = 'queued', attempts = 0, next_attempt_at = ?,"
                 " lease_until = NULL, lease_token = NULL WHERE id = ?", (self.clock(), esc_id))
-            return _from_row(fetch(con, esc_id))
+            return queries.get(con, esc_id)
 
     def resolve(self, esc_id: str, note: str, section: str | None = None) -> Escalation:
         """Mark as answered by an agent; `section` is the policy anchor that answers it."""
-        note = _check_note(esc_id, note)
-        section = _check_section(section)
-        with transaction(self.path) as con:
-            fetch(con, esc_id)
+        note = check_note(esc_id, note)
+        section = check_section(section)
+        with self.database.transaction() as con:
+            queries.fetch_row(con, esc_id)
             con.execute(
                 "UPDATE escalations SET status = 'resolved', resolved_at = ?,"
                 " resolution_note = ?, resolution_section = ? WHERE id = ?",
                 (self.clock(), note, section, esc_id))
-            return _from_row(fetch(con, esc_id))
+            return queries.get(con, esc_id)
 
     def purge(self, now: float | None = None) -> int:
         """Blank question and e-mail of rows resolved longer ago than retention_days."""
         cutoff = (self.clock() if now is None else now) - self.retention_days * DAY
-        with transaction(self.path) as con:
+        with self.database.transaction() as con:
             cur = con.execute(
                 "UPDATE escalations SET question = '', question_key = '', email = NULL"
                 " WHERE status = 'resolved' AND resolved_at < ?"
                 " AND (question != '' OR email IS NOT NULL)", (cutoff,))
             count = cur.rowcount
         if count:
-            with connect(self.path) as con:
+            with self.database.connect() as con:
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return count

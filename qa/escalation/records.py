@@ -1,20 +1,18 @@
-"""Escalation records and their validation: the frozen `Escalation`, `OfferedPassage`
-and `Claim` records, e-mail and question checks, and the pure helpers the outbox
-(qa/escalation/outbox.py, qa/outbox_*.py) uses to clean input and to turn a stored row back
-into a record.
+"""What an escalation is: the frozen `Escalation`, `OfferedPassage` and `Claim` records,
+their statuses, turning a stored row back into a record, and the checks that clean
+input before it is stored (e-mail addresses, questions and their dedupe key, notes,
+sections, offered passages).
 
-Nothing here touches the database; import the public names from here or, as before,
-from qa.escalation.outbox.
+Nothing here touches the database; the table itself is in qa/escalation/queries.py.
+The public names are also importable, as before, from qa.escalation.outbox.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import math
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -24,7 +22,9 @@ from index.errors import EmailError, PolicyQAError, QuestionError
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
-    "Claim", "Escalation", "OfferedPassage", "normalise_question", "validate_email",
+    "Claim", "Escalation", "OfferedPassage", "check_note", "check_question",
+    "check_section", "check_status", "clean_passages", "dedupe_key", "from_row",
+    "normalise_question", "optional_email", "validate_email",
 ]
 
 STATUSES = ("queued", "sent", "failed", "resolved")
@@ -49,6 +49,9 @@ class OfferedPassage:
 
 @dataclass(frozen=True)
 class Escalation:
+    """One escalation as stored: the question, who asked, what was offered, and where
+    it is in its life (status, attempts, lease, delivery and resolution)."""
+
     id: str
     question: str
     email: str | None
@@ -150,18 +153,13 @@ def normalise_question(question: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text))
 
 
-def _question_key(question: str) -> str:
+def dedupe_key(question: str) -> str:
+    """SHA-256 of the normalised question: equal for questions that differ only in
+    case, punctuation or Unicode form."""
     return hashlib.sha256(normalise_question(question).encode("utf-8")).hexdigest()
 
 
-def _client_key(secret: bytes, client: str) -> str:
-    """A keyed hash of the client identifier: raw IPs never reach the disk."""
-    if not client:
-        return ""
-    return hmac.new(secret, str(client).encode("utf-8", "replace"), "sha256").hexdigest()[:32]
-
-
-def _clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
+def clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
     """Keep only the fields the privacy team needs, from dicts or Hit-like objects."""
     out = []
     for item in list(passages or ())[:MAX_PASSAGES]:
@@ -180,10 +178,11 @@ def _clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
     return tuple(out)
 
 
-# --- rows and input checks (used by the outbox) -------------------------------------
+# --- rows and input checks -----------------------------------------------------------
 
 
-def _from_row(row: sqlite3.Row) -> Escalation:
+def from_row(row: Mapping[str, Any]) -> Escalation:
+    """The record for one row of the escalations table (an sqlite3.Row)."""
     passages = tuple(OfferedPassage(**p) for p in json.loads(row["passages"] or "[]"))
     return Escalation(
         id=row["id"], question=row["question"], email=row["email"], passages=passages,
@@ -195,18 +194,16 @@ def _from_row(row: sqlite3.Row) -> Escalation:
     )
 
 
-def _optional_email(email: str | None) -> str | None:
+def optional_email(email: str | None) -> str | None:
     """None or blank means "not given"; anything else must be a valid address."""
     if email is None or (isinstance(email, str) and not email.strip()):
         return None
     return validate_email(email)
 
 
-def _leased(row: sqlite3.Row, now: float) -> bool:
-    return row["lease_until"] is not None and row["lease_until"] > now
-
-
-def _check_question(question: str) -> tuple[str, str]:
+def check_question(question: str) -> tuple[str, str]:
+    """(dedupe key, stripped text) of a question, or QuestionError if it is not text,
+    too long, not valid Unicode or has no words."""
     if not isinstance(question, str):
         raise QuestionError(f"question must be text, not {type(question).__name__}")
     text = question.strip()
@@ -219,17 +216,18 @@ def _check_question(question: str) -> tuple[str, str]:
         raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
     if not any(c.isalpha() for c in normalise_question(text)):
         raise QuestionError("question has no words; please rephrase it")
-    return _question_key(text), text
+    return dedupe_key(text), text
 
 
-def _check_status(status: str) -> str:
-    if status not in ("queued", "sent", "failed", "resolved"):
+def check_status(status: str) -> str:
+    """`status` if it is one of STATUSES, else PolicyQAError naming it."""
+    if status not in STATUSES:
         raise PolicyQAError(f"unknown status {status!r}; expected queued, sent, failed "
                             "or resolved")
     return status
 
 
-def _check_note(esc_id: str, note: str) -> str:
+def check_note(esc_id: str, note: str) -> str:
     """A resolution note, stripped; required and at most MAX_NOTE_CHARS long."""
     note = (note or "").strip()
     if not note:
@@ -240,7 +238,8 @@ def _check_note(esc_id: str, note: str) -> str:
     return note
 
 
-def _check_section(section: str | None) -> str | None:
+def check_section(section: str | None) -> str | None:
+    """A policy section anchor without its '#', or None when blank."""
     if section is None or not section.strip():
         return None
     section = section.strip().lstrip("#")
@@ -248,7 +247,3 @@ def _check_section(section: str | None) -> str | None:
         raise PolicyQAError(f"section must be a section anchor like 'how-we-use-data'; "
                             f"got {section[:60]!r}")
     return section
-
-
-def _short(error: str) -> str:
-    return " ".join(str(error).split())[:500]
