@@ -13,9 +13,9 @@ ADAPTED     := $(CURDIR)/var/models/korero
 ADAPT_FLAGS := --epochs 4 --batch-size 16
 ADAPT_DATA  := tests/data/korero-train.jsonl tests/data/korero-train-extra.jsonl tests/data/korero-dev.jsonl
 ADAPT_CHECK := tests/data/korero-calib.jsonl
-# `make run` serves the bundled policy with the adapted model; ADAPT=0 (the default when
-# POLICY_QA_POLICY names another policy) serves the packaged model untouched
-ADAPT ?= $(if $(POLICY_QA_POLICY),0,1)
+# `make run` serves the packaged model at once (a quick first run); `make run ADAPT=1`
+# serves the model adapted to the bundled policy, tuning it first if `make adapt` has not
+ADAPT ?= 0
 MODEL_ENV := $(if $(filter 1,$(ADAPT)),POLICY_QA_MODEL=$(ADAPTED) \
              POLICY_QA_CONFIG=$(ADAPTED)/policy-qa.toml,)
 MODEL_DEP := $(if $(filter 1,$(ADAPT)),$(ADAPTED)/policy-qa.toml,)
