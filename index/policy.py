@@ -1,44 +1,42 @@
-"""Load a policy: Markdown (with optional YAML front matter) or plain text.
+"""Load a policy in any supported format (index/formats/: Markdown, HTML, PDF, Word,
+plain text, detected by content) into one `Policy` record.
 
-A `Policy` keeps the source text exactly as read (offsets of chunks point into it),
-plus what the rest of the product needs to know about it: its title, its "Last
-Revised" date, the privacy inbox it names and its SHA-256.
+`source` is the splitter's representation (for Markdown and plain text the file
+exactly as read; otherwise the Markdown the format module wrote), so chunk offsets
+point into it. The record also says what the rest of the product needs to know: the
+title, the "Last Revised" date, the privacy inbox (and why that address), the page
+the policy is published at, the format and, for a PDF, where each page begins.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from index.errors import PolicyError
 from index.files import read_file
+from index.formats import MAX_DOCUMENT_BYTES, MAX_TEXT_BYTES, convert, unescape
 from index.text import heading_level, heading_lines, render_block, render_inline
 
-MAX_POLICY_BYTES = 5_000_000
+MAX_POLICY_BYTES = MAX_TEXT_BYTES
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
 _REVISED = re.compile(
     r"(?:last\s+(?:revised|updated|modified)|effective(?:\s+date)?)\s*(?:on)?\s*[:\-–]?\s*"
     r"\**\s*([A-Z][a-z]+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{4}-\d{2}-\d{2}"
     r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]+,? \d{4})",
     re.I,
 )
-_MAILTO = re.compile(r"mailto:([^\s)\"'<>?,;]+@[^\s)\"'<>?,;]+)", re.I)
-_BARE_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
-_SITE = re.compile(r"\((https?://[^/\s)]+)/?\)|<(https?://[^/\s>]+)/?>")
-_MARKDOWN_HINT = re.compile(
-    r"^(#{1,6}[ \t]|\*\*|[*-][ \t]|\d+\.[ \t]|[ \t]*\|.*\|[ \t\r]*$)|\]\("
-    r"|^[^\n]*\S[^\n]*\n {0,3}(?:={3,}|-{3,})[ \t\r]*$", re.M)
+_URL_KEYS = ("url", "canonical", "canonical_url", "og_url")
 
 
 @dataclass(frozen=True)
 class Policy:
     """A policy as read from disk. `source` is the text; `body_start` is where the
-    text after any front matter begins."""
+    text after any front matter begins. `pages[i]` is the offset in `source` where
+    page i+1 of a PDF begins (empty for other formats)."""
 
     source: str
     body_start: int
@@ -49,70 +47,71 @@ class Policy:
     is_markdown: bool
     url: str = ""
     name: str = "policy"
+    format: str = "markdown"
+    inbox_reason: str = ""
+    pages: tuple[int, ...] = ()
 
     @property
     def body(self) -> str:
         return self.source[self.body_start :]
 
+    @property
+    def base_url(self) -> str:
+        """Where links point: the page's own URL, or "" (fragment-only links)."""
+        return self.url
 
-def load_policy(path: Path | str) -> Policy:
-    """Read a policy file, refusing anything that is not non-empty UTF-8 text."""
+
+def load_policy(path: Path | str, *, base_url: str = "") -> Policy:
+    """Read a policy file, refusing anything that is not a policy with text.
+    `base_url` (the caller's `--base-url`) wins over what the file says."""
     path = Path(path)
-    return parse_policy(read_file(path, "policy file", PolicyError), name=path.name)
+    try:
+        size = path.stat().st_size if path.is_file() else 0
+    except OSError:
+        size = 0
+    if size > MAX_DOCUMENT_BYTES:
+        raise PolicyError(f"policy {path.name} is {size} bytes; the limit is "
+                          f"{MAX_DOCUMENT_BYTES}")
+    raw = read_file(path, "policy file", PolicyError)
+    return parse_policy(raw, name=path.name, base_url=base_url)
 
 
-def parse_policy(data: bytes | str, name: str = "policy") -> Policy:
+def parse_policy(data: bytes | str, name: str = "policy", *, base_url: str = "") -> Policy:
     """Parse policy bytes or text; the single place that decides what a policy is."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if len(raw) > MAX_POLICY_BYTES:
-        raise PolicyError(f"policy {name} is {len(raw)} bytes; the limit is {MAX_POLICY_BYTES}")
-    if b"\x00" in raw:
-        raise PolicyError(f"policy {name} looks binary (it contains NUL bytes), not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            f"policy {name} is not UTF-8 text (bad byte at position {exc.start})"
-        ) from None
-    meta, body_start = _front_matter(text, name)
-    body = text[body_start:]
+    doc = convert(raw, name)
+    body = doc.text[doc.body_start :]
     if not re.search(r"\w{2,}", body):
         raise PolicyError(f"policy {name} has no text to index")
     if not re.search(r"\w{2,}", render_block(body)):
         raise PolicyError(f"policy {name} has no text to index, only headings or markup")
-    digest = hashlib.sha256(raw).hexdigest()
+    meta = dict(doc.meta)
+    inbox, reason = find_inbox(meta, body)
     return Policy(
-        source=text,
-        body_start=body_start,
+        source=doc.text,
+        body_start=doc.body_start,
         title=_title(meta, body, name),
         last_revised=_last_revised(meta, body),
-        inbox=_inbox(meta, body),
-        sha256=digest,
-        is_markdown=bool(_MARKDOWN_HINT.search(body)),
-        url=_page_url(meta, body),
+        inbox=inbox,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        is_markdown=doc.format != "text",
+        url=base_url.strip() or page_url(meta),
         name=name,
+        format=doc.format,
+        inbox_reason=reason,
+        pages=doc.pages,
     )
 
 
-def _front_matter(text: str, name: str) -> tuple[dict, int]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, 0
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError:
-        raise PolicyError(f"policy {name} has front matter that is not valid YAML") from None
-    return (meta if isinstance(meta, dict) else {}), match.end()
-
-
 def _title(meta: dict, body: str, name: str) -> str:
-    """The H1's text, else the front matter `title`, else a short first line that is
-    not a heading, else the file name."""
+    """The H1's text, else the file's own title (front matter, `<title>`, document
+    properties), else a short first line that is not a heading, else the file name."""
     h1 = next((text for _, level, text in heading_lines(body) if level == 1 and text), None)
     if h1:
         return h1
-    if isinstance(meta.get("title"), str) and meta["title"].strip():
-        return render_inline(meta["title"])
+    for key in ("title", "og_title"):
+        if isinstance(meta.get(key), str) and render_inline(meta[key]).strip():
+            return render_inline(meta[key])
     first_line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
     if first_line and not heading_level(first_line):
         first_line = render_inline(first_line)
@@ -129,25 +128,102 @@ def _last_revised(meta: dict, body: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _inbox(meta: dict, body: str) -> str | None:
+def page_url(meta: dict) -> str:
+    """Where the policy is published, as the file itself says: front matter `url` /
+    `canonical`, or an HTML page's `<link rel=canonical>` / `og:url`. Never a site
+    the policy merely links to: empty when unknown (links are then fragment-only)."""
+    for key in _URL_KEYS:
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
+            return value.strip()
+    return ""
+
+
+# --- the privacy inbox -------------------------------------------------------------
+
+_MAILTO = re.compile(r"mailto:([^\s)\"'<>?,;]+@[^\s)\"'<>?,;]+)", re.I)
+_BARE_EMAIL = re.compile(r"(?<![\w.%+-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+                         r"\.[A-Za-z]{2,24})\b")
+_AT = r"(?:\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+|@)"
+_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
+_OBFUSCATED = re.compile(rf"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]*){_AT}([A-Za-z0-9-]+"
+                         rf"(?:{_DOT}[A-Za-z0-9-]+)*?){_DOT}([A-Za-z]{{2,24}})\b", re.I)
+_NOT_MAILBOXES = frozenset("us me you them him her it we one anytime once email mail contact "
+                           "write available located look here there online home work all "
+                           "least first last best or and".split())
+_PRIVACY_BOX = re.compile(r"privacy|dpo|data[._-]?protection|gdpr|dsar|datenschutz", re.I)
+_PRIVACY_LABEL = re.compile(r"\b(privacy|data[ -]protection(?: officer)?|DPO|GDPR|"
+                            r"datenschutz\w*)\b", re.I)
+_CONTACT_SECTION = re.compile(r"contact|privacy|rights|data protection|questions|reach|dpo"
+                              r"|kontakt|complain", re.I)
+_UNWANTED_BOX = re.compile(r"^(?:no-?reply|do-?not-?reply|press|media|jobs|careers|sales"
+                           r"|marketing|abuse|webmaster)\b", re.I)
+
+
+def find_inbox(meta: dict, body: str) -> tuple[str | None, str]:
+    """The privacy inbox the policy publishes and a short reason for the choice.
+    Front matter wins; else every address in the text (mailto:, bare, or obfuscated
+    as `privacy[at]example[dot]com`) is scored: a privacy/DPO mailbox or label near
+    it, a contact or privacy-rights section, a mailto: link; ties go to the first."""
     for key in ("privacy_email", "contact", "email"):
         value = meta.get(key)
         if isinstance(value, str) and "@" in value:
-            return value.strip()
-    match = _MAILTO.search(body) or _BARE_EMAIL.search(body)
-    return match.group(1) if match else None
+            return value.strip(), f"front matter `{key}`"
+    text = unescape(body)
+    sections = [(number, title) for number, _, title in heading_lines(text)]
+    best: tuple[float, int, str, list[str]] | None = None
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    lines: dict[str, set[int]] = {}
+    for start, address, how in _addresses(text):
+        line = bisect.bisect(breaks, start)
+        lines.setdefault(address.lower(), set()).add(line)
+        score, why = _score(text, start, line, address, how, sections)
+        if best is None or score > best[0]:
+            best = (score, start, address, why)
+    if best is None:
+        return None, "no e-mail address in the policy"
+    _, _, address, why = best
+    count = len(lines[address.lower()])
+    if not why:
+        why = ["the only address in the policy" if len(lines) == 1 else
+               "the first address in the policy"]
+    return address, ", ".join(why + ([f"mentioned {count} times"] if count > 1 else []))
 
 
-def _page_url(meta: dict, body: str) -> str:
-    """Where the policy is published: front matter `url`/`canonical`, else the site
-    the policy first links to plus the page slug (front matter `permalink`/`slug`, or
-    its title), e.g. https://koreroapp.com/privacy. Empty when unknown."""
-    for key in ("url", "canonical", "canonical_url"):
-        if isinstance(meta.get(key), str) and meta[key].startswith(("http://", "https://")):
-            return meta[key].strip()
-    site = _SITE.search(body)
-    if not site or not meta:
-        return ""
-    slug = meta.get("permalink") or meta.get("slug") or meta.get("title") or "privacy"
-    path = re.sub(r"[^\w/-]+", "-", str(slug).strip().strip("/").lower()).strip("-")
-    return f"{(site.group(1) or site.group(2)).rstrip('/')}/{path}"
+def _addresses(text: str):
+    found = [(m.start(), m.group(1), "a mailto: link") for m in _MAILTO.finditer(text)]
+    linked = {i for m in _MAILTO.finditer(text) for i in range(m.start(), m.end())}
+    found += [(m.start(), m.group(1), "") for m in _BARE_EMAIL.finditer(text)
+              if m.start() not in linked]
+    for m in _OBFUSCATED.finditer(text):
+        spelled = m.group(0)
+        if "@" in spelled and "." in spelled.split("@")[-1] and "dot" not in spelled.lower():
+            continue  # a plain address: found above
+        word_at = "@" not in spelled and not re.search(r"[\[({<]\s*at", spelled, re.I)
+        if word_at and (m.group(1).lower() in _NOT_MAILBOXES or not re.search(
+                r"[\[({<]\s*dot|\sdot\s", spelled, re.I)):
+            continue  # "contact us at example.com" is no address
+        domain = re.sub(_DOT, ".", m.group(2), flags=re.I)
+        found.append((m.start(), f"{m.group(1)}@{domain}.{m.group(3)}", "spelled out"))
+    return sorted(found)
+
+
+def _score(text: str, start: int, line: int, address: str, how: str,
+           sections: list[tuple[int, str]]) -> tuple[float, list[str]]:
+    local = address.split("@")[0]
+    score, why = 0.0, []
+    if _PRIVACY_BOX.search(local):
+        score, why = score + 4, [f"a privacy mailbox ({local}@)"]
+    before = text[max(text.rfind("\n\n", max(start - 200, 0), start), start - 200, 0) : start]
+    after = text[start : start + 200].split(address, 1)[-1][:40].split("\n\n")[0]
+    label = _PRIVACY_LABEL.search(before.replace("mailto:", " ") + " " + after)
+    if label:
+        score, why = score + 3, [*why, f"labelled {label.group(1)!r}"]
+    title = next((t for n, t in reversed(sections) if n <= line), "")
+    if title and _CONTACT_SECTION.search(title):
+        score, why = score + 2, [*why, f"in section {title!r}"]
+    if how:
+        score, why = score + (1 if how.startswith("a mailto") else 0.5), [*why, how]
+    if _UNWANTED_BOX.match(local):
+        score -= 5
+    return score, why

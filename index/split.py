@@ -2,18 +2,20 @@
 RecursiveCharacterTextSplitter pieces for long ones. Policies without headings become
 paragraphs under the document title.
 
-Sections come from langchain's MarkdownHeaderTextSplitter (`#`, `##`, `###`). Bold
-lead-ins (`**Log file information**`) and minor headings (`####`…) start sub-sections
-that keep their section's anchor. The splitter only ever sees line markers and the
-heading structure, never the text itself, so it cannot change a line we then fail to
-find (it drops tabs, no-break spaces and other unprintable characters).
-
-Every chunk keeps `start`/`end` offsets into the policy source, `text` is the reader's
-text of exactly that span, and every word of the body lands in some chunk.
+Sections come from langchain's MarkdownHeaderTextSplitter (`#`, `##`, `###`); bold
+lead-ins (`**Log file information**`) and minor headings (`####`…) start sub-sections.
+Every heading of any level has its own anchor, the source's id (`{#id}`, `{: #id }`,
+`<a id>`) or else its github-slugger slug: a chunk under a `####` links to the `####`.
+A paragraph or list item with an id (`{: #cookies }`) starts a sub-section, and chunks
+from there on link to it (`section_anchor` keeps the heading's). The splitter only
+sees line markers, never the text, so it cannot change a line we then fail to find.
+Chunks keep `start`/`end` offsets into the source, `text` is the reader's text of that
+span, a PDF chunk its page, and every word of the body lands in some chunk.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -25,9 +27,12 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from index.policy import Policy
 from index.text import (
     SECTION_LEVELS,
+    block_id,
+    heading_id,
     heading_level,
     heading_lines,
     inline_spans,
+    is_attribute_line,
     lead_in,
     render_block,
     render_inline,
@@ -38,6 +43,7 @@ from index.text import (
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 _MARK = "\u27e6{}\u27e7"  # ⟦n⟧: line n of the policy body
 _MARKER = re.compile("\u27e6(\\d+)\u27e7")
+_Minor = dict[int, tuple[str, str]]  # source offset of a minor heading -> (title, anchor)
 
 
 @dataclass(frozen=True)
@@ -49,11 +55,15 @@ class SplitSettings:
     granularity: str = "auto"
 
     def to_dict(self) -> dict:
-        return {"splitter": "markdown-headers+lead-ins+paragraphs+recursive", **asdict(self)}
+        return {"splitter": "markdown-headers+ids+lead-ins+paragraphs+recursive", **asdict(self)}
 
 
 @dataclass(frozen=True)
 class Chunk:
+    """`anchor` is where a link to the chunk lands (its section's heading, or an id
+    the source gives a paragraph in it); `section_anchor` is always the heading's.
+    `page` is the PDF page the chunk starts on (None for other formats)."""
+
     id: str
     section: str
     subsection: str | None
@@ -61,9 +71,22 @@ class Chunk:
     text: str
     start: int
     end: int
+    page: int | None = None
+    section_anchor: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.section_anchor:
+            object.__setattr__(self, "section_anchor", self.anchor)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The saved form: `page` and `section_anchor` only when they say something
+        (so a Markdown policy's chunks.jsonl is as before, and old indexes load)."""
+        row = asdict(self)
+        if row["page"] is None:
+            del row["page"]
+        if row["section_anchor"] == row["anchor"]:
+            del row["section_anchor"]
+        return row
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,7 @@ class _Block:
     end: int
     title: str | None  # a lead-in's or minor heading's title
     bare: bool  # nothing but the title
+    anchor: str | None = None  # the block's own id
 
 
 def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[Chunk]:
@@ -91,11 +115,11 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
     if by_paragraph:
         spans = [_Span(policy.title, slugify(policy.title) or "section", policy.body_start,
                        len(source))]
+    paragraphs = by_paragraph or settings.granularity == "paragraph" or (
+        settings.granularity == "auto" and len({sp.anchor for sp in spans}) < 2)
     chunks: list[Chunk] = []
     for span in spans:
-        for sub, s, e, head in _subsections(source, span, minor):
-            paragraphs = by_paragraph or settings.granularity == "paragraph" or (
-                settings.granularity == "auto" and len({sp.anchor for sp in spans}) < 2)
+        for sub, s, e, head, anchor in _subsections(source, span, minor):
             units = _paragraph_units(source, s, e, minor) if paragraphs else [(s, e)]
             pieces = [p for u in units for p in _pieces(source, *u, settings, head)]
             for start, end in _merge_bare(source, pieces, sub, minor):
@@ -105,28 +129,32 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
                     continue  # never a heading-only chunk
                 if by_paragraph and not chunks and text == span.section:
                     continue  # the title line of a plain-text policy
-                chunks.append(Chunk(f"c{len(chunks):04d}", span.section, sub, span.anchor,
-                                    text, start, end))
+                page = bisect.bisect_right(policy.pages, start) or None if policy.pages else None
+                chunks.append(Chunk(f"c{len(chunks):04d}", span.section, sub, anchor, text,
+                                    start, end, page, span.anchor))
     return chunks
 
 
-def _section_spans(policy: Policy) -> tuple[list[_Span], dict[int, str]]:
+def _section_spans(policy: Policy) -> tuple[list[_Span], _Minor]:
     """Sections (h1-h3) via MarkdownHeaderTextSplitter, and the minor headings (h4-h6)
-    by source offset. No sections when the policy has no h1-h3 heading."""
+    by source offset, as (title, anchor). No sections when the policy has no h1-h3."""
     body, lines = policy.body, policy.body.split("\n")
     starts = list(itertools.accumulate((len(ln) + 1 for ln in lines), initial=policy.body_start))
     shadow = [_MARK.format(i) if ln.strip() else "" for i, ln in enumerate(lines)]
     seen: dict[str, int] = {}
     titles: dict[int, tuple[str, str]] = {}  # line -> (heading text, anchor)
-    minor: dict[int, str] = {}
+    minor: _Minor = {}
     for number, level, text in heading_lines(body):
-        titles[number] = (text or policy.title, unique_slug(text, seen))
+        own = heading_id(lines[number], lines[number + 1] if number + 1 < len(lines) else "")
+        if own:
+            seen[own] = seen.get(own, 0) + 1
+        titles[number] = (text or policy.title, own or unique_slug(text, seen))
         if level <= SECTION_LEVELS:
             shadow[number] = "#" * level + " " + _MARK.format(number)
             if not heading_level(lines[number]):
                 shadow[number + 1] = ""  # a setext heading's underline
         elif text:
-            minor[starts[number]] = text
+            minor[starts[number]] = titles[number]
     if not any(ln.startswith("#") for ln in shadow):
         return [], minor
     splitter = MarkdownHeaderTextSplitter(HEADERS, strip_headers=True)
@@ -147,15 +175,24 @@ def _section_spans(policy: Policy) -> tuple[list[_Span], dict[int, str]]:
     return spans, minor
 
 
-def _blocks(source: str, start: int, end: int, minor: dict[int, str]) -> Iterator[_Block]:
-    """Paragraphs (blank-line separated) and minor heading lines of a span."""
+def _blocks(source: str, start: int, end: int, minor: _Minor) -> Iterator[_Block]:
+    """Paragraphs (blank-line separated) and minor heading lines of a span, with their
+    title and own id. A paragraph that is only an attribute list gives its id to the
+    block after it."""
     para: list[int] = []  # [start, end] of the paragraph being read
+    pending: list[str] = []
 
     def flush() -> Iterator[_Block]:
         if para:
-            found = lead_in(source[para[0] : para[1]])
-            bare = found is not None and not render_inline(found[1])
-            yield _Block(para[0], para[1], found[0] if found else None, bare)
+            text = source[para[0] : para[1]]
+            if all(is_attribute_line(ln) for ln in text.split("\n")):
+                pending[:] = [x for x in (heading_id(text),) if x]
+            else:
+                found = lead_in(text)
+                bare = found is not None and not render_inline(found[1])
+                anchor = block_id(text) or (pending.pop() if pending else None)
+                yield _Block(para[0], para[1], found[0] if found else None, bare, anchor)
+                pending.clear()
             para.clear()
 
     pos = start
@@ -166,7 +203,8 @@ def _blocks(source: str, start: int, end: int, minor: dict[int, str]) -> Iterato
             yield from flush()
         elif line_start in minor:
             yield from flush()
-            yield _Block(line_start, line_end, minor[line_start], True)
+            title, anchor = minor[line_start]
+            yield _Block(line_start, line_end, title, True, anchor)
         elif para:
             para[1] = line_end
         else:
@@ -174,30 +212,37 @@ def _blocks(source: str, start: int, end: int, minor: dict[int, str]) -> Iterato
     yield from flush()
 
 
-def _subsections(source: str, span: _Span, minor: dict[int, str]
-                 ) -> Iterator[tuple[str | None, int, int, int | None]]:
-    """(subsection, start, end, head): text before the first lead-in belongs to the
-    section itself; each lead-in (or minor heading) starts a sub-section that runs to
-    the next. A title with nothing under it before the next title is no sub-section.
-    `head` is where a title on a line of its own ends (None for an inline lead-in)."""
+def _subsections(source: str, span: _Span, minor: _Minor
+                 ) -> Iterator[tuple[str | None, int, int, int | None, str]]:
+    """(subsection, start, end, head, anchor): text before the first lead-in belongs
+    to the section itself; each lead-in (or minor heading) starts a sub-section that
+    runs to the next. A title with nothing under it before the next title is no
+    sub-section, but a minor heading's anchor still starts one there. A block with an
+    id of its own starts a sub-section too (keeping the current title); the anchor is
+    the latest id. `head` is where a title on a line of its own ends (None for an
+    inline lead-in)."""
     blocks = list(_blocks(source, span.start, span.end, minor))
     title: str | None = None
-    start, head, has_text = span.start, None, False
+    start, head, has_text, anchor = span.start, None, False, span.anchor
     for i, block in enumerate(blocks):
-        if block.title is None or (block.bare and (
-                i + 1 == len(blocks) or blocks[i + 1].title is not None)):
+        titled = block.title is not None and not (block.bare and (
+            i + 1 == len(blocks) or blocks[i + 1].title is not None))
+        anchored = block.anchor is not None and (not block.bare or i + 1 < len(blocks))
+        if not titled and not anchored:
             has_text = has_text or not block.bare
             continue
         if has_text and block.start > start:
-            yield title, start, block.start, head
-            start = block.start
+            yield title, start, block.start, head, anchor
+            start, head = block.start, None
         # else: only titles so far; they open this sub-section rather than be a chunk
-        title, head, has_text = block.title, block.end if block.bare else None, not block.bare
-    yield title, start, span.end, head
+        if titled:
+            title, head = block.title, block.end if block.bare else None
+        has_text = not block.bare
+        anchor = block.anchor or anchor
+    yield title, start, span.end, head, anchor
 
 
-def _paragraph_units(source: str, start: int, end: int, minor: dict[int, str]
-                     ) -> list[tuple[int, int]]:
+def _paragraph_units(source: str, start: int, end: int, minor: _Minor) -> list[tuple[int, int]]:
     """Paragraphs, each a unit of its own, except that a bare title or a paragraph
     that introduces what follows ("…your personal information:") stays with the
     paragraph after it, so a list is never quoted without its lead."""
@@ -208,7 +253,8 @@ def _paragraph_units(source: str, start: int, end: int, minor: dict[int, str]
             out[-1] = (out[-1][0], block.end)
         else:
             out.append((block.start, block.end))
-        joins = block.bare or source[block.start : block.end].rstrip().endswith(":")
+        text = source[block.start : block.end].rstrip()
+        joins = block.bare or render_block(text).endswith(":")
     return out
 
 
@@ -256,8 +302,8 @@ def _trim(source: str, start: int, end: int) -> tuple[int, int]:
     return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
 
 
-def _merge_bare(source: str, pieces: list[tuple[int, int]], title: str | None,
-                minor: dict[int, str]) -> list[tuple[int, int]]:
+def _merge_bare(source: str, pieces: list[tuple[int, int]], title: str | None, minor: _Minor
+                ) -> list[tuple[int, int]]:
     """Join a piece that is nothing but titles (lead-ins or minor headings with no
     text of their own) or renders to nothing to the piece after it (the last one to
     the piece before it)."""

@@ -44,9 +44,15 @@ _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S)
 _EM_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", re.S)
 _EM_UNDER = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", re.S)
 _CODE = re.compile(r"`([^`]*)`")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: any ASCII punctuation
 _WS = re.compile(r"\s+")
 _HIDDEN = re.compile("\ue000(\\d+)\ue001")
+# attribute lists: kramdown / Python-Markdown `{: #id .class key="v" }`, Pandoc `{#id}`
+_IAL = re.compile(r"(?<!\\)\{(?::[^{}\n]*|[ \t]*[#.][^\s{}][^{}\n]*)\}")
+_IAL_ID = re.compile(r"(?:^|\s|\{:?)#([^\s{}#]+)")
+_IAL_LINE = re.compile(r"^[ \t]*" + _IAL.pattern + r"[ \t]*$")
+_ANCHOR_TAG = re.compile(  # an empty <a id="x"></a> or <a name="x"></a>
+    r"""<a\s[^<>]*?(?<![\w-])(?:id|name)\s*=\s*["']?([^"'\s>]+)[^<>]*>\s*</a>""", re.I)
 
 # An ATX heading line as langchain's MarkdownHeaderTextSplitter sees it: after
 # stripping, 1-6 `#` then a space or the end of the line.
@@ -56,8 +62,9 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t\r]*$")  # the underline of "Title\n====="
 _TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|(.*)\|[ \t\r]*$")
+_CELL_BAR = re.compile(r"(?<!\\)\|")
 _LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*\S+.*$")
-SECTION_LEVELS = 3  # h1-h3 start sections; h4-h6 start sub-sections
+SECTION_LEVELS = 3  # h1-h3 start sections; h4-h6 sub-sections (with anchors of their own)
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d{1,3}[.)])\s+")
 _RULE = re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$")
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
@@ -82,6 +89,41 @@ def setext_level(line: str, underline: str | None) -> int | None:
             or _RULE.match(line) or _TABLE_ROW.match(line) or _FENCE.match(line)):
         return None
     return 1 if "=" in underline else 2
+
+
+def heading_id(line: str, following: str = "") -> str | None:
+    """The id a heading line gives itself: `## Title {#id}` / `{: #id }`, an
+    `<a id="…">`/`<a name="…">` anchor in it, or an attribute list on the line after."""
+    if following and _IAL_LINE.match(following) and not _IAL.search(line):
+        line = following
+    for ial in _IAL.finditer(line):
+        found = _IAL_ID.search(ial.group(0))
+        if found:
+            return found.group(1)
+    anchor = _ANCHOR_TAG.search(line)
+    return anchor.group(1) if anchor else None
+
+
+def block_id(paragraph: str) -> str | None:
+    """The id a paragraph or list item gives itself: an attribute list on a line of
+    its own after its text (`{: #id }`, kramdown and Python-Markdown), or an empty
+    `<a id>` anchor at its start. In a run of list items only the first one counts."""
+    lines = paragraph.split("\n")
+    first = _LIST_ITEM.sub("", lines[0], count=1).lstrip()
+    anchor = _ANCHOR_TAG.match(first)
+    if anchor:
+        return anchor.group(1)
+    for line in lines[1:]:
+        if _LIST_ITEM.match(line):
+            break
+        if _IAL_LINE.match(line):
+            return heading_id(line)
+    return None
+
+
+def is_attribute_line(line: str) -> bool:
+    """True for a line that is nothing but an attribute list (`{: #id }`)."""
+    return bool(_IAL_LINE.match(line))
 
 
 def heading_text(raw: str) -> str:
@@ -126,6 +168,7 @@ def render_inline(text: str) -> str:
         return f"\ue000{len(escaped) - 1}\ue001"
 
     text = _ESCAPE.sub(hide, text)
+    text = _IAL.sub("", text)
     text = _COMMENT.sub(" ", text)
     text = _AUTOLINK.sub(r"\1", text)
     text = _IMAGE.sub(r"\1", text)
@@ -144,7 +187,7 @@ def render_inline(text: str) -> str:
 _ANY_TAG = re.compile(r"<[^<>\n]*>")
 _LIST_START = re.compile(r"^[ \t]*(?:[*+-]|\d{1,3}[.)])[ \t]+\S*", re.M)  # "1. " is no sentence
 _ROW = re.compile(r"^[ \t]*\|.*\|[ \t\r]*$", re.M)
-_INLINE_CONSTRUCTS = (_COMMENT, _AUTOLINK, _IMAGE, _LINK, _REF_LINK, _ANY_TAG, _CODE, _STRONG,
+_INLINE_CONSTRUCTS = (_IAL, _COMMENT, _AUTOLINK, _IMAGE, _LINK, _REF_LINK, _ANY_TAG, _CODE, _STRONG,
                       _EM_STAR, _EM_UNDER, _LIST_START, _ROW)
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
@@ -188,7 +231,7 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
 
     Section headings (h1-h3) are dropped unless `keep_headings`; minor headings
     (h4-h6) always stay, as lines of their own, because they title sub-sections
-    inside a chunk, like bold lead-ins."""
+    inside a chunk, like bold lead-ins. Attribute lists (`{: #id }`) are markup."""
     blocks: list[list[str] | str] = []  # a str is a heading, rendered as is
     current: list[str] | None = None
     markdown = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
@@ -210,7 +253,8 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
             continue
         row = _TABLE_ROW.match(line)
         if row:  # a table row is a line of its own, cells apart
-            blocks.append([" | ".join(cell.strip() for cell in row.group(1).split("|"))])
+            cells = _CELL_BAR.split(row.group(1))
+            blocks.append([" | ".join(cell.strip() for cell in cells)])
             current = None
             continue
         line = _QUOTE.sub("", line)

@@ -21,7 +21,10 @@ def test_korero_metadata():
     assert policy.last_revised == "September 4, 2024"
     assert policy.inbox == "privacy@koreroapp.com"
     assert policy.sha256 == hashlib.sha256(BUNDLED_POLICY.read_bytes()).hexdigest()
-    assert policy.url == "https://koreroapp.com/privacy"
+    # no `url`/`canonical` in its front matter: the site it links to is no page URL
+    assert policy.url == "" and policy.base_url == ""
+    assert policy.format == "markdown"
+    assert "privacy mailbox" in policy.inbox_reason and "Contact us" in policy.inbox_reason
     assert policy.is_markdown
     assert policy.name == "korero-privacy.md"
     # the front matter is not body, and the source is kept exactly as read
@@ -163,3 +166,72 @@ def test_front_matter_after_a_byte_order_mark():
 def test_parse_policy_accepts_text_and_bytes_alike():
     text = "# P\n\nWe keep logs.\n"
     assert parse_policy(text) == parse_policy(text.encode("utf-8"))
+
+
+# --- the page URL: only what the policy says about itself ----------------------------
+
+def test_no_base_url_is_guessed_from_a_link_in_the_body():
+    policy = load_policy(POLICIES / "acme.md")  # front matter permalink, links to acme.example
+    assert policy.url == ""
+    assert parse_policy("# P\n\nSee [us](https://acme.example/).\n").url == ""
+
+
+@pytest.mark.parametrize("key", ["url", "canonical", "canonical_url"])
+def test_front_matter_url_or_canonical_is_the_base_url(key):
+    policy = parse_policy(f"---\n{key}: https://acme.example/privacy\n---\n# P\n\nText here.\n")
+    assert policy.url == policy.base_url == "https://acme.example/privacy"
+
+
+def test_the_callers_base_url_wins(tmp_path):
+    path = tmp_path / "p.md"
+    path.write_text("---\nurl: https://acme.example/p\n---\n# P\n\nText here.\n", "utf-8")
+    assert load_policy(path, base_url="https://docs.acme.example/p").url == (
+        "https://docs.acme.example/p")
+    assert parse_policy("---\nurl: not-a-url\n---\n# P\n\nText here.\n").url == ""
+
+
+# --- the privacy inbox: which address, and why -------------------------------------------
+
+@pytest.mark.parametrize("spelled", [
+    "privacy[at]example[dot]com", "privacy (at) example.com", "privacy at example dot com",
+    "privacy [at] example [dot] com", "privacy@example[dot]com", "privacy{at}example{dot}com",
+])
+def test_obfuscated_addresses_are_found(spelled):
+    policy = parse_policy(f"# P\n\nQuestions? Write to {spelled} any time.\n")
+    assert policy.inbox == "privacy@example.com"
+    assert "spelled out" in policy.inbox_reason
+
+
+def test_words_around_at_are_no_address():
+    assert parse_policy("# P\n\nContact us at example dot com or look at home.\n").inbox is None
+    policy = parse_policy("# P\n\nFind us at shop.example today.\n")
+    assert policy.inbox is None and policy.inbox_reason == "no e-mail address in the policy"
+
+
+def test_a_privacy_labelled_address_beats_the_first_one():
+    policy = parse_policy("# P\n\nSales: sales@acme.example. Support: help@acme.example.\n\n"
+                          "For data protection requests write to legal@acme.example.\n")
+    assert policy.inbox == "legal@acme.example"
+    assert policy.inbox_reason == "labelled 'data protection'"
+
+
+def test_an_address_in_the_contact_section_beats_one_elsewhere():
+    policy = parse_policy("# P\n\n## Orders\n\nOrder questions: orders@acme.example.\n\n"
+                          "## Contact us\n\nWrite to team@acme.example.\n")
+    assert policy.inbox == "team@acme.example"
+    assert policy.inbox_reason == "in section 'Contact us'"
+
+
+def test_a_dpo_mailbox_beats_a_noreply_in_the_rights_section():
+    policy = parse_policy("# P\n\n## Your rights\n\nMails come from noreply@acme.example; "
+                          "reach our DPO at [dpo@acme.example](mailto:dpo@acme.example).\n")
+    assert policy.inbox == "dpo@acme.example"
+    assert policy.inbox_reason.startswith("a privacy mailbox (dpo@), labelled 'DPO'")
+
+
+def test_the_first_of_equal_addresses_wins_and_says_so():
+    policy = parse_policy("# P\n\nWrite to one@acme.example or two@acme.example.\n")
+    assert (policy.inbox, policy.inbox_reason) == ("one@acme.example",
+                                                   "the first address in the policy")
+    policy = parse_policy("---\nprivacy_email: dpo@acme.example\n---\n# P\n\nText here.\n")
+    assert policy.inbox_reason == "front matter `privacy_email`"

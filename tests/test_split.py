@@ -139,13 +139,14 @@ def test_fixture_policy_anchors_duplicates_minor_headings_and_odd_spaces():
         ("acme-privacy-notice", None),
         ("what-we-collect", "Account data"),
         ("what-we-collect", "Usage data"),
-        ("what-we-collect", "Server logs"),
+        ("server-logs", "Server logs"),  # a #### links to its own heading
         ("faq", None),
         ("who-sees-your-data", None),
         ("faq-1", None),
     ]
     assert chunks[2].text == "Usage data\nWe record the pages you view and the buttons you press."
     assert chunks[3].text.startswith("Server logs\nOur web servers")
+    assert (chunks[3].section, chunks[3].section_anchor) == ("What we collect", "what-we-collect")
     assert chunks[5].text == ("We share nothing with advertisers. Payment data goes to our "
                               "card processor only.")
 
