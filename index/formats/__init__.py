@@ -86,7 +86,8 @@ def detect(raw: bytes, name: str) -> str:
         return _zip_kind(raw, name)
     for magic, what in _UNSUPPORTED:
         if raw.startswith(magic):
-            raise PolicyError(f"policy {name} is {what}")
+            kind = "" if magic == b"{\\rtf" else "binary, not text: "
+            raise PolicyError(f"policy {name} is {kind}{what}")
     if b"\x00" in raw:
         raise PolicyError(f"policy {name} looks binary (it contains NUL bytes), not text")
     if _HTML_START.match(raw):
