@@ -115,9 +115,9 @@ def test_ask_json_prints_one_answer_object_per_line(built, tmp_path):
         assert answer["escalation"] is None
     logs = answers[1]
     assert logs["resolved"]
-    assert logs["passages"][0]["anchor"] == "what-we-collect"
+    assert logs["passages"][0]["anchor"] == "server-logs"  # the #### heading's own anchor
     assert logs["passages"][0]["url"].startswith(
-        "https://acme.example/privacy#what-we-collect:~:text=")
+        "https://acme.example/privacy#server-logs:~:text=")
     assert "14 days" in logs["passages"][0]["quote"]
     assert answers[3]["passages"] == []
 

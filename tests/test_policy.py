@@ -21,8 +21,8 @@ def test_korero_metadata():
     assert policy.last_revised == "September 4, 2024"
     assert policy.inbox == "privacy@koreroapp.com"
     assert policy.sha256 == hashlib.sha256(BUNDLED_POLICY.read_bytes()).hexdigest()
-    # no `url`/`canonical` in its front matter: the site it links to is no page URL
-    assert policy.url == "" and policy.base_url == ""
+    # its front matter `url` is the page it is published at
+    assert policy.url == policy.base_url == "https://koreroapp.com/privacy"
     assert policy.format == "markdown"
     assert "privacy mailbox" in policy.inbox_reason and "Contact us" in policy.inbox_reason
     assert policy.is_markdown

@@ -13,7 +13,7 @@ import io
 import re
 
 from index.errors import PolicyError
-from index.formats import (
+from index.formats.common import (
     Converted,
     escape,
     guard_line_start,

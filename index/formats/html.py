@@ -16,7 +16,7 @@ import lxml.html
 from lxml import etree
 
 from index.errors import PolicyError
-from index.formats import (
+from index.formats.common import (
     Converted,
     attributes,
     decode_text,

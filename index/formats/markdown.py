@@ -9,7 +9,7 @@ import re
 import yaml
 
 from index.errors import PolicyError
-from index.formats import Converted, decode_text
+from index.formats.common import Converted, decode_text
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
 _MARKDOWN_HINT = re.compile(

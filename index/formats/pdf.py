@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from index.errors import PolicyError
-from index.formats import Converted, escape, guard_line_start, heading
+from index.formats.common import Converted, escape, guard_line_start, heading
 
 MAX_PAGES = 500
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
