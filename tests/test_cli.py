@@ -335,3 +335,17 @@ def test_build_uses_settings_from_the_environment(korero_env, tmp_path, monkeypa
     # building again over an index is fine, and replaces it
     assert main(["build", str(POLICIES / "tiny-shop.txt"), "--out", str(out)]) == 0
     assert json.loads((out / "manifest.json").read_text())["title"] == "Tiny Shop Privacy Policy"
+
+
+def test_build_says_which_inbox_it_chose_and_why(cli, tmp_path):
+    policy = tmp_path / "p.md"
+    policy.write_text("# Privacy\n\nSales: sales@shop.example.\n\n## Contact us\n\n"
+                      "Write to privacy[at]shop[dot]example with any privacy question.\n")
+    built = cli("build", str(policy), "--out", str(tmp_path / "i"))
+    assert built.returncode == 0, built.stderr
+    inbox = next(line for line in built.stdout.splitlines() if line.startswith("privacy inbox:"))
+    assert "privacy@shop.example" in inbox and "Contact us" in inbox
+    assert "links: (fragment-only" in built.stdout
+    forced = cli("build", str(policy), "--out", str(tmp_path / "j"),
+                 env={"POLICY_QA_INBOX": "dpo@shop.example"})
+    assert "privacy inbox: dpo@shop.example (POLICY_QA_INBOX)" in forced.stdout

@@ -121,8 +121,13 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     print(f"indexed {policy.name!r} ({m['title']}, last revised {m['last_revised'] or '?'}): "
           f"{m['chunks']} chunks, {m['units']} units, model {m['model']}, "
           f"{m['build_seconds']:.1f}s -> {out}")
-    print(f"privacy inbox: {m['inbox'] or '(none found; set POLICY_QA_INBOX)'}; "
-          f"links: {m['base_url'] or '(relative; set --base-url)'}")
+    if settings.inbox:
+        why = "POLICY_QA_INBOX"
+    else:
+        why = policy.inbox_reason or "none found; set POLICY_QA_INBOX"
+    print(f"privacy inbox: {m['inbox'] or '(none)'} ({why})")
+    none = "(fragment-only: the policy names no page URL; pass --base-url)"
+    print(f"links: {m['base_url'] or none}")
     return 0
 
 
