@@ -104,8 +104,12 @@ def test_dedupe_does_not_change_email_once_sent(db: Path, clock: Clock) -> None:
     esc = outbox.enqueue("Do you sell my data?", to=INBOX, client="c1")
     [claim] = outbox.claim_due()
     assert outbox.mark_sent(claim)
-    same = outbox.enqueue("Do you sell my data?", to=INBOX, client="c1", email="a@example.org")
-    assert same.id == esc.id and same.status == "sent" and same.email is None
+    again = outbox.enqueue("Do you sell my data?", to=INBOX, client="c1")
+    assert again.id == esc.id and again.status == "sent"  # nothing new: deduplicated
+    late = outbox.enqueue("Do you sell my data?", to=INBOX, client="c1", email="a@example.org")
+    assert outbox.get(esc.id).email is None and outbox.get(esc.id).status == "sent"
+    # the sent mail cannot carry a new asker, so their address gets an escalation of its own
+    assert late.id != esc.id and late.status == "queued" and late.email == "a@example.org"
 
 
 def test_rate_limit_per_client_with_retry_after(db: Path, clock: Clock) -> None:

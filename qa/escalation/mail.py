@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from index.errors import EmailError
 from qa.escalation.outbox import Escalation, validate_email
+from qa.escalation.records import askers
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +103,15 @@ def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "") ->
 
 
 def _asker(esc: Escalation) -> str | None:
-    if not esc.email:
-        return None
-    try:
-        return validate_email(esc.email)
-    except EmailError:
-        logger.warning("escalation %s: stored asker address is invalid; Reply-To left out",
-                       esc.id)
-        return None
+    """Every asker's address (an address list for Reply-To), or None."""
+    valid = []
+    for address in askers(esc.email):
+        try:
+            valid.append(validate_email(address))
+        except EmailError:
+            logger.warning("escalation %s: a stored asker address is invalid; left out",
+                           esc.id)
+    return ", ".join(valid) or None
 
 
 def _neutral(header: str) -> str:

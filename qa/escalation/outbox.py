@@ -34,6 +34,8 @@ from qa.escalation.records import (
     Claim,
     Escalation,
     OfferedPassage,
+    add_asker,
+    askers,
     check_note,
     check_question,
     check_section,
@@ -127,10 +129,14 @@ class Outbox:
         with self.database.transaction() as con:
             existing = queries.find_duplicate(con, key, ckey, now - self.dedupe_window_seconds)
             if existing is not None:
-                if email and existing["status"] == "queued" and not is_leased(existing, now):
+                open_ = existing["status"] == "queued" and not is_leased(existing, now)
+                new_asker = bool(email) and email not in askers(existing["email"])
+                if new_asker and open_:
                     con.execute("UPDATE escalations SET email = ? WHERE id = ?",
-                                (email, existing["id"]))
-                return queries.get(con, existing["id"])
+                                (add_asker(existing["email"], email), existing["id"]))
+                if open_ or not new_asker:
+                    return queries.get(con, existing["id"])
+                # already on its way without this asker: a new escalation carries them
             self._check_rate(con, client, ckey, now)
             esc_id = "esc_" + secrets.token_urlsafe(9)
             con.execute(
@@ -167,7 +173,8 @@ class Outbox:
                 raise EscalationStateError(
                     f"escalation {esc_id} is already {state}; an e-mail address can only "
                     "be added while it is waiting in the queue")
-            con.execute("UPDATE escalations SET email = ? WHERE id = ?", (email, esc_id))
+            con.execute("UPDATE escalations SET email = ? WHERE id = ?",
+                        (add_asker(row["email"], email), esc_id))
             return queries.get(con, esc_id)
 
     # --- reading ------------------------------------------------------------------

@@ -194,6 +194,23 @@ def from_row(row: Mapping[str, Any]) -> Escalation:
     )
 
 
+MAX_ASKERS = 20  # addresses kept on one escalation (a shared question from many askers)
+
+
+def askers(stored: str | None) -> tuple[str, ...]:
+    """The reply addresses stored on an escalation, first asker first."""
+    return tuple(a.strip() for a in (stored or "").split(",") if a.strip())
+
+
+def add_asker(stored: str | None, email: str) -> str:
+    """`stored` with `email` added: no asker's address is ever replaced or dropped
+    (the same question from the same network shares one escalation)."""
+    kept = askers(stored)
+    if email in kept or len(kept) >= MAX_ASKERS:
+        return ", ".join(kept)
+    return ", ".join((*kept, email))
+
+
 def optional_email(email: str | None) -> str | None:
     """None or blank means "not given"; anything else must be a valid address."""
     if email is None or (isinstance(email, str) and not email.strip()):

@@ -18,7 +18,7 @@ import gradio as gr
 
 from index.errors import EmailError, PolicyQAError, QuestionError, RateLimitedError
 from qa.answering.answer import GREETING, Answer
-from qa.escalation.outbox import EscalationStateError
+from qa.escalation.outbox import EscalationStateError, validate_email
 from qa.service import Service
 from ui.web.chat.render import (
     EMAIL_SAVED,
@@ -184,7 +184,7 @@ def build_widget(
         except PolicyQAError as exc:
             reply = render_notice(NOT_SENT, reason=exc)
         else:
-            reply = render_notice(EMAIL_SAVED, email=esc.email)
+            reply = render_notice(EMAIL_SAVED, email=validate_email(email))  # theirs only
         history = [*history, {"role": "assistant", "content": reply}]
         state = {**state, "history": history, "pending": None}
         return "", "", history, state, gr.update(visible=False)
