@@ -22,7 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--questions", type=int, default=500,
                         help="questions for the latency and load runs (default 500)")
     parser.add_argument("--question-set", type=Path, action="append", metavar="FILE",
-                        required=True,
                         help="labelled JSON Lines set to cycle (repeatable), e.g. "
                              "tests/data/korero-questions.jsonl")
     parser.add_argument("--quick", action="store_true",
@@ -91,7 +90,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         raise PolicyQAError(f"PolicyQA file not found: {args.policyqa}")
     options = BenchOptions(out=args.out, policyqa=args.policyqa, questions=args.questions,
                            quick=args.quick,
-                           question_sets=tuple(args.question_set))
+                           question_sets=tuple(args.question_set or ()))
 
     def note(message: str) -> None:
         if sys.stderr.isatty():
