@@ -1,8 +1,9 @@
 """The saved index: FAISS file + chunks + units + manifest.json (+ the policy source).
 
 Retrieval units are what gets embedded: every sentence of every chunk, prefixed with
-its section (and sub-section) title so a sentence carries its context, plus each chunk
-as a whole. A unit points back to its chunk and to a span of the chunk's text.
+its section (and sub-section) title so a sentence carries its context, the sentence
+alone, each chunk as a whole and each section title; `index/units.py` makes them and
+writes the one text each is embedded as.
 
 `save_index` writes a temporary directory and renames it into place, so a crash
 mid-build never leaves a half index where the old one stood. `load_index` refuses
@@ -28,32 +29,10 @@ from index.embed import Embedder
 from index.errors import IndexLoadError, PolicyQAError
 from index.policy import Policy
 from index.split import Chunk, SplitSettings, split_policy
-from index.text import sentence_spans
+from index.units import UNIT_KINDS, Unit, make_units
 
 FORMAT = 2
 FILES = ("manifest.json", "chunks.jsonl", "units.jsonl", "index.faiss", "policy.md")
-
-
-UNIT_KINDS = ("sentence", "plain", "chunk", "heading")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One embedded text. Kinds: `sentence` (a sentence prefixed with its section
-    title), `plain` (the sentence alone), `chunk` (the whole chunk with its title),
-    `heading` (the section and sub-section title alone)."""
-
-    chunk: int  # position in PolicyIndex.chunks
-    start: int  # span of the chunk's text
-    end: int
-    kind: str = "sentence"
-
-    def embed_text(self, chunk: Chunk) -> str:
-        title = chunk.section if not chunk.subsection else f"{chunk.section} {chunk.subsection}"
-        if self.kind == "heading":
-            return title
-        text = chunk.text[self.start : self.end]
-        return text if self.kind == "plain" else f"{title}: {text}"
 
 
 @dataclass(frozen=True)
@@ -71,18 +50,6 @@ class PolicyIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k units per query row: (scores, unit ids), best first."""
         return self.vectors.search(queries, min(k, self.vectors.ntotal))
-
-
-def make_units(chunks: list[Chunk]) -> list[Unit]:
-    units: list[Unit] = []
-    for i, chunk in enumerate(chunks):
-        spans = [(s, e) for s, e in sentence_spans(chunk.text)
-                 if chunk.text[s:e] != chunk.subsection]  # the title is the heading unit
-        units.extend(Unit(i, s, e, "sentence") for s, e in spans)
-        units.extend(Unit(i, s, e, "plain") for s, e in spans)
-        units.append(Unit(i, 0, len(chunk.text), "chunk"))
-        units.append(Unit(i, 0, 0, "heading"))
-    return units
 
 
 def package_version() -> str:

@@ -10,35 +10,23 @@ from __future__ import annotations
 import functools
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
 from index.embed import Embedder, vocabulary
-from index.errors import ConfigError, QuestionError
+from index.errors import ConfigError
 from index.store import PolicyIndex, load_index
 from index.text import render_block
 from qa.answering.answer import Answer, Answerer, rephrase, small_talk
 from qa.answering.retrieve import Retriever
+from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
 from qa.settings import Settings
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
-
-
-def clean_question(question: object, max_chars: int) -> str:
-    """The question as we will treat it, or QuestionError naming what is wrong."""
-    if not isinstance(question, str):
-        raise QuestionError("question must be a string")
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
-    text = " ".join(text.split())
-    if not text:
-        raise QuestionError("question is empty; type a question about the privacy policy")
-    if len(text) > max_chars:
-        raise QuestionError(
-            f"question is {len(text)} characters long; the limit is {max_chars}")
-    return text
+# Not qa/normalize.py's tokenize: these are looked up in the model's whole-word
+# vocabulary, so they must be unstemmed runs of letters.
+_LETTERS = re.compile(r"[a-z]{2,}")
 
 
 class Service:
@@ -113,10 +101,10 @@ class Service:
     def _has_words(self, text: str) -> bool:
         words = vocabulary(self.embedder)
         return bool(_ACRONYM.search(text)) or any(
-            w in words for w in re.findall(r"[a-z]{2,}", text.lower()))
+            w in words for w in _LETTERS.findall(text.lower()))
 
     def _cached(self, text: str) -> Answer | None:
-        key = text.casefold()
+        key = question_key(text)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -126,7 +114,7 @@ class Service:
     def _remember(self, text: str, answer: Answer) -> Answer:
         if self.settings.cache_size > 0:
             with self._lock:
-                self._cache[text.casefold()] = answer
+                self._cache[question_key(text)] = answer
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
         return answer

@@ -162,7 +162,7 @@ def text_fragment(quote: str, page_text: str, min_words: int = 4) -> str:
     """`:~:text=` for the quote's opening words: the shortest prefix of at least
     min_words words that occurs once in the page, percent-encoded per the Text
     Fragments spec (`-`, `&` and `,` included)."""
-    words = quote.split()
+    words = quote.split()  # the quote's own words, punctuation kept: the browser matches them
     n = min(min_words, len(words))
     while n < len(words) and page_text.count(" ".join(words[:n]).lower()) > 1:
         n += 1

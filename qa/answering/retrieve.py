@@ -2,16 +2,16 @@
 
 Scoring is hybrid. Dense: the question's cosine to every unit (each sentence with its
 section title, and each whole chunk); a chunk's dense score blends its best sentence
-with the chunk as a whole. Lexical: BM25 over the chunks (with their titles), scaled to
-the best chunk of the query. The fused score ranks chunks and is the confidence the
-answerer compares with the threshold. Misspelt words are first replaced by the policy
-word they were meant to be (qa/answering/spelling.py); the Retrieval keeps the question as asked.
+with the chunk as a whole. Lexical: BM25 over the chunks (with their titles, as the
+index embeds them) on the stemmed content words of qa/normalize.py, scaled to the best
+chunk of the query. The fused score ranks chunks and is the confidence the answerer
+compares with the threshold. Misspelt words are first replaced by the policy word they
+were meant to be (qa/answering/spelling.py); the Retrieval keeps the question as asked.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,27 +21,9 @@ from rank_bm25 import BM25Okapi
 from index.embed import Embedder, vocabulary
 from index.split import Chunk
 from index.store import PolicyIndex
+from index.units import UNIT_KINDS, chunk_text, unit_text
 from qa.answering.spelling import Speller
-
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does did for from has have how i if in into is it "
-    "its me my of on or our so that the their them then there these they this to us was we "
-    "what when where which who why will with you your yours i'm im u ur about any all would "
-    "could should may might also just not no yes".split()
-)
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case content words with a light suffix stemmer (for BM25)."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
+from qa.normalize import tokenize
 
 
 @dataclass(frozen=True)
@@ -84,14 +66,14 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.weights = weights or Weights()
-        self._bm25 = BM25Okapi([tokenize(_titled(c)) or ["_"] for c in index.chunks])
+        self._bm25 = BM25Okapi([tokenize(chunk_text(c)) or ["_"] for c in index.chunks])
         n = len(index.chunks)
         self._by_kind: dict[str, list[list[int]]] = {
-            kind: [[] for _ in range(n)] for kind in ("sentence", "plain", "chunk", "heading")}
+            kind: [[] for _ in range(n)] for kind in UNIT_KINDS}
         for j, unit in enumerate(index.units):
             self._by_kind[unit.kind][unit.chunk].append(j)
         self._sentence_tokens = {
-            j: set(tokenize(index.chunks[u.chunk].text[u.start : u.end]))
+            j: set(tokenize(unit_text(index.chunks[u.chunk], "plain", u.start, u.end)))
             for j, u in enumerate(index.units) if u.kind == "sentence"}
 
     def retrieve(self, question: str, k: int = 10) -> Retrieval:
@@ -99,7 +81,7 @@ class Retriever:
 
     @functools.cached_property
     def speller(self) -> Speller:
-        text = "\n".join(_titled(c) for c in self.index.chunks)
+        text = "\n".join(chunk_text(c) for c in self.index.chunks)
         return Speller(text, vocabulary(self.embedder))
 
     def retrieve_many(self, questions: Sequence[str], k: int = 10) -> list[Retrieval]:
@@ -160,7 +142,3 @@ class Retriever:
 def _overlap(question: set[str], sentence: set[str]) -> float:
     """Share of the question's content words that the sentence contains."""
     return len(question & sentence) / len(question) if question else 0.0
-
-
-def _titled(chunk: Chunk) -> str:
-    return " ".join(filter(None, (chunk.section, chunk.subsection, chunk.text)))

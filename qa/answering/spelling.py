@@ -19,9 +19,14 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import combinations
 
+# Not qa/normalize.py's tokenize: the speller must see the raw words as typed (case kept,
+# stop words kept, nothing stemmed) because it substitutes them in place in the question,
+# and it compares them with the model's whole-word vocabulary, which holds no stems.
 _WORD = re.compile(r"[A-Za-z]+")
 MIN_LENGTH = 4
 LONG_WORD = 8  # from this length on, two edits are allowed
+# Not a stemmer: endings whose removal may give a word the vocabulary knows ("merges" ->
+# "merge"); a Snowball stem ("merg") is usually no word at all.
 _ENDINGS = ("ing", "ies", "ed", "es", "er", "ly", "s", "d")
 
 

@@ -16,12 +16,12 @@ and unanswerable questions as the ones that should be escalated.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
+from qa import normalize
+
 RUN = 6  # words per run in the location rule
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,9 @@ def reading_list(located: Iterable[Iterable[Hashable]]) -> list[Hashable]:
 # --- the location rule -------------------------------------------------------------
 
 def words(text: str) -> tuple[str, ...]:
-    """Lower-cased word tokens."""
-    return tuple(_WORD.findall(text.lower()))
+    """Lower-cased word tokens, stop words kept and nothing stemmed (`qa.normalize.words`):
+    a run must match the passage's own words, not their stems."""
+    return tuple(normalize.words(text))
 
 
 def runs(tokens: Sequence[str], n: int = RUN) -> frozenset[tuple[str, ...]]:

@@ -2,8 +2,9 @@
 an answer with ranked passages (text + section anchors + score) and a confidence.
 
 - `OursSystem`: the product's Service, untouched (the system under test).
-- `BM25System`: rank_bm25's BM25Okapi over the same chunks (with their titles);
-  whole chunks as quotes; confidence = the best BM25 score.
+- `BM25System`: rank_bm25's BM25Okapi over the same chunks (with their titles, as
+  the index embeds them) on plain words; whole chunks as quotes; confidence = the
+  best BM25 score.
 - `TutorialSystem`: what tutorials build: RecursiveCharacterTextSplitter(1000, 200)
   over the raw policy text, the same embedding model, FAISS IndexFlatIP; whole chunks
   as quotes; confidence = the best cosine. A chunk carries the anchors of every
@@ -13,7 +14,6 @@ an answer with ranked passages (text + section anchors + score) and a confidence
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +27,11 @@ from rank_bm25 import BM25Okapi
 from index.embed import Embedder
 from index.split import Chunk
 from index.store import PolicyIndex
+from index.units import chunk_text
+from qa.normalize import words
 from qa.service import Service
 
 TOP_K = 10
-_TOKEN = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,10 @@ class OursSystem:
 
 
 def bm25_tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+    """The plain lower-case words (`qa.normalize.words`), not the product's stemmed
+    content words: the baseline is BM25 as tutorials set it up, without stop words or
+    stemming, so it measures what the product's own choices add."""
+    return words(text)
 
 
 class BM25System:
@@ -80,8 +84,7 @@ class BM25System:
 
     def __init__(self, index: PolicyIndex) -> None:
         self.chunks = index.chunks
-        titled = [" ".join(filter(None, (c.section, c.subsection, c.text))) for c in self.chunks]
-        self._bm25 = BM25Okapi([bm25_tokens(t) or ["_"] for t in titled])
+        self._bm25 = BM25Okapi([bm25_tokens(chunk_text(c)) or ["_"] for c in self.chunks])
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
         out = []

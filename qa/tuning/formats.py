@@ -9,8 +9,9 @@ documents. A source is one of
 - question/passage pairs, JSON Lines of `{"question", "passage"}`.
 
 The policy of a labelled set or an escalation export is split into the same chunks
-`build` indexes; a passage is "section (sub-section): chunk text", as the index embeds
-whole chunks, and a question's gold is the set of its acceptable anchors.
+`build` indexes; a passage is "section (sub-section): chunk text", exactly the text the
+index embeds for the whole chunk (`index.units.chunk_text`), and a question's gold is
+the set of its acceptable anchors.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from index.errors import PolicyQAError, TuneDataError
 from index.split import split_policy
+from index.units import chunk_text
 from qa.tuning.data import Document, Pair, Query
 
 FORMATS = ("policyqa", "labelled", "escalations", "pairs")
@@ -142,8 +144,7 @@ def labelled_queries(path: Path) -> list[Query]:
 def policy_document(path: Path, policy_path: Path, policy: Any,
                      queries: list[Query]) -> Document:
     chunks = split_policy(policy)
-    passages = tuple(f"{c.section} {c.subsection}: {c.text}" if c.subsection
-                     else f"{c.section}: {c.text}" for c in chunks)
+    passages = tuple(chunk_text(c) for c in chunks)
     labels = tuple(c.anchor for c in chunks)
     known = set(labels)
     for query in queries:

@@ -1,0 +1,113 @@
+"""Questions and words, one way for the whole code base.
+
+- `clean_question`: the question as every face of the product treats it (control
+  characters out, Unicode NFC, runs of whitespace collapsed), or QuestionError naming
+  what is wrong with it.
+- `question_key`: the one key under which questions count as the same, for the answer
+  cache, the escalation dedupe and the analytics grouping (see its docstring).
+- `tokenize` / `stem`: the content words of a text, stemmed (Snowball), for lexical
+  scoring; `words`: its plain lower-case words, for the evaluation's location rule and
+  the BM25 baseline, which see text without stop words or stemming.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+
+import Stemmer
+
+from index.errors import QuestionError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
+
+STOPWORDS = frozenset(
+    "a an and are as at be but by can do does did for from has have how i if in into is it "
+    "its me my of on or our so that the their them then there these they this to us was we "
+    "what when where which who why will with you your yours i'm im u ur about any all would "
+    "could should may might also just not no yes".split()
+)
+STEMMER = "english"  # Snowball's English (Porter2) stemmer, as PyStemmer names it
+_CONTENT_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # keeps "don't", "user's" whole
+_WORD = re.compile(r"\w+")
+_local = threading.local()  # a PyStemmer Stemmer is not thread-safe: one per thread
+
+
+# --- questions -----------------------------------------------------------------------
+
+def clean_question(question: object, max_chars: int) -> str:
+    """The question as we will treat it, or QuestionError naming what is wrong."""
+    if not isinstance(question, str):
+        raise QuestionError("question must be a string")
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("question is empty; type a question about the privacy policy")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"question is {len(text)} characters long; the limit is {max_chars}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
+    return text
+
+
+def question_key(text: str) -> str:
+    """The key under which questions are the same: NFKC, case-folded, typographic
+    apostrophes as `'`, control characters and runs of whitespace as one space, and
+    punctuation at either end stripped ("Do you sell my data?" == " do you  SELL my
+    data "). A question of punctuation alone has the key "".
+
+    Punctuation inside the question is kept: the answer cache returns one question's
+    answer for another with the same key, so the key may only forget what retrieval
+    does not see (the model is uncased; a closing "?" barely moves a vector), while
+    "e-mail" vs "email" or "don't" vs "do not" may rank differently. Case, spacing and
+    closing punctuation are also what makes one visitor's repeated question differ, so
+    the same key serves the dedupe and the analytics grouping."""
+    folded = unicodedata.normalize("NFKC", str(text)).casefold().translate(_APOSTROPHES)
+    spaced = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in folded)
+    return _strip_punctuation(" ".join(spaced.split()))
+
+
+def _strip_punctuation(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and _is_edge(text[start]):
+        start += 1
+    while end > start and _is_edge(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_edge(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char)[0] == "P"
+
+
+# --- words ---------------------------------------------------------------------------
+
+def words(text: str) -> list[str]:
+    """The lower-case words of a text (runs of letters, digits and `_`), stop words kept,
+    nothing stemmed."""
+    return _WORD.findall(text.lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """The stemmed lower-case content words of a text (stop words dropped), for BM25
+    and a sentence's share of the question's words."""
+    return [stem(w) for w in _CONTENT_WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball stem of a lower-case word ("deleting" and "deletes" -> "delet")."""
+    return _stemmer().stemWord(word)
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer(STEMMER, 0)  # lru_cache above caches
+    return stemmer
