@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.normalize import question_key
 from qa.sqlite import Database, client_hash
 
 __all__ = ["Analytics", "normalise"]
@@ -76,9 +77,8 @@ def normalise(question: str) -> str:
 
 
 def _key(question: str) -> str:
-    """Grouping key: case-folded words only, so "Do you sell data?" == "do you sell data"."""
-    words = "".join(c if c.isalnum() else " " for c in question.casefold())
-    return " ".join(words.split())
+    """Grouping key: the one question key (qa/normalize.py), as the cache and dedupe use."""
+    return question_key(question)
 
 
 def _day(ts: float) -> str:

@@ -89,3 +89,17 @@ def test_stemming_is_the_same_from_many_threads() -> None:
     stem.cache_clear()
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(tokenize, texts)) == expected
+
+
+def test_cache_dedupe_and_analytics_keys_agree() -> None:
+    """The cache and analytics use the one key; dedupe still folds inner punctuation too
+    (its own rule, kept: `test_normalise_question`), so it agrees on these variants."""
+    from qa.analytics import _key as analytics_key
+    from qa.escalation.records import dedupe_key
+
+    variants = ["Do you sell my data?", "  do you SELL my   data ", "DO YOU SELL MY DATA!!",
+                "Do you sell my data\u2009?"]
+    assert len({question_key(v) for v in variants}) == 1
+    assert len({analytics_key(v) for v in variants}) == 1
+    assert len({dedupe_key(v) for v in variants}) == 1
+    assert analytics_key(variants[0]) == question_key(variants[0])

@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from index.errors import PolicyQAError, QuestionError
+from index.errors import PolicyQAError
 from index.store import package_version
 from qa.analytics import Analytics
 from qa.answering.answer import Answer
@@ -170,12 +170,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
 
 
 def _question(text: str, settings: Settings) -> str:
-    question = clean_question(text, settings.max_question_chars)
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError:
-        raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
-    return question
+    return clean_question(text, settings.max_question_chars)  # qa/normalize.py: the one rule
 
 
 def _client(request: Request) -> str:
