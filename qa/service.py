@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from index.embed import Embedder, vocabulary
-from index.errors import ConfigError
+from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from index.text import render_block
-from qa.answering.answer import Answer, Answerer, rephrase, small_talk
+from qa.answering.answer import Answerer, escalated, rephrase, small_talk
 from qa.answering.retrieve import Retriever
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
+from qa.records import Answer, EscalationRef, Kind
 from qa.settings import Settings
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
@@ -125,7 +126,7 @@ class Service:
         """Hand an unresolved answer's question to the outbox (committed to disk
         before this returns) and return the answer that says so. Resolved answers
         and non-questions are never escalated."""
-        if answer.resolved or answer.kind != "unresolved":
+        if answer.resolved or answer.kind != Kind.UNRESOLVED:
             return answer
         if self.outbox is None:
             raise ConfigError("escalation is not configured for this service")
@@ -140,7 +141,20 @@ class Service:
             policy_title=self.index.manifest.get("title", ""),
             hold_seconds=hold_seconds,
         )
-        return answer.with_escalation(escalation.as_contract())
+        return escalated(answer, escalation.ref())
+
+    def send_to_team(self, answer: Answer, *, client: str = "", email: str | None = None,
+                     hold_seconds: float = 0.0) -> EscalationRef:
+        """Forward a question the visitor chose to send, whether or not the policy
+        answered it; greetings and non-questions are refused."""
+        if answer.kind in (Kind.SMALLTALK, Kind.REPHRASE):
+            raise QuestionError("there is no question to forward; please write your "
+                                "question about the privacy policy in a few words")
+        forced = replace(answer, resolved=False, kind=Kind.UNRESOLVED)
+        ref = self.escalate(forced, client=client, email=email,
+                            hold_seconds=hold_seconds).escalation
+        assert ref is not None
+        return ref
 
 
 def build_service(settings: Settings, *, escalate: bool = False, index: PolicyIndex | None = None,

@@ -216,7 +216,7 @@ def test_openapi_documents_routes_models_and_errors(web):
     assert "Retry-After" in paths["/api/ask"]["post"]["responses"]["429"]["headers"]
     schemas = spec["components"]["schemas"]
     assert set(schemas["AnswerOut"]["properties"]) == CONTRACT
-    assert set(schemas["PassageOut"]["properties"]) == PASSAGE
+    assert set(schemas["Passage"]["properties"]) == PASSAGE
     assert schemas["AskRequest"]["required"] == ["question"]
     assert schemas["AskRequest"]["examples"]
     assert set(schemas["ErrorOut"]["properties"]) == {"error"}

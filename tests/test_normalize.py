@@ -92,8 +92,7 @@ def test_stemming_is_the_same_from_many_threads() -> None:
 
 
 def test_cache_dedupe_and_analytics_keys_agree() -> None:
-    """The cache and analytics use the one key; dedupe still folds inner punctuation too
-    (its own rule, kept: `test_normalise_question`), so it agrees on these variants."""
+    """The cache, the analytics grouping and the escalation dedupe use the one key."""
     from qa.analytics import _key as analytics_key
     from qa.escalation.records import dedupe_key
 
@@ -103,3 +102,6 @@ def test_cache_dedupe_and_analytics_keys_agree() -> None:
     assert len({analytics_key(v) for v in variants}) == 1
     assert len({dedupe_key(v) for v in variants}) == 1
     assert analytics_key(variants[0]) == question_key(variants[0])
+    other = "Do you sell my e-mail?"
+    assert len({question_key(other), analytics_key(other)}) == 1
+    assert dedupe_key(other) != dedupe_key("Do you sell my email?")  # as the cache

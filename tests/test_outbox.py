@@ -18,7 +18,8 @@ from index.errors import (
     QuestionError,
     RateLimitedError,
 )
-from qa.escalation.outbox import EscalationStateError, Outbox, normalise_question
+from qa.escalation.outbox import EscalationStateError, Outbox
+from qa.escalation.records import dedupe_key
 from qa.settings import Settings
 from ui.cli import outbox as cli_outbox
 
@@ -72,7 +73,7 @@ def test_file_is_wal_with_full_sync_and_rows_survive_reopen(db: Path, clock: Clo
     assert again.passages[0].to_dict() == {"section": "S", "anchor": "s", "url": "u",
                                            "quote": "q", "score": 0.5}
     assert esc.id.startswith("esc_") and len(esc.id) == 16
-    assert esc.as_contract() == {"id": esc.id, "status": "queued", "to": INBOX}
+    assert esc.ref().to_dict() == {"id": esc.id, "status": "queued", "to": INBOX}
     assert json.loads(json.dumps(esc.to_dict()))["passages"][0]["section"] == "S"
 
 
@@ -146,9 +147,12 @@ def test_over_long_and_broken_questions_are_refused(db: Path, clock: Clock) -> N
     assert sum(outbox.counts().values()) == 0
 
 
-def test_normalise_question() -> None:
-    assert normalise_question("  Do you SELL my data?!  ") == "do you sell my data"
-    assert normalise_question("Ｄｏ you\tsell_my\ndata") == "do you sell my data"
+def test_dedupe_key_is_the_question_key() -> None:
+    """The dedupe key forgets case, spacing, Unicode form and closing punctuation (the
+    one qa.normalize.question_key); it no longer merges "sell_my" with "sell my"."""
+    assert dedupe_key("  Do you SELL my data?!  ") == dedupe_key("do you sell my data")
+    assert dedupe_key("Ｄｏ you\tsell my\ndata") == dedupe_key("do you sell my data")
+    assert dedupe_key("Do you sell my data?") != dedupe_key("Do you sell my date?")
 
 
 def test_attach_email_only_while_queued(db: Path, clock: Clock) -> None:

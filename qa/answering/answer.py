@@ -8,10 +8,13 @@ at the section and carry a text fragment that scrolls to the quoted words.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
 from qa.answering.retrieve import Hit, Retrieval
+from qa.records import Answer, EscalationRef, Kind, Passage
+
+__all__ = ["Answer", "Answerer", "Passage", "escalated", "rephrase", "small_talk"]
 
 MAX_QUOTE_CHARS = 420
 NEIGHBOUR_MARGIN = 0.06
@@ -35,59 +38,34 @@ _THANKS = re.compile(
     r"thanks?|perfect,? thanks?|bye|goodbye|see you)[\s!.,?]*$", re.I)
 
 
-@dataclass(frozen=True)
-class Passage:
-    section: str
-    anchor: str
-    url: str
-    quote: str
-    score: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+def escalated(answer: Answer, ref: EscalationRef) -> Answer:
+    """The unresolved answer after its question was handed to the outbox: the same
+    passages, with the lead saying where the question went."""
+    lead = NOT_COVERED + FORWARDED.format(to=ref.to, id=ref.id)
+    return replace(answer, escalation=ref, lead=lead,
+                   answer=answer_text(lead, answer.passages, resolved=False))
 
 
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    resolved: bool
-    confidence: float
-    answer: str
-    passages: tuple[Passage, ...] = ()
-    escalation: dict | None = None
-    kind: str = field(default="answer", compare=False)  # answer|unresolved|smalltalk|rephrase
-
-    def to_dict(self) -> dict:
-        """Exactly the DESIGN.md Answer contract."""
-        return {
-            "question": self.question,
-            "resolved": self.resolved,
-            "confidence": round(self.confidence, 4),
-            "answer": self.answer,
-            "passages": [p.to_dict() for p in self.passages],
-            "escalation": self.escalation,
-        }
-
-    def with_escalation(self, escalation: dict) -> Answer:
-        """The unresolved answer after its question was handed to the outbox."""
-        text = self.answer.replace(
-            NOT_COVERED + CONTACT.format(inbox=escalation["to"]),
-            NOT_COVERED + FORWARDED.format(to=escalation["to"], id=escalation["id"]), 1)
-        return replace(self, escalation=dict(escalation), answer=text)
+def answer_text(lead: str, passages: tuple[Passage, ...], *, resolved: bool) -> str:
+    """The contract's `answer`: the lead, then the quotes in Markdown."""
+    if not passages:
+        return lead
+    quotes = "\n\n".join(_markdown_quote(p) for p in passages)
+    return f"{lead}\n\n{quotes}" if resolved else f"{lead}\n\n{CLOSEST}\n\n{quotes}"
 
 
 def small_talk(question: str) -> Answer | None:
     """A short friendly reply to greetings and thanks, instead of a search."""
     text = question.strip()
     if _GREETING.match(text):
-        return Answer(question, False, 0.0, GREETING, kind="smalltalk")
+        return Answer(question, False, 0.0, GREETING, kind=Kind.SMALLTALK, lead=GREETING)
     if _THANKS.match(text):
-        return Answer(question, False, 0.0, THANKS, kind="smalltalk")
+        return Answer(question, False, 0.0, THANKS, kind=Kind.SMALLTALK, lead=THANKS)
     return None
 
 
 def rephrase(question: str) -> Answer:
-    return Answer(question, False, 0.0, REPHRASE, kind="rephrase")
+    return Answer(question, False, 0.0, REPHRASE, kind=Kind.REPHRASE, lead=REPHRASE)
 
 
 class Answerer:
@@ -103,22 +81,17 @@ class Answerer:
         passages = tuple(self._passage(hit) for hit in _distinct(retrieval.hits, self.top_k))
         confidence = max(0.0, min(1.0, retrieval.confidence))
         resolved = bool(passages) and retrieval.confidence >= self.threshold
+        lead = FOUND if resolved else NOT_COVERED + (
+            CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
-                      self._text(resolved, passages), passages,
-                      kind="answer" if resolved else "unresolved")
+                      answer_text(lead, passages, resolved=resolved), passages,
+                      kind=Kind.ANSWER if resolved else Kind.UNRESOLVED, lead=lead)
 
     def _passage(self, hit: Hit) -> Passage:
         quote = quote_for(hit)
         return Passage(hit.chunk.section, hit.chunk.anchor,
                        section_url(self.base_url, hit.chunk.anchor, quote, self.page_text),
                        quote, round(hit.score, 4))
-
-    def _text(self, resolved: bool, passages: tuple[Passage, ...]) -> str:
-        quotes = "\n\n".join(_markdown_quote(p) for p in passages)
-        if resolved:
-            return f"{FOUND}\n\n{quotes}"
-        head = NOT_COVERED + (CONTACT.format(inbox=self.inbox) if self.inbox else "")
-        return f"{head}\n\n{CLOSEST}\n\n{quotes}" if passages else head
 
 
 def _distinct(hits: tuple[Hit, ...], k: int) -> list[Hit]:

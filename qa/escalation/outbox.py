@@ -33,14 +33,12 @@ from qa.escalation.records import (
     STATUSES,
     Claim,
     Escalation,
-    OfferedPassage,
     add_asker,
     askers,
     check_note,
     check_question,
     check_section,
     clean_passages,
-    normalise_question,
     optional_email,
     validate_email,
 )
@@ -48,8 +46,7 @@ from qa.sqlite import Database, client_hash
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
-    "Claim", "Escalation", "EscalationStateError", "OfferedPassage", "Outbox",
-    "normalise_question", "validate_email",
+    "Claim", "Escalation", "EscalationStateError", "Outbox", "validate_email",
 ]
 
 HOUR = 3600.0

@@ -1,7 +1,7 @@
-"""What an escalation is: the frozen `Escalation`, `OfferedPassage` and `Claim` records,
-their statuses, turning a stored row back into a record, and the checks that clean
-input before it is stored (e-mail addresses, questions and their dedupe key, notes,
-sections, offered passages).
+"""What an escalation is: the frozen `Escalation` and `Claim` records (the passages
+it offered are qa.records.Passage, as everywhere), their statuses, turning a stored
+row back into a record, and the checks that clean input before it is stored (e-mail
+addresses, questions and their dedupe key, notes, sections, offered passages).
 
 Nothing here touches the database; the table itself is in qa/escalation/queries.py.
 The public names are also importable, as before, from qa.escalation.outbox.
@@ -19,32 +19,22 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from index.errors import EmailError, PolicyQAError, QuestionError
+from qa.normalize import question_key
+from qa.records import EscalationRef, Passage
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
-    "Claim", "Escalation", "OfferedPassage", "check_note", "check_question",
+    "Claim", "Escalation", "Passage", "check_note", "check_question",
     "check_section", "check_status", "clean_passages", "dedupe_key", "from_row",
-    "normalise_question", "optional_email", "validate_email",
+    "optional_email", "validate_email",
 ]
+
+OfferedPassage = Passage  # TEMPORARY alias while qa/rights moves to qa.records.Passage
 
 STATUSES = ("queued", "sent", "failed", "resolved")
 MAX_QUESTION_CHARS = 20_000
 MAX_NOTE_CHARS = 10_000
 MAX_PASSAGES = 10
-
-
-@dataclass(frozen=True)
-class OfferedPassage:
-    """A passage the assistant offered before giving up (shown to the privacy team)."""
-
-    section: str
-    anchor: str
-    url: str
-    quote: str
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -55,7 +45,7 @@ class Escalation:
     id: str
     question: str
     email: str | None
-    passages: tuple[OfferedPassage, ...]
+    passages: tuple[Passage, ...]
     client: str
     to: str
     policy_title: str
@@ -75,9 +65,9 @@ class Escalation:
         data["passages"] = [p.to_dict() for p in self.passages]
         return data
 
-    def as_contract(self) -> dict[str, str]:
-        """The Answer JSON's `escalation` field."""
-        return {"id": self.id, "status": self.status, "to": self.to}
+    def ref(self) -> EscalationRef:
+        """What an Answer carries about it (the Answer JSON's `escalation` field)."""
+        return EscalationRef(self.id, self.status, self.to)
 
 
 @dataclass(frozen=True)
@@ -147,19 +137,14 @@ def _check_domain(domain: str, allow_local: bool, bad: Callable[[str], EmailErro
     return ascii_domain
 
 
-def normalise_question(question: str) -> str:
-    """The words of a question, case-folded and NFKC-normalised: the dedupe key."""
-    text = unicodedata.normalize("NFKC", question).casefold()
-    return " ".join(re.findall(r"[^\W_]+", text))
-
-
 def dedupe_key(question: str) -> str:
-    """SHA-256 of the normalised question: equal for questions that differ only in
-    case, punctuation or Unicode form."""
-    return hashlib.sha256(normalise_question(question).encode("utf-8")).hexdigest()
+    """SHA-256 of the question's `qa.normalize.question_key` (the key the answer cache
+    and the analytics group by): equal for questions that differ only in case,
+    spacing, Unicode form or closing punctuation."""
+    return hashlib.sha256(question_key(question).encode("utf-8")).hexdigest()
 
 
-def clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
+def clean_passages(passages: Iterable[Any]) -> tuple[Passage, ...]:
     """Keep only the fields the privacy team needs, from dicts or Hit-like objects."""
     out = []
     for item in list(passages or ())[:MAX_PASSAGES]:
@@ -168,7 +153,7 @@ def clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
             score = float(get("score", 0.0) or 0.0)
         except (TypeError, ValueError):
             score = 0.0
-        out.append(OfferedPassage(
+        out.append(Passage(
             section=str(get("section", "") or "")[:300],
             anchor=str(get("anchor", "") or "")[:200],
             url=str(get("url", "") or "")[:2000],
@@ -183,7 +168,7 @@ def clean_passages(passages: Iterable[Any]) -> tuple[OfferedPassage, ...]:
 
 def from_row(row: Mapping[str, Any]) -> Escalation:
     """The record for one row of the escalations table (an sqlite3.Row)."""
-    passages = tuple(OfferedPassage(**p) for p in json.loads(row["passages"] or "[]"))
+    passages = tuple(Passage(**p) for p in json.loads(row["passages"] or "[]"))
     return Escalation(
         id=row["id"], question=row["question"], email=row["email"], passages=passages,
         client=row["client"], to=row["recipient"], policy_title=row["policy_title"],
@@ -231,7 +216,7 @@ def check_question(question: str) -> tuple[str, str]:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
-    if not any(c.isalpha() for c in normalise_question(text)):
+    if not any(c.isalpha() for c in question_key(text)):
         raise QuestionError("question has no words; please rephrase it")
     return dedupe_key(text), text
 

@@ -93,7 +93,7 @@ def run_questions(questions: Sequence[Question], systems: Sequence[System],
     runs = {}
     for system in systems:
         answers = _ask(system, questions, progress)
-        reading = [reading_list(p.anchors for p in a.passages) for a in answers]
+        reading = [reading_list(a.places) for a in answers]
         runs[system.name] = SystemRun(system.name)
         runs[system.name].extend(questions, answers, reading)
     return runs
@@ -106,7 +106,7 @@ def run_policyqa(docs: Sequence[PolicyDoc], embedder: Embedder, settings: Settin
         index = build_index(parse_policy(doc.text, name=doc.title), embedder)
         for system in make_systems(index, embedder, settings, compare):
             answers = _ask(system, doc.questions, progress)
-            reading = [reading_list(locate(p.text, doc.paragraphs) for p in a.passages)
+            reading = [reading_list(locate(p.quote, doc.paragraphs) for p in a.passages)
                        for a in answers]
             runs.setdefault(system.name, SystemRun(system.name)).extend(
                 doc.questions, answers, reading)

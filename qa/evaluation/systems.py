@@ -29,24 +29,23 @@ from index.split import Chunk
 from index.store import PolicyIndex
 from index.units import chunk_text
 from qa.normalize import words
+from qa.records import Passage
 from qa.service import Service
 
 TOP_K = 10
 
 
 @dataclass(frozen=True)
-class EvalPassage:
-    text: str
-    anchors: tuple[str, ...]
-    score: float
-
-
-@dataclass(frozen=True)
 class SystemAnswer:
     question: str
     confidence: float
-    passages: tuple[EvalPassage, ...]
+    passages: tuple[Passage, ...]
     resolved: bool | None = None  # the system's own decision, when it makes one
+    places: tuple[tuple[str, ...], ...] = ()  # per passage, the anchors it counts for
+
+    def __post_init__(self) -> None:
+        if not self.places:
+            object.__setattr__(self, "places", tuple((p.anchor,) for p in self.passages))
 
 
 class System(Protocol):
@@ -65,11 +64,14 @@ class OursSystem:
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
         return [
-            SystemAnswer(a.question, a.confidence,
-                         tuple(EvalPassage(p.quote, (p.anchor,), p.score) for p in a.passages),
-                         a.resolved)
+            SystemAnswer(a.question, a.confidence, a.passages, a.resolved)
             for a in self.service.ask_many(list(questions))
         ]
+
+
+def _passage(text: str, anchor: str, score: float) -> Passage:
+    """A baseline's passage: the whole chunk as its quote, no link."""
+    return Passage(section="", anchor=anchor, url="", quote=text, score=float(score))
 
 
 def bm25_tokens(text: str) -> list[str]:
@@ -91,8 +93,8 @@ class BM25System:
         for question in questions:
             scores = np.asarray(self._bm25.get_scores(bm25_tokens(question)), dtype=float)
             order = np.argsort(-scores, kind="stable")[:TOP_K]
-            passages = tuple(EvalPassage(self.chunks[i].text, (self.chunks[i].anchor,),
-                                         float(scores[i])) for i in order)
+            passages = tuple(_passage(self.chunks[i].text, self.chunks[i].anchor, scores[i])
+                             for i in order)
             out.append(SystemAnswer(question, float(scores[order[0]]) if len(order) else 0.0,
                                     passages))
         return out
@@ -161,8 +163,9 @@ class TutorialSystem:
                                           min(TOP_K, self.vectors.ntotal))
         out = []
         for question, row_scores, row_ids in zip(questions, scores, ids, strict=True):
-            passages = tuple(EvalPassage(self.texts[i], self.anchors[i], float(s))
-                             for s, i in zip(row_scores, row_ids, strict=True) if i >= 0)
+            found = [(float(s), int(i)) for s, i in zip(row_scores, row_ids, strict=True)
+                     if i >= 0]
+            passages = tuple(_passage(self.texts[i], self.anchors[i][0], s) for s, i in found)
             out.append(SystemAnswer(question, passages[0].score if passages else 0.0,
-                                    passages))
+                                    passages, places=tuple(self.anchors[i] for _, i in found)))
         return out

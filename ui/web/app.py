@@ -34,7 +34,7 @@ from qa.service import Service, build_service, clean_question, with_outbox
 from qa.settings import Settings
 from ui.web.batching import BackgroundRecorder, MicroBatcher
 from ui.web.chat.render import CHAT_HEAD
-from ui.web.chat.widget import build_widget, escalate_explicitly
+from ui.web.chat.widget import build_widget
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.pages import mount_console
 from ui.web.errors import install_error_handlers
@@ -126,13 +126,13 @@ def create_app(settings: Settings, *, service: Service | None = None,
         question = _question(body.question, settings)
         email = validate_email(body.email) if body.email and body.email.strip() else None
         answer = await batcher.ask_async(question)
-        esc = await run_in_threadpool(escalate_explicitly, service, answer,
+        esc = await run_in_threadpool(service.send_to_team, answer,
                                       client=_client(request), email=email)
         if worker is not None:
             worker.wake()
-        log.info("escalation %s: %d chars, e-mail given: %s", esc["id"], len(question),
+        log.info("escalation %s: %d chars, e-mail given: %s", esc.id, len(question),
                  email is not None)
-        return JSONResponse(esc, status_code=201)
+        return JSONResponse(esc.to_dict(), status_code=201)
 
     @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],
              responses={503: {"model": HealthOut, "description": "Index not loaded"}})

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qa.records import Passage
+
 EXAMPLE_URL = ("https://koreroapp.com/privacy#when-would-we-share-your-information"
                ":~:text=Korero%20does%20not%20sell")
 
@@ -34,16 +36,6 @@ class EscalationRequest(BaseModel):
         default=None, description="Optional reply address of the asker (validated; only "
                                   "used as the e-mail's Reply-To).",
         examples=["visitor@example.com"])
-
-
-class PassageOut(BaseModel):
-    section: str = Field(examples=["When would we share your information?"])
-    anchor: str = Field(examples=["when-would-we-share-your-information"])
-    url: str = Field(description="Section link with a text fragment for the quote",
-                     examples=[EXAMPLE_URL])
-    quote: str = Field(description="Verbatim policy text",
-                       examples=["Korero does not sell, trade, rent or otherwise transfer ..."])
-    score: float = Field(examples=[0.71])
 
 
 class EscalationOut(BaseModel):
@@ -71,7 +63,9 @@ class AnswerOut(BaseModel):
     confidence: float = Field(ge=0, le=1)
     answer: str = Field(description="Markdown shown to the user: quotes and links, or the "
                                     "hand-off text")
-    passages: list[PassageOut] = Field(description="Best first")
+    passages: list[Passage] = Field(
+        description="Best first: verbatim quotes (`quote`), their section (`section`, "
+                    "`anchor`) and a link to it with a text fragment (`url`)")
     escalation: EscalationOut | None = Field(
         description="Always null from /api/ask; use /api/escalations to forward a question")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import re
 
-from qa.answering.answer import Answer, Passage
+from qa.answering.answer import CLOSEST
+from qa.records import Answer, Passage
 
 REPLY_INVITE = ("If you would like a reply, leave your e-mail address below (optional); "
                 "it is only used to answer this question.")
@@ -77,24 +78,24 @@ def quote_html(p: Passage) -> str:
 
 def render_answer(answer: Answer) -> str:
     """An Answer as the chat shows it: lead sentence(s), then quotes; never scores."""
-    lead = answer.answer.split("\n\n", 1)[0]
-    parts = [_lead(lead, answer)]
+    parts = [_lead(answer)]
     if answer.escalation:
         parts.append(_p(REPLY_INVITE))
     if answer.passages:
         if not answer.resolved:
-            parts.append(_p("These passages came closest, but may not answer your question:"))
+            parts.append(_p(CLOSEST))
         parts.extend(quote_html(p) for p in answer.passages)
     return _wrap(parts)
 
 
-def _lead(lead: str, answer: Answer) -> str:
+def _lead(answer: Answer) -> str:
+    """The lead line; an escalation's reference id set apart (it is read out, copied)."""
     esc = answer.escalation
-    if not esc or not esc.get("id"):
-        return _p(lead)
-    ref = html.escape(str(esc["id"]))
-    text = html.escape(lead).replace(ref, f'<span class="pqa-ref">{ref}</span>', 1)
-    return f"<p>{text}</p>"
+    if esc is None:
+        return _p(answer.lead)
+    before, _, after = answer.lead.partition(esc.id)
+    ref = f'<span class="pqa-ref">{html.escape(esc.id)}</span>'
+    return f"<p>{html.escape(before)}{ref}{html.escape(after)}</p>"
 
 
 def render_notice(template: str, **values: object) -> str:
@@ -109,4 +110,4 @@ def _wrap(parts: list[str]) -> str:
 def plain_text(answer: Answer) -> str:
     """The answer as stored with feedback: the lead and the quotes, no markup."""
     quotes = [f"\u201c{p.quote}\u201d \u2014 {p.section}" for p in answer.passages]
-    return "\n".join([answer.answer.split("\n\n", 1)[0], *quotes])
+    return "\n".join([answer.lead, *quotes])

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
-from index.errors import EmailError, PolicyQAError, QuestionError, RateLimitedError
-from qa.answering.answer import GREETING, Answer
+from index.errors import EmailError, PolicyQAError, RateLimitedError
+from qa.answering.answer import GREETING
 from qa.escalation.outbox import EscalationStateError, validate_email
+from qa.records import Answer, Kind
 from qa.service import Service
 from ui.web.chat.render import (
     EMAIL_SAVED,
@@ -43,19 +43,6 @@ PUBLIC_API = ("ask", "feedback", "add_email", "send_to_team")
 AskFn = Callable[[str], Answer]
 AnswerHook = Callable[[Answer, str], None]
 FeedbackHook = Callable[[str, str, bool, str], None]
-
-
-def escalate_explicitly(service: Service, answer: Answer, *, client: str,
-                        email: str | None = None, hold_seconds: float = 0.0) -> dict:
-    """Forward a question the visitor chose to send, whether or not the policy answered
-    it; greetings and non-questions are refused. Returns the escalation contract."""
-    if answer.kind in ("smalltalk", "rephrase"):
-        raise QuestionError("there is no question to forward; please write your question "
-                            "about the privacy policy in a few words")
-    forced = replace(answer, resolved=False, kind="unresolved")
-    escalated = service.escalate(forced, client=client, email=email, hold_seconds=hold_seconds)
-    assert escalated.escalation is not None
-    return escalated.escalation
 
 
 def _client(request: gr.Request | None) -> str:
@@ -95,7 +82,7 @@ def build_widget(
             limiter.check(client, action)
 
     def forward(answer: Answer, client: str) -> tuple[Answer, str]:
-        if answer.kind != "unresolved":
+        if answer.kind != Kind.UNRESOLVED:
             return answer, ""
         try:
             return service.escalate(answer, client=client, hold_seconds=HOLD_SECONDS), ""
@@ -123,7 +110,7 @@ def build_widget(
             answer, note = forward(answer, client)
             _hook(on_answer, answer, client)
             reply = render_answer(answer) + note
-            esc = (answer.escalation or {}).get("id")
+            esc = answer.escalation.id if answer.escalation else None
             pending = esc or pending
             state["turns"][len(history)] = {"q": answer.question, "a": plain_text(answer),
                                             "esc": esc}
@@ -157,13 +144,13 @@ def build_widget(
             return history, state, gr.update(), gr.update(visible=False)
         try:
             check(_client(request), "escalate")
-            esc = escalate_explicitly(service, ask(turn["q"]), client=_client(request),
-                                      hold_seconds=HOLD_SECONDS)
+            esc = service.send_to_team(ask(turn["q"]), client=_client(request),
+                                       hold_seconds=HOLD_SECONDS)
         except PolicyQAError as exc:
             reply, pending = render_notice(NOT_SENT, reason=exc), state.get("pending")
         else:
-            turn["esc"], pending = esc["id"], esc["id"]
-            reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=esc["to"], id=esc["id"])
+            turn["esc"], pending = esc.id, esc.id
+            reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=esc.to, id=esc.id)
         history = [*history, {"role": "assistant", "content": reply}]
         state = {**state, "history": history, "pending": pending, "disliked": None}
         return history, state, gr.update(visible=bool(pending)), gr.update(visible=False)

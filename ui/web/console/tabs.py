@@ -20,6 +20,7 @@ from index.errors import PolicyQAError
 from qa.analytics import Analytics
 from qa.answering.answer import quote_for
 from qa.escalation.outbox import Outbox
+from qa.records import Kind
 from qa.service import clean_question
 
 CANDIDATE_COLUMNS = ["rank", "section", "subsection", "anchor", "fused", "dense", "lexical",
@@ -35,10 +36,10 @@ def frame(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
 
 def _verdict(answer: Any, threshold: float, inbox: str, lexical_weight: float) -> str:
     top = answer.confidence
-    if answer.kind == "smalltalk":
+    if answer.kind == Kind.SMALLTALK:
         return ("Small talk (a greeting or thanks): a fixed friendly reply, no search, "
                 "not escalated.")
-    if answer.kind == "rephrase":
+    if answer.kind == Kind.REPHRASE:
         return ("None of the question's words is known to the model: the visitor is asked to "
                 "rephrase. Not escalated.")
     formula = f"Fused score = dense blend + {lexical_weight:g} × lexical (BM25 scaled to the best)."
@@ -61,13 +62,13 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
         hits = service.retriever.retrieve(text, k=10).hits
     except PolicyQAError as exc:
         return f"Not a usable question: {exc}", threshold, empty, "", ""
-    searched = answer.kind in ("answer", "unresolved")
+    searched = answer.kind in (Kind.ANSWER, Kind.UNRESOLVED)
     shown = {p.anchor for p in answer.passages} if searched else set()
     rows = [[i, h.chunk.section, h.chunk.subsection or "", h.chunk.anchor, round(h.score, 4),
              round(h.dense, 4), round(h.lexical, 4), "yes" if h.score >= threshold else "no",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
-    verdict = _verdict(answer, threshold, service.inbox if answer.kind == "unresolved" else "",
+    verdict = _verdict(answer, threshold, service.inbox if answer.kind == Kind.UNRESOLVED else "",
                        service.retriever.weights.lexical)
     payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
     return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload

@@ -1,0 +1,88 @@
+"""The records that flow through policy-qa, from retrieval to the chat, the API, the
+e-mail and the evaluation: one `Passage`, one `Answer`, its `Kind`, and the
+`EscalationRef` an answer carries once its question was handed to the outbox.
+
+They are frozen and hold no behaviour beyond their JSON form (the DESIGN.md Answer
+contract); the answer text is composed in qa/answering/answer.py, the HTML in
+ui/web/chat/render.py, the mail in qa/escalation/mail.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Answer", "EscalationRef", "Kind", "Passage"]
+
+
+class Kind(StrEnum):
+    """What an answer is (a StrEnum: it compares equal to its value, and is stored so)."""
+
+    ANSWER = "answer"  # the policy answers: resolved
+    UNRESOLVED = "unresolved"  # a question the policy does not seem to answer
+    SMALLTALK = "smalltalk"  # a greeting or thanks, answered with a fixed reply
+    REPHRASE = "rephrase"  # not a question we could read
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A verbatim quote of the policy and where it is: the section's title, the anchor
+    a link lands on, the link itself (page URL, anchor, text fragment) and the score
+    that ranked it."""
+
+    section: str
+    anchor: str
+    url: str
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
+        return cls(str(data["section"]), str(data["anchor"]), str(data["url"]),
+                   str(data["quote"]), float(data["score"]))
+
+
+@dataclass(frozen=True)
+class EscalationRef:
+    """The Answer JSON's `escalation`: which escalation, where it is, whom it goes to."""
+
+    id: str
+    status: str
+    to: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "status": self.status, "to": self.to}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """`lead` is the answer's opening line(s) (a fixed template); `answer` is the whole
+    text in Markdown (the lead, then the quotes), as the contract gives it."""
+
+    question: str
+    resolved: bool
+    confidence: float
+    answer: str
+    passages: tuple[Passage, ...] = ()
+    escalation: EscalationRef | None = None
+    kind: Kind = field(default=Kind.ANSWER, compare=False)
+    lead: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.lead:  # an answer of one line (a fixed reply) is its own lead
+            object.__setattr__(self, "lead", self.answer.split("\n\n", 1)[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the DESIGN.md Answer contract."""
+        return {
+            "question": self.question,
+            "resolved": self.resolved,
+            "confidence": round(self.confidence, 4),
+            "answer": self.answer,
+            "passages": [p.to_dict() for p in self.passages],
+            "escalation": self.escalation.to_dict() if self.escalation else None,
+        }
