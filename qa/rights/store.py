@@ -1,0 +1,263 @@
+"""The durable log of privacy rights requests: one SQLite file (WAL, synchronous=FULL,
+secure_delete; the SQLite layer is qa/sqlite.py), by default `requests.sqlite3` next
+to the escalation outbox.
+
+    store = RequestStore.from_settings(settings)
+    request = store.submit("deletion", "eu_uk", "ana@example.org", "Delete my account",
+                           to=inbox, passages=answer.passages, client=ip)
+    store.set_state(request.id, "identity_check", note="asked for ID", actor="sam")
+
+`submit` commits the request, with its legal due date (qa.rights.deadlines), before
+it returns. Every state change is checked against the allowed moves (the records and
+the state machine are in qa/rights/records.py) and appended to `request_events`,
+which triggers keep append-only. The request's e-mail to the privacy inbox is leased
+to one deliverer at a time (`claim_mail` / `mark_mail_*`, driven by
+`qa.rights.mail.deliver_pending`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from index.errors import ConfigError
+from qa.escalation.mail import one_line
+from qa.escalation.records import check_question, clean_passages, validate_email
+from qa.rights import deadlines, queries
+from qa.rights.features import KINDS
+from qa.rights.records import (
+    FINAL_STATES,
+    STATES,
+    MailClaim,
+    RequestEvent,
+    RequestStateError,
+    RightsRequest,
+    check_choice,
+    check_transition,
+    clean_actor,
+    clean_details,
+    clean_note,
+    export_row,
+)
+from qa.sqlite import Database, client_hash
+
+__all__ = ["FILE_NAME", "RequestStore", "default_path"]
+
+FILE_NAME = "requests.sqlite3"
+MAX_ERROR_CHARS = 500
+
+
+def default_path(settings: Any) -> Path:
+    """Where the request log lives: `requests.sqlite3` in the outbox's folder."""
+    return Path(settings.outbox).expanduser().parent / FILE_NAME
+
+
+def _day(timestamp: float) -> date:
+    return datetime.fromtimestamp(timestamp, UTC).date()
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+class RequestStore:
+    """Durable store of rights requests in one SQLite file, held as `database`.
+
+    Every call opens its own short-lived connection, so one store can be shared by
+    request threads and a delivery worker, and several processes can share the file.
+    Due dates count from the UTC calendar day of receipt under `rules` and `holidays`.
+    """
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time,
+                 rules: deadlines.Rules = deadlines.DEFAULT_RULES,
+                 holidays: Iterable[date] = ()) -> None:
+        self.database = Database(Path(path), "rights request log", synchronous="FULL",
+                                 secure_delete=True)
+        self.clock = clock
+        self.rules = rules
+        self.holidays = frozenset(holidays)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the folder of the rights request log "
+                              f"{str(self.path)!r}: {exc.strerror or exc}") from None
+        self._secret = self.database.create(queries.SCHEMA, queries.SCHEMA_VERSION)
+
+    @property
+    def path(self) -> Path:
+        return self.database.path
+
+    @classmethod
+    def from_settings(cls, settings: Any, **options: Any) -> RequestStore:
+        """The store at `default_path(settings)`; `options` go to the constructor."""
+        return cls(default_path(settings), **options)
+
+    # --- taking requests in ---------------------------------------------------------
+
+    def submit(self, kind: str, jurisdiction: str, email: str, question: str, *, to: str,
+               details: str | None = None, passages: Iterable[Any] = (),
+               client: str = "") -> RightsRequest:
+        """Commit a new request (state received, its e-mail queued) and return it.
+
+        `question` is the visitor's message; `passages` the policy passages offered
+        (dicts or Hit-like objects); `to` the privacy inbox; `client` any stable client
+        identifier, of which only a keyed hash is stored.
+        """
+        check_choice(kind, KINDS, "kind")
+        check_choice(jurisdiction, deadlines.JURISDICTIONS, "jurisdiction")
+        email = validate_email(email)
+        to = validate_email(to, allow_local=True)
+        _, text = check_question(question)
+        details = clean_details(details)
+        offered = json.dumps([p.to_dict() for p in clean_passages(passages)])
+        now = self.clock()
+        limits = deadlines.due_dates(kind, jurisdiction, datetime.fromtimestamp(now, UTC),
+                                     self.rules, self.holidays)
+        req_id = "req_" + secrets.token_urlsafe(9)
+        with self.database.transaction() as con:
+            con.execute(
+                "INSERT INTO requests (id, kind, jurisdiction, email, details, question,"
+                " passages, client, recipient, received_at, confirm_by, due, extendable_to,"
+                " state, mail_next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'received',?)",
+                (req_id, kind, jurisdiction, email, details, text, offered,
+                 client_hash(self._secret, client), to, now, _iso(limits.confirm_by),
+                 limits.respond_by.isoformat(), _iso(limits.extended_to), now))
+            queries.append_event(con, req_id, now, None, "received", "", "", "assistant")
+            return queries.get(con, req_id)
+
+    # --- reading --------------------------------------------------------------------
+
+    def get(self, req_id: str) -> RightsRequest:
+        """One request with its history, or NotFoundError naming the id."""
+        with self.database.connect() as con:
+            return queries.get(con, req_id)
+
+    def list(self, kind: str | None = None, state: str | None = None,
+             jurisdiction: str | None = None) -> builtins.list[RightsRequest]:
+        """Requests, soonest due first (the extended date once extended), optionally
+        only one kind, state and/or jurisdiction."""
+        filters = {}
+        for column, value, choices in (("kind", kind, KINDS), ("state", state, STATES),
+                                       ("jurisdiction", jurisdiction,
+                                        deadlines.JURISDICTIONS)):
+            if value is not None:
+                filters[column] = check_choice(value, choices, column)
+        with self.database.connect() as con:
+            return queries.select(con, filters)
+
+    def history(self, req_id: str) -> builtins.list[RequestEvent]:
+        """Every state change of one request, oldest first (the submission included)."""
+        return builtins.list(self.get(req_id).history)
+
+    def export_rows(self) -> builtins.list[dict[str, str]]:
+        """Every request as a flat row of text (see qa.rights.records.to_csv/to_json)."""
+        return [export_row(r) for r in self.list()]
+
+    def counts(self) -> dict[str, Any]:
+        """Totals by kind and by state; done on time (on or before the due date in
+        force) ÷ done as `on_time_rate` (None before any is done); open requests past
+        their due date (UTC today) as `overdue`."""
+        requests = self.list()
+        done = [r for r in requests if r.state == "done"]
+        on_time = sum(1 for r in done if r.on_time)
+        today = _day(self.clock()).isoformat()
+        return {
+            "total": len(requests),
+            "by_kind": {k: sum(r.kind == k for r in requests) for k in KINDS},
+            "by_state": {s: sum(r.state == s for r in requests) for s in STATES},
+            "done": len(done), "done_on_time": on_time,
+            "on_time_rate": on_time / len(done) if done else None,
+            "overdue": sum(1 for r in requests
+                           if r.state not in FINAL_STATES and r.respond_by < today),
+        }
+
+    # --- the privacy team -----------------------------------------------------------
+
+    def set_state(self, req_id: str, state: str, note: str | None = "", actor: str = "",
+                  *, reason: str | None = "") -> RightsRequest:
+        """Move a request to `state` and append the change to its history.
+
+        refused and extended need a `reason`; extended moves the due date to the one
+        `qa.rights.deadlines.extend` allows (once, and only until the first due date).
+        """
+        note, reason, actor = clean_note(note), clean_note(reason, "reason"), \
+            clean_actor(actor)
+        now = self.clock()
+        with self.database.transaction() as con:
+            request = queries.get(con, req_id)
+            check_transition(request, state, reason)
+            sets, params = "state = ?", [state]
+            if state == "extended":
+                try:
+                    extended = deadlines.extend(request.deadlines(), on=_day(now))
+                except ConfigError as exc:
+                    raise RequestStateError(f"request {request.id}: {exc}") from None
+                sets += ", extended_due = ?"
+                params.append(extended.respond_by.isoformat())
+            if state in FINAL_STATES:
+                sets += ", closed_at = ?"
+                params.append(now)
+            con.execute(f"UPDATE requests SET {sets} WHERE id = ?", (*params, request.id))
+            queries.append_event(con, request.id, now, request.state, state, note, reason, actor)
+            return queries.get(con, request.id)
+
+    # --- delivery of the request's e-mail (leases) ------------------------------------
+
+    def claim_mail(self, now: float | None = None, lease_seconds: float = 300.0, *,
+                   due_by: float | None = None) -> MailClaim | None:
+        """Lease the next queued e-mail due by `due_by` (default `now`) whose lease is
+        free at `now`, until now + lease_seconds; each claim counts as an attempt."""
+        now = self.clock() if now is None else now
+        due_by = now if due_by is None else due_by
+        with self.database.transaction() as con:
+            row = con.execute(
+                "SELECT id FROM requests WHERE mail_status = 'queued' AND mail_next_at <= ?"
+                " AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY mail_next_at, received_at LIMIT 1", (due_by, now)).fetchone()
+            if row is None:
+                return None
+            token = secrets.token_hex(8)
+            con.execute("UPDATE requests SET lease_until = ?, lease_token = ?,"
+                        " mail_attempts = mail_attempts + 1 WHERE id = ?",
+                        (now + lease_seconds, token, row["id"]))
+            return MailClaim(queries.get(con, row["id"]), token)
+
+    def mark_mail_sent(self, claim: MailClaim, now: float | None = None) -> bool:
+        """The transport accepted the e-mail; False if the lease was lost meanwhile."""
+        return self._release(claim, "mail_status = 'sent', mail_sent_at = ?",
+                             self.clock() if now is None else now)
+
+    def mark_mail_retry(self, claim: MailClaim, error: str, next_at: float) -> bool:
+        """Keep the e-mail queued, due again at `next_at`; False if the lease was lost."""
+        return self._release(claim, "mail_error = ?, mail_next_at = ?",
+                             one_line(str(error), MAX_ERROR_CHARS), next_at)
+
+    def mark_mail_failed(self, claim: MailClaim, error: str) -> bool:
+        """Give up on the e-mail (it keeps `error`); False if the lease was lost."""
+        return self._release(claim, "mail_status = 'failed', mail_error = ?",
+                             one_line(str(error), MAX_ERROR_CHARS))
+
+    def resend_mail(self, req_id: str) -> RightsRequest:
+        """Queue a failed e-mail again, with a fresh attempt budget."""
+        with self.database.transaction() as con:
+            request = queries.get(con, req_id)
+            if request.mail_status != "failed":
+                raise RequestStateError(f"the e-mail of request {request.id} is "
+                                        f"{request.mail_status}, not failed")
+            con.execute("UPDATE requests SET mail_status = 'queued', mail_attempts = 0,"
+                        " mail_next_at = ? WHERE id = ?", (self.clock(), request.id))
+            return queries.get(con, request.id)
+
+    def _release(self, claim: MailClaim, sets: str, *params: Any) -> bool:
+        with self.database.transaction() as con:
+            cur = con.execute(
+                f"UPDATE requests SET {sets}, lease_until = NULL, lease_token = NULL"
+                " WHERE id = ? AND lease_token = ? AND mail_status = 'queued'",
+                (*params, claim.request.id, claim.token))
+            return cur.rowcount == 1
