@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from index.errors import PolicyQAError
 
@@ -20,6 +23,39 @@ def read_file(path: object, what: str, error: type[PolicyQAError]) -> bytes:
         raise error(f"{what} is a directory, not a file: {path}") from None
     except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def read_text(path: object, what: str, error: type[PolicyQAError]) -> str:
+    """A user-named UTF-8 text file, or `error` with a one-line reason naming it."""
+    try:
+        return read_file(path, what, error).decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{what} {path} is not UTF-8 text") from None
+
+
+NOT_JSON = "{where} line {number} is not valid JSON: {reason}"
+
+
+def json_lines(text: str, where: str, error: type[PolicyQAError], *,
+               not_json: str = NOT_JSON) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of JSON Lines `text`; a line
+    that is not JSON is `error` with the `not_json` message (naming where and the line)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise error(not_json.format(where=where, number=number, reason=exc.msg)) from None
+
+
+def json_objects(text: str, where: str, error: type[PolicyQAError], *,
+                 not_json: str = NOT_JSON) -> Iterator[tuple[int, dict[str, Any]]]:
+    """As `json_lines`, each line a JSON object."""
+    for number, row in json_lines(text, where, error, not_json=not_json):
+        if not isinstance(row, dict):
+            raise error(f"{where} line {number} is not a JSON object")
+        yield number, row
 
 
 def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import EvalDataError
-from index.files import read_file
+from index.files import json_lines, read_text
 from qa.evaluation.metrics import Located
 
 
@@ -36,23 +36,13 @@ class PolicyDoc:
 
 
 def _read_text(path: Path) -> str:
-    data = read_file(path, "evaluation file", EvalDataError)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise EvalDataError(f"evaluation file {path} is not UTF-8 text") from None
+    return read_text(path, "evaluation file", EvalDataError)
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
     """JSON Lines: {"question": str, "sections": [anchor, …], "answerable": bool}."""
     out: list[Question] = []
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalDataError(f"{path} line {number} is not valid JSON: {exc.msg}") from None
+    for number, row in json_lines(_read_text(path), str(path), EvalDataError):
         out.append(_question(row, f"{path} line {number}"))
         if limit is not None and len(out) >= limit:
             break

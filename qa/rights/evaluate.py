@@ -10,12 +10,12 @@ one record per row. To print the held-out figures from the repository root:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from index.errors import EvalDataError
+from index.files import json_objects, read_text
 from qa.rights.features import KINDS
 from qa.rights.model import NONE
 from qa.rights.recognize import Recognition, create_recognizer
@@ -39,22 +39,10 @@ def label(row: Mapping[str, Any]) -> str:
 
 def load_rows(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a JSON Lines file, each checked by `label`."""
-    rows = []
-    try:
-        lines = Path(path).read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"cannot read {path}: {exc}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalDataError(f"{path} line {number} is not valid JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise EvalDataError(f"{path} line {number} is not a JSON object")
+    text = read_text(path, "labelled set", EvalDataError)
+    rows = [row for _, row in json_objects(text, str(path), EvalDataError)]
+    for row in rows:
         label(row)
-        rows.append(row)
     return rows
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import PolicyQAError, TuneDataError
+from index.files import json_objects
 from index.split import split_policy
 from index.units import chunk_text
 from qa.tuning.data import Document, Pair, Query
@@ -29,20 +30,13 @@ from qa.tuning.data import Document, Pair, Query
 FORMATS = ("policyqa", "labelled", "escalations", "pairs")
 
 
+_NOT_JSON = ("{where} is in no known format: line {number} is not JSON (expected "
+             "PolicyQA/SQuAD JSON or JSON Lines)")
+
+
 def _json_lines(path: Path, text: str) -> list[dict[str, Any]]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise TuneDataError(f"source {path} is in no known format: line {number} is "
-                                "not JSON (expected PolicyQA/SQuAD JSON or JSON Lines)") from None
-        if not isinstance(row, dict):
-            raise TuneDataError(f"source {path} line {number} is not a JSON object")
-        rows.append(row)
-    return rows
+    rows = json_objects(text, f"source {path}", TuneDataError, not_json=_NOT_JSON)
+    return [row for _, row in rows]
 
 
 def detect(path: Path, text: str) -> tuple[str, Any]:
