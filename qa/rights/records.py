@@ -21,15 +21,13 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from index.errors import EscalationStateError, QuestionError
 from qa.escalation.mail import body_text, one_line
 from qa.escalation.records import MAX_NOTE_CHARS, clean_passages
+from qa.records import Passage
 from qa.rights.deadlines import Deadlines
-
-if TYPE_CHECKING:  # built by clean_passages (qa.escalation.records)
-    from qa.records import Passage
 
 __all__ = [
     "EXPORT_FIELDS", "FINAL_STATES", "MAIL_STATUSES", "MAX_DETAILS_CHARS", "STATES",
