@@ -89,8 +89,10 @@ class Answerer:
 
     def _passage(self, hit: Hit) -> Passage:
         quote = quote_for(hit)
-        return Passage(hit.chunk.section, hit.chunk.anchor,
-                       section_url(self.base_url, hit.chunk.anchor, quote, self.page_text),
+        chunk = hit.chunk
+        target = chunk.anchor if chunk.page is None else f"page={chunk.page}"
+        return Passage(chunk.section, chunk.anchor,
+                       section_url(self.base_url, target, quote, self.page_text),
                        quote, round(hit.score, 4))
 
 
@@ -143,8 +145,10 @@ def text_fragment(quote: str, page_text: str, min_words: int = 4) -> str:
     return ":~:text=" + percent_encode(start, safe="").replace("-", "%2D")
 
 
-def section_url(base_url: str, anchor: str, quote: str, page_text: str) -> str:
-    return f"{base_url}#{anchor}{text_fragment(quote, page_text)}"
+def section_url(base_url: str, target: str, quote: str, page_text: str) -> str:
+    """The link to a quote: the page, the fragment (a section's anchor, or `page=N` in
+    a PDF, which browsers' PDF viewers open at that page) and the text fragment."""
+    return f"{base_url}#{target}{text_fragment(quote, page_text)}"
 
 
 def _markdown_quote(p: Passage) -> str:

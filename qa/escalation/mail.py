@@ -133,7 +133,7 @@ def _body(esc: Escalation, title: str, reply_to: str | None) -> str:
         f"Asker's e-mail: {asker}",
         "",
         "Passages the assistant offered (none was a good enough answer):",
-        *_passage_lines(esc),
+        *passage_lines(esc),
         "",
         f"Escalation: {esc.id}",
         f"Asked at: {asked}",
@@ -144,7 +144,7 @@ def _body(esc: Escalation, title: str, reply_to: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _passage_lines(esc: Escalation) -> list[str]:
+def passage_lines(esc: Escalation) -> list[str]:
     if not esc.passages:
         return ["  (none)"]
     lines: list[str] = []

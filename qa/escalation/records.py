@@ -29,8 +29,6 @@ __all__ = [
     "optional_email", "validate_email",
 ]
 
-OfferedPassage = Passage  # TEMPORARY alias while qa/rights moves to qa.records.Passage
-
 STATUSES = ("queued", "sent", "failed", "resolved")
 MAX_QUESTION_CHARS = 20_000
 MAX_NOTE_CHARS = 10_000

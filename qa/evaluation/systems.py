@@ -63,10 +63,19 @@ class OursSystem:
         self.service = service
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
+        sections = {c.anchor: c.section_anchor for c in self.service.index.chunks}
         return [
-            SystemAnswer(a.question, a.confidence, a.passages, a.resolved)
+            SystemAnswer(a.question, a.confidence, a.passages, a.resolved,
+                         places=tuple(_places(p.anchor, sections) for p in a.passages))
             for a in self.service.ask_many(list(questions))
         ]
+
+
+def _places(anchor: str, sections: dict[str, str]) -> tuple[str, ...]:
+    """A passage counts for the anchor it links to and, when that is a paragraph's own
+    id, for the section it is in (labels name sections)."""
+    section = sections.get(anchor, anchor)
+    return (anchor,) if section == anchor else (anchor, section)
 
 
 def _passage(text: str, anchor: str, score: float) -> Passage:

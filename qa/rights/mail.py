@@ -34,9 +34,9 @@ from qa.escalation.mail import (
     body_text,
     message_id,
     one_line,
+    passage_lines,
     transport_from_settings,
 )
-from qa.escalation.mail import _passage_lines as passage_lines
 from qa.escalation.records import validate_email
 from qa.rights.records import MailClaim, RightsRequest
 from qa.rights.store import RequestStore
