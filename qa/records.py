@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Answer", "EscalationRef", "Kind", "Passage"]
+__all__ = ["Answer", "EscalationRef", "Kind", "Passage", "RequestRef"]
 
 
 class Kind(StrEnum):
@@ -23,6 +23,7 @@ class Kind(StrEnum):
     UNRESOLVED = "unresolved"  # a question the policy does not seem to answer
     SMALLTALK = "smalltalk"  # a greeting or thanks, answered with a fixed reply
     REPHRASE = "rephrase"  # not a question we could read
+    REQUEST = "request"  # asks to exercise a privacy right: offered as a request
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,23 @@ class EscalationRef:
 
 
 @dataclass(frozen=True)
+class RequestRef:
+    """The Answer JSON's `request`: the privacy right a message asks to exercise
+    (`kind`), and once the visitor submitted it, its reference, state and due date."""
+
+    kind: str
+    id: str | None = None
+    status: str | None = None
+    due: str | None = None  # ISO date the team must respond by
+
+    def to_dict(self) -> dict[str, str]:
+        if self.id is None:
+            return {"kind": self.kind}
+        return {"id": self.id, "kind": self.kind, "status": self.status or "",
+                "due": self.due or ""}
+
+
+@dataclass(frozen=True)
 class Answer:
     """`lead` is the answer's opening line(s) (a fixed template); `answer` is the whole
     text in Markdown (the lead, then the quotes), as the contract gives it."""
@@ -71,6 +89,7 @@ class Answer:
     escalation: EscalationRef | None = None
     kind: Kind = field(default=Kind.ANSWER, compare=False)
     lead: str = field(default="", compare=False)
+    request: RequestRef | None = None
 
     def __post_init__(self) -> None:
         if not self.lead:  # an answer of one line (a fixed reply) is its own lead
@@ -85,4 +104,5 @@ class Answer:
             "answer": self.answer,
             "passages": [p.to_dict() for p in self.passages],
             "escalation": self.escalation.to_dict() if self.escalation else None,
+            "request": self.request.to_dict() if self.request else None,
         }

@@ -18,10 +18,11 @@ from index.embed import Embedder, vocabulary
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from index.text import render_block
-from qa.answering.answer import Answerer, escalated, rephrase, small_talk
+from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
 from qa.answering.retrieve import Retriever
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
-from qa.records import Answer, EscalationRef, Kind
+from qa.records import Answer, EscalationRef, Kind, RequestRef
+from qa.rights.recognize import RightsRecognizer, create_recognizer
 from qa.settings import Settings
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
@@ -32,11 +33,12 @@ _LETTERS = re.compile(r"[a-z]{2,}")
 
 class Service:
     def __init__(self, settings: Settings, *, index: PolicyIndex | None = None,
-                 embedder: Embedder | None = None, outbox=None) -> None:
+                 embedder: Embedder | None = None, outbox=None, requests=None) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model)
         self._index = index
         self.outbox = outbox
+        self.requests = requests  # a qa.rights.store.RequestStore, where requests are taken
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Answer] = OrderedDict()
 
@@ -52,6 +54,10 @@ class Service:
     @functools.cached_property
     def retriever(self) -> Retriever:
         return Retriever(self.index, self.embedder)
+
+    @functools.cached_property
+    def recognizer(self) -> RightsRecognizer:
+        return create_recognizer(self.embedder)
 
     @functools.cached_property
     def answerer(self) -> Answerer:
@@ -94,9 +100,14 @@ class Service:
             else:
                 todo.append(i)
         if todo:
-            found = self.retriever.retrieve_many([cleaned[i] for i in todo], k=10)
-            for i, retrieval in zip(todo, found, strict=True):
-                answers[i] = self._remember(cleaned[i], self.answerer.compose(retrieval))
+            texts = [cleaned[i] for i in todo]
+            found = self.retriever.retrieve_many(texts, k=10)
+            rights = self.recognizer.recognize_many(texts, [r.vector for r in found])
+            for i, retrieval, right in zip(todo, found, rights, strict=True):
+                answer = self.answerer.compose(retrieval)
+                if right.is_request and right.kind:
+                    answer = as_request(answer, right.kind)
+                answers[i] = self._remember(cleaned[i], answer)
         return [answers[i] for i in range(len(cleaned))]
 
     def _has_words(self, text: str) -> bool:
@@ -127,7 +138,7 @@ class Service:
         before this returns) and return the answer that says so. Resolved answers
         and non-questions are never escalated."""
         if answer.resolved or answer.kind != Kind.UNRESOLVED:
-            return answer
+            return answer  # a rights request is submitted as one (submit_request)
         if self.outbox is None:
             raise ConfigError("escalation is not configured for this service")
         if not self.inbox:
@@ -157,22 +168,55 @@ class Service:
         return ref
 
 
+    def submit_request(self, message: str, *, email: str, jurisdiction: str = "unknown",
+                       details: str | None = None, kind: str | None = None,
+                       client: str = "") -> Answer:
+        """Take a privacy rights request (committed to disk before this returns): the
+        message as the visitor wrote it, its kind (as recognised, unless given), the
+        passages the policy says about that right. Returns the answer with the
+        submitted `request` (id, kind, status, due)."""
+        if self.requests is None:
+            raise ConfigError("rights requests are not taken by this service")
+        if not self.inbox:
+            raise ConfigError("the policy names no privacy inbox; set POLICY_QA_INBOX")
+        answer = self.ask(message)
+        kind = kind or (answer.request.kind if answer.request else None)
+        if kind is None:
+            raise QuestionError("this message does not ask to exercise a privacy right; "
+                                "say which right (for example: delete my data)")
+        if answer.request is None or answer.request.kind != kind:
+            answer = as_request(answer, kind)
+        taken = self.requests.submit(kind, jurisdiction, email, answer.question,
+                                     to=self.inbox, details=details,
+                                     passages=answer.passages, client=client)
+        ref = RequestRef(kind, taken.id, taken.state, taken.respond_by)
+        return replace(answer, request=ref)
+
+
 def build_service(settings: Settings, *, escalate: bool = False, index: PolicyIndex | None = None,
                   embedder: Embedder | None = None) -> Service:
     """The one place a Service is wired: with an Outbox from settings when it may
     forward questions (the web app, `ask --escalate`), without one otherwise."""
-    outbox = None
+    outbox = requests = None
     if escalate:
         from qa.escalation.outbox import Outbox
+        from qa.rights.store import RequestStore
 
         outbox = Outbox.from_settings(settings)
-    return Service(settings, index=index, embedder=embedder, outbox=outbox)
+        requests = RequestStore.from_settings(settings)
+    return Service(settings, index=index, embedder=embedder, outbox=outbox, requests=requests)
 
 
 def with_outbox(service: Service) -> Service:
     """`service` if it can forward questions, else a Service over the same index and
     model with an Outbox from its settings (the caller's object is left as it was)."""
-    if service.outbox is not None:
+    if service.outbox is not None and service.requests is not None:
         return service
+    if service.outbox is not None:
+        from qa.rights.store import RequestStore
+
+        return Service(service.settings, index=service._index, embedder=service.embedder,
+                       outbox=service.outbox,
+                       requests=RequestStore.from_settings(service.settings))
     return build_service(service.settings, escalate=True, index=service._index,
                          embedder=service.embedder)

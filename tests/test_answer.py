@@ -49,7 +49,8 @@ QUESTIONS = [
     "DO YOU SPAM PEOPLE",
     "can i see the data u have on me",
 ]
-CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation"}
+CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation",
+            "request"}
 PASSAGE = {"section", "anchor", "url", "quote", "score"}
 
 

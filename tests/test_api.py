@@ -25,7 +25,8 @@ from qa.settings import Settings
 from ui.web.app import create_app
 
 RPM = 5
-CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation"}
+CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation",
+            "request"}
 PASSAGE = {"section", "anchor", "url", "quote", "score"}
 _ips = (f"10.9.{i // 250}.{i % 250 + 1}" for i in itertools.count())
 
@@ -253,7 +254,8 @@ def test_public_gradio_api_lists_only_the_chat_functions(web):
     info = web.client.get("/gradio_api/info").json()
     names = set(info["named_endpoints"])
     assert "/ask" in names
-    assert names <= {"/ask", "/feedback", "/add_email", "/send_to_team"}
+    assert names <= {"/ask", "/feedback", "/add_email", "/send_to_team", "/submit_request",
+                     "/decline_request"}
     assert not info["unnamed_endpoints"]
     described = json.dumps({name: [p.get("parameter_name") for p in ep["parameters"]]
                             for name, ep in info["named_endpoints"].items()}).lower()

@@ -24,7 +24,8 @@ from ui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = Path(__file__).parent / "data" / "policies"
-CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation"}
+CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation",
+            "request"}
 
 
 def run(*argv: str, env: dict[str, str] | None = None, cwd: Path | None = None,

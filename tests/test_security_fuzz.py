@@ -32,7 +32,7 @@ def test_api_never_answers_5xx(api) -> None:
     schema, url = api
     operations = [op.ok() for op in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} == {
-        ("POST", "/api/ask"), ("POST", "/api/escalations")}
+        ("POST", "/api/ask"), ("POST", "/api/escalations"), ("POST", "/api/requests")}
     for operation in operations:
         calls = fuzz(operation, url)
         assert len(calls) >= 50, (operation.path, len(calls))  # really exercised

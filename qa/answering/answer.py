@@ -12,9 +12,10 @@ from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
 from qa.answering.retrieve import Hit, Retrieval
-from qa.records import Answer, EscalationRef, Kind, Passage
+from qa.records import Answer, EscalationRef, Kind, Passage, RequestRef
 
-__all__ = ["Answer", "Answerer", "Passage", "escalated", "rephrase", "small_talk"]
+__all__ = ["Answer", "Answerer", "Passage", "as_request", "escalated", "rephrase",
+           "small_talk"]
 
 MAX_QUOTE_CHARS = 420
 NEIGHBOUR_MARGIN = 0.06
@@ -29,6 +30,20 @@ NOT_COVERED = "Our privacy policy does not seem to cover this."
 CONTACT = " You can ask the privacy team at {inbox}."
 FORWARDED = " I have forwarded your question to {to} (reference {id}); they will follow up."
 CLOSEST = "These passages came closest, but may not answer your question:"
+REQUEST_FOUND = ("It sounds like you want to {what}. Here is what our privacy policy says "
+                 "about that right; you can also submit your request to the privacy team "
+                 "here.")
+REQUEST_NO_QUOTE = ("It sounds like you want to {what}. You can submit your request to the "
+                    "privacy team here.")
+RIGHTS = {  # what each kind of rights request asks for, as the lead says it
+    "access": "get a copy of the personal data held about you",
+    "deletion": "have your personal data deleted",
+    "correction": "have your personal data corrected",
+    "portability": "receive your data in a portable format",
+    "opt_out": "opt out of the sale or sharing of your data, or of targeted ads",
+    "objection": "object to or restrict how your data is used",
+    "withdraw_consent": "withdraw your consent",
+}
 
 _GREETING = re.compile(
     r"^(hi+|hello+|hey+|hiya|yo|good (morning|afternoon|evening|day)|greetings|howdy)"
@@ -44,6 +59,15 @@ def escalated(answer: Answer, ref: EscalationRef) -> Answer:
     lead = NOT_COVERED + FORWARDED.format(to=ref.to, id=ref.id)
     return replace(answer, escalation=ref, lead=lead,
                    answer=answer_text(lead, answer.passages, resolved=False))
+
+
+def as_request(answer: Answer, kind: str) -> Answer:
+    """A message that asks to exercise a privacy right: the policy's words on that right
+    (the passages found, shown as quotes), a lead that says so, and `request.kind`."""
+    what = RIGHTS.get(kind, "exercise a privacy right")
+    lead = (REQUEST_FOUND if answer.passages else REQUEST_NO_QUOTE).format(what=what)
+    return replace(answer, kind=Kind.REQUEST, lead=lead, request=RequestRef(kind),
+                   answer=answer_text(lead, answer.passages, resolved=True))
 
 
 def answer_text(lead: str, passages: tuple[Passage, ...], *, resolved: bool) -> str:

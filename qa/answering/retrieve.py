@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -53,8 +53,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Retrieval:
+    """`vector` is the query's embedding (shared with the rights recognizer)."""
+
     question: str
     hits: tuple[Hit, ...]
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def confidence(self) -> float:
@@ -91,12 +94,12 @@ class Retriever:
         n_units = len(self.index.units)
         scores, ids = self.index.search(vectors, n_units)
         out = []
-        for question, query, row_scores, row_ids in zip(questions, queries, scores, ids,
-                                                         strict=True):
+        for question, query, vector, row_scores, row_ids in zip(
+                questions, queries, vectors, scores, ids, strict=True):
             unit_scores = np.full(n_units, -1.0, dtype=np.float32)
             valid = row_ids >= 0
             unit_scores[row_ids[valid]] = row_scores[valid]
-            out.append(Retrieval(question, self._rank(query, unit_scores, k)))
+            out.append(Retrieval(question, self._rank(query, unit_scores, k), vector))
         return out
 
     def _signal(self, kind: str, unit_scores: np.ndarray, top: int = 1) -> np.ndarray:

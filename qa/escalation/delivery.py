@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -169,12 +169,14 @@ class DeliveryWorker:
         self, outbox: Outbox, transport: Transport, *, mail_from: str, interval: float,
         max_attempts: int, max_age_seconds: float, base: float, cap: float,
         rng: random.Random | None = None, purge_interval: float = 3600.0,
+        extra_passes: Sequence[Callable[[], object]] = (),
     ) -> None:
         validate_email(mail_from, allow_local=True)  # a bad setting fails now, not each pass
         self.outbox = outbox
         self.transport = transport
         self.interval = max(0.01, float(interval))
         self.purge_interval = purge_interval
+        self.extra_passes = tuple(extra_passes)  # other mail queues (rights requests)
         self._options = {
             "mail_from": mail_from, "max_attempts": max_attempts,
             "max_age_seconds": max_age_seconds, "base": base, "cap": cap,
@@ -188,9 +190,11 @@ class DeliveryWorker:
 
     @classmethod
     def from_settings(cls, outbox: Outbox, settings: Any, *,
-                      transport: Transport | None = None) -> DeliveryWorker:
+                      transport: Transport | None = None,
+                      extra_passes: Sequence[Callable[[], object]] = ()) -> DeliveryWorker:
         return cls(outbox, transport or transport_from_settings(settings),
-                   interval=settings.deliver_interval_seconds, **delivery_options(settings))
+                   interval=settings.deliver_interval_seconds, extra_passes=extra_passes,
+                   **delivery_options(settings))
 
     @property
     def running(self) -> bool:
@@ -219,6 +223,11 @@ class DeliveryWorker:
         self._maybe_purge()
         report = deliver_due(self.outbox, self.transport, should_stop=self._stop.is_set,
                              **self._options)
+        for extra in self.extra_passes:
+            try:
+                extra()
+            except Exception:  # one queue's failure must not stop the other's mail
+                logger.exception("delivery pass failed")
         self.passes += 1
         return report
 

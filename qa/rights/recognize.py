@@ -68,16 +68,20 @@ class RightsRecognizer:
     def recognize(self, message: str) -> Recognition:
         return self.recognize_many([message])[0]
 
-    def recognize_many(self, messages: list[str]) -> list[Recognition]:
-        """One Recognition per message, in order; blank messages are not requests."""
+    def recognize_many(self, messages: list[str],
+                       vectors: np.ndarray | None = None) -> list[Recognition]:
+        """One Recognition per message, in order; blank messages are not requests.
+        `vectors` are the messages' embeddings when the caller has them already (the
+        service's retrieval), so nothing is embedded twice."""
         texts = [_text(m) for m in messages]
         filled = [i for i, t in enumerate(texts) if t]
         out = [NOT_A_REQUEST] * len(texts)
         if filled:
             rules, classifier = self._parts()
             batch = [texts[i] for i in filled]
-            probabilities = classifier.probabilities(self.embedder.encode(batch),
-                                                     signal_matrix(batch, rules))
+            embedded = (self.embedder.encode(batch) if vectors is None
+                        else np.asarray(vectors)[filled])
+            probabilities = classifier.probabilities(embedded, signal_matrix(batch, rules))
             for i, row in zip(filled, probabilities, strict=True):
                 out[i] = self._decide(row)
         return out

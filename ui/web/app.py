@@ -27,9 +27,10 @@ from starlette.concurrency import run_in_threadpool
 from index.errors import PolicyQAError
 from index.store import package_version
 from qa.analytics import Analytics
-from qa.answering.answer import Answer
 from qa.escalation.delivery import DeliveryWorker
 from qa.escalation.outbox import Outbox, validate_email
+from qa.records import Answer
+from qa.rights.mail import deliver_requests_once
 from qa.service import Service, build_service, clean_question, with_outbox
 from qa.settings import Settings
 from ui.web.batching import BackgroundRecorder, MicroBatcher
@@ -46,6 +47,7 @@ from ui.web.schemas import (
     EscalationOut,
     EscalationRequest,
     HealthOut,
+    RightsRequestIn,
 )
 from ui.web.security import RateLimiter, SecurityMiddleware, parse_origins
 
@@ -73,7 +75,9 @@ def create_app(settings: Settings, *, service: Service | None = None,
     limiter = RateLimiter.from_settings(settings)
     trusted = parse_networks(settings.trusted_proxies)
     cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
-    worker = DeliveryWorker.from_settings(outbox, settings) if start_worker else None
+    worker = DeliveryWorker.from_settings(
+        outbox, settings, extra_passes=[lambda: deliver_requests_once(
+            service.requests, settings)]) if start_worker else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +137,26 @@ def create_app(settings: Settings, *, service: Service | None = None,
         log.info("escalation %s: %d chars, e-mail given: %s", esc.id, len(question),
                  email is not None)
         return JSONResponse(esc.to_dict(), status_code=201)
+
+    @app.post("/api/requests", status_code=201, response_model=AnswerOut,
+              summary="Submit a privacy rights request", **api)
+    async def rights_requests(body: RightsRequestIn, request: Request) -> Response:
+        """Take a request to exercise a privacy right (access, deletion, correction,
+        portability, opt-out, objection, withdrawing consent): committed to disk before
+        this returns, then e-mailed to the privacy inbox with its legal due date. The
+        answer quotes what the policy says about that right; `request` holds the
+        reference. The team verifies the requester's identity; nothing is done here."""
+        message = _question(body.message, settings)
+        email = validate_email(body.email)
+        answer = await run_in_threadpool(
+            service.submit_request, message, email=email, jurisdiction=body.jurisdiction,
+            details=body.details, kind=body.kind, client=_client(request))
+        if worker is not None:
+            worker.wake()
+        assert answer.request is not None
+        log.info("rights request %s: kind=%s, jurisdiction=%s", answer.request.id,
+                 answer.request.kind, body.jurisdiction)
+        return JSONResponse(answer.to_dict(), status_code=201)
 
     @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],
              responses={503: {"model": HealthOut, "description": "Index not loaded"}})

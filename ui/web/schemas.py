@@ -38,6 +38,40 @@ class EscalationRequest(BaseModel):
         examples=["visitor@example.com"])
 
 
+JURISDICTION = Literal["eu_uk", "california", "us_other", "elsewhere", "unknown"]
+RIGHT = Literal["access", "deletion", "correction", "portability", "opt_out", "objection",
+                "withdraw_consent"]
+
+
+class RightsRequestIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"message": "Please delete my account and everything you have on me",
+         "email": "visitor@example.com", "jurisdiction": "eu_uk"}]})
+
+    message: str = Field(description="The visitor's request in their own words")
+    email: str = Field(description="Where the privacy team replies (required: the team "
+                                   "verifies the requester's identity by e-mail)")
+    jurisdiction: JURISDICTION = Field(
+        default="unknown", description="Where the visitor lives; sets the legal deadline "
+        "(`unknown` takes the strictest)")
+    details: str | None = Field(default=None, description="Anything the team should know")
+    kind: RIGHT | None = Field(default=None, description="The right exercised; by default "
+                                                         "the one recognised in `message`")
+
+
+class RequestOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"kind": "deletion"},
+        {"id": "req_3kTq9xVb0aQe", "kind": "deletion", "status": "received",
+         "due": "2027-01-02"}]})
+
+    kind: RIGHT
+    id: str | None = Field(default=None, description="Reference, once submitted")
+    status: str | None = Field(default=None, description="received, identity_check, "
+                               "in_progress, done, refused or extended")
+    due: str | None = Field(default=None, description="ISO date the team must respond by")
+
+
 class EscalationOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": "esc_3kTq9xVb0aQe", "status": "queued", "to": "privacy@koreroapp.com"}]})
@@ -56,7 +90,7 @@ class AnswerOut(BaseModel):
                       "anchor": "when-would-we-share-your-information", "url": EXAMPLE_URL,
                       "quote": "Korero does not sell, trade, rent or otherwise transfer ...",
                       "score": 0.71}],
-        "escalation": None}]})
+        "escalation": None, "request": None}]})
 
     question: str
     resolved: bool = Field(description="True when the policy answers the question")
@@ -68,6 +102,9 @@ class AnswerOut(BaseModel):
                     "`anchor`) and a link to it with a text fragment (`url`)")
     escalation: EscalationOut | None = Field(
         description="Always null from /api/ask; use /api/escalations to forward a question")
+    request: RequestOut | None = Field(
+        default=None, description="null unless the message asks to exercise a privacy "
+        "right: then `{kind}`, and after `POST /api/requests` `{id, kind, status, due}`")
 
 
 class ErrorOut(BaseModel):

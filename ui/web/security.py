@@ -46,7 +46,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 CORS_MAX_AGE = "600"
 # which buckets each rate-limited route takes a token from
 API_ACTIONS: Mapping[str, tuple[str, ...]] = {
-    "/api/ask": ("ask",), "/api/escalations": ("ask", "escalate")}
+    "/api/ask": ("ask",), "/api/escalations": ("ask", "escalate"),
+    "/api/requests": ("ask", "escalate")}
 
 
 @dataclass(frozen=True)

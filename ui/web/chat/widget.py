@@ -33,12 +33,14 @@ from ui.web.chat.render import (
     render_answer,
     render_notice,
 )
+from ui.web.chat.requests import offer_text, request_box, wire
 from ui.web.security import RateLimiter
 
 log = logging.getLogger(__name__)
 
 HOLD_SECONDS = 60.0  # how long a forwarded question waits for the visitor's e-mail
-PUBLIC_API = ("ask", "feedback", "add_email", "send_to_team")
+PUBLIC_API = ("ask", "feedback", "add_email", "send_to_team", "submit_request",
+              "decline_request")
 
 AskFn = Callable[[str], Answer]
 AnswerHook = Callable[[Answer, str], None]
@@ -95,10 +97,10 @@ def build_widget(
     def respond(message: str, state: dict, request: gr.Request):
         message = message if isinstance(message, str) else ""
         if not message.strip():
-            return "", state["history"], state, gr.update(), gr.update()
+            return "", state["history"], state, gr.update(), gr.update(), gr.update(), gr.update()
         client = _client(request)
         history = [*state["history"], {"role": "user", "content": escape_user(message)}]
-        note, pending = "", state.get("pending")
+        note, pending, offered = "", state.get("pending"), None
         try:
             check(client, "ask")
             answer = ask(message)
@@ -110,6 +112,8 @@ def build_widget(
             answer, note = forward(answer, client)
             _hook(on_answer, answer, client)
             reply = render_answer(answer) + note
+            offered = ({"q": answer.question, "kind": answer.request.kind}
+                       if answer.request and service.requests is not None else None)
             esc = answer.escalation.id if answer.escalation else None
             pending = esc or pending
             state["turns"][len(history)] = {"q": answer.question, "a": plain_text(answer),
@@ -117,8 +121,10 @@ def build_widget(
             log.info("chat: %d chars, kind=%s, resolved=%s, escalation=%s",
                      len(answer.question), answer.kind, answer.resolved, esc)
         history.append({"role": "assistant", "content": reply})
-        state = {**state, "history": history, "pending": pending, "disliked": None}
-        return "", history, state, gr.update(visible=bool(pending)), gr.update(visible=False)
+        state = {**state, "history": history, "pending": pending, "disliked": None,
+                 "request": offered}
+        return ("", history, state, gr.update(visible=bool(pending)), gr.update(visible=False),
+                gr.update(visible=offered is not None), offer_text(service) if offered else "")
 
     def feedback(state: dict, data: gr.LikeData, request: gr.Request):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -177,13 +183,15 @@ def build_widget(
         return "", "", history, state, gr.update(visible=False)
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
-        state = gr.State({"history": [], "turns": {}, "pending": None, "disliked": None})
+        state = gr.State({"history": [], "turns": {}, "pending": None, "disliked": None,
+                          "request": None})
         gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
             elem_id="pqa-chat", show_label=False, sanitize_html=True, render_markdown=True,
             feedback_options=("Like", "Dislike"), layout="bubble", height=440,
             placeholder=escape_user(GREETING), buttons=["copy"])
+        offer = request_box()
         box = gr.Textbox(show_label=False, placeholder="Ask about our privacy policy\u2026",
                          elem_id="pqa-ask", submit_btn="Ask", max_lines=4, lines=1)
         with gr.Group(visible=False, elem_id="pqa-email-box") as email_box:
@@ -197,8 +205,9 @@ def build_widget(
                                  elem_id="pqa-send-team", size="sm")
 
         box.submit(respond, [box, state],
-                   [box, chatbot, state, email_box, dislike_box],
+                   [box, chatbot, state, email_box, dislike_box, offer.group, offer.offer],
                    api_name="ask", concurrency_limit=16)
+        wire(offer, service, state, chatbot, check, _client)
         chatbot.like(feedback, [state], [dislike_box, state], api_name="feedback")
         team_btn.click(send_to_team, [state],
                        [chatbot, state, email_box, dislike_box], api_name="send_to_team")
