@@ -207,3 +207,33 @@ def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):
         page.frame_locator("#policy-qa-widget iframe").locator("#pqa-ask textarea").wait_for()
         page.screenshot(path=tmp_path / "widget-phone-375.png")
     page.context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_each_reply_is_in_view_from_its_first_line(site, browser, width):
+    """After each reply the chat shows that reply's lead line (not its last quote),
+    in a phone-sized and a desktop-sized window."""
+    page = open_page(browser, width=width, height=640)
+    try:
+        page.goto(site.url + "/")
+        for n, question in enumerate([site.answered, "How do you use cookies?",
+                                      "Do you share my data with advertisers?"]):
+            reply = ask(page, question, replies_before=n)
+            page.wait_for_timeout(300)  # let the scroll settle
+            lead = reply.locator(".pqa-answer p").first
+            chat = page.locator("#pqa-chat [role='log'], #pqa-chat .bubble-wrap").first
+            box, view = lead.bounding_box(), chat.bounding_box()
+            assert box and view
+            assert view["y"] - 1 <= box["y"] <= view["y"] + view["height"] - box["height"], \
+                (question, box, view)
+    finally:
+        page.context.close()
+
+
+def test_the_chat_shows_only_passages_near_the_best_one(site, page):
+    from ui.web.chat.render import shown
+
+    answer = site.service.ask(site.answered)
+    page.goto(site.url + "/")
+    reply = ask(page, site.answered)
+    assert reply.locator("blockquote.pqa-quote").count() == len(shown(answer.passages))

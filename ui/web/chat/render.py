@@ -54,6 +54,22 @@ document.addEventListener("keydown", function (e) {
     window.parent.postMessage({policyQa: "close"}, "*");
   }
 });
+// Each reply scrolls to its own start, so the lead and the best quote are read first.
+(function () {
+  var seen = 0;
+  function toStart() {
+    var chat = document.getElementById("pqa-chat");
+    if (!chat) return;
+    var replies = chat.querySelectorAll(".pqa-answer");
+    if (replies.length === seen) return;
+    seen = replies.length;
+    var last = replies[replies.length - 1];
+    var bubble = last && (last.closest(".message-row") || last);
+    if (bubble) bubble.scrollIntoView({block: "start", behavior: "auto"});
+  }
+  new MutationObserver(toStart).observe(document.documentElement,
+                                        {childList: true, subtree: true});
+})();
 </script>"""
 CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n{_CHAT_SCRIPT}"
 
@@ -76,15 +92,27 @@ def quote_html(p: Passage) -> str:
             f'<p class="pqa-source">\u2014 {link}</p></blockquote>')
 
 
+SHOWN_MARGIN = 0.12  # a passage scoring this much below the best one is not shown
+
+
+def shown(passages: tuple[Passage, ...]) -> tuple[Passage, ...]:
+    """The passages worth a visitor's time: within SHOWN_MARGIN of the best one."""
+    if not passages:
+        return ()
+    best = passages[0].score
+    return tuple(p for p in passages if p.score >= best - SHOWN_MARGIN)
+
+
 def render_answer(answer: Answer) -> str:
-    """An Answer as the chat shows it: lead sentence(s), then quotes; never scores."""
+    """An Answer as the chat shows it: lead sentence(s), then the quotes within a
+    margin of the best one; never scores."""
     parts = [_lead(answer)]
     if answer.escalation:
         parts.append(_p(REPLY_INVITE))
     if answer.passages:
         if not answer.resolved:
             parts.append(_p(CLOSEST))
-        parts.extend(quote_html(p) for p in answer.passages)
+        parts.extend(quote_html(p) for p in shown(answer.passages))
     return _wrap(parts)
 
 

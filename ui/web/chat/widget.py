@@ -189,7 +189,7 @@ def build_widget(
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
             elem_id="pqa-chat", show_label=False, sanitize_html=True, render_markdown=True,
-            feedback_options=("Like", "Dislike"), layout="bubble", height=440,
+            feedback_options=("Like", "Dislike"), layout="bubble", height=440, autoscroll=False,
             placeholder=escape_user(GREETING), buttons=["copy"])
         offer = request_box()
         box = gr.Textbox(show_label=False, placeholder="Ask about our privacy policy\u2026",
