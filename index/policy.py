@@ -13,8 +13,10 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from index.errors import PolicyError
 from index.files import read_file
@@ -50,6 +52,9 @@ class Policy:
     format: str = "markdown"
     inbox_reason: str = ""
     pages: tuple[int, ...] = ()
+    # for a policy fetched by URL: (key, value) pairs of url, bytes, sha256, etag,
+    # last_modified and fetched_at, kept in the index manifest for a later re-sync
+    source_info: tuple[tuple[str, str | int], ...] = ()
 
     @property
     def body(self) -> str:
@@ -74,6 +79,23 @@ def load_policy(path: Path | str, *, base_url: str = "") -> Policy:
                           f"{MAX_DOCUMENT_BYTES}")
     raw = read_file(path, "policy file", PolicyError)
     return parse_policy(raw, name=path.name, base_url=base_url)
+
+
+def load_policy_url(url: str, *, base_url: str = "", allow_private: bool = False) -> Policy:
+    """Fetch a published policy (index/fetch.py) and parse it. Its URL is `base_url`
+    if given, else the page's own canonical URL, else the final URL fetched."""
+    from index.fetch import fetch_policy
+
+    fetched = fetch_policy(url, allow_private=allow_private)
+    parts = urlsplit(fetched.url)
+    name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]) or parts.hostname or "policy"
+    if fetched.content_type in ("text/html", "application/xhtml+xml") and not Path(name).suffix:
+        name += ".html"  # the file name breaks a tie between Markdown and an HTML fragment
+    policy = parse_policy(fetched.data, name=name, base_url=base_url)
+    info = (("url", fetched.url), ("bytes", len(fetched.data)), ("sha256", fetched.sha256),
+            ("etag", fetched.etag), ("last_modified", fetched.last_modified),
+            ("fetched_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+    return replace(policy, url=policy.url or fetched.url, source_info=info)
 
 
 def parse_policy(data: bytes | str, name: str = "policy", *, base_url: str = "") -> Policy:

@@ -92,6 +92,8 @@ def build_index(
         "chunks": len(chunks),
         "units": len(units),
     }
+    if policy.source_info:  # fetched by URL: what a later re-sync compares against
+        manifest["source"] = dict(policy.source_info)
     return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, policy.source)
 
 

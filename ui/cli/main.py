@@ -42,8 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = sub.add_parser("build", help="index a policy (Markdown or plain text)")
-    build.add_argument("policy", type=Path, nargs="?", help="policy file (default: bundled)")
+    build = sub.add_parser("build", help="index a policy (a file or an http(s) URL)")
+    build.add_argument("policy", nargs="?",
+                       help="policy file or http(s) URL of the published page "
+                            "(default: bundled)")
+    build.add_argument("--allow-private", action="store_true",
+                       help="allow fetching from loopback/private addresses, e.g. a local "
+                            "test server")
     build.add_argument("--out", type=Path, help="index directory (default: POLICY_QA_INDEX)")
     build.add_argument("--base-url", help="where the policy is published")
     build.add_argument("--model", help="sentence-transformers model name or folder")
@@ -105,11 +110,16 @@ def _quiet_progress() -> None:
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_progress()
     from index.embed import Embedder
-    from index.policy import load_policy
+    from index.fetch import is_url
+    from index.policy import load_policy, load_policy_url
     from index.store import build_index, save_index
 
     out = Path(args.out or settings.index).expanduser()
-    policy = load_policy(args.policy or settings.policy)
+    if args.policy and is_url(args.policy):
+        policy = load_policy_url(args.policy, base_url=settings.base_url,
+                                 allow_private=args.allow_private)
+    else:
+        policy = load_policy(Path(args.policy) if args.policy else settings.policy)
     index = build_index(policy, Embedder(settings.model), base_url=settings.base_url,
                         inbox=settings.inbox)
     try:
@@ -118,6 +128,11 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         reason = exc.strerror or str(exc)
         raise PolicyQAError(f"cannot write the index to {out}: {reason}") from None
     m = index.manifest
+    if "source" in m:
+        src = m["source"]
+        modified = f", Last-Modified {src['last_modified']}" if src["last_modified"] else ""
+        print(f"fetched {src['url']} ({src['bytes']} bytes, sha256 {src['sha256'][:12]}, "
+              f"ETag {src['etag'] or '(none)'}{modified})")
     print(f"indexed {policy.name!r} ({m['title']}, last revised {m['last_revised'] or '?'}): "
           f"{m['chunks']} chunks, {m['units']} units, model {m['model']}, "
           f"{m['build_seconds']:.1f}s -> {out}")
