@@ -31,7 +31,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.analytics import Analytics
 from qa.escalation.outbox import Outbox
+from qa.rights.store import RequestStore
 from ui.web.console import queue as console_queue
+from ui.web.console import requests as console_requests
 from ui.web.console import tabs as console_tabs
 from ui.web.console.auth import COOKIE, SESSION_SECONDS, ConsoleAuth, same_origin
 from ui.web.gradio_guard import GradioGuard, own_cache
@@ -181,8 +183,10 @@ def _add_disabled_routes(app: FastAPI) -> None:
                           include_in_schema=False)
 
 
-def build_console(service: Any, outbox: Outbox, analytics: Analytics) -> gr.Blocks:
-    """The agents' Blocks: queue, ask-as-a-visitor diagnostics, index status, analytics."""
+def build_console(service: Any, outbox: Outbox, analytics: Analytics,
+                  requests: RequestStore | None = None) -> gr.Blocks:
+    """The agents' Blocks: escalation queue, privacy requests (with a `requests` store),
+    ask-as-a-visitor diagnostics, index status, analytics."""
     with gr.Blocks(title="policy-qa console", analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown("## policy-qa support console")
@@ -191,19 +195,23 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics) -> gr.Bloc
         with gr.Tabs():
             with gr.Tab("Escalations", id="queue"):
                 console_queue.queue_tab(demo, service, outbox)
+            if requests is not None:
+                with gr.Tab("Requests", id="requests"):
+                    console_requests.requests_tab(demo, requests)
             with gr.Tab("Ask as a visitor", id="diagnose"):
                 console_tabs.diagnose_tab(service)
             with gr.Tab("Index status", id="index"):
                 console_tabs.index_tab(demo, service, outbox)
             with gr.Tab("Analytics", id="analytics"):
-                console_tabs.analytics_tab(demo, analytics)
+                console_tabs.analytics_tab(demo, analytics, requests)
     return demo
 
 
 def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytics, *,
                   limiter: RateLimiter | None = None, cache: Path | None = None) -> None:
     """Mount the login-protected console under /console (see the module docstring).
-    The escalation queue uses `service.outbox`, or an Outbox from settings; failed
+    The escalation queue uses `service.outbox`, or an Outbox from settings; the
+    Requests tab the rights request log next to the outbox (RequestStore); failed
     sign-ins count in `limiter`; gradio may copy files only into `cache`."""
     before = list(app.router.routes)
     auth = ConsoleAuth.from_settings(settings, limiter)
@@ -213,12 +221,13 @@ def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytic
     else:
         outbox = service.outbox or Outbox.from_settings(settings)
         _add_login_routes(app, auth)
-        blocks = build_console(service, outbox, analytics)
+        blocks = build_console(service, outbox, analytics, RequestStore.from_settings(settings))
         cache = cache or Path(tempfile.mkdtemp(prefix="policy-qa-console-"))
         own_cache(blocks, cache)
         gr.mount_gradio_app(app, blocks, PREFIX,
                             auth_dependency=lambda request: auth.user_for(request.cookies),
-                            footer_links=[], run_history=False, show_error=True)
+                            footer_links=[], run_history=False, show_error=True,
+                            allowed_paths=[str(cache)])  # the Requests tab's exports
         app.add_middleware(GradioGuard, routes=app, blocks=blocks, cache=cache)
     app.add_middleware(ConsoleGuard, auth=auth)  # outside the gradio guard: auth first
     mine = [r for r in app.router.routes if r not in before]

@@ -142,7 +142,9 @@ def analytics_view(analytics: Analytics) -> tuple[str, pd.DataFrame, pd.DataFram
     return rate, per_day, plot, top, down
 
 
-def analytics_tab(demo: gr.Blocks, analytics: Analytics) -> None:
+def analytics_tab(demo: gr.Blocks, analytics: Analytics, requests: Any = None) -> None:
+    """With `requests` (a qa.rights.store.RequestStore) also a "Privacy requests"
+    table: requests by kind and the on-time rate."""
     refresh = gr.Button("Refresh")
     rate = gr.Markdown()
     plot = gr.BarPlot(x="day", y="questions", color="outcome", label="Questions per day")
@@ -161,3 +163,14 @@ def analytics_tab(demo: gr.Blocks, analytics: Analytics) -> None:
     outputs = [rate, plot, per_day, top, down]
     refresh.click(load, None, outputs, api_name=False)
     demo.load(load, None, outputs, api_name="analytics")
+    if requests is not None:
+        from ui.web.console.requests import SUMMARY_COLUMNS, summary_rows
+
+        with gr.Accordion("Privacy requests", open=True):
+            on_time = gr.Markdown(elem_id="requests-on-time")
+            by_kind = gr.Dataframe(headers=SUMMARY_COLUMNS, datatype="str",
+                                   interactive=False, label="Privacy requests by kind",
+                                   elem_id="requests-by-kind")
+        summary = [on_time, by_kind]
+        refresh.click(lambda: summary_rows(requests), None, summary, api_name=False)
+        demo.load(lambda: summary_rows(requests), None, summary, api_name="request_counts")
