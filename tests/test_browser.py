@@ -109,25 +109,85 @@ def test_chat_answers_with_a_quote_and_a_section_link(site, page, tmp_path):
     page.screenshot(path=tmp_path / "chat-answer.png", full_page=True)
 
 
-def test_unanswerable_question_is_handed_off_with_reference(site, page, tmp_path):
+def test_unanswerable_question_is_handed_off_only_with_consent(site, page, tmp_path):
+    """The offer says what is sent and kept before anything is; nothing is in the outbox
+    until the visitor sends it; a bad address keeps the offer open; sent, the reply
+    gives the reference and the visitor's own address."""
+    outbox = Outbox.from_settings(site.settings)
+    before = {e.id for e in outbox.list()}
     page.goto(site.url + "/")
     reply = ask(page, site.unanswered)
-    text = reply.inner_text()
-    assert "does not seem to cover this" in text
-    assert "forwarded your question to privacy@koreroapp.com" in text
-    esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", text).group(1)
-    outbox = Outbox.from_settings(site.settings)
-    assert outbox.get(esc_id).question == site.unanswered
+    assert "does not seem to cover this" in reply.inner_text()
+    offer = page.locator("#pqa-handoff-box").first
+    offer.wait_for()
+    text = offer.inner_text()
+    assert "Send your question to the privacy team?" in text
+    assert "privacy@koreroapp.com" in text and "kept for 30 days" in text
+    assert {e.id for e in outbox.list()} == before  # nothing sent yet
+    page.screenshot(path=tmp_path / "chat-handoff-offer.png", full_page=True)
 
-    email = page.locator("#pqa-email input")
+    email = page.locator("#pqa-handoff-email input")
     email.fill("not an address")
-    page.locator("#pqa-email-send").click()
-    page.locator("#pqa-email-note").get_by_text("invalid e-mail address").wait_for()
+    page.locator("#pqa-handoff-send").click()
+    page.locator("#pqa-handoff-note").get_by_text("invalid e-mail address").wait_for()
+    assert {e.id for e in outbox.list()} == before
     email.fill("visitor@example.com")
+    page.locator("#pqa-handoff-send").click()
+    sent = page.locator("#pqa-chat [data-testid='bot']").nth(1)
+    sent.wait_for()
+    esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", sent.inner_text()).group(1)
+    assert "They will reply to visitor@example.com" in sent.inner_text()
+    stored = outbox.get(esc_id)
+    assert stored.question == site.unanswered and stored.email == "visitor@example.com"
+    assert not offer.is_visible()
+    page.screenshot(path=tmp_path / "chat-handoff-sent.png", full_page=True)
+
+
+def test_a_declined_hand_off_sends_nothing(site, page):
+    outbox = Outbox.from_settings(site.settings)
+    before = {e.id for e in outbox.list()}
+    page.goto(site.url + "/")
+    ask(page, site.unanswered.rstrip("?") + ", really?")
+    page.locator("#pqa-handoff-decline").click()
+    page.get_by_text("nothing was sent").wait_for()
+    assert {e.id for e in outbox.list()} == before
+
+
+def test_a_hand_off_without_an_address_can_add_one_while_held(site, page):
+    page.goto(site.url + "/")
+    ask(page, site.unanswered.rstrip("?") + " at all?")
+    page.locator("#pqa-handoff-send").click()
+    sent = page.locator("#pqa-chat [data-testid='bot']").nth(1)
+    sent.wait_for()
+    esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", sent.inner_text()).group(1)
+    email = page.locator("#pqa-email input")
+    email.fill("late@example.com")
     page.locator("#pqa-email-send").click()
-    page.get_by_text("The privacy team will reply to visitor@example.com").wait_for()
-    assert outbox.get(esc_id).email == "visitor@example.com"
-    page.screenshot(path=tmp_path / "chat-handoff.png", full_page=True)
+    page.get_by_text("The privacy team will reply to late@example.com").wait_for()
+    assert Outbox.from_settings(site.settings).get(esc_id).email == "late@example.com"
+
+
+def test_a_rights_request_is_offered_and_submitted_from_the_chat(site, page, tmp_path):
+    from qa.rights.store import RequestStore
+
+    page.goto(site.url + "/")
+    reply = ask(page, "Please delete my account and all my data")
+    assert "It sounds like you want to have your personal data deleted" in reply.inner_text()
+    assert reply.locator("blockquote.pqa-quote").count() >= 1
+    box = page.locator("#pqa-request-box").first
+    box.wait_for()
+    assert "verify your identity" in box.inner_text()
+    page.locator("#pqa-request-email input").fill("ana@example.com")
+    page.locator("#pqa-request-submit").click()
+    taken = page.locator("#pqa-chat [data-testid='bot']").nth(1)
+    taken.wait_for()
+    text = taken.inner_text()
+    req_id = re.search(r"reference (req_[A-Za-z0-9_-]+)", text).group(1)
+    assert "cannot verify, carry out or promise" in text
+    stored = RequestStore.from_settings(site.settings).get(req_id)
+    assert stored.kind == "deletion" and stored.email == "ana@example.com"
+    assert stored.due in text
+    page.screenshot(path=tmp_path / "chat-request.png", full_page=True)
 
 
 def test_thumbs_down_offers_sending_to_the_privacy_team(site, page, tmp_path):

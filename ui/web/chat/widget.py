@@ -20,6 +20,10 @@ from qa.answering.answer import GREETING
 from qa.escalation.outbox import EscalationStateError, validate_email
 from qa.records import Answer, Kind
 from qa.service import Service
+from ui.web.chat.handoff import HOLD_SECONDS as HANDOFF_HOLD
+from ui.web.chat.handoff import handoff_box
+from ui.web.chat.handoff import offer_text as handoff_offer_text
+from ui.web.chat.handoff import wire as wire_handoff
 from ui.web.chat.render import (
     EMAIL_SAVED,
     EMAIL_TOO_LATE,
@@ -33,14 +37,16 @@ from ui.web.chat.render import (
     render_answer,
     render_notice,
 )
-from ui.web.chat.requests import offer_text, request_box, wire
+from ui.web.chat.requests import offer_text as request_offer_text
+from ui.web.chat.requests import request_box
+from ui.web.chat.requests import wire as wire_request
 from ui.web.security import RateLimiter
 
 log = logging.getLogger(__name__)
 
-HOLD_SECONDS = 60.0  # how long a forwarded question waits for the visitor's e-mail
+HOLD_SECONDS = HANDOFF_HOLD  # how long a forwarded question waits for an e-mail address
 PUBLIC_API = ("ask", "feedback", "add_email", "send_to_team", "submit_request",
-              "decline_request")
+              "decline_request", "send_question", "decline_question")
 
 AskFn = Callable[[str], Answer]
 AnswerHook = Callable[[Answer, str], None]
@@ -83,24 +89,21 @@ def build_widget(
         if limiter is not None:
             limiter.check(client, action)
 
-    def forward(answer: Answer, client: str) -> tuple[Answer, str]:
-        if answer.kind != Kind.UNRESOLVED:
-            return answer, ""
-        try:
-            return service.escalate(answer, client=client, hold_seconds=HOLD_SECONDS), ""
-        except RateLimitedError as exc:
-            return answer, render_notice(NOT_SENT, reason=exc)
-        except PolicyQAError as exc:
-            log.warning("could not forward an unresolved question: %s", exc)
-            return answer, ""
+    def offers(answer: Answer) -> tuple[dict | None, dict | None]:
+        """(hand-off, rights request) offered with this answer, if any."""
+        if answer.request is not None and service.requests is not None:
+            return None, {"q": answer.question, "kind": answer.request.kind}
+        if answer.kind == Kind.UNRESOLVED and service.outbox is not None and service.inbox:
+            return {"q": answer.question}, None
+        return None, None
 
     def respond(message: str, state: dict, request: gr.Request):
         message = message if isinstance(message, str) else ""
         if not message.strip():
-            return "", state["history"], state, gr.update(), gr.update(), gr.update(), gr.update()
+            return ("", state["history"], state, *[gr.update()] * 6)
         client = _client(request)
         history = [*state["history"], {"role": "user", "content": escape_user(message)}]
-        note, pending, offered = "", state.get("pending"), None
+        pending, handoff, offered = state.get("pending"), None, None
         try:
             check(client, "ask")
             answer = ask(message)
@@ -109,22 +112,21 @@ def build_widget(
         except PolicyQAError as exc:
             reply = render_notice(ERROR, reason=exc)
         else:
-            answer, note = forward(answer, client)
             _hook(on_answer, answer, client)
-            reply = render_answer(answer) + note
-            offered = ({"q": answer.question, "kind": answer.request.kind}
-                       if answer.request and service.requests is not None else None)
-            esc = answer.escalation.id if answer.escalation else None
-            pending = esc or pending
+            reply = render_answer(answer)
+            handoff, offered = offers(answer)
             state["turns"][len(history)] = {"q": answer.question, "a": plain_text(answer),
-                                            "esc": esc}
-            log.info("chat: %d chars, kind=%s, resolved=%s, escalation=%s",
-                     len(answer.question), answer.kind, answer.resolved, esc)
+                                            "esc": None}
+            log.info("chat: %d chars, kind=%s, resolved=%s", len(answer.question),
+                     answer.kind, answer.resolved)
         history.append({"role": "assistant", "content": reply})
         state = {**state, "history": history, "pending": pending, "disliked": None,
-                 "request": offered}
+                 "request": offered, "handoff": handoff}
         return ("", history, state, gr.update(visible=bool(pending)), gr.update(visible=False),
-                gr.update(visible=offered is not None), offer_text(service) if offered else "")
+                gr.update(visible=offered is not None),
+                request_offer_text(service) if offered else "",
+                gr.update(visible=handoff is not None),
+                handoff_offer_text(service) if handoff else "")
 
     def feedback(state: dict, data: gr.LikeData, request: gr.Request):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -184,7 +186,7 @@ def build_widget(
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
         state = gr.State({"history": [], "turns": {}, "pending": None, "disliked": None,
-                          "request": None})
+                          "request": None, "handoff": None})
         gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
@@ -192,6 +194,7 @@ def build_widget(
             feedback_options=("Like", "Dislike"), layout="bubble", height=440, autoscroll=False,
             placeholder=escape_user(GREETING), buttons=["copy"])
         offer = request_box()
+        handoff = handoff_box()
         box = gr.Textbox(show_label=False, placeholder="Ask about our privacy policy\u2026",
                          elem_id="pqa-ask", submit_btn="Ask", max_lines=4, lines=1)
         with gr.Group(visible=False, elem_id="pqa-email-box") as email_box:
@@ -205,9 +208,11 @@ def build_widget(
                                  elem_id="pqa-send-team", size="sm")
 
         box.submit(respond, [box, state],
-                   [box, chatbot, state, email_box, dislike_box, offer.group, offer.offer],
+                   [box, chatbot, state, email_box, dislike_box, offer.group, offer.offer,
+                    handoff.group, handoff.offer],
                    api_name="ask", concurrency_limit=16)
-        wire(offer, service, state, chatbot, check, _client)
+        wire_request(offer, service, state, chatbot, check, _client)
+        wire_handoff(handoff, service, state, chatbot, email_box, check, _client)
         chatbot.like(feedback, [state], [dislike_box, state], api_name="feedback")
         team_btn.click(send_to_team, [state],
                        [chatbot, state, email_box, dislike_box], api_name="send_to_team")
