@@ -38,6 +38,7 @@ from ui.web.chat.render import CHAT_HEAD
 from ui.web.chat.widget import build_widget
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.pages import mount_console
+from ui.web.docs import mount_docs
 from ui.web.errors import install_error_handlers
 from ui.web.gradio_guard import GradioGuard, own_cache
 from ui.web.schemas import (
@@ -93,7 +94,9 @@ def create_app(settings: Settings, *, service: Service | None = None,
             shutil.rmtree(cache, ignore_errors=True)
 
     app = FastAPI(title="policy-qa", version=package_version(), description=DESCRIPTION,
-                  lifespan=lifespan, max_body_size=APP_BODY_LIMIT)
+                  lifespan=lifespan, max_body_size=APP_BODY_LIMIT,
+                  docs_url=None, redoc_url=None)
+    mount_docs(app)  # /docs with local assets (ui/web/docs.py), before the chat mount
     app.state.service, app.state.batcher, app.state.recorder = service, batcher, recorder
     app.state.analytics, app.state.worker, app.state.limiter = analytics, worker, limiter
 
