@@ -255,7 +255,7 @@ def test_public_gradio_api_lists_only_the_chat_functions(web):
     names = set(info["named_endpoints"])
     assert "/ask" in names
     assert names <= {"/ask", "/feedback", "/add_email", "/send_to_team", "/submit_request",
-                     "/decline_request"}
+                     "/decline_request", "/send_question", "/decline_question"}
     assert not info["unnamed_endpoints"]
     described = json.dumps({name: [p.get("parameter_name") for p in ep["parameters"]]
                             for name, ep in info["named_endpoints"].items()}).lower()
