@@ -1,10 +1,10 @@
 """The public chat: `build_widget(service)` -> gradio Blocks.
 
 Answers render as verbatim quotes whose section name links to the quoted sentence
-(ui/web/chat/render.py). An unresolved question is forwarded to the privacy inbox at once, held
-for HOLD_SECONDS so the visitor can still add an e-mail address for the reply. Every
-answer has thumbs up/down; thumbs-down offers "Send this to the privacy team". Only
-the chat's own functions are listed in the gradio API.
+(ui/web/chat/render.py). An unresolved question is offered to the privacy team and sent
+only with the visitor's consent (ui/web/chat/handoff.py); a rights request is offered
+as one (ui/web/chat/requests.py). Every answer has thumbs up/down; thumbs-down offers
+"Send this to the privacy team". Only the chat's own functions are in the gradio API.
 """
 
 from __future__ import annotations
