@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PACKAGED_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+PACKAGED_MODEL = PACKAGED_NAMES[0]
 
 
 def model_id(name: str) -> str:

@@ -16,14 +16,14 @@ span, a PDF chunk its page, and every word of the body lands in some chunk.
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
-from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from langchain_text_splitters import MarkdownHeaderTextSplitter
 
+from index.pieces import section_pieces
 from index.policy import Policy
 from index.text import (
     SECTION_LEVELS,
@@ -31,7 +31,6 @@ from index.text import (
     heading_id,
     heading_level,
     heading_lines,
-    inline_spans,
     is_attribute_line,
     lead_in,
     render_block,
@@ -121,7 +120,9 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
     for span in spans:
         for sub, s, e, head, anchor in _subsections(source, span, minor):
             units = _paragraph_units(source, s, e, minor) if paragraphs else [(s, e)]
-            pieces = [p for u in units for p in _pieces(source, *u, settings, head)]
+            size, overlap = settings.chunk_size, settings.chunk_overlap
+            pieces = [p for u in units
+                      for p in section_pieces(source, *u, size, overlap, head)]
             for start, end in _merge_bare(source, pieces, sub, minor):
                 text = render_block(source[start:end])
                 if not text or text == sub or all(
@@ -256,50 +257,6 @@ def _paragraph_units(source: str, start: int, end: int, minor: _Minor) -> list[t
         text = source[block.start : block.end].rstrip()
         joins = block.bare or render_block(text).endswith(":")
     return out
-
-
-@functools.lru_cache(maxsize=16)
-def _splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
-    return RecursiveCharacterTextSplitter(
-        chunk_size=size,
-        chunk_overlap=min(overlap, size // 2),
-        separators=["\n\n", "\n", ". ", " ", ""],
-        keep_separator="end",
-        add_start_index=True,
-    )
-
-
-def _pieces(source: str, start: int, end: int, settings: SplitSettings,
-            head: int | None = None) -> list[tuple[int, int]]:
-    """Offsets of the pieces of one (sub-)section: the whole span when it fits, else
-    the recursive splitter's pieces, with cuts moved out of links and emphasis. A
-    title on a line of its own (ending at `head`) goes with the first piece, which
-    is cut shorter to leave it room."""
-    text = source[start:end]
-    if len(text.strip()) <= settings.chunk_size:
-        return [_trim(source, start, end)] if text.strip() else []
-    if head is not None and start < head < end:
-        room = max(settings.chunk_size - (head - start) - 2, settings.chunk_size // 2)
-        rest = _pieces(source, head, end, replace(settings, chunk_size=room))
-        return [(start, rest[0][1]), *rest[1:]] if rest else [_trim(source, start, end)]
-    splitter = _splitter(settings.chunk_size, settings.chunk_overlap)
-    cuts = [doc.metadata["start_index"] for doc in splitter.create_documents([text])[1:]]
-    guarded = inline_spans(text)
-    bounds = [0]
-    for cut in cuts:
-        inside = next(((a, b) for a, b in guarded if a < cut < b), None)
-        if inside:
-            cut = inside[0] if inside[0] > bounds[-1] else inside[1]
-        if bounds[-1] < cut < len(text):
-            bounds.append(cut)
-    bounds.append(len(text))
-    return [_trim(source, start + a, start + b) for a, b in itertools.pairwise(bounds)
-            if text[a:b].strip()]
-
-
-def _trim(source: str, start: int, end: int) -> tuple[int, int]:
-    piece = source[start:end]
-    return start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
 
 
 def _merge_bare(source: str, pieces: list[tuple[int, int]], title: str | None, minor: _Minor

