@@ -61,7 +61,8 @@ class SplitSettings:
 class Chunk:
     """`anchor` is where a link to the chunk lands (its section's heading, or an id
     the source gives a paragraph in it); `section_anchor` is always the heading's.
-    `page` is the PDF page the chunk starts on (None for other formats)."""
+    `page` is the PDF page the chunk starts on (None for other formats). `document` is
+    the id of the document it comes from in an index of several (else "")."""
 
     id: str
     section: str
@@ -72,19 +73,22 @@ class Chunk:
     end: int
     page: int | None = None
     section_anchor: str = ""
+    document: str = ""
 
     def __post_init__(self) -> None:
         if not self.section_anchor:
             object.__setattr__(self, "section_anchor", self.anchor)
 
     def to_dict(self) -> dict:
-        """The saved form: `page` and `section_anchor` only when they say something
-        (so a Markdown policy's chunks.jsonl is as before, and old indexes load)."""
+        """The saved form: `page`, `section_anchor` and `document` only when they say
+        something (so a one-document chunks.jsonl is as before, and old indexes load)."""
         row = asdict(self)
         if row["page"] is None:
             del row["page"]
         if row["section_anchor"] == row["anchor"]:
             del row["section_anchor"]
+        if not row["document"]:
+            del row["document"]
         return row
 
 

@@ -12,12 +12,14 @@ missing or corrupt files and an index built with another model or dimension.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,11 @@ from typing import Any
 import faiss
 import numpy as np
 
+from index.documents import Document, DocumentInfo, choose_inbox, document_id, primary
 from index.embed import Embedder
 from index.errors import IndexLoadError, PolicyQAError
 from index.policy import Policy
+from index.reuse import Stored
 from index.split import Chunk, SplitSettings, split_policy
 from index.units import UNIT_KINDS, Unit, make_units
 
@@ -46,6 +50,24 @@ class PolicyIndex:
     @property
     def base_url(self) -> str:
         return self.manifest.get("base_url", "")
+
+    @functools.cached_property
+    def documents(self) -> tuple[DocumentInfo, ...]:
+        """The documents, in order (an index built before several documents were
+        possible is one document: the whole source)."""
+        rows = self.manifest.get("documents")
+        if rows:
+            return tuple(DocumentInfo.from_dict(r) for r in rows)
+        name = self.manifest.get("policy_name", "policy")
+        return (DocumentInfo(document_id(name), self.manifest.get("title", ""), self.base_url,
+                             name, name, self.manifest.get("policy_sha256", ""),
+                             len(self.chunks), 0, len(self.source),
+                             last_revised=self.manifest.get("last_revised")),)
+
+    def document_of(self, chunk: Chunk) -> DocumentInfo:
+        """The document a chunk comes from."""
+        by_id = {d.id: d for d in self.documents}
+        return by_id.get(chunk.document) or self.documents[0]
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k units per query row: (scores, unit ids), best first."""
@@ -67,34 +89,99 @@ def build_index(
     inbox: str = "",
     split: SplitSettings | None = None,
 ) -> PolicyIndex:
-    """Split, embed and index a policy (in memory; `save_index` writes it)."""
+    """Split, embed and index one policy (in memory; `save_index` writes it)."""
+    doc = Document(document_id(policy.name), policy.name, policy)
+    return build_documents([doc], embedder, base_url=base_url, inbox=inbox, split=split)
+
+
+SEPARATOR = "\n\n"  # between documents in the index's source
+
+
+def build_documents(
+    docs: list[Document],
+    embedder: Embedder,
+    *,
+    base_url: str = "",
+    inbox: str = "",
+    split: SplitSettings | None = None,
+    previous: PolicyIndex | None = None,
+) -> PolicyIndex:
+    """Split, embed and index several documents into one index. Chunks of an index of
+    several documents carry their document's id (ids `doc/c0000`, offsets into the
+    joint source); a document unchanged since `previous` keeps its stored vectors."""
     split = split or SplitSettings()
     started = time.perf_counter()
-    chunks = split_policy(policy, split)
-    units = make_units(chunks)
-    vectors = embedder.encode([u.embed_text(chunks[u.chunk]) for u in units])
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(vectors)
+    stored = Stored(previous, embedder.id, split.to_dict())
+    several = len(docs) > 1
+    chunks: list[Chunk] = []
+    units: list[Unit] = []
+    parts: list[np.ndarray] = []
+    infos: list[DocumentInfo] = []
+    reused: list[str] = []
+    offset = 0
+    for doc in docs:
+        own = split_policy(doc.policy, split)
+        if several:
+            own = [replace(c, id=f"{doc.id}/{c.id}", document=doc.id, start=c.start + offset,
+                           end=c.end + offset) for c in own]
+        own_units = make_units(own)
+        texts = [u.embed_text(own[u.chunk]) for u in own_units]
+        vectors = stored.vectors(doc.id, doc.policy.sha256, texts)
+        if vectors is None:
+            vectors = embedder.encode(texts)
+        else:
+            reused.append(doc.id)
+        units += [replace(u, chunk=u.chunk + len(chunks)) for u in own_units]
+        chunks += own
+        parts.append(np.asarray(vectors, dtype=np.float32))
+        url = (base_url if not several else "") or doc.policy.url
+        infos.append(DocumentInfo(doc.id, doc.policy.title, url, doc.policy.name, doc.location,
+                                  doc.policy.sha256, len(own), offset,
+                                  offset + len(doc.policy.source), doc.policy.format,
+                                  doc.policy.last_revised))
+        offset += len(doc.policy.source) + len(SEPARATOR)
+    matrix = np.vstack(parts)
+    flat = faiss.IndexFlatIP(matrix.shape[1])
+    flat.add(matrix)
+    main = primary(docs)
     manifest = {
         "format": FORMAT,
         "model": embedder.id,
-        "dimension": int(vectors.shape[1]),
+        "dimension": int(matrix.shape[1]),
         "splitter": split.to_dict(),
-        "policy_name": policy.name,
-        "policy_sha256": policy.sha256,
-        "title": policy.title,
-        "last_revised": policy.last_revised,
-        "inbox": inbox or policy.inbox or "",
-        "base_url": base_url or policy.url,
+        "policy_name": ", ".join(d.policy.name for d in docs),
+        "policy_sha256": docs[0].policy.sha256 if not several else hashlib.sha256(
+            "".join(f"{d.id} {d.policy.sha256}\n" for d in docs).encode()).hexdigest(),
+        "title": main.policy.title,
+        "last_revised": main.policy.last_revised,
+        "inbox": inbox or choose_inbox(docs)[0],
+        "base_url": infos[docs.index(main)].url,
         "package_version": package_version(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 3),
         "chunks": len(chunks),
         "units": len(units),
+        "documents": [i.to_dict() for i in infos],
+        "reused": reused,
     }
-    if policy.source_info:  # fetched by URL: what a later re-sync compares against
-        manifest["source"] = dict(policy.source_info)
-    return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, policy.source)
+    if not several and docs[0].policy.source_info:  # fetched: what a re-sync compares
+        manifest["source"] = dict(docs[0].policy.source_info)
+    for info, doc in zip(manifest["documents"], docs, strict=True):
+        if doc.policy.source_info:
+            info["fetched"] = dict(doc.policy.source_info)
+    source = SEPARATOR.join(d.policy.source for d in docs)
+    return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, source)
+
+
+def previous_index(path: Path, model: str) -> PolicyIndex | None:
+    """The index saved at `path`, for its vectors, if it loads; else None (a missing,
+    corrupt or foreign index only means everything is embedded afresh)."""
+    if not (Path(path) / "manifest.json").is_file():
+        return None
+    try:
+        return load_index(Path(path), model=model)
+    except PolicyQAError:
+        return None
 
 
 def save_index(index: PolicyIndex, out: Path) -> Path:
