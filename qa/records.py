@@ -9,11 +9,11 @@ ui/web/chat/render.py, the mail in qa/escalation/mail.py.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Answer", "EscalationRef", "Kind", "Passage", "RequestRef"]
+__all__ = ["Answer", "DocumentRef", "EscalationRef", "Kind", "Passage", "RequestRef"]
 
 
 class Kind(StrEnum):
@@ -27,24 +27,54 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class DocumentRef:
+    """The document a passage comes from: its id (labels name `id#anchor`), its title
+    and the page it is published at ("" when unknown)."""
+
+    id: str
+    title: str
+    url: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "url": self.url}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DocumentRef | None:
+        if isinstance(data, DocumentRef) or data is None:
+            return data
+        if not isinstance(data, dict):
+            return None
+        return cls(str(data.get("id", "")), str(data.get("title", "")), str(data.get("url", "")))
+
+
+@dataclass(frozen=True)
 class Passage:
     """A verbatim quote of the policy and where it is: the section's title, the anchor
-    a link lands on, the link itself (page URL, anchor, text fragment) and the score
-    that ranked it."""
+    a link lands on, the link itself (page URL, anchor, text fragment), the score
+    that ranked it and the document it is from (None for a baseline's or a stored
+    passage that did not keep it)."""
 
     section: str
     anchor: str
     url: str
     quote: str
     score: float
+    document: DocumentRef | None = None
+
+    def __post_init__(self) -> None:  # a stored passage's document is a dict
+        object.__setattr__(self, "document", DocumentRef.from_dict(self.document))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        row = {"section": self.section, "anchor": self.anchor, "url": self.url,
+               "quote": self.quote, "score": self.score}
+        if self.document is not None:
+            row["document"] = self.document.to_dict()
+        return row
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Passage:
         return cls(str(data["section"]), str(data["anchor"]), str(data["url"]),
-                   str(data["quote"]), float(data["score"]))
+                   str(data["quote"]), float(data["score"]), data.get("document"))
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from dataclasses import replace
 from index.embed import PACKAGED_MODEL, Embedder, vocabulary
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
-from index.text import render_block
 from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
+from qa.answering.pages import pages_for
 from qa.answering.retrieve import Retriever
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
 from qa.records import Answer, EscalationRef, Kind, RequestRef
@@ -64,13 +64,11 @@ class Service:
 
     @functools.cached_property
     def answerer(self) -> Answerer:
-        manifest = self.index.manifest
         return Answerer(
             threshold=self.settings.threshold,
             top_k=self.settings.top_k,
-            base_url=self.settings.base_url or manifest.get("base_url", ""),
             inbox=self.inbox,
-            page_text=render_block(self.index.source, keep_headings=True),
+            pages=pages_for(self.index, self.settings.base_url),
         )
 
     @property

@@ -51,7 +51,8 @@ QUESTIONS = [
 ]
 CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation",
             "request"}
-PASSAGE = {"section", "anchor", "url", "quote", "score"}
+PASSAGE = {"section", "anchor", "url", "quote", "score", "document"}
+DOCUMENT = {"id", "title", "url"}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,9 @@ def test_answer_json_has_exactly_the_contract_keys(answers):
         assert isinstance(answer["answer"], str) and answer["answer"]
         for passage in answer["passages"]:
             assert set(passage) == PASSAGE
-            assert all(isinstance(passage[k], str) for k in PASSAGE - {"score"})
+            assert all(isinstance(passage[k], str) for k in PASSAGE - {"score", "document"})
+            assert passage["document"] == {"id": "korero-privacy", "title": "Privacy Policy",
+                                           "url": "https://koreroapp.com/privacy"}
             assert isinstance(passage["score"], float)
     assert [a["question"] for a in answers] == QUESTIONS
 

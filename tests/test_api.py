@@ -27,7 +27,8 @@ from ui.web.app import create_app
 RPM = 5
 CONTRACT = {"question", "resolved", "confidence", "answer", "passages", "escalation",
             "request"}
-PASSAGE = {"section", "anchor", "url", "quote", "score"}
+PASSAGE = {"section", "anchor", "url", "quote", "score", "document"}
+DOCUMENT = {"id", "title", "url"}
 _ips = (f"10.9.{i // 250}.{i % 250 + 1}" for i in itertools.count())
 
 
@@ -74,6 +75,8 @@ def test_ask_returns_the_answer_contract(web):
     assert body["escalation"] is None and body["passages"]
     for passage in body["passages"]:
         assert set(passage) == PASSAGE
+        assert set(passage["document"]) == DOCUMENT
+        assert passage["url"].startswith(passage["document"]["url"] + "#")
         assert f"#{passage['anchor']}:~:text=" in passage["url"]
 
 

@@ -8,9 +8,11 @@ at the section and carry a text fragment that scrolls to the quoted words.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
+from qa.answering.pages import Page
 from qa.answering.retrieve import Hit, Retrieval
 from qa.records import Answer, EscalationRef, Kind, Passage, RequestRef
 
@@ -93,13 +95,16 @@ def rephrase(question: str) -> Answer:
 
 
 class Answerer:
-    def __init__(self, *, threshold: float, top_k: int, base_url: str, inbox: str,
-                 page_text: str) -> None:
+    """`pages`: each document's page (qa/answering/pages.py), by chunk.document; without
+    it, one page at `base_url` whose text is `page_text`."""
+
+    def __init__(self, *, threshold: float, top_k: int, inbox: str, base_url: str = "",
+                 page_text: str = "", pages: Mapping[str, Page] | None = None) -> None:
         self.threshold = threshold
         self.top_k = top_k
-        self.base_url = base_url
         self.inbox = inbox
-        self.page_text = page_text.lower()
+        self.pages = dict(pages or {"": Page(None, base_url, page_text.lower())})
+        self.base_url = next(iter(self.pages.values())).base_url
 
     def compose(self, retrieval: Retrieval) -> Answer:
         passages = tuple(self._passage(hit) for hit in _distinct(retrieval.hits, self.top_k))
@@ -115,9 +120,10 @@ class Answerer:
         quote = quote_for(hit)
         chunk = hit.chunk
         target = chunk.anchor if chunk.page is None else f"page={chunk.page}"
+        page = self.pages.get(chunk.document) or next(iter(self.pages.values()))
         return Passage(chunk.section, chunk.anchor,
-                       section_url(self.base_url, target, quote, self.page_text),
-                       quote, round(hit.score, 4))
+                       section_url(page.base_url, target, quote, page.text),
+                       quote, round(hit.score, 4), page.document)
 
 
 def _distinct(hits: tuple[Hit, ...], k: int) -> list[Hit]:

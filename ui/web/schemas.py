@@ -99,7 +99,8 @@ class AnswerOut(BaseModel):
                                     "hand-off text")
     passages: list[Passage] = Field(
         description="Best first: verbatim quotes (`quote`), their section (`section`, "
-                    "`anchor`) and a link to it with a text fragment (`url`)")
+                    "`anchor`), a link to it with a text fragment (`url`) and the "
+                    "document it is from (`document`: `{id, title, url}`)")
     escalation: EscalationOut | None = Field(
         description="Always null from /api/ask; use /api/escalations to forward a question")
     request: RequestOut | None = Field(
