@@ -113,3 +113,14 @@ def test_requests_share_the_escalation_limit(web):
                                          "email": "b@example.com"}, ip=ip).status_code
              for _ in range(6)]
     assert codes[:4] == [201] * 4 and codes[-1] == 429
+
+
+def test_a_retried_post_is_the_same_request_and_one_mail(web):
+    ip, body = next(_ips), {"message": "Send me a copy of all the data you hold about me",
+                            "email": "retry@example.com", "jurisdiction": "california"}
+    first, again = (post(web, "/api/requests", body, ip=ip) for _ in range(2))
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["request"] == first.json()["request"]
+    mine = [r for r in RequestStore.from_settings(web.settings).list()
+            if r.email == "retry@example.com"]
+    assert [r.id for r in mine] == [first.json()["request"]["id"]]

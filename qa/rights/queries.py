@@ -11,7 +11,8 @@ from index.errors import NotFoundError
 from qa.escalation.mail import one_line
 from qa.rights.records import STATES, RightsRequest, event_from_row, from_row
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "append_event", "get", "select"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "append_event", "find_duplicate", "get", "received_since",
+           "select"]
 
 SCHEMA_VERSION = 1
 
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_due ON requests (due);
 CREATE INDEX IF NOT EXISTS requests_mail ON requests (mail_status, mail_next_at);
+CREATE INDEX IF NOT EXISTS requests_client ON requests (client, received_at);
 CREATE TABLE IF NOT EXISTS request_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL REFERENCES requests (id),
@@ -93,3 +95,21 @@ def append_event(con: sqlite3.Connection, req_id: str, at: float, from_state: st
     con.execute("INSERT INTO request_events (request_id, at, from_state, to_state, note,"
                 " reason, actor) VALUES (?,?,?,?,?,?,?)",
                 (req_id, at, from_state, to_state, note, reason, actor))
+
+
+def find_duplicate(con: sqlite3.Connection, client: str, kind: str, email: str,
+                   question: str, since: float) -> str | None:
+    """The id of the newest open request from this (hashed) client with the same kind,
+    e-mail address and message received after `since`, if any."""
+    row = con.execute(
+        "SELECT id FROM requests WHERE client = ? AND kind = ? AND email = ? AND question = ?"
+        " AND received_at > ? AND state NOT IN ('done', 'refused')"
+        " ORDER BY received_at DESC LIMIT 1", (client, kind, email, question, since)).fetchone()
+    return None if row is None else row["id"]
+
+
+def received_since(con: sqlite3.Connection, client: str, since: float) -> list[float]:
+    """When this (hashed) client's requests received after `since` came in, oldest first."""
+    return [r[0] for r in con.execute(
+        "SELECT received_at FROM requests WHERE client = ? AND received_at > ?"
+        " ORDER BY received_at", (client, since))]

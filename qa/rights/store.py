@@ -8,9 +8,12 @@ to the escalation outbox.
     store.set_state(request.id, "identity_check", note="asked for ID", actor="sam")
 
 `submit` commits the request, with its legal due date (qa.rights.deadlines), before
-it returns. Every state change is checked against the allowed moves (the records and
-the state machine are in qa/rights/records.py) and appended to `request_events`,
-which triggers keep append-only. The request's e-mail to the privacy inbox is leased
+it returns; as the escalation outbox does, it returns the request already taken when the
+same client sends the same request again within the dedupe window (a retried POST, a
+double click), and refuses a client past its requests per hour. Every state change
+is checked against the allowed moves (the records and the state machine are in
+qa/rights/records.py) and appended to `request_events`, which triggers keep
+append-only. The request's e-mail to the privacy inbox is leased
 to one deliverer at a time (`claim_mail` / `mark_mail_*`, driven by
 `qa.rights.mail.deliver_pending`).
 """
@@ -26,7 +29,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConfigError
+from index.errors import ConfigError, RateLimitedError
 from qa.escalation.mail import one_line
 from qa.escalation.records import check_question, clean_passages, validate_email
 from qa.rights import deadlines, queries
@@ -51,6 +54,7 @@ __all__ = ["FILE_NAME", "RequestStore", "default_path"]
 
 FILE_NAME = "requests.sqlite3"
 MAX_ERROR_CHARS = 500
+HOUR = 3600.0
 
 
 def default_path(settings: Any) -> Path:
@@ -72,16 +76,21 @@ class RequestStore:
     Every call opens its own short-lived connection, so one store can be shared by
     request threads and a delivery worker, and several processes can share the file.
     Due dates count from the UTC calendar day of receipt under `rules` and `holidays`.
+    A client (never the empty one: operators, the CLI) may submit `requests_per_hour`
+    requests (0: no limit); a repeat within `dedupe_window_seconds` is the same request.
     """
 
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time,
                  rules: deadlines.Rules = deadlines.DEFAULT_RULES,
-                 holidays: Iterable[date] = ()) -> None:
+                 holidays: Iterable[date] = (), dedupe_window_seconds: float = 0.0,
+                 requests_per_hour: int = 0) -> None:
         self.database = Database(Path(path), "rights request log", synchronous="FULL",
                                  secure_delete=True)
         self.clock = clock
         self.rules = rules
         self.holidays = frozenset(holidays)
+        self.dedupe_window_seconds = float(dedupe_window_seconds)
+        self.requests_per_hour = int(requests_per_hour)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -95,7 +104,11 @@ class RequestStore:
 
     @classmethod
     def from_settings(cls, settings: Any, **options: Any) -> RequestStore:
-        """The store at `default_path(settings)`; `options` go to the constructor."""
+        """The store at `default_path(settings)` with the escalations' dedupe window and
+        per-client hourly limit; `options` go to the constructor."""
+        options.setdefault("dedupe_window_seconds",
+                           getattr(settings, "dedupe_window_seconds", 0.0))
+        options.setdefault("requests_per_hour", getattr(settings, "escalations_per_hour", 0))
         return cls(default_path(settings), **options)
 
     # --- taking requests in ---------------------------------------------------------
@@ -107,7 +120,9 @@ class RequestStore:
 
         `question` is the visitor's message; `passages` the policy passages offered
         (dicts or Hit-like objects); `to` the privacy inbox; `client` any stable client
-        identifier, of which only a keyed hash is stored.
+        identifier, of which only a keyed hash is stored. The same request (kind,
+        e-mail, message) from the same client within the dedupe window, still open,
+        is returned as it is; RateLimitedError past the client's requests per hour.
         """
         check_choice(kind, KINDS, "kind")
         check_choice(jurisdiction, deadlines.JURISDICTIONS, "jurisdiction")
@@ -119,17 +134,35 @@ class RequestStore:
         now = self.clock()
         limits = deadlines.due_dates(kind, jurisdiction, datetime.fromtimestamp(now, UTC),
                                      self.rules, self.holidays)
-        req_id = "req_" + secrets.token_urlsafe(9)
+        ckey = client_hash(self._secret, client)
         with self.database.transaction() as con:
+            if ckey and self.dedupe_window_seconds > 0:
+                same = queries.find_duplicate(con, ckey, kind, email, text,
+                                              now - self.dedupe_window_seconds)
+                if same is not None:
+                    return queries.get(con, same)
+            self._check_rate(con, ckey, now)
+            req_id = "req_" + secrets.token_urlsafe(9)
             con.execute(
                 "INSERT INTO requests (id, kind, jurisdiction, email, details, question,"
                 " passages, client, recipient, received_at, confirm_by, due, extendable_to,"
                 " state, mail_next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'received',?)",
-                (req_id, kind, jurisdiction, email, details, text, offered,
-                 client_hash(self._secret, client), to, now, _iso(limits.confirm_by),
-                 limits.respond_by.isoformat(), _iso(limits.extended_to), now))
+                (req_id, kind, jurisdiction, email, details, text, offered, ckey, to, now,
+                 _iso(limits.confirm_by), limits.respond_by.isoformat(),
+                 _iso(limits.extended_to), now))
             queries.append_event(con, req_id, now, None, "received", "", "", "assistant")
             return queries.get(con, req_id)
+
+    def _check_rate(self, con: Any, ckey: str, now: float) -> None:
+        limit = self.requests_per_hour
+        if not ckey or limit <= 0:
+            return
+        recent = queries.received_since(con, ckey, now - HOUR)
+        if len(recent) >= limit:
+            retry = recent[len(recent) - limit] + HOUR - now
+            raise RateLimitedError(
+                f"too many rights requests from this client: {len(recent)} in the last "
+                f"hour (limit {limit}); try again in {int(retry) + 1} s", retry)
 
     # --- reading --------------------------------------------------------------------
 

@@ -218,7 +218,8 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
                            elem_id="req-clock")
     details = gr.Textbox(label="Details", interactive=False, lines=2, elem_id="req-details")
     history = gr.Dataframe(headers=HISTORY_COLUMNS, datatype="str", interactive=False,
-                           wrap=True, label="History", elem_id="req-history")
+                           wrap=True, label="History", elem_id="req-history",
+                           column_widths=["16%", "12%", "12%", "34%", "16%", "10%"])
     with gr.Row():
         new_state = gr.Dropdown(list(STATES), value=None, label="New state",
                                 elem_id="req-new-state")
