@@ -54,6 +54,7 @@ class Settings:
     retry_base_seconds: float = 30.0
     retry_cap_seconds: float = 3600.0
     retention_days: float = 30.0
+    request_deadlines: str = ""  # TOML of rights-request deadline rules and holidays
     dedupe_window_seconds: float = 3600.0
     escalations_per_hour: int = 10
     deliver_interval_seconds: float = 5.0

@@ -33,6 +33,7 @@ from index.errors import ConfigError, RateLimitedError
 from qa.escalation.mail import one_line
 from qa.escalation.records import check_question, clean_passages, validate_email
 from qa.rights import deadlines, queries
+from qa.rights.clock_file import load_clock
 from qa.rights.features import KINDS
 from qa.rights.records import (
     FINAL_STATES,
@@ -105,7 +106,14 @@ class RequestStore:
     @classmethod
     def from_settings(cls, settings: Any, **options: Any) -> RequestStore:
         """The store at `default_path(settings)` with the escalations' dedupe window and
-        per-client hourly limit; `options` go to the constructor."""
+        per-client hourly limit, and the deadline rules and holidays of the
+        `request_deadlines` file (qa/rights/clock_file.py) if one is set; `options` go
+        to the constructor."""
+        deadline_file = str(getattr(settings, "request_deadlines", "") or "")
+        if deadline_file:
+            rules, holidays = load_clock(Path(deadline_file).expanduser())
+            options.setdefault("rules", rules)
+            options.setdefault("holidays", holidays)
         options.setdefault("dedupe_window_seconds",
                            getattr(settings, "dedupe_window_seconds", 0.0))
         options.setdefault("requests_per_hour", getattr(settings, "escalations_per_hour", 0))

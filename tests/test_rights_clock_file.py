@@ -1,0 +1,96 @@
+"""A deployment's own deadline rules and holidays (qa/rights/clock_file.py), set by
+POLICY_QA_REQUEST_DEADLINES: read from TOML, used by the request log for new requests,
+and every bad file, key or value named in one line."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from index.errors import ConfigError
+from qa.rights.clock_file import load_clock, parse_period
+from qa.rights.deadlines import DEFAULT_RULES, Period, due_dates
+from qa.rights.store import RequestStore
+from qa.settings import load_settings
+
+FILE = """
+holidays = ["2027-01-04", 2027-01-05]
+
+[eu_uk]
+respond = "30 days"
+extension = "none"
+
+[california]
+confirm = "5 business_days"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "deadlines.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_a_file_changes_only_what_it_names(tmp_path: Path) -> None:
+    rules, holidays = load_clock(write(tmp_path, FILE))
+    assert holidays == {date(2027, 1, 4), date(2027, 1, 5)}
+    assert rules.eu_uk.respond == Period(30, "days") and rules.eu_uk.extension is None
+    assert rules.california.confirm == Period(5, "business_days")
+    assert rules.california.respond == DEFAULT_RULES.california.respond
+    assert rules.us_other == DEFAULT_RULES.us_other
+    # Friday 2027-01-01 + 5 business days, skipping the weekend and two holidays
+    got = due_dates("access", "california", date(2027, 1, 1), rules, holidays)
+    assert got.confirm_by == date(2027, 1, 12)
+
+
+def test_the_setting_reaches_the_request_log(tmp_path: Path, monkeypatch) -> None:
+    path = write(tmp_path, FILE)
+    monkeypatch.setenv("POLICY_QA_REQUEST_DEADLINES", str(path))
+    monkeypatch.setenv("POLICY_QA_OUTBOX", str(tmp_path / "outbox.sqlite3"))
+    settings = load_settings()
+    assert settings.request_deadlines == str(path)
+    noon = datetime(2027, 1, 1, 12, tzinfo=UTC).timestamp()
+    store = RequestStore.from_settings(settings, clock=lambda: noon)
+    eu = store.submit("deletion", "eu_uk", "ana@example.org", "delete my data",
+                      to="privacy@example.com")
+    assert (eu.due, eu.extendable_to) == ("2027-01-31", None)  # 30 days, no extension
+    ca = store.submit("access", "california", "bo@example.org", "send me my data",
+                      to="privacy@example.com")
+    assert ca.confirm_by == "2027-01-12"
+
+
+def test_without_the_setting_the_defaults_apply(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("POLICY_QA_REQUEST_DEADLINES", raising=False)
+    monkeypatch.setenv("POLICY_QA_OUTBOX", str(tmp_path / "outbox.sqlite3"))
+    store = RequestStore.from_settings(load_settings())
+    assert store.rules == DEFAULT_RULES and store.holidays == frozenset()
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("[eu_uk]\nrespond = \"one month\"\n", r"\[eu_uk\]\.respond must be '<whole number>"),
+    ("[eu_uk]\nrespond = \"none\"\n", r"\[eu_uk\]\.respond cannot be 'none'"),
+    ("[eu_uk]\nrespnd = \"1 months\"\n", r"\[eu_uk\] has unknown key 'respnd'"),
+    ("[mars]\nrespond = \"1 months\"\n", r"unknown key 'mars'"),
+    ("holidays = [\"25/12/2027\"]\n", r"holidays has '25/12/2027', which is not a date"),
+    ("holidays = \"2027-12-25\"\n", r"holidays must be a list of dates"),
+    ("opt_out_kinds = [\"erasure\"]\n", r"opt_out_kinds must be a list of kinds"),
+    ("eu_uk = 3\n", r"\[eu_uk\] must be a table"),
+    ("[eu_uk\n", r"cannot read the request deadlines file"),
+])
+def test_bad_files_are_one_named_error(tmp_path: Path, text: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_clock(write(tmp_path, text))
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the request deadlines file .*nope"):
+        load_clock(tmp_path / "nope.toml")
+
+
+def test_periods() -> None:
+    assert parse_period("45 days", "x") == Period(45, "days")
+    assert parse_period(" None ", "x") is None
+    with pytest.raises(ConfigError, match="x must be"):
+        parse_period(45, "x")
