@@ -181,8 +181,11 @@ def test_build_refuses_bad_policies(cli, tmp_path, name, content, needle):
     assert not out.exists()
 
 
-def test_build_refuses_a_policy_that_is_a_directory(cli, tmp_path):
-    assert_clean_error(cli("build", str(tmp_path), "--out", str(tmp_path / "i")), "directory")
+def test_build_refuses_a_folder_with_no_policy_file(cli, tmp_path):
+    """A folder is a set of documents (tests/test_documents.py); an empty one is refused."""
+    (tmp_path / "README.md").write_text("# About these files\n\nNot a policy.\n")
+    assert_clean_error(cli("build", str(tmp_path), "--out", str(tmp_path / "i")),
+                       "holds no policy files")
 
 
 def test_build_refuses_the_bundled_policy_path_from_a_bad_setting(cli, tmp_path):

@@ -42,10 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = sub.add_parser("build", help="index a policy (a file or an http(s) URL)")
-    build.add_argument("policy", nargs="?",
-                       help="policy file or http(s) URL of the published page "
-                            "(default: bundled)")
+    build = sub.add_parser("build", help="index a policy: files, http(s) URLs, a folder or "
+                                         "a TOML list of documents, into one index")
+    build.add_argument("policy", nargs="*", metavar="DOCUMENT",
+                       help="policy file or http(s) URL of the published page; several "
+                            "documents (privacy.md cookies.html terms.pdf), a folder, or a "
+                            ".toml list of [[document]] path/url/title/id (default: bundled)")
     build.add_argument("--allow-private", action="store_true",
                        help="allow fetching from loopback/private addresses, e.g. a local "
                             "test server")
@@ -109,41 +111,52 @@ def _quiet_progress() -> None:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_progress()
+    from index.documents import DocumentSpec, choose_inbox, load_documents, resolve
     from index.embed import Embedder
-    from index.fetch import is_url
-    from index.policy import load_policy, load_policy_url
-    from index.store import build_index, save_index
+    from index.store import build_documents, previous_index, save_index
 
     out = Path(args.out or settings.index).expanduser()
-    if args.policy and is_url(args.policy):
-        policy = load_policy_url(args.policy, base_url=settings.base_url,
-                                 allow_private=args.allow_private)
-    else:
-        policy = load_policy(Path(args.policy) if args.policy else settings.policy)
-    index = build_index(policy, Embedder(settings.model), base_url=settings.base_url,
-                        inbox=settings.inbox)
+    specs = resolve(args.policy) if args.policy else [DocumentSpec(str(settings.policy))]
+    docs = load_documents(specs, base_url=settings.base_url, allow_private=args.allow_private)
+    embedder = Embedder(settings.model)
+    index = build_documents(docs, embedder, base_url=settings.base_url, inbox=settings.inbox,
+                            previous=previous_index(out, embedder.id))
     try:
         save_index(index, out)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise PolicyQAError(f"cannot write the index to {out}: {reason}") from None
+    _report_build(index.manifest, docs, out)
+    why = "POLICY_QA_INBOX" if settings.inbox else (choose_inbox(docs)[1]
+                                                    or "none found; set POLICY_QA_INBOX")
     m = index.manifest
-    if "source" in m:
-        src = m["source"]
-        modified = f", Last-Modified {src['last_modified']}" if src["last_modified"] else ""
-        print(f"fetched {src['url']} ({src['bytes']} bytes, sha256 {src['sha256'][:12]}, "
-              f"ETag {src['etag'] or '(none)'}{modified})")
-    print(f"indexed {policy.name!r} ({m['title']}, last revised {m['last_revised'] or '?'}): "
-          f"{m['chunks']} chunks, {m['units']} units, model {m['model']}, "
-          f"{m['build_seconds']:.1f}s -> {out}")
-    if settings.inbox:
-        why = "POLICY_QA_INBOX"
-    else:
-        why = policy.inbox_reason or "none found; set POLICY_QA_INBOX"
     print(f"privacy inbox: {m['inbox'] or '(none)'} ({why})")
-    none = "(fragment-only: the policy names no page URL; pass --base-url)"
-    print(f"links: {m['base_url'] or none}")
+    if len(docs) == 1:
+        none = "(fragment-only: the policy names no page URL; pass --base-url)"
+        print(f"links: {m['base_url'] or none}")
     return 0
+
+
+def _report_build(m: dict, docs: list, out: Path) -> None:
+    """What was indexed: one document as before; several, one line each."""
+    for info in m["documents"]:
+        src = info.get("fetched") or {}
+        if src:
+            modified = f", Last-Modified {src['last_modified']}" if src["last_modified"] else ""
+            print(f"fetched {src['url']} ({src['bytes']} bytes, sha256 {src['sha256'][:12]}, "
+                  f"ETag {src['etag'] or '(none)'}{modified})")
+    if len(docs) == 1:
+        print(f"indexed {docs[0].policy.name!r} ({m['title']}, last revised "
+              f"{m['last_revised'] or '?'}): {m['chunks']} chunks, {m['units']} units, model "
+              f"{m['model']}, {m['build_seconds']:.1f}s -> {out}")
+        return
+    print(f"indexed {len(docs)} documents: {m['chunks']} chunks, {m['units']} units, model "
+          f"{m['model']}, {m['build_seconds']:.1f}s -> {out}")
+    for info in m["documents"]:
+        vectors = "vectors reused" if info["id"] in m["reused"] else "embedded"
+        link = info["url"] or "fragment-only links: give its url in a TOML list"
+        print(f"  {info['id']}: {info['title']!r} ({info['name']}, {info['chunks']} chunks, "
+              f"{vectors}) -> {link}")
 
 
 # --- ask / chat --------------------------------------------------------------------
