@@ -84,10 +84,13 @@ def _p(text: str, cls: str = "") -> str:
     return f"<p{attr}>{html.escape(text)}</p>"
 
 
-def quote_html(p: Passage) -> str:
-    """One verbatim quote; the section name links to the quoted sentence (text fragment)."""
+def quote_html(p: Passage, show_document: bool = False) -> str:
+    """One verbatim quote; the section name links to the quoted sentence (text fragment).
+    In an index of several documents the document's title follows the link."""
     link = (f'<a href="{html.escape(p.url, quote=True)}" target="_blank" '
             f'rel="noopener noreferrer">{html.escape(p.section)}</a>')
+    if show_document and p.document is not None and p.document.title:
+        link += f' <span class="pqa-doc">\u00b7 {html.escape(p.document.title)}</span>'
     return (f'<blockquote class="pqa-quote"><p>\u201c{html.escape(p.quote)}\u201d</p>'
             f'<p class="pqa-source">\u2014 {link}</p></blockquote>')
 
@@ -103,8 +106,9 @@ def shown(passages: tuple[Passage, ...]) -> tuple[Passage, ...]:
     return tuple(p for p in passages if p.score >= best - SHOWN_MARGIN)
 
 
-def render_answer(answer: Answer) -> str:
-    """An Answer as the chat shows it: lead sentence(s), then the quotes within a
+def render_answer(answer: Answer, *, show_documents: bool = False) -> str:
+    """An Answer as the chat shows it (with each quote's document title when the index
+    has several documents): lead sentence(s), then the quotes within a
     margin of the best one; never scores."""
     parts = [_lead(answer)]
     if answer.escalation:
@@ -112,7 +116,7 @@ def render_answer(answer: Answer) -> str:
     if answer.passages:
         if not answer.resolved:
             parts.append(_p(CLOSEST))
-        parts.extend(quote_html(p) for p in shown(answer.passages))
+        parts.extend(quote_html(p, show_documents) for p in shown(answer.passages))
     return _wrap(parts)
 
 

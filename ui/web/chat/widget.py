@@ -113,7 +113,7 @@ def build_widget(
             reply = render_notice(ERROR, reason=exc)
         else:
             _hook(on_answer, answer, client)
-            reply = render_answer(answer)
+            reply = render_answer(answer, show_documents=len(service.index.documents) > 1)
             handoff, offered = offers(answer)
             state["turns"][len(history)] = {"q": answer.question, "a": plain_text(answer),
                                             "esc": None}
