@@ -57,7 +57,7 @@ class Settings:
     request_deadlines: str = ""  # TOML of rights-request deadline rules and holidays
     dedupe_window_seconds: float = 3600.0
     escalations_per_hour: int = 10
-    deliver_interval_seconds: float = 5.0
+    deliver_interval_seconds: float = 60.0  # idle rescan; enqueues wake the worker at once
     # --- web -----------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 7860

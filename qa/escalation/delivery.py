@@ -158,8 +158,27 @@ def deliver_once(outbox: Outbox, settings: Any, *, transport: Transport | None =
     return deliver_due(outbox, transport, now=now, **delivery_options(settings))
 
 
+OUTBOX_DUE = ("SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until"
+              " ELSE next_attempt_at END) FROM escalations WHERE status = 'queued'")
+REQUESTS_DUE = ("SELECT MIN(CASE WHEN lease_until > mail_next_at THEN lease_until"
+                " ELSE mail_next_at END) FROM requests WHERE mail_status = 'queued'")
+MIN_SLEEP = 0.05  # never spin, even if a due row cannot be claimed yet
+
+
+def next_due(store: Any, query: str = OUTBOX_DUE) -> float | None:
+    """When the next queued row of `store` (an Outbox, or a RequestStore with
+    REQUESTS_DUE) can be claimed: its due time, or its lease's end if that is later;
+    None when nothing is queued. Plain SQL, the same on every back-end."""
+    with store.database.connect() as con:
+        row = con.execute(query).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
 class DeliveryWorker:
-    """A daemon thread running delivery passes every `interval` seconds (or on wake()).
+    """A daemon thread running delivery passes: at once on wake() (the app calls it
+    after every enqueue), when the next queued row falls due or its lease expires, and
+    otherwise every `interval` seconds (a rescan for rows other processes queued).
+    While nothing is due it sleeps on an Event: no polling.
 
     It also purges expired rows (retention) about once an hour. stop() returns
     promptly: waits are Event-based and a pass stops between messages.
@@ -170,6 +189,7 @@ class DeliveryWorker:
         max_attempts: int, max_age_seconds: float, base: float, cap: float,
         rng: random.Random | None = None, purge_interval: float = 3600.0,
         extra_passes: Sequence[Callable[[], object]] = (),
+        extra_due: Sequence[Callable[[], float | None]] = (),
     ) -> None:
         validate_email(mail_from, allow_local=True)  # a bad setting fails now, not each pass
         self.outbox = outbox
@@ -177,6 +197,7 @@ class DeliveryWorker:
         self.interval = max(0.01, float(interval))
         self.purge_interval = purge_interval
         self.extra_passes = tuple(extra_passes)  # other mail queues (rights requests)
+        self.extra_due = tuple(extra_due)  # when each of those has work next
         self._options = {
             "mail_from": mail_from, "max_attempts": max_attempts,
             "max_age_seconds": max_age_seconds, "base": base, "cap": cap,
@@ -187,14 +208,17 @@ class DeliveryWorker:
         self._thread: threading.Thread | None = None
         self._last_purge = float("-inf")
         self.passes = 0
+        self.wakeups = 0  # loop iterations (tests: none while idle)
 
     @classmethod
     def from_settings(cls, outbox: Outbox, settings: Any, *,
                       transport: Transport | None = None,
-                      extra_passes: Sequence[Callable[[], object]] = ()) -> DeliveryWorker:
+                      extra_passes: Sequence[Callable[[], object]] = (),
+                      extra_due: Sequence[Callable[[], float | None]] = ()
+                      ) -> DeliveryWorker:
         return cls(outbox, transport or transport_from_settings(settings),
                    interval=settings.deliver_interval_seconds, extra_passes=extra_passes,
-                   **delivery_options(settings))
+                   extra_due=extra_due, **delivery_options(settings))
 
     @property
     def running(self) -> bool:
@@ -232,16 +256,32 @@ class DeliveryWorker:
         return report
 
     def _run(self) -> None:
-        logger.info("delivery worker started (%s, every %.1f s)",
+        logger.info("delivery worker started (%s, rescan every %.1f s)",
                     _describe(self.transport), self.interval)
         while not self._stop.is_set():
+            self.wakeups += 1
+            self._wake.clear()  # before the pass: a wake() during it runs another
             try:
                 self.run_once()
             except Exception:  # keep the worker alive; rows stay queued
                 logger.exception("delivery pass failed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            self._wake.wait(self.sleep_seconds())
         logger.info("delivery worker stopped")
+
+    def sleep_seconds(self) -> float:
+        """Until the next row (of any queue) can be claimed, the next purge, or the
+        rescan `interval`, whichever comes first."""
+        now = self.outbox.clock()
+        due = [self._last_purge + self.purge_interval, now + self.interval]
+        for source in (lambda: next_due(self.outbox), *self.extra_due):
+            try:
+                when = source()
+            except Exception:  # an unreadable queue: fall back to the rescan interval
+                logger.exception("could not read when delivery is next due")
+                continue
+            if when is not None:
+                due.append(when)
+        return max(MIN_SLEEP, min(due) - now)
 
     def _maybe_purge(self) -> None:
         now = self.outbox.clock()

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from index.errors import PolicyQAError
 from index.store import package_version
 from qa.analytics import Analytics
-from qa.escalation.delivery import DeliveryWorker
+from qa.escalation.delivery import REQUESTS_DUE, DeliveryWorker, next_due
 from qa.escalation.outbox import Outbox, validate_email
 from qa.records import Answer
 from qa.rights.mail import deliver_requests_once
@@ -41,6 +41,7 @@ from ui.web.console.pages import mount_console
 from ui.web.docs import mount_docs
 from ui.web.errors import install_error_handlers
 from ui.web.gradio_guard import GradioGuard, own_cache
+from ui.web.gradio_queue import quiet_queues
 from ui.web.schemas import (
     ERROR_RESPONSES,
     AnswerOut,
@@ -78,10 +79,12 @@ def create_app(settings: Settings, *, service: Service | None = None,
     cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
     worker = DeliveryWorker.from_settings(
         outbox, settings, extra_passes=[lambda: deliver_requests_once(
-            service.requests, settings)]) if start_worker else None
+            service.requests, settings)],
+        extra_due=[lambda: next_due(service.requests, REQUESTS_DUE)]) if start_worker else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        quiet_queues(app)  # before the mounted gradio apps start their queues
         if worker is not None:
             worker.start()
         try:
