@@ -136,10 +136,12 @@ class Service:
 
     # --- escalation ----------------------------------------------------------
     def escalate(self, answer: Answer, *, client: str = "", email: str | None = None,
-                 hold_seconds: float = 0.0) -> Answer:
+                 hold_seconds: float = 0.0, page_url: str | None = None,
+                 conversation: Sequence[str] = (), reason: str = "unanswered") -> Answer:
         """Hand an unresolved answer's question to the outbox (committed to disk
         before this returns) and return the answer that says so. Resolved answers
-        and non-questions are never escalated."""
+        and non-questions are never escalated. `page_url` (the page the visitor was
+        on) and `conversation` (their earlier questions) go to the team with it."""
         if answer.resolved or answer.kind != Kind.UNRESOLVED:
             return answer  # a rights request is submitted as one (submit_request)
         if self.outbox is None:
@@ -154,19 +156,28 @@ class Service:
             client=client,
             policy_title=self.index.manifest.get("title", ""),
             hold_seconds=hold_seconds,
+            page_url=page_url,
+            conversation=conversation,
+            reason=reason,
         )
         return escalated(answer, escalation.ref())
 
     def send_to_team(self, answer: Answer, *, client: str = "", email: str | None = None,
-                     hold_seconds: float = 0.0) -> EscalationRef:
+                     hold_seconds: float = 0.0, page_url: str | None = None,
+                     conversation: Sequence[str] = (),
+                     reason: str | None = None) -> EscalationRef:
         """Forward a question the visitor chose to send, whether or not the policy
-        answered it; greetings and non-questions are refused."""
+        answered it; greetings and non-questions are refused. `reason` defaults to
+        "unhelpful" for an answered question (the visitor was not satisfied by it),
+        else "unanswered"."""
         if answer.kind in (Kind.SMALLTALK, Kind.REPHRASE):
             raise QuestionError("there is no question to forward; please write your "
                                 "question about the privacy policy in a few words")
         forced = replace(answer, resolved=False, kind=Kind.UNRESOLVED)
-        ref = self.escalate(forced, client=client, email=email,
-                            hold_seconds=hold_seconds).escalation
+        reason = reason or ("unhelpful" if answer.resolved else "unanswered")
+        ref = self.escalate(forced, client=client, email=email, hold_seconds=hold_seconds,
+                            page_url=page_url, conversation=conversation,
+                            reason=reason).escalation
         assert ref is not None
         return ref
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from index.errors import ConfigError
 
@@ -68,6 +69,7 @@ class Settings:
     allowed_origins: str = ""
     trusted_proxies: str = ""
     analytics: Path = DEFAULT_HOME / "analytics.sqlite3"
+    public_url: str = ""  # where people reach this server, e.g. https://help.example.com
 
     def __post_init__(self) -> None:
         _check(self.top_k >= 1, f"top_k must be at least 1. Currently, top_k is {self.top_k}")
@@ -85,10 +87,26 @@ class Settings:
             f"smtp_tls must be one of {', '.join(SMTP_TLS_MODES)}. "
             f"Currently, smtp_tls is {self.smtp_tls!r}",
         )
+        object.__setattr__(self, "public_url", _public_url(self.public_url))
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (values are converted like env values)."""
         return dataclasses.replace(self, **_coerce_all(changes))
+
+
+def _public_url(url: str) -> str:
+    """"" or an absolute http(s) URL without query, fragment or credentials, with no
+    trailing slash (the console link in the mail is built on it)."""
+    url = str(url or "").strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    ok = (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
+          and not parts.fragment and "@" not in parts.netloc
+          and not any(c.isspace() or not c.isprintable() for c in url))
+    _check(ok, "public_url must be the server's address like https://help.example.com "
+               f"(http or https, no query or fragment). Currently, public_url is {url[:80]!r}")
+    return url
 
 
 def _check(ok: bool, message: str) -> None:

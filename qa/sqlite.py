@@ -5,7 +5,8 @@ A `Database` names one file and how to open it: short-lived autocommit connectio
 with the caller's pragmas (the outbox: synchronous=FULL and secure_delete; the
 analytics: synchronous=NORMAL), `BEGIN ...` transactions, and `create`, which switches
 the file to WAL, creates the caller's schema with its version recorded in
-`PRAGMA user_version` and returns the file's client-hashing secret. A file the user
+`PRAGMA user_version` (migrating a file of an older version first, by the caller's
+statements) and returns the file's client-hashing secret. A file the user
 can fix (corrupt, not SQLite, a folder, read-only) becomes a ConfigError naming it
 (`unusable_file_error`); `client_hash` is the keyed hash that keeps raw client
 identifiers (IPs) off the disk.
@@ -17,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,17 +120,26 @@ class Database:
                 raise
             con.execute("COMMIT")
 
-    def create(self, schema: str, version: int) -> bytes:
+    def create(self, schema: str, version: int,
+               migrations: Mapping[int, Sequence[str]] | None = None) -> bytes:
         """Switch the file to WAL, create `schema` (and the `meta` table) where missing
         and record `version` as its user_version; return the file's client-hashing
         secret (made once, kept in `meta`). A file written by a newer schema version
-        is refused with a ConfigError."""
+        is refused with a ConfigError.
+
+        A file of an older version is first brought up to date: `migrations[v]` are
+        the statements (portable DDL such as ALTER TABLE ... ADD COLUMN) that turn
+        version v-1 into v; each version's statements run in one transaction that
+        also records v, so a crash or a second process never applies them twice."""
         with self.connect() as con:
             con.execute("PRAGMA journal_mode = WAL")
             found = con.execute("PRAGMA user_version").fetchone()[0]
             if found > version:
                 raise ConfigError(f"{self.label} {str(self.path)!r} has schema version "
                                   f"{found}; this policy-qa understands up to {version}")
+        if 0 < found < version:
+            self._migrate(found, version, migrations or {})
+        with self.connect() as con:
             con.executescript(_META + schema)
             con.execute(f"PRAGMA user_version = {int(version)}")
         with self.transaction() as con:
@@ -137,3 +147,13 @@ class Database:
                         (secrets.token_hex(32),))
             row = con.execute("SELECT value FROM meta WHERE key = 'client_secret'").fetchone()
         return bytes.fromhex(row[0])
+
+    def _migrate(self, found: int, version: int,
+                 migrations: Mapping[int, Sequence[str]]) -> None:
+        for step in range(found + 1, version + 1):
+            with self.transaction() as con:
+                if con.execute("PRAGMA user_version").fetchone()[0] >= step:
+                    continue  # another process got there first
+                for statement in migrations.get(step, ()):
+                    con.execute(statement)
+                con.execute(f"PRAGMA user_version = {int(step)}")

@@ -84,8 +84,11 @@ def test_delivered_message_headers_and_body(outbox: Outbox, server: SmtpServer) 
     assert parsedate_to_datetime(msg["Date"]).timestamp() == int(esc.created_at)
     body = msg.get_content().replace("\r\n", "\n")
     for expected in (esc.question, "Asker@example.org", PASSAGES[0]["section"],
-                     PASSAGES[0]["quote"], PASSAGES[0]["url"], esc.id, "score 0.42"):
+                     PASSAGES[0]["quote"], PASSAGES[0]["url"], esc.id,
+                     "The closest passages the visitor was shown:", "Page: not known"):
         assert expected in body
+    assert "score" not in body and "0.42" not in body
+    assert "policy-qa outbox" not in body and "/console/" not in body  # no public_url
     assert outbox.get(esc.id).status == "sent"
 
 

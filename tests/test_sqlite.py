@@ -78,7 +78,7 @@ def test_outbox_is_full_sync_with_secure_delete_and_analytics_normal(tmp_path: P
         assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert con.execute("PRAGMA secure_delete").fetchone()[0] == 1
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 2  # escalations v2
         assert isinstance(con.execute("SELECT 1 AS one").fetchone(), sqlite3.Row)
     with analytics.database.connect() as con:
         assert con.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

@@ -51,6 +51,7 @@ def delivery_options(settings: Any) -> dict[str, Any]:
     """deliver_due keyword arguments from Settings."""
     return {
         "mail_from": settings.mail_from,
+        "public_url": settings.public_url,
         "max_attempts": settings.max_attempts,
         "max_age_seconds": settings.max_age_hours * 3600.0,
         "base": settings.retry_base_seconds,
@@ -72,6 +73,7 @@ def deliver_due(
     limit: int = 100,
     lease_seconds: float | None = None,
     should_stop: Callable[[], bool] | None = None,
+    public_url: str = "",
 ) -> DeliveryReport:
     """One delivery pass over rows due at `now` (default: the outbox clock).
 
@@ -91,7 +93,7 @@ def deliver_due(
         if not claims:
             break
         outcome = _deliver_one(
-            outbox, transport, claims[0], mail_from=mail_from, now=now,
+            outbox, transport, claims[0], mail_from=mail_from, public_url=public_url, now=now,
             max_attempts=max_attempts, max_age_seconds=max_age_seconds,
             delay=lambda n: backoff_delay(n, base=base, cap=cap, rng=rng),
         )
@@ -103,13 +105,14 @@ def deliver_due(
 
 
 def _deliver_one(
-    outbox: Outbox, transport: Transport, claim: Claim, *, mail_from: str,
+    outbox: Outbox, transport: Transport, claim: Claim, *, mail_from: str, public_url: str,
     now: float | None, max_attempts: int, max_age_seconds: float,
     delay: Callable[[int], float],
 ) -> str:
     esc = claim.escalation
     try:
-        transport.send(build_message(esc, mail_from=mail_from, policy_title=esc.policy_title))
+        transport.send(build_message(esc, mail_from=mail_from, policy_title=esc.policy_title,
+                                     public_url=public_url))
     except (PermanentDeliveryError, EmailError) as exc:
         outbox.mark_failed(claim, f"permanent: {exc}")
         logger.warning("escalation %s failed permanently: %s", esc.id, exc)
@@ -189,7 +192,7 @@ class DeliveryWorker:
         max_attempts: int, max_age_seconds: float, base: float, cap: float,
         rng: random.Random | None = None, purge_interval: float = 3600.0,
         extra_passes: Sequence[Callable[[], object]] = (),
-        extra_due: Sequence[Callable[[], float | None]] = (),
+        extra_due: Sequence[Callable[[], float | None]] = (), public_url: str = "",
     ) -> None:
         validate_email(mail_from, allow_local=True)  # a bad setting fails now, not each pass
         self.outbox = outbox
@@ -199,7 +202,7 @@ class DeliveryWorker:
         self.extra_passes = tuple(extra_passes)  # other mail queues (rights requests)
         self.extra_due = tuple(extra_due)  # when each of those has work next
         self._options = {
-            "mail_from": mail_from, "max_attempts": max_attempts,
+            "mail_from": mail_from, "public_url": public_url, "max_attempts": max_attempts,
             "max_age_seconds": max_age_seconds, "base": base, "cap": cap,
             "rng": rng or random.Random(),
         }

@@ -1,5 +1,10 @@
 """One e-mail per escalation, and the transports that carry it (SMTP or a Maildir).
 
+The body says why it came (unanswered, or the visitor found the answer unhelpful), the
+question, who asked and from which page, their earlier questions in the chat, the
+passages they were shown (no scores) and, with POLICY_QA_PUBLIC_URL, a link to the
+escalation in the support console.
+
 `build_message` is pure: the same escalation always gives the same message, down to
 the `Message-ID` derived from the escalation id, so a retry after an ambiguous failure
 (the server accepted, then the connection timed out) is the same e-mail, which mail
@@ -84,7 +89,17 @@ def message_id(esc_id: str) -> str:
     return f"<{local}@{MESSAGE_ID_DOMAIN}>"
 
 
-def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "") -> EmailMessage:
+def console_link(public_url: str, esc_id: str) -> str:
+    """Where the escalation opens in the console, or "" without a public URL."""
+    if not public_url or not _SAFE_ID.match(esc_id):
+        return ""
+    return f"{public_url.rstrip('/')}/console/?escalation={esc_id}"
+
+
+def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "",
+                  public_url: str = "") -> EmailMessage:
+    """The e-mail for `esc`, from `mail_from`; with `public_url` (the
+    POLICY_QA_PUBLIC_URL setting) it links to the escalation in the console."""
     title = one_line(policy_title or esc.policy_title or "Privacy Policy", SUBJECT_TITLE_CHARS)
     msg = EmailMessage(policy=email_policy.SMTP)
     msg["From"] = validate_email(mail_from, allow_local=True)
@@ -92,13 +107,15 @@ def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "") ->
     reply_to = _asker(esc)
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Subject"] = _neutral(f"[{title}] Unanswered question: "
+    what = "Unhelpful answer" if esc.reason == "unhelpful" else "Unanswered question"
+    msg["Subject"] = _neutral(f"[{title}] {what}: "
                               f"{one_line(esc.question, SUBJECT_QUESTION_CHARS)}")
     msg["Date"] = format_datetime(datetime.fromtimestamp(esc.created_at, UTC))
     msg["Message-ID"] = message_id(esc.id)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Policy-QA-Escalation"] = esc.id if _SAFE_ID.match(esc.id) else "invalid-id"
-    msg.set_content(_body(esc, title, reply_to), charset="utf-8")
+    msg.set_content(_body(esc, title, reply_to, console_link(public_url, esc.id)),
+                    charset="utf-8")
     return msg
 
 
@@ -119,38 +136,43 @@ def _neutral(header: str) -> str:
     return header.replace("=?", "=\u2009?")
 
 
-def _body(esc: Escalation, title: str, reply_to: str | None) -> str:
+def _body(esc: Escalation, title: str, reply_to: str | None, link: str) -> str:
     asked = datetime.fromtimestamp(esc.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     asker = (f"{reply_to} (reply to this e-mail to answer them)" if reply_to
              else "not given, so the asker cannot be answered directly")
-    lines = [
-        f"A question about the {title} could not be answered from the policy",
-        "text, so the assistant forwarded it to you.",
-        "",
-        "Question:",
-        body_text(esc.question),
-        "",
-        f"Asker's e-mail: {asker}",
-        "",
-        "Passages the assistant offered (none was a good enough answer):",
-        *passage_lines(esc),
-        "",
-        f"Escalation: {esc.id}",
-        f"Asked at: {asked}",
-        "",
-        "When it is answered, record it in the support console or with:",
-        f'  policy-qa outbox resolve {esc.id} --note "..." --section ANCHOR',
-    ]
+    if esc.reason == "unhelpful":
+        intro = [f"A visitor asked a question about the {title} and sent it to you",
+                 "after reading the assistant's answer."]
+        shown = "The visitor found this answer unhelpful:"
+    else:
+        intro = [f"A question about the {title} could not be answered from the policy",
+                 "text; the visitor chose to send it to you."]
+        shown = "The closest passages the visitor was shown:"
+    lines = [*intro, "", "Question:", body_text(esc.question), "",
+             f"Asker's e-mail: {asker}",
+             f"Page: {one_line(esc.page_url, 2000) if esc.page_url else 'not known'}", ""]
+    if esc.conversation:
+        lines += ["Earlier in this conversation the visitor asked:",
+                  *(f"  {n}. {one_line(q, 500)}" for n, q in enumerate(esc.conversation, 1)),
+                  ""]
+    lines += [shown, *passage_lines(esc), ""]
+    if link:
+        lines += ["Open it in the support console to assign, reply and resolve it:",
+                  f"  {link}", ""]
+    else:
+        lines += [f"Answer and resolve it in the support console (Escalations, {esc.id}).",
+                  ""]
+    lines += [f"Escalation: {esc.id}", f"Asked at: {asked}"]
     return "\n".join(lines) + "\n"
 
 
-def passage_lines(esc: Escalation) -> list[str]:
+def passage_lines(esc: Any) -> list[str]:
+    """The passages of an escalation (or a rights request): section, quote, link."""
     if not esc.passages:
         return ["  (none)"]
     lines: list[str] = []
     for n, p in enumerate(esc.passages, 1):
-        lines.append(f"{n}. {one_line(p.section or p.anchor or 'section', 200)}"
-                     f" (score {p.score:.2f})")
+        lines.append(f"{n}. {one_line(p.section or p.anchor or 'section', 200)}")
         if p.quote:
             lines.append(f'   "{one_line(p.quote, 1000)}"')
         if p.url:

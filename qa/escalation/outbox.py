@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigError, EscalationStateError, RateLimitedError
-from qa.escalation import queries
+from qa.escalation import changes, queries
+from qa.escalation.audit import AuditEvent
+from qa.escalation.context import check_page_url, clean_conversation
 from qa.escalation.leases import Leases, is_leased
 from qa.escalation.records import (
     MAX_NOTE_CHARS,
@@ -35,9 +37,8 @@ from qa.escalation.records import (
     Escalation,
     add_asker,
     askers,
-    check_note,
     check_question,
-    check_section,
+    check_reason,
     clean_passages,
     optional_email,
     validate_email,
@@ -81,7 +82,8 @@ class Outbox:
         except OSError as exc:
             raise ConfigError(f"cannot create the outbox folder for {str(self.path)!r}: "
                               f"{exc.strerror or exc}") from None
-        self._secret = self.database.create(queries.SCHEMA, queries.SCHEMA_VERSION)
+        self._secret = self.database.create(queries.SCHEMA, queries.SCHEMA_VERSION,
+                                            queries.MIGRATIONS)
         self.leases = Leases(self.database, clock)
 
     @property
@@ -111,16 +113,23 @@ class Outbox:
         client: str = "",
         policy_title: str = "",
         hold_seconds: float = 0.0,
+        page_url: str | None = None,
+        conversation: Iterable[str] = (),
+        reason: str = "unanswered",
     ) -> Escalation:
         """Commit an escalation (or return the duplicate already committed).
 
         `client` is any stable client identifier (an IP, a session); only a keyed hash
         of it is stored. An empty client is not rate-limited (operators, the CLI).
+        `page_url` is the page the visitor asked from, `conversation` their earlier
+        questions, `reason` "unanswered" or "unhelpful" (they disliked the answer).
         """
         key, text = check_question(question)
         to = validate_email(to, allow_local=True)
         email = optional_email(email)
         offered = clean_passages(passages)
+        page_url, reason = check_page_url(page_url), check_reason(reason)
+        earlier = json.dumps(list(clean_conversation(conversation)))
         ckey = client_hash(self._secret, client)
         now = self.clock()
         with self.database.transaction() as con:
@@ -139,9 +148,11 @@ class Outbox:
             con.execute(
                 "INSERT INTO escalations (id, question, question_key, email, passages,"
                 " client, recipient, policy_title, created_at, status, attempts,"
-                " next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?)",
+                " next_attempt_at, page_url, conversation, reason)"
+                " VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?,?,?,?)",
                 (esc_id, text, key, email, json.dumps([p.to_dict() for p in offered]),
-                 ckey, to, (policy_title or "").strip()[:200], now, now + max(0.0, hold_seconds)),
+                 ckey, to, (policy_title or "").strip()[:200], now, now + max(0.0, hold_seconds),
+                 page_url, earlier, reason),
             )
             return queries.get(con, esc_id)
 
@@ -224,39 +235,35 @@ class Outbox:
 
     # --- agents and operators -----------------------------------------------------
 
-    def resend(self, esc_id: str) -> Escalation:
-        """Re-queue a failed (dead-letter) escalation with a fresh attempt budget."""
+    def resend(self, esc_id: str, actor: str = "") -> Escalation:
+        """Re-queue a failed (dead-letter) escalation with a fresh attempt budget; the
+        audit trail records `actor` (a console user, "cli")."""
         with self.database.transaction() as con:
-            row = queries.fetch_row(con, esc_id)
-            if row["status"] != "failed":
-                raise EscalationStateError(
-                    f"escalation {esc_id} is {row['status']}, not failed; only failed "
-                    "escalations can be resent")
-            con.execute(
-                "UPDATE escalations SET status = 'queued', attempts = 0, next_attempt_at = ?,"
-                " lease_until = NULL, lease_token = NULL WHERE id = ?", (self.clock(), esc_id))
-            return queries.get(con, esc_id)
+            return changes.resend(con, esc_id, self.clock(), actor)
 
-    def resolve(self, esc_id: str, note: str, section: str | None = None) -> Escalation:
+    def resolve(self, esc_id: str, note: str, section: str | None = None,
+                actor: str = "") -> Escalation:
         """Mark as answered by an agent; `section` is the policy anchor that answers it."""
-        note = check_note(esc_id, note)
-        section = check_section(section)
         with self.database.transaction() as con:
+            return changes.resolve(con, esc_id, note, section, self.clock(), actor)
+
+    def events(self, esc_id: str) -> builtins.list[AuditEvent]:
+        """Who did what to an escalation and when, oldest first (NotFoundError if the
+        escalation does not exist)."""
+        with self.database.connect() as con:
             queries.fetch_row(con, esc_id)
-            con.execute(
-                "UPDATE escalations SET status = 'resolved', resolved_at = ?,"
-                " resolution_note = ?, resolution_section = ? WHERE id = ?",
-                (self.clock(), note, section, esc_id))
-            return queries.get(con, esc_id)
+            return queries.events(con, esc_id)
 
     def purge(self, now: float | None = None) -> int:
         """Blank question and e-mail of rows resolved longer ago than retention_days."""
         cutoff = (self.clock() if now is None else now) - self.retention_days * DAY
         with self.database.transaction() as con:
             cur = con.execute(
-                "UPDATE escalations SET question = '', question_key = '', email = NULL"
+                "UPDATE escalations SET question = '', question_key = '', email = NULL,"
+                " page_url = NULL, conversation = '[]'"
                 " WHERE status = 'resolved' AND resolved_at < ?"
-                " AND (question != '' OR email IS NOT NULL)", (cutoff,))
+                " AND (question != '' OR email IS NOT NULL OR page_url IS NOT NULL"
+                " OR conversation != '[]')", (cutoff,))
             count = cur.rowcount
         if count:
             with self.database.connect() as con:

@@ -1,22 +1,32 @@
 """The escalations table: its schema, and the read-only SQL over it as functions of an
 open connection (qa/escalation/outbox.py and qa/escalation/leases.py open the
 connections and transactions; the SQLite layer under them is qa/sqlite.py). Nothing
-here writes.
+here writes. Also here: the audit trail's table (`escalation_events`, appended to by
+qa/escalation/audit.py), the migrations that bring an older outbox file up to this
+SCHEMA_VERSION, and the inbox search behind the console (`search`, `filter_counts`).
+
+The SQL is kept portable (no SQLite-only functions; ALTER TABLE ... ADD COLUMN for
+migrations) so the outbox can move to another database behind qa/sqlite.py.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 from index.errors import NotFoundError
+from qa.escalation.audit import RESPONSES, AuditEvent, event_from_row
+from qa.escalation.filters import UNASSIGNED, InboxFilter
 from qa.escalation.records import STATUSES, Escalation, check_status, from_row
 
 __all__ = [
-    "SCHEMA", "SCHEMA_VERSION", "counts", "durability", "fetch_row", "find_duplicate",
-    "get", "listing", "resolved_examples",
+    "MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "counts", "durability", "events",
+    "fetch_row", "filter_counts", "filter_sql", "find_duplicate", "first_responses", "get",
+    "listing", "resolved_examples", "search",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS escalations (
@@ -38,11 +48,34 @@ CREATE TABLE IF NOT EXISTS escalations (
     sent_at REAL,
     resolved_at REAL,
     resolution_note TEXT,
-    resolution_section TEXT
+    resolution_section TEXT,
+    page_url TEXT,
+    conversation TEXT NOT NULL DEFAULT '[]',
+    reason TEXT NOT NULL DEFAULT 'unanswered',
+    assignee TEXT
 );
 CREATE INDEX IF NOT EXISTS escalations_due ON escalations (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS escalations_client ON escalations (client, created_at);
+CREATE INDEX IF NOT EXISTS escalations_created ON escalations (created_at);
+CREATE TABLE IF NOT EXISTS escalation_events (
+    id INTEGER PRIMARY KEY,
+    escalation_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS escalation_events_of ON escalation_events (escalation_id, at);
 """
+
+# version -> the statements that turn a file of version - 1 into it (qa/sqlite.py runs
+# them, one transaction per version, before SCHEMA creates what is still missing)
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE escalations ADD COLUMN page_url TEXT",
+        "ALTER TABLE escalations ADD COLUMN conversation TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE escalations ADD COLUMN reason TEXT NOT NULL DEFAULT 'unanswered'",
+        "ALTER TABLE escalations ADD COLUMN assignee TEXT"),
+}
 
 
 def fetch_row(con: sqlite3.Connection, esc_id: str) -> sqlite3.Row:
@@ -100,3 +133,80 @@ def find_duplicate(con: sqlite3.Connection, key: str, client: str,
         " AND created_at > ? ORDER BY created_at DESC LIMIT 1",
         (key, client, since),
     ).fetchone()
+
+
+# --- the inbox: search, counts that follow the filter, the audit trail ---------------
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def filter_sql(flt: InboxFilter) -> tuple[str, list[Any]]:
+    """(WHERE clause or "", its parameters) for an inbox filter."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.status == "open":
+        clauses.append("status != 'resolved'")
+    elif flt.status != "all":
+        clauses.append("status = ?")
+        params.append(check_status(flt.status))
+    start, end = flt.bounds()
+    if start is not None:
+        clauses.append("created_at >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("created_at < ?")
+        params.append(end)
+    if flt.text:
+        like = "LIKE LOWER(?) ESCAPE '\\'"
+        clauses.append(f"(LOWER(question) {like} OR LOWER(COALESCE(email, '')) {like}"
+                       f" OR LOWER(id) {like})")
+        params += [_like(flt.text)] * 3
+    if flt.assignee == UNASSIGNED:
+        clauses.append("assignee IS NULL")
+    elif flt.assignee:
+        clauses.append("assignee = ?")
+        params.append(flt.assignee)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def search(con: sqlite3.Connection, flt: InboxFilter, limit: int | None = 500) -> list[Escalation]:
+    """The escalations matching `flt`, newest first; limit None = all."""
+    where, params = filter_sql(flt)
+    sql = f"SELECT * FROM escalations {where} ORDER BY created_at DESC, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(0, int(limit)))
+    return [from_row(r) for r in con.execute(sql, params)]
+
+
+def filter_counts(con: sqlite3.Connection, flt: InboxFilter) -> dict[str, int]:
+    """Per status, how many escalations match `flt` apart from its status."""
+    where, params = filter_sql(flt.any_status())
+    rows = dict(con.execute(f"SELECT status, COUNT(*) FROM escalations {where}"
+                            " GROUP BY status", params).fetchall())
+    return {s: int(rows.get(s, 0)) for s in STATUSES}
+
+
+def events(con: sqlite3.Connection, esc_id: str) -> list[AuditEvent]:
+    """An escalation's audit trail, oldest first."""
+    rows = con.execute("SELECT * FROM escalation_events WHERE escalation_id = ?"
+                       " ORDER BY at, id", (str(esc_id),))
+    return [event_from_row(r) for r in rows]
+
+
+def first_responses(con: sqlite3.Connection, ids: Sequence[str]) -> dict[str, float]:
+    """For each of `ids` that has one, when the team first responded (replied or
+    resolved)."""
+    found: dict[str, float] = {}
+    ids = list(ids)
+    marks = ", ".join("?" for _ in RESPONSES)
+    for start in range(0, len(ids), 500):  # stay under any bound-parameter limit
+        chunk = ids[start:start + 500]
+        rows = con.execute(
+            "SELECT escalation_id, MIN(at) FROM escalation_events WHERE action IN"
+            f" ({marks}) AND escalation_id IN ({', '.join('?' for _ in chunk)})"
+            " GROUP BY escalation_id", (*RESPONSES, *chunk))
+        found.update({r[0]: float(r[1]) for r in rows})
+    return found

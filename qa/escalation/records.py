@@ -24,12 +24,13 @@ from qa.records import EscalationRef, Passage
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
-    "Claim", "Escalation", "Passage", "check_note", "check_question",
-    "check_section", "check_status", "clean_passages", "dedupe_key", "from_row",
-    "optional_email", "validate_email",
+    "REASONS", "Claim", "Escalation", "Passage", "check_note", "check_question",
+    "check_reason", "check_section", "check_status", "clean_passages", "dedupe_key",
+    "from_row", "optional_email", "validate_email",
 ]
 
 STATUSES = ("queued", "sent", "failed", "resolved")
+REASONS = ("unanswered", "unhelpful")
 MAX_QUESTION_CHARS = 20_000
 MAX_NOTE_CHARS = 10_000
 MAX_PASSAGES = 10
@@ -57,10 +58,15 @@ class Escalation:
     resolved_at: float | None
     resolution_note: str | None
     resolution_section: str | None
+    page_url: str | None = None  # the page the visitor was on (validated http(s))
+    conversation: tuple[str, ...] = ()  # the visitor's earlier questions, oldest first
+    reason: str = "unanswered"  # or "unhelpful": the visitor disliked the answer shown
+    assignee: str | None = None  # the console user working on it
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["passages"] = [p.to_dict() for p in self.passages]
+        data["conversation"] = list(self.conversation)
         return data
 
     def ref(self) -> EscalationRef:
@@ -174,6 +180,8 @@ def from_row(row: Mapping[str, Any]) -> Escalation:
         next_attempt_at=row["next_attempt_at"], lease_until=row["lease_until"],
         last_error=row["last_error"], sent_at=row["sent_at"], resolved_at=row["resolved_at"],
         resolution_note=row["resolution_note"], resolution_section=row["resolution_section"],
+        page_url=row["page_url"], conversation=tuple(json.loads(row["conversation"] or "[]")),
+        reason=row["reason"], assignee=row["assignee"],
     )
 
 
@@ -247,3 +255,11 @@ def check_section(section: str | None) -> str | None:
         raise PolicyQAError(f"section must be a section anchor like 'how-we-use-data'; "
                             f"got {section[:60]!r}")
     return section
+
+
+def check_reason(reason: str) -> str:
+    """`reason` if it is one of REASONS, else PolicyQAError naming it."""
+    if reason not in REASONS:
+        raise PolicyQAError(f"unknown escalation reason {reason!r}; expected unanswered or "
+                            "unhelpful")
+    return reason

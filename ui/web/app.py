@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from index.errors import PolicyQAError
 from index.store import package_version
 from qa.analytics import Analytics
+from qa.escalation.context import check_page_url
 from qa.escalation.delivery import REQUESTS_DUE, DeliveryWorker, next_due
 from qa.escalation.outbox import Outbox, validate_email
 from qa.records import Answer
@@ -137,7 +138,9 @@ def create_app(settings: Settings, *, service: Service | None = None,
         email = validate_email(body.email) if body.email and body.email.strip() else None
         answer = await batcher.ask_async(question)
         esc = await run_in_threadpool(service.send_to_team, answer,
-                                      client=_client(request), email=email)
+                                      client=_client(request), email=email,
+                                      page_url=check_page_url(body.page_url),
+                                      conversation=body.conversation or ())
         if worker is not None:
             worker.wake()
         log.info("escalation %s: %d chars, e-mail given: %s", esc.id, len(question),

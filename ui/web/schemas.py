@@ -36,6 +36,16 @@ class EscalationRequest(BaseModel):
         default=None, description="Optional reply address of the asker (validated; only "
                                   "used as the e-mail's Reply-To).",
         examples=["visitor@example.com"])
+    page_url: str | None = Field(
+        default=None, max_length=2000,
+        description="Optional: the page the visitor asked from (absolute http(s) URL, at "
+                    "most 2000 characters; shown in the e-mail body).",
+        examples=["https://example.com/pricing"])
+    conversation: list[str] | None = Field(
+        default=None, max_length=50,
+        description="Optional: the visitor's earlier questions in this chat, oldest first "
+                    "(the last 10 are kept, each cut to 500 characters).",
+        examples=[["Do you sell my data?"]])
 
 
 JURISDICTION = Literal["eu_uk", "california", "us_other", "elsewhere", "unknown"]
