@@ -211,3 +211,27 @@ def test_a_permanent_refusal_fails_and_can_be_resent(store, server, clock):
     assert store.resend_mail(req.id).mail_status == "queued"
     assert deliver(store, smtp(server), T0 + 60).sent == 1
     assert server.handler.message_ids() == [f"<{req.id}@policy-qa.invalid>"]
+
+
+def test_settings_with_a_public_url_give_the_console_link(store, server, clock):
+    # deliver_requests_once takes the outbox's delivery_options(settings), which may
+    # carry public_url; the request mail then says where the console is
+    from types import SimpleNamespace
+
+    from qa.rights.mail import deliver_requests_once
+
+    req = submit(store)
+    settings = SimpleNamespace(mail_from=MAIL_FROM, public_url="https://help.example.com/",
+                               max_attempts=3, max_age_hours=72.0, retry_base_seconds=30.0,
+                               retry_cap_seconds=3600.0)
+    options = {"mail_from": MAIL_FROM, "public_url": settings.public_url,
+               "max_attempts": 3, "max_age_seconds": 72 * 3600.0, "base": 30.0, "cap": 3600.0}
+    assert deliver_pending(store, smtp(server), now=T0, **options).sent == 1
+    assert "Requests tab): https://help.example.com/console/\n" in text(
+        server.handler.received[0].message)
+    plain = build_request_message(store.get(req.id), mail_from=MAIL_FROM)
+    assert "/console/" not in text(plain)
+    hostile = build_request_message(store.get(req.id), mail_from=MAIL_FROM,
+                                    public_url="javascript:alert(1)")
+    assert "javascript" not in text(hostile)
+    assert deliver_requests_once(store, settings, transport=smtp(server), now=T0).sent == 0

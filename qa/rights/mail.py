@@ -60,8 +60,18 @@ def subject(request: RightsRequest) -> str:
     return f"[privacy request] {one_line(request.kind, 40)} — due {one_line(request.due, 20)}"
 
 
-def build_request_message(request: RightsRequest, *, mail_from: str) -> EmailMessage:
-    """The e-mail that tells the privacy inbox (`request.to`) about one request."""
+def console_line(public_url: str) -> list[str]:
+    """Where the team works on requests (the console's Requests tab), if the server's
+    public address (POLICY_QA_PUBLIC_URL) is known."""
+    url = one_line(public_url or "", 200).rstrip("/")
+    return [f"Work on it in the support console (Requests tab): {url}/console/", ""] \
+        if url.startswith(("http://", "https://")) else []
+
+
+def build_request_message(request: RightsRequest, *, mail_from: str,
+                          public_url: str = "") -> EmailMessage:
+    """The e-mail that tells the privacy inbox (`request.to`) about one request; with
+    `public_url` it says where the console is."""
     msg = EmailMessage(policy=email_policy.SMTP)
     msg["From"] = validate_email(mail_from, allow_local=True)
     msg["To"] = validate_email(request.to, allow_local=True)
@@ -71,11 +81,11 @@ def build_request_message(request: RightsRequest, *, mail_from: str) -> EmailMes
     msg["Message-ID"] = message_id(request.id)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Policy-QA-Request"] = one_line(request.id, 64)
-    msg.set_content(_body(request), charset="utf-8")
+    msg.set_content(_body(request, console_line(public_url)), charset="utf-8")
     return msg
 
 
-def _body(request: RightsRequest) -> str:
+def _body(request: RightsRequest, console: list[str]) -> str:
     place = JURISDICTION_NAMES.get(request.jurisdiction, request.jurisdiction)
     confirm = [f"Confirm receipt by: {request.confirm_by}"] if request.confirm_by else []
     extension = request.extendable_to or "no extension allowed"
@@ -103,6 +113,7 @@ def _body(request: RightsRequest) -> str:
         "Policy passages the assistant quoted to them:",
         *passage_lines(request),
         "",
+        *console,
         "Record progress (identity_check, in_progress, extended, done, refused) with:",
         f'  policy-qa requests set-state {request.id} in_progress --note "..."',
     ]
@@ -114,6 +125,7 @@ def deliver_pending(
     transport: Transport,
     *,
     mail_from: str,
+    public_url: str = "",
     now: float | None = None,
     max_attempts: int = 8,
     max_age_seconds: float = 72 * 3600.0,
@@ -136,7 +148,8 @@ def deliver_pending(
         if claim is None:
             break
         try:
-            transport.send(build_request_message(claim.request, mail_from=mail_from))
+            transport.send(build_request_message(claim.request, mail_from=mail_from,
+                                                 public_url=public_url))
         except (PermanentDeliveryError, EmailError) as exc:
             store.mark_mail_failed(claim, f"permanent: {exc}")
             logger.warning("rights request %s: e-mail failed permanently: %s",
