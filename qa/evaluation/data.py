@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ def _read_text(path: Path) -> str:
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
-    """JSON Lines: {"question": str, "sections": [anchor, …], "answerable": bool}."""
+    """JSON Lines: {"question": str, "sections": [anchor, …], "answerable": bool}; an
+    anchor may name its document, `document#anchor` (see `for_documents`)."""
     out: list[Question] = []
     for number, row in json_lines(_read_text(path), str(path), EvalDataError):
         out.append(_question(row, f"{path} line {number}"))
@@ -67,6 +68,34 @@ def _question(row: Any, where: str) -> Question:
     note = row.get("note")
     return Question(text.strip(), frozenset(sections), answerable,
                     note=note if isinstance(note, str) else "")
+
+
+def for_documents(questions: list[Question], documents: list[str]) -> list[Question]:
+    """Labels against an index's documents (ids, in order). A label may name
+    `document#anchor`; in an index of one document a bare `anchor` is that document's
+    and `document#anchor` is read as the bare anchor. In an index of several, every
+    label must name a document of the index."""
+    if not questions:
+        return questions
+    known = set(documents)
+    out = []
+    for q in questions:
+        gold = set()
+        for label in q.gold:
+            doc, sep, anchor = str(label).rpartition("#")
+            if sep and doc not in known:
+                raise EvalDataError(f"label {label!r} (question {q.text[:60]!r}) names no "
+                                    f"document of the index; documents: {', '.join(documents)}")
+            if len(documents) == 1:
+                gold.add(anchor if sep else label)
+            elif not sep:
+                raise EvalDataError(
+                    f"label {label!r} (question {q.text[:60]!r}) names no document; the index "
+                    f"holds several, so write document#anchor ({', '.join(documents)})")
+            else:
+                gold.add(label)
+        out.append(replace(q, gold=frozenset(gold)))
+    return out
 
 
 def load_policyqa(path: Path, limit: int | None = None) -> list[PolicyDoc]:

@@ -25,7 +25,14 @@ from index.embed import Embedder
 from index.errors import PolicyQAError
 from index.policy import load_policy, parse_policy
 from index.store import PolicyIndex, build_index, load_index
-from qa.evaluation.data import EvalDataError, PolicyDoc, Question, load_policyqa, load_questions
+from qa.evaluation.data import (
+    EvalDataError,
+    PolicyDoc,
+    Question,
+    for_documents,
+    load_policyqa,
+    load_questions,
+)
 from qa.evaluation.metrics import locate, reading_list
 from qa.evaluation.score import SystemRun, failed, score_run, summary, sweep_of, thresholds
 from qa.evaluation.systems import (
@@ -156,6 +163,8 @@ def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
         if options.format == "policyqa":
             return run_policyqa(docs, embedder, settings, options.compare, tick), None
         index = _index_for(options, settings, embedder)
+        ids = [d.id for d in index.documents]
+        questions, extra = for_documents(questions, ids), for_documents(extra, ids)
         systems = make_systems(index, embedder, settings, options.compare)
         runs = run_questions(questions, systems, tick)
         return runs, (run_questions(extra, systems, tick) if extra else None)

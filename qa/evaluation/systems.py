@@ -63,19 +63,33 @@ class OursSystem:
         self.service = service
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
-        sections = {c.anchor: c.section_anchor for c in self.service.index.chunks}
-        return [
-            SystemAnswer(a.question, a.confidence, a.passages, a.resolved,
-                         places=tuple(_places(p.anchor, sections) for p in a.passages))
-            for a in self.service.ask_many(list(questions))
-        ]
+        index = self.service.index
+        several = len(index.documents) > 1
+        sections = {(index.document_of(c).id, c.anchor): c.section_anchor for c in index.chunks}
+        out = []
+        for a in self.service.ask_many(list(questions)):
+            places = []
+            for p in a.passages:
+                doc = p.document.id if p.document else index.documents[0].id
+                found = _places(p.anchor, sections, doc)
+                places.append(tuple(f"{doc}#{x}" for x in found) if several else found)
+            out.append(SystemAnswer(a.question, a.confidence, a.passages, a.resolved,
+                                    places=tuple(places)))
+        return out
 
 
-def _places(anchor: str, sections: dict[str, str]) -> tuple[str, ...]:
+def _places(anchor: str, sections: dict[tuple[str, str], str], doc: str) -> tuple[str, ...]:
     """A passage counts for the anchor it links to and, when that is a paragraph's own
     id, for the section it is in (labels name sections)."""
-    section = sections.get(anchor, anchor)
+    section = sections.get((doc, anchor), anchor)
     return (anchor,) if section == anchor else (anchor, section)
+
+
+def place(index: PolicyIndex, chunk: Chunk, anchor: str | None = None) -> str:
+    """Where a chunk is, as labels name it: its anchor, or `document#anchor` in an index
+    of several documents."""
+    anchor = chunk.anchor if anchor is None else anchor
+    return f"{index.document_of(chunk).id}#{anchor}" if len(index.documents) > 1 else anchor
 
 
 def _passage(text: str, anchor: str, score: float) -> Passage:
@@ -95,6 +109,7 @@ class BM25System:
 
     def __init__(self, index: PolicyIndex) -> None:
         self.chunks = index.chunks
+        self.places = [place(index, c) for c in index.chunks]
         self._bm25 = BM25Okapi([bm25_tokens(chunk_text(c)) or ["_"] for c in self.chunks])
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
@@ -102,7 +117,7 @@ class BM25System:
         for question in questions:
             scores = np.asarray(self._bm25.get_scores(bm25_tokens(question)), dtype=float)
             order = np.argsort(-scores, kind="stable")[:TOP_K]
-            passages = tuple(_passage(self.chunks[i].text, self.chunks[i].anchor, scores[i])
+            passages = tuple(_passage(self.chunks[i].text, self.places[i], scores[i])
                              for i in order)
             out.append(SystemAnswer(question, float(scores[order[0]]) if len(order) else 0.0,
                                     passages))
@@ -139,13 +154,17 @@ class TutorialSystem:
 
     @classmethod
     def build(cls, index: PolicyIndex, embedder: Embedder) -> TutorialSystem:
-        """Split the raw policy source (the text the index was built from); anchors
-        come from the index's section offsets."""
-        docs = tutorial_splitter().create_documents([index.source])
-        texts = [d.page_content for d in docs]
-        anchors = [covered_anchors(d.metadata["start_index"],
-                                   d.metadata["start_index"] + len(d.page_content),
-                                   index.chunks) for d in docs]
+        """Split the raw policy source (the text the index was built from), each
+        document on its own; anchors come from the index's section offsets."""
+        texts: list[str] = []
+        anchors: list[tuple[str, ...]] = []
+        for doc in index.documents:
+            own = [c for c in index.chunks if index.document_of(c).id == doc.id]
+            for piece in tutorial_splitter().create_documents([index.source[doc.start:doc.end]]):
+                start = doc.start + piece.metadata["start_index"]
+                found = covered_anchors(start, start + len(piece.page_content), own)
+                texts.append(piece.page_content)
+                anchors.append(tuple(place(index, own[0], a) for a in found))
         vectors = embedder.encode(texts)
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
