@@ -18,6 +18,7 @@ from typing import Any
 import gradio as gr
 
 from index.errors import EmailError, PolicyQAError, RateLimitedError
+from qa.escalation.context import check_page_url
 from qa.escalation.outbox import validate_email
 from qa.service import Service
 from ui.web.chat.render import (
@@ -68,6 +69,21 @@ def offer_text(service: Service) -> str:
                         days=f"{days:g}")
 
 
+def visit_context(state: dict, request: Any, question: str) -> dict[str, Any]:
+    """What the team gets with a hand-off besides the question: the page the visitor
+    is on (widget.js passes the host page as ?page=; an invalid one is dropped) and
+    their earlier questions in this chat, oldest first."""
+    params = getattr(request, "query_params", None) or {}
+    try:
+        page = check_page_url(params.get("page"))
+    except PolicyQAError:
+        page = None
+    asked = [t["q"] for t in (state.get("turns") or {}).values() if t.get("q")]
+    if asked and asked[-1] == question:
+        asked = asked[:-1]
+    return {"page_url": page, "conversation": asked}
+
+
 def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot,
          email_box: gr.Group, check: Callable[[str, str], None],
          client: Callable[[Any], str]) -> None:
@@ -88,7 +104,8 @@ def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot
             check(client(request), "escalate")
             answer = service.escalate(service.ask(offered["q"]), client=client(request),
                                       email=address,
-                                      hold_seconds=0.0 if address else HOLD_SECONDS)
+                                      hold_seconds=0.0 if address else HOLD_SECONDS,
+                                      **visit_context(state, request, offered["q"]))
         except (RateLimitedError, PolicyQAError) as exc:
             return _closed(state, render_notice(NOT_SENT, reason=exc), None)
         ref = answer.escalation

@@ -21,7 +21,7 @@ from qa.escalation.outbox import EscalationStateError, validate_email
 from qa.records import Answer, Kind
 from qa.service import Service
 from ui.web.chat.handoff import HOLD_SECONDS as HANDOFF_HOLD
-from ui.web.chat.handoff import handoff_box
+from ui.web.chat.handoff import handoff_box, visit_context
 from ui.web.chat.handoff import offer_text as handoff_offer_text
 from ui.web.chat.handoff import wire as wire_handoff
 from ui.web.chat.render import (
@@ -153,7 +153,8 @@ def build_widget(
         try:
             check(_client(request), "escalate")
             esc = service.send_to_team(ask(turn["q"]), client=_client(request),
-                                       hold_seconds=HOLD_SECONDS)
+                                       hold_seconds=HOLD_SECONDS, reason="unhelpful",
+                                       **visit_context(state, request, turn["q"]))
         except PolicyQAError as exc:
             reply, pending = render_notice(NOT_SENT, reason=exc), state.get("pending")
         else:
