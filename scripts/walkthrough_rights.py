@@ -147,6 +147,8 @@ def chat(page, base: str, shots: Shots) -> tuple[str, str]:
                "says what goes to the privacy team, who verify identity and reply by e-mail")
     page.set_viewport_size(PHONE)
     reply.scroll_into_view_if_needed()
+    if page.evaluate("() => document.documentElement.scrollWidth") > PHONE["width"]:
+        raise WalkError("the chat scrolls sideways at 375 px")
     shots.take(page, "chat-offer-phone", "the same reply and offer at phone width, "
                "no horizontal scrolling")
     page.set_viewport_size(WIDE)
@@ -193,9 +195,13 @@ def wait_mail(smtp: SmtpServer, req_id: str, seconds: float = 30):
     raise WalkError(f"no e-mail for {req_id} reached the SMTP server in {seconds:.0f} s")
 
 
-def inbox(page, mail, req_id: str, shots: Shots) -> str:
+def inbox(page, mail, req_id: str, due: str, shots: Shots) -> str:
     body = mail.get_content()
     due_line = next((line for line in body.splitlines() if line.startswith("Due:")), "")
+    if (mail["Reply-To"] != EMAIL or due not in mail["Subject"] or due not in due_line
+            or "NOT VERIFIED" not in body or req_id not in mail["Message-ID"]):
+        raise WalkError(f"the mail lacks Reply-To {EMAIL}, the due date {due}, the "
+                        f"identity warning or the id in its Message-ID:\n{mail}")
     print(f"  mail To: {mail['To']}", flush=True)
     print(f"  mail Subject: {mail['Subject']}", flush=True)
     print(f"  mail Reply-To: {mail['Reply-To']}", flush=True)
@@ -216,6 +222,11 @@ def inbox(page, mail, req_id: str, shots: Shots) -> str:
     return due_line
 
 
+def grid(page, elem_id: str) -> list[list[str]]:
+    return page.evaluate(f"""() => [...document.querySelectorAll('#{elem_id} .virtual-row')]
+        .map(r => [...r.querySelectorAll('[role=gridcell]')].map(c => c.innerText.trim()))""")
+
+
 def sign_in(page, base: str) -> None:
     page.goto(base + "/console/")
     page.get_by_label("Name").fill(AGENT)
@@ -230,9 +241,7 @@ def console(page, base: str, req_id: str, due: str, shots: Shots) -> None:
     page.get_by_role("tab", name="Requests").click()
     table = page.locator("#req-table")
     table.get_by_text(req_id).filter(visible=True).first.wait_for()
-    row = page.evaluate("""() => [...document.querySelectorAll('#req-table .virtual-row')]
-        .map(r => [...r.querySelectorAll('[role=gridcell]')].map(c => c.innerText.trim()))""")
-    mine = next((r for r in row if r and r[0] == req_id), None)
+    mine = next((r for r in grid(page, "req-table") if r and r[0] == req_id), None)
     if mine is None or mine[1] != due or mine[5] != "received":
         raise WalkError(f"the queue row of {req_id} is {mine!r}; expected due {due}, received")
     shots.take(page, "console-queue", f"the console's Requests tab (signed in as {AGENT}): "
@@ -257,6 +266,10 @@ def console(page, base: str, req_id: str, due: str, shots: Shots) -> None:
         page.wait_for_function(
             "() => [...document.querySelectorAll('#req-history .virtual-row')]"
             f".some(r => r.innerText.includes({note[:30]!r}))", timeout=TIMEOUT)
+    steps = [(r[2], r[5]) for r in grid(page, "req-history")]
+    expected = [("received", "assistant")] + [(state, AGENT) for state, _ in MOVES]
+    if steps != expected:
+        raise WalkError(f"the history shows {steps}; expected {expected}")
     page.locator("#req-history").scroll_into_view_if_needed()
     shots.take(page, "console-done-history", f"{req_id} after three changes by {AGENT}: "
                "the history lists received (assistant) -> identity_check -> in_progress "
@@ -267,6 +280,10 @@ def console(page, base: str, req_id: str, due: str, shots: Shots) -> None:
     on_time = page.locator("#requests-on-time")
     on_time.get_by_text("on-time rate 100%").wait_for()
     line = on_time.inner_text().strip()
+    deletion = next((r for r in grid(page, "requests-by-kind") if r and r[0] == "deletion"),
+                    None)
+    if deletion != ["deletion", "1", "0", "0", "1", "1", "100%"]:
+        raise WalkError(f"the analytics row for deletion is {deletion}")
     page.locator("#requests-by-kind").scroll_into_view_if_needed()
     shots.take(page, "console-analytics", f"the analytics page counts it: \"{line}\"; "
                "deletion: 1 request, 1 done, 1 done on time")
@@ -293,7 +310,7 @@ def walk(out: Path, keep: bool) -> None:
                 context.set_default_timeout(TIMEOUT)
                 page = context.new_page()
                 req_id, due = chat(page, base, shots)
-                inbox(page, wait_mail(smtp, req_id), req_id, shots)
+                inbox(page, wait_mail(smtp, req_id), req_id, due, shots)
                 agent = chromium.new_context(viewport=WIDE)
                 agent.set_default_timeout(TIMEOUT)
                 console(agent.new_page(), base, req_id, due, shots)
