@@ -3,6 +3,7 @@ to sentences, section links with text fragments, small talk, gibberish, bad ques
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from urllib.parse import unquote
@@ -12,6 +13,7 @@ import pytest
 from index.errors import QuestionError
 from index.text import render_block, sentence_spans
 from qa.answering.answer import MAX_QUOTE_CHARS, NOT_COVERED, text_fragment
+from qa.answering.quotes import ELLIPSIS
 
 BASE = "https://koreroapp.com/privacy"
 
@@ -69,9 +71,21 @@ def answers(korero_index, embedder):
     return [a.to_dict() for a in service.ask_many(QUESTIONS)]
 
 
+def _linked(passage: dict) -> str:
+    """The verbatim words the passage's link scrolls to (the quote, or for a list item
+    shown with its list's opening, the item)."""
+    return unquote(passage["url"].split(":~:text=", 1)[1])
+
+
 def _home(passage: dict, chunks) -> list:
     """The chunks a passage can have come from."""
-    return [c for c in chunks if c.anchor == passage["anchor"] and passage["quote"] in c.text]
+    return [c for c in chunks if c.anchor == passage["anchor"] and _linked(passage) in c.text]
+
+
+def _pieces(quote: str) -> list[str]:
+    """A quote's verbatim pieces: it is one, or a list's opening and an item, with
+    ELLIPSIS for what is left out."""
+    return [p.strip() for p in quote.split(ELLIPSIS) if p.strip()]
 
 
 def test_answer_json_has_exactly_the_contract_keys(answers):
@@ -104,28 +118,68 @@ def test_passages_best_first_at_most_top_k_from_distinct_chunks(answers, korero_
             used.add(homes[0])
 
 
-def test_every_quote_is_verbatim_reader_text_trimmed_to_sentences(answers, korero_index, page):
-    quotes = 0
+def test_every_quote_is_verbatim_reader_text_of_whole_sentences(answers, korero_index, page):
+    """A quote is whole sentences of its chunk, or a list item with its list's opening
+    line (both verbatim, "…" for what is left out); never a cut sentence."""
+    flat = " ".join(page.split())
+    quotes = elided = 0
     for answer in answers:
         for passage in answer["passages"]:
             quote = passage["quote"]
             quotes += 1
-            assert quote in page, quote
             assert quote == quote.strip() and "\n" not in quote
             assert len(quote) <= MAX_QUOTE_CHARS
+            assert all(" ".join(piece.split()) in flat for piece in _pieces(quote)), quote
             chunk = _home(passage, korero_index.chunks)[0]
             assert chunk.section == passage["section"]
-            # whole sentences of the chunk: starts at a sentence start, ends at an end
             spans = sentence_spans(chunk.text)
-            at = chunk.text.index(quote)
-            assert at in {s for s, _ in spans}, quote
-            assert at + len(quote) in {e for _, e in spans}, quote
-            if len(chunk.text) > MAX_QUOTE_CHARS:
-                assert len(quote) < len(chunk.text)
+            if quote in chunk.text and ELLIPSIS not in quote:
+                # whole sentences of the chunk: starts at a sentence start, ends at an end
+                at = chunk.text.index(quote)
+                assert at in {s for s, _ in spans}, quote
+                assert at + len(quote) in {e for _, e in spans}, quote
+                if len(chunk.text) > MAX_QUOTE_CHARS:
+                    assert len(quote) < len(chunk.text)
+            else:  # a list item: its list's opening line, then the item from its start
+                elided += 1
+                opening, item = quote.split(": ", 1)
+                assert f"{opening}:" in page
+                assert quote.startswith(opening[:1].upper())
+                at = chunk.text.index(_linked(passage))
+                assert at == 0 or chunk.text[at - 1] == "\n", quote
+                assert not re.search(r"[,;]$", item.rstrip(" " + ELLIPSIS)), quote
     assert quotes >= 60
+    assert elided >= 1  # "Do you respond to subpoenas?" quotes a list item
     # on the whole, quotes are a trimmed part of their chunks
     lengths = [len(p["quote"]) for a in answers for p in a["passages"]]
     assert sum(lengths) / len(lengths) < 300
+
+
+def test_a_list_item_is_quoted_with_the_sentence_it_continues(service):
+    """The item "when we believe in good faith … respond to a government request," is
+    in a chunk of its own; its sentence opens in the chunk before."""
+    answer = service.ask("would you ever share my details to investigate fraud?")
+    passage = next(p for p in answer.passages if "government request" in p.quote)
+    assert passage.quote == (
+        "We may also disclose your personal information: \u2026 when we believe in good "
+        "faith that disclosure is necessary to protect our rights, protect your safety or "
+        "the safety of others, investigate fraud, or respond to a government request \u2026")
+    assert passage.url.endswith("#when-would-we-share-your-information"
+                                ":~:text=when%20we%20believe%20in")
+
+
+def test_a_title_line_is_never_the_whole_quote(korero_index):
+    from qa.answering.quotes import quote_for
+    from qa.answering.retrieve import Hit
+
+    chunk = korero_index.chunks[0]
+    text = "Do Not Track\nWe do not track you across websites. We honour the signal."
+    fake = dataclasses.replace(chunk, text=text)
+    spans = sentence_spans(text)
+    scores = [0.9, 0.5, 0.2]  # the title scores best
+    hit = Hit(fake, 0.5, 0.5, 0.0, tuple((s, e, v) for (s, e), v in zip(spans, scores,
+                                                                        strict=True)))
+    assert quote_for(hit) == "We do not track you across websites."
 
 
 def test_no_quote_is_only_a_heading(answers, korero_index):
@@ -145,9 +199,12 @@ def test_urls_link_the_section_with_a_text_fragment_of_the_quote(answers):
             fragment = url[len(prefix) :]
             assert re.fullmatch(r"(?:[A-Za-z0-9_.~]|%[0-9A-F]{2})+", fragment), fragment
             start = unquote(fragment)
-            assert quote.startswith(start), (start, quote)
-            assert len(start.split()) >= min(4, len(quote.split()))
-            assert start == quote or quote[len(start)] == " "  # whole words
+            assert start in quote, (start, quote)
+            at = quote.index(start)  # the quote, or after a list's opening: the item
+            assert at == 0 or quote[:at].endswith((": ", f": {ELLIPSIS} ")), (start, quote)
+            item = quote[at:]
+            assert len(start.split()) >= min(4, len(item.split()))
+            assert start == item or item[len(start)] == " "  # whole words
 
 
 def test_text_fragment_percent_encodes_dash_ampersand_and_comma():

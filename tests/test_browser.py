@@ -296,4 +296,5 @@ def test_the_chat_shows_only_passages_near_the_best_one(site, page):
     answer = site.service.ask(site.answered)
     page.goto(site.url + "/")
     reply = ask(page, site.answered)
-    assert reply.locator("blockquote.pqa-quote").count() == len(shown(answer.passages))
+    assert reply.locator("blockquote.pqa-quote").count() == len(
+        shown(answer.passages, answer.question, resolved=answer.resolved))

@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
+from qa.answering.lead import direct_lead, self_names
 from qa.answering.pages import Page
+from qa.answering.quotes import MAX_QUOTE_CHARS, PageLines, quote_for, quote_of
 from qa.answering.retrieve import Hit, Retrieval
 from qa.records import Answer, EscalationRef, Kind, Passage, RequestRef
 
-__all__ = ["Answer", "Answerer", "Passage", "as_request", "escalated", "rephrase",
-           "small_talk"]
+__all__ = ["MAX_QUOTE_CHARS", "Answer", "Answerer", "Passage", "as_request", "escalated",
+           "quote_for", "rephrase", "small_talk"]
 
-MAX_QUOTE_CHARS = 420
-NEIGHBOUR_MARGIN = 0.06
 
 GREETING = ("Hello! Ask me anything about our privacy policy, for example "
             "\u201cDo you sell my data?\u201d or \u201cHow do I delete my account?\u201d")
@@ -103,27 +103,37 @@ class Answerer:
         self.threshold = threshold
         self.top_k = top_k
         self.inbox = inbox
-        self.pages = dict(pages or {"": Page(None, base_url, page_text.lower())})
+        self.pages = dict(pages or {"": Page(None, base_url, page_text.lower(), page_text)})
         self.base_url = next(iter(self.pages.values())).base_url
+        self.lines = {key: PageLines(page.reader) for key, page in self.pages.items()}
+        self.selves = tuple(sorted(set().union(*(self_names(p.reader)
+                                                 for p in self.pages.values()))))
 
     def compose(self, retrieval: Retrieval) -> Answer:
         passages = tuple(self._passage(hit) for hit in _distinct(retrieval.hits, self.top_k))
         confidence = max(0.0, min(1.0, retrieval.confidence))
         resolved = bool(passages) and retrieval.confidence >= self.threshold
-        lead = FOUND if resolved else NOT_COVERED + (
+        lead = self._lead(retrieval.question, passages) if resolved else NOT_COVERED + (
             CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
                       answer_text(lead, passages, resolved=resolved), passages,
                       kind=Kind.ANSWER if resolved else Kind.UNRESOLVED, lead=lead)
 
+    def _lead(self, question: str, passages: tuple[Passage, ...]) -> str:
+        """"Yes — …" / "No — …" when the best quote plainly says so (lead.py), else
+        the neutral FOUND."""
+        direct = direct_lead(question, passages[0].quote, self.selves)
+        return direct.text if direct else FOUND
+
     def _passage(self, hit: Hit) -> Passage:
-        quote = quote_for(hit)
         chunk = hit.chunk
+        key = chunk.document if chunk.document in self.pages else next(iter(self.pages))
+        page = self.pages[key]
+        quote = quote_of(hit, self.lines[key])
         target = chunk.anchor if chunk.page is None else f"page={chunk.page}"
-        page = self.pages.get(chunk.document) or next(iter(self.pages.values()))
         return Passage(chunk.section, chunk.anchor,
-                       section_url(page.base_url, target, quote, page.text),
-                       quote, round(hit.score, 4), page.document)
+                       section_url(page.base_url, target, quote.anchor_text, page.text),
+                       quote.text, round(hit.score, 4), page.document)
 
 
 def _distinct(hits: tuple[Hit, ...], k: int) -> list[Hit]:
@@ -135,32 +145,6 @@ def _distinct(hits: tuple[Hit, ...], k: int) -> list[Hit]:
             seen.add(hit.chunk.id)
             out.append(hit)
     return out[:k]
-
-
-def quote_for(hit: Hit) -> str:
-    """The best sentence of the hit, grown by neighbours on the same line that score
-    nearly as well, up to MAX_QUOTE_CHARS; verbatim chunk text."""
-    text = hit.chunk.text
-    if not hit.sentences:
-        return text[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] if len(text) > MAX_QUOTE_CHARS else text
-    sents = list(hit.sentences)
-    best = max(range(len(sents)), key=lambda i: sents[i][2])
-    lo = hi = best
-    floor = sents[best][2] - NEIGHBOUR_MARGIN
-    while True:
-        options = [i for i in (lo - 1, hi + 1) if 0 <= i < len(sents)
-                   and sents[i][2] >= floor and _same_line(text, sents, min(i, lo), max(i, hi))]
-        options = [i for i in options
-                   if sents[max(i, hi)][1] - sents[min(i, lo)][0] <= MAX_QUOTE_CHARS]
-        if not options:
-            break
-        pick = max(options, key=lambda i: sents[i][2])
-        lo, hi = min(lo, pick), max(hi, pick)
-    return text[sents[lo][0] : sents[hi][1]]
-
-
-def _same_line(text: str, sents: list, lo: int, hi: int) -> bool:
-    return "\n" not in text[sents[lo][0] : sents[hi][1]]
 
 
 def text_fragment(quote: str, page_text: str, min_words: int = 4) -> str:

@@ -17,11 +17,13 @@ from qa.records import DocumentRef
 @dataclass(frozen=True)
 class Page:
     """A document as links see it: who it is, the URL links start with ("" for
-    fragment-only links) and its reader text, lower-cased (for text fragments)."""
+    fragment-only links) and its reader text, lower-cased (for text fragments), and
+    as written (`reader`, where a quote finds the opening line of a list)."""
 
     document: DocumentRef | None
     base_url: str
     text: str
+    reader: str = ""
 
 
 def pages_for(index: PolicyIndex, base_url: str = "") -> dict[str, Page]:
@@ -31,7 +33,7 @@ def pages_for(index: PolicyIndex, base_url: str = "") -> dict[str, Page]:
     out: dict[str, Page] = {}
     for doc in docs:
         url = (base_url or doc.url) if len(docs) == 1 else doc.url
-        text = render_block(index.source[doc.start : doc.end], keep_headings=True).lower()
+        reader = render_block(index.source[doc.start : doc.end], keep_headings=True)
         out[doc.id if len(docs) > 1 else ""] = Page(DocumentRef(doc.id, doc.title, url), url,
-                                                    text)
+                                                    reader.lower(), reader)
     return out

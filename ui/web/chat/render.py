@@ -11,6 +11,7 @@ import html
 import re
 
 from qa.answering.answer import CLOSEST
+from qa.answering.relevance import shown
 from qa.records import Answer, Passage
 
 REPLY_INVITE = ("If you would like a reply, leave your e-mail address below (optional); "
@@ -95,28 +96,19 @@ def quote_html(p: Passage, show_document: bool = False) -> str:
             f'<p class="pqa-source">\u2014 {link}</p></blockquote>')
 
 
-SHOWN_MARGIN = 0.12  # a passage scoring this much below the best one is not shown
-
-
-def shown(passages: tuple[Passage, ...]) -> tuple[Passage, ...]:
-    """The passages worth a visitor's time: within SHOWN_MARGIN of the best one."""
-    if not passages:
-        return ()
-    best = passages[0].score
-    return tuple(p for p in passages if p.score >= best - SHOWN_MARGIN)
-
-
 def render_answer(answer: Answer, *, show_documents: bool = False) -> str:
     """An Answer as the chat shows it (with each quote's document title when the index
     has several documents): lead sentence(s), then the quotes within a
-    margin of the best one; never scores."""
+    margin of the best one and on the question's topic (qa/answering/relevance.py);
+    never scores."""
     parts = [_lead(answer)]
     if answer.escalation:
         parts.append(_p(REPLY_INVITE))
-    if answer.passages:
+    passages = shown(answer.passages, answer.question, resolved=answer.resolved)
+    if passages:
         if not answer.resolved:
             parts.append(_p(CLOSEST))
-        parts.extend(quote_html(p, show_documents) for p in shown(answer.passages))
+        parts.extend(quote_html(p, show_documents) for p in passages)
     return _wrap(parts)
 
 
