@@ -116,14 +116,28 @@ class Shots:
         self.count += 1
         path = self.out / f"rights-{self.count:02d}-{what}.png"
         page.screenshot(path=path, **options)
+        small(path)
         width = page.viewport_size["width"]
         print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
               f"({width} px): {line}", flush=True)
 
 
+def small(path: Path) -> None:
+    """Re-save a screenshot with a 128-colour palette (UI text stays crisp; about a
+    third of the size)."""
+    from PIL import Image
+
+    with Image.open(path) as shot:
+        palette = shot.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                                               dither=Image.Dither.NONE)
+    palette.save(path, optimize=True)
+
+
 def pick(page, elem_id: str, option: str) -> None:
     page.locator(f"#{elem_id} input").click()
     page.get_by_role("option", name=option, exact=True).click()
+    page.locator("[role=listbox]").wait_for(state="hidden")
+    page.wait_for_timeout(400)  # the list's fade-out, so no screenshot catches it
 
 
 def chat(page, base: str, shots: Shots) -> tuple[str, str]:
