@@ -34,6 +34,7 @@ from index.policy import Policy
 from index.reuse import Stored
 from index.split import Chunk, SplitSettings, split_policy
 from index.units import UNIT_KINDS, Unit, make_units
+from index.vectors import vector_index
 
 FORMAT = 2
 FILES = ("manifest.json", "chunks.jsonl", "units.jsonl", "index.faiss", "policy.md")
@@ -141,8 +142,7 @@ def build_documents(
                                   doc.policy.last_revised))
         offset += len(doc.policy.source) + len(SEPARATOR)
     matrix = np.vstack(parts)
-    flat = faiss.IndexFlatIP(matrix.shape[1])
-    flat.add(matrix)
+    flat = vector_index(matrix)  # exact, or HNSW for large indexes (index/vectors.py)
     main = primary(docs)
     manifest = {
         "format": FORMAT,

@@ -22,6 +22,7 @@ from index.embed import Embedder, vocabulary
 from index.split import Chunk
 from index.store import PolicyIndex
 from index.units import UNIT_KINDS, chunk_text, unit_text
+from index.vectors import unit_scores as score_units
 from qa.answering.spelling import Speller
 from qa.normalize import tokenize
 
@@ -75,6 +76,8 @@ class Retriever:
             kind: [[] for _ in range(n)] for kind in UNIT_KINDS}
         for j, unit in enumerate(index.units):
             self._by_kind[unit.kind][unit.chunk].append(j)
+        self._groups = {kind: _padded(groups, len(index.units))
+                        for kind, groups in self._by_kind.items()}
         self._sentence_tokens = {
             j: set(tokenize(unit_text(index.chunks[u.chunk], "plain", u.start, u.end)))
             for j, u in enumerate(index.units) if u.kind == "sentence"}
@@ -91,24 +94,22 @@ class Retriever:
         """Embeds all questions in one batch (cheaper per question under load)."""
         queries = [self.speller.correct(q) for q in questions]
         vectors = self.embedder.encode(queries)
-        n_units = len(self.index.units)
-        scores, ids = self.index.search(vectors, n_units)
-        out = []
-        for question, query, vector, row_scores, row_ids in zip(
-                questions, queries, vectors, scores, ids, strict=True):
-            unit_scores = np.full(n_units, -1.0, dtype=np.float32)
-            valid = row_ids >= 0
-            unit_scores[row_ids[valid]] = row_scores[valid]
-            out.append(Retrieval(question, self._rank(query, unit_scores, k), vector))
-        return out
+        scores = score_units(self.index.vectors, vectors)  # index/vectors.py
+        return [Retrieval(question, self._rank(query, row, k), vector)
+                for question, query, vector, row in zip(questions, queries, vectors, scores,
+                                                        strict=True)]
 
     def _signal(self, kind: str, unit_scores: np.ndarray, top: int = 1) -> np.ndarray:
-        """Per chunk: the mean of its `top` best units of one kind."""
-        out = np.empty(len(self.index.chunks))
-        for i, ids in enumerate(self._by_kind[kind]):
-            values = np.sort(unit_scores[ids])[::-1][:top] if ids else np.array([-1.0])
-            out[i] = values.mean()
-        return out
+        """Per chunk: the mean of its `top` (1 or 2) best units of one kind; -1 for a
+        chunk with none. One gather over a padded (chunks x units) table."""
+        ids, counts = self._groups[kind]
+        values = np.append(unit_scores, np.float32(-np.inf))[ids]
+        if top == 1 or values.shape[1] < 2:
+            best = values.max(axis=1)
+        else:
+            two = -np.partition(-values, 1, axis=1)[:, :2]
+            best = np.where(counts >= 2, (two[:, 0] + two[:, 1]) / np.float32(2), two[:, 0])
+        return np.where(counts > 0, best, -1.0).astype(np.float64)
 
     def _rank(self, question: str, unit_scores: np.ndarray, k: int) -> tuple[Hit, ...]:
         w = self.weights
@@ -140,6 +141,16 @@ class Retriever:
              + QUOTE_LEXICAL * _overlap(q, self._sentence_tokens[j]))
             for j, p in zip(self._by_kind["sentence"][i], self._by_kind["plain"][i], strict=True))
         return Hit(self.index.chunks[i], fused, dense, lexical, sentences)
+
+
+def _padded(groups: list[list[int]], n_units: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each chunk's unit ids as one row, padded with `n_units` (a -inf score), and
+    how many each has."""
+    width = max([1, *map(len, groups)])
+    table = np.full((len(groups), width), n_units, dtype=np.int64)
+    for i, ids in enumerate(groups):
+        table[i, :len(ids)] = ids
+    return table, np.array([len(ids) for ids in groups])
 
 
 def _overlap(question: set[str], sentence: set[str]) -> float:
