@@ -296,3 +296,19 @@ def test_summary_by_kind_and_on_time_rate(store: RequestStore) -> None:
     assert "on-time rate 100% (1 of 1 done on time)" in line
     assert {r[0]: r[1:] for r in table.values.tolist()}["access"] == [
         "1", "0", "0", "1", "1", "100%"]
+
+
+def test_state_and_jurisdiction_filters_narrow_the_queue(store: RequestStore) -> None:
+    eu = store.submit("objection", "eu_uk", "eu@example.org", "I object to profiling",
+                      to=INBOX)
+    soon = next(r for r in store.list() if r.kind == "access")
+    store.set_state(soon.id, "identity_check", "asked for ID", "sam")
+
+    def ids(**filters: str) -> list[str]:
+        return list(tab.request_rows(store, **filters)[1].data["id"])
+
+    assert ids(state="identity_check") == [soon.id]
+    assert ids(jurisdiction="eu_uk") == [eu.id]
+    assert len(ids(jurisdiction="us_other")) == 3
+    assert ids(kind="deletion", state="identity_check") == []
+    assert tab.request_rows(store, state="closed")[0].startswith("Cannot list: state must be")
