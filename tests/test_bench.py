@@ -57,11 +57,32 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
             assert run["errors"] == 0, run["statuses"]
             assert run["throughput_rps"] > 0 and run["p99_ms"] >= run["p50_ms"]
             assert "server_cpu_ms_per_answer" in run
+        assert http["ready_s"] > 0 and http["stack_s"] > 0
+        assert http["idle"]["seconds"] >= 2.5 and http["idle"]["pct_of_core"] >= 0
+        serving = result["serving"]
+        names = {"throughput_32_vs_encoder", "p50_1_vs_one_embedding", "idle_cpu_pct_of_core",
+                 "cold_start_vs_stack"}
+        assert names <= set(serving) and set(serving["met"]) == names
+        assert all(isinstance(serving[n], float) and serving[n] >= 0 for n in names)
+        assert "idle server CPU, % of a core" in printed
+    encoder = result["encoder"]
+    assert encoder["batch"] == 32 and encoder["batched_per_s"] > 0
+    assert encoder["one_query_p50_ms"] > 0
+    growth = result["growth"]["sizes"]
+    assert set(growth) == {"1", "2"}
+    one, two = growth["1"], growth["2"]
+    assert two["units"] == 2 * one["units"] and two["copies"] == 1  # a copy of the one policy
+    assert two["build_s_estimated"] and not one["build_s_estimated"]
+    for run in (one, two):
+        assert run["index"] == "exact" and run["latency"]["n"] == 3 and run["build_s"] > 0
+        assert 0.0 <= run["hnsw_recall_at_10"] <= 1.0
+    assert "HNSW recall@10" in printed
 
 
 @pytest.mark.parametrize("args, message", [
     (["--questions", "0"], "--questions must be at least 1"),
     (["--policyqa", "nowhere.json"], "PolicyQA file not found: nowhere.json"),
+    (["--idle-seconds", "0"], "--idle-seconds must be above 0"),
 ])
 def test_bench_bad_input_is_one_line_and_exit_2(args, message, capsys):
     assert main(["bench", *args]) == 2

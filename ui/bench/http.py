@@ -21,16 +21,11 @@ from typing import Any
 
 from index.errors import PolicyQAError
 from qa.settings import Settings
+from ui.bench.serving import idle_cpu, stack_start_s
 from ui.bench.stats import percentiles
 
-SERVER = """
-import sys
-from qa.settings import load_settings
-from ui.web.app import create_app
-from ui.web.server import run
-run(create_app(load_settings()), host="127.0.0.1", port=int(sys.argv[1]),
-    log_level="warning", access_log=False)
-"""
+# the real `policy-qa serve` (service built and warmed up before it listens)
+SERVER = ["-m", "ui.cli.main", "serve", "--host", "127.0.0.1", "--port"]
 READY_TIMEOUT_S = 240.0
 
 
@@ -57,8 +52,10 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 @contextlib.contextmanager
-def server(settings: Settings, index_dir: Path, tmp: Path) -> Iterator[tuple[int, int]]:
-    """(port, pid) of a running server; stopped (and reaped) on exit."""
+def server(settings: Settings, index_dir: Path, tmp: Path
+           ) -> Iterator[tuple[int, int, float]]:
+    """(port, pid, seconds from spawn to /healthz) of a running `policy-qa serve`;
+    stopped (and reaped) on exit."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "GRADIO_ANALYTICS_ENABLED": "False", "POLICY_QA_INDEX": str(index_dir),
@@ -68,11 +65,12 @@ def server(settings: Settings, index_dir: Path, tmp: Path) -> Iterator[tuple[int
            "POLICY_QA_REQUESTS_PER_MINUTE": "100000000",
            "POLICY_QA_CACHE_SIZE": str(settings.cache_size)}
     log = (tmp / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env,
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *SERVER, str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_ready(port, proc, tmp / "server.log")
-        yield port, proc.pid
+        yield port, proc.pid, round(time.perf_counter() - started, 3)
     finally:
         proc.terminate()
         try:
@@ -95,7 +93,7 @@ def _wait_ready(port: int, proc: subprocess.Popen, log: Path) -> None:
             if conn.getresponse().status == 200:
                 conn.close()
                 return
-        time.sleep(0.25)
+        time.sleep(0.05)
     raise PolicyQAError(f"bench server did not answer /healthz within {READY_TIMEOUT_S:.0f}s")
 
 
@@ -171,12 +169,16 @@ def load(port: int, questions: Sequence[str], clients: int, pid: int | None = No
 
 
 def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
-               clients: Sequence[int], tmp: Path, quick: bool) -> dict[str, Any]:
+               clients: Sequence[int], tmp: Path, quick: bool, idle_seconds: float = 60.0
+               ) -> dict[str, Any]:
     if importlib.util.find_spec("ui.web.app") is None:
         return {"skipped": "ui/web/app.py (create_app) is not available"}
-    out: dict[str, Any] = {"unique": {}, "repeated": {}}
-    with server(settings, index_dir, tmp) as (port, pid):
-        load(port, questions[:8], 1)  # warm-up: model, index, first request paths
+    out: dict[str, Any] = {"unique": {}, "repeated": {}, "stack_s": stack_start_s()}
+    with server(settings, index_dir, tmp) as (port, pid, ready_s):
+        out["ready_s"] = ready_s
+        time.sleep(2.0)  # let start-up settle, then nobody uses it
+        out["idle"] = idle_cpu(pid, idle_seconds)
+        load(port, questions[:8], 1)  # warm-up: first request paths
         for n in clients:
             unique = [f"{q} (ref {n}-{i})" for i, q in enumerate(questions)]
             count = max(len(unique), 4 * n)

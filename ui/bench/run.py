@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +64,20 @@ class BenchOptions:
     quick: bool = False
     question_sets: tuple[Path, ...] = ()
     clients: tuple[int, ...] = (1, 8, 32)
+    idle_seconds: float = 60.0
+    growth_sizes: tuple[int, ...] = (1, 10, 100)
+    growth_questions: int = 30
 
     @property
     def n_questions(self) -> int:
         return min(self.questions, 40) if self.quick else self.questions
+
+    def quickened(self) -> BenchOptions:
+        """--quick: a short idle window and small growth sizes."""
+        if not self.quick:
+            return self
+        return replace(self, idle_seconds=min(self.idle_seconds, 3.0), growth_sizes=(1, 2),
+                       growth_questions=min(self.growth_questions, 3))
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -167,8 +177,11 @@ class Stages:
 def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: None
               ) -> dict[str, Any]:
     """Every measurement; writes options.out (JSON) and returns the result."""
+    from ui.bench.growth import growth
     from ui.bench.http import http_bench
+    from ui.bench.serving import encoder_rates, serving_ratios
 
+    options = options.quickened()
     stage = Stages(note)
     stage("model load")
     questions = question_cycle(options.question_sets, options.n_questions)
@@ -216,14 +229,22 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
             "tutorial": result["cold_start"]["tutorial"]["rss_mb"],
             "bench_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
+        stage("raw encoder")
+        result["encoder"] = encoder_rates(embedder, list(dict.fromkeys(questions)) * 2)
         stage("http")
         result["http"] = http_bench(base, index_dir, questions, options.clients,
-                                    Path(tmp), options.quick)
+                                    Path(tmp), options.quick, options.idle_seconds)
+        if options.policyqa:
+            stage("growth")
+            result["growth"] = growth(options.policyqa, embedder, base,
+                                      options.growth_sizes, options.growth_questions)
         if result["http"].get("server_rss_mb") is not None:
             result["rss_mb"]["server"] = result["http"]["server_rss_mb"]
     stage("")
     result["stages_s"] = stage.seconds
     result["ratios"] = ratios(result)
+    if "skipped" not in result["http"]:
+        result["serving"] = serving_ratios(result["http"], result["encoder"])
     result["notes"] = [
         "cpu_ms_per_answer / server_cpu_ms_per_answer: CPU time (all threads) per "
         "answer, a figure that contention from other processes barely changes",
@@ -232,6 +253,10 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
         "rss_mb ours/tutorial: peak RSS of the cold-start process after its first answer",
         "http: 'unique' questions get a numbered suffix so none is a cache hit; "
         "'repeated' cycles the labelled questions (most are cache hits)",
+        "serving: /api/ask at the most clients (distinct questions) over the raw batched "
+        "encoder; 1-client p50 over one raw query embedding; the idle server's CPU (% of "
+        "a core, /proc/PID/stat); spawn-to-/healthz of `policy-qa serve` over importing "
+        "faiss, fastapi, gradio, uvicorn and sentence-transformers and loading the model",
     ]
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

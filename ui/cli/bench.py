@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "tests/data/korero-questions.jsonl")
     parser.add_argument("--quick", action="store_true",
                         help="a small run (40 questions, 2 PolicyQA policies) for smoke tests")
+    parser.add_argument("--idle-seconds", type=float, default=60.0,
+                        help="how long to watch the idle server's CPU (default 60)")
     parser.set_defaults(handler=cmd_bench)
 
 
@@ -61,7 +63,8 @@ def table(result: dict[str, Any]) -> str:
     out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                      for i, (c, w) in enumerate(zip(line, widths, strict=True)))
            for line in lines]
-    out += ["", *http_lines(result["http"]), "",
+    out += ["", *http_lines(result["http"]), *serving_lines(result),
+            *growth_lines(result.get("growth")), "",
             f"{result['questions']} questions ({result['distinct_questions']} distinct), "
             f"model {result['model']}, {result['machine']['cpus']} CPUs"]
     return "\n".join(out)
@@ -81,15 +84,56 @@ def http_lines(http: dict[str, Any]) -> list[str]:
     return lines
 
 
+def serving_lines(result: dict[str, Any]) -> list[str]:
+    from ui.bench.serving import TARGETS
+
+    serving, enc = result.get("serving"), result.get("encoder") or {}
+    if not serving:
+        return []
+    names = {"throughput_32_vs_encoder": "/api/ask answers/s, most clients / raw encoder "
+                                         f"batch {enc.get('batch')} ({enc.get('batched_per_s')}/s)",
+             "p50_1_vs_one_embedding": "/api/ask p50, 1 client / one raw query embedding "
+                                       f"({enc.get('one_query_p50_ms')} ms)",
+             "idle_cpu_pct_of_core": "idle server CPU, % of a core",
+             "cold_start_vs_stack": "cold start to /healthz / import stack + load model "
+                                    f"({result['http'].get('stack_s')} s)"}
+    lines = ["", f"{'serving (same run)':<62}   value  target  met"]
+    for key, label in names.items():
+        op, target = TARGETS[key]
+        met = serving["met"].get(key)
+        lines.append(f"  {label:<60} {_num(serving.get(key)):>7}  {op}{target:<5} "
+                     f"{'-' if met is None else 'yes' if met else 'NO'}")
+    return lines
+
+
+def growth_lines(growth: dict[str, Any] | None) -> list[str]:
+    if not growth:
+        return []
+    lines = ["", "growth  policies  chunks   units  index  build s  load s  p50 ms  p50/1  "
+             "HNSW recall@10"]
+    for run in growth["sizes"].values():
+        est = "*" if run["build_s_estimated"] else " "
+        lines.append(f"        {run['policies']:>8}  {run['chunks']:>6}  {run['units']:>6}  "
+                     f"{run['index']:>5}  {_num(run['build_s'], 1):>6}{est}  "
+                     f"{_num(run['retriever_load_s'], 2):>6}  "
+                     f"{_num(run['latency'].get('p50_ms'), 1):>6}  "
+                     f"{_num(run['p50_vs_smallest'], 2):>5}  {_num(run['hnsw_recall_at_10']):>14}")
+    return [*lines, "  * copies' (or already embedded) units counted at the measured "
+                    "per-unit embedding time"]
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from ui.bench.run import BenchOptions, run_bench
 
     if args.questions < 1:
         raise PolicyQAError(f"--questions must be at least 1. Currently, it is {args.questions}")
+    if not args.idle_seconds > 0:
+        raise PolicyQAError(f"--idle-seconds must be above 0. Currently, it is "
+                            f"{args.idle_seconds}")
     if args.policyqa and not args.policyqa.is_file():
         raise PolicyQAError(f"PolicyQA file not found: {args.policyqa}")
     options = BenchOptions(out=args.out, policyqa=args.policyqa, questions=args.questions,
-                           quick=args.quick,
+                           quick=args.quick, idle_seconds=args.idle_seconds,
                            question_sets=tuple(args.question_set or ()))
 
     def note(message: str) -> None:

@@ -1,10 +1,11 @@
 """Off the event loop: a micro-batcher for questions and a recorder for side effects.
 
 `MicroBatcher`: concurrent requests put their question on a queue; one worker thread
-takes whatever arrived within `max_wait` seconds of the first (up to `max_batch`) and
-answers them with a single `answer_many` call, so their embeddings are computed in one
-batch. While a batch runs the next one queues up, so under load batches grow by
-themselves and at rest a question waits at most `max_wait`. Questions are validated
+takes whatever has queued up by the time it is free (up to `max_batch`; optionally
+waiting `max_wait` seconds for more, 0 by default) and answers them with a single
+`answer_many` call, so their embeddings are computed in one batch. While a batch runs
+the next one queues up, so under load batches grow by themselves, and at rest a
+question is answered at once (no timer on the request path). Questions are validated
 before they are queued; should a batch still fail, its questions are retried one by
 one so a single bad question cannot fail the others. The same question asked twice in
 one batch is answered once.
@@ -68,7 +69,7 @@ class MicroBatcher(_QueueWorker, Generic[T]):
 
     def __init__(self, answer_many: Callable[[Sequence[str]], list[T]], *,
                  validate: Callable[[str], str] | None = None,
-                 max_wait: float = 0.003, max_batch: int = 64) -> None:
+                 max_wait: float = 0.0, max_batch: int = 64) -> None:
         super().__init__(queue.SimpleQueue())
         self.answer_many = answer_many
         self.validate = validate
@@ -104,7 +105,8 @@ class MicroBatcher(_QueueWorker, Generic[T]):
             deadline = time.monotonic() + self.max_wait
             while len(batch) < self.max_batch:
                 try:
-                    nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    left = deadline - time.monotonic()
+                    nxt = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is _STOP:

@@ -1,0 +1,107 @@
+"""The serving figures of `policy-qa bench`, each against what the model alone costs
+in the same run: the raw encoder (one query; batches of 32), the time to import the
+stack and load the model, and the server's CPU while nobody uses it."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from index.embed import Embedder
+
+BATCH = 32
+# the third-party stack a server imports, and the model it loads: what start-up cannot
+# avoid; everything else before /healthz answers is ours
+STACK = """
+import time
+started = time.perf_counter()
+import faiss, fastapi, gradio, uvicorn, sentence_transformers  # noqa
+from index.embed import Embedder
+Embedder().warm_up()
+print(time.perf_counter() - started)
+"""
+
+
+def encoder_rates(embedder: Embedder, questions: Sequence[str], rounds: int = 3
+                  ) -> dict[str, Any]:
+    """Raw `encode` with distinct texts: p50 of one query, and queries per second in
+    batches of 32 (the median of `rounds` passes over the questions)."""
+    texts = [f"{q} (raw {i})" for i, q in enumerate(questions)]
+    embedder.encode(texts[:BATCH])  # warm: first-call allocations
+    singles = []
+    for text in texts[: min(len(texts), 200)]:
+        started = time.perf_counter()
+        embedder.encode([text])
+        singles.append(time.perf_counter() - started)
+    rates = []
+    batches = [texts[i:i + BATCH] for i in range(0, len(texts) - BATCH + 1, BATCH)] or [texts]
+    for r in range(rounds):
+        started = time.perf_counter()
+        for batch in batches:
+            embedder.encode([f"{t} {r}" for t in batch])
+        rates.append(sum(map(len, batches)) / (time.perf_counter() - started))
+    return {"one_query_p50_ms": round(statistics.median(singles) * 1000, 3),
+            "batch": BATCH, "batched_per_s": round(statistics.median(rates), 1),
+            "queries": len(singles)}
+
+
+def stack_start_s(runs: int = 1) -> float:
+    """Seconds for a fresh interpreter to import the stack and load the model (median)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", STACK], env=env, check=True,
+                       capture_output=True, timeout=600)
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times), 3)
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process (all threads), in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def idle_cpu(pid: int, seconds: float) -> dict[str, float]:
+    """Per cent of one core the process used over `seconds` of doing nothing."""
+    before = cpu_ticks(pid)
+    started = time.monotonic()
+    time.sleep(seconds)
+    ticks = cpu_ticks(pid) - before
+    wall = time.monotonic() - started
+    per_s = os.sysconf("SC_CLK_TCK")
+    return {"seconds": round(wall, 1), "cpu_s": round(ticks / per_s, 3),
+            "pct_of_core": round(100.0 * ticks / per_s / wall, 3)}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+TARGETS = {"throughput_32_vs_encoder": (">=", 0.75), "p50_1_vs_one_embedding": ("<=", 1.3),
+           "idle_cpu_pct_of_core": ("<=", 0.5), "cold_start_vs_stack": ("<=", 1.5)}
+
+
+def serving_ratios(http: dict[str, Any], encoder: dict[str, Any]) -> dict[str, Any]:
+    """The four serving figures and whether each meets its target."""
+    unique = http.get("unique", {})
+    top = unique.get(str(max(map(int, unique), default=0)), {})
+    one = unique.get("1", {})
+    figures = {
+        "throughput_32_vs_encoder": ratio(top.get("throughput_rps"), encoder["batched_per_s"]),
+        "p50_1_vs_one_embedding": ratio(one.get("p50_ms"), encoder["one_query_p50_ms"]),
+        "idle_cpu_pct_of_core": (http.get("idle") or {}).get("pct_of_core"),
+        "cold_start_vs_stack": ratio(http.get("ready_s"), http.get("stack_s")),
+    }
+    met = {name: (None if value is None else
+                  value >= TARGETS[name][1] if TARGETS[name][0] == ">=" else
+                  value <= TARGETS[name][1]) for name, value in figures.items()}
+    return {**figures, "met": met}
