@@ -254,37 +254,86 @@ def test_queue_open_resend_and_resolve(console) -> None:
     assert c.outbox.mark_failed(claim, "SMTP 550 mailbox unavailable")
     esc = c.outbox.enqueue(XSS, to="privacy@example.com", email="asker@example.org",
                            passages=[{"section": "Sharing", "anchor": SECTION, "url": "u",
-                                      "quote": "Korero does not sell", "score": 0.31}])
+                                      "quote": "Korero does not sell", "score": 0.31}],
+                           page_url="https://koreroapp.com/pricing",
+                           conversation=["Do you sell my data?"])
     http = c.login()
     api = c.gradio(http)
 
-    counts, table = api.predict("all", api_name="/queue")
-    assert "2 escalations" in counts and "failed: 1" in counts and "<img" not in counts
+    counts, table, _ = api.predict("all", "", "", "", "anyone", api_name="/queue")
+    assert "2 of 2 escalations match" in counts and "failed: 1" in counts
+    assert "<img" not in counts
     rows = {row[0]: row for row in table["data"]}
-    assert rows[esc.id][4] == XSS and rows[esc.id][5] == "asker@example.org"
-    assert rows[failed.id][2] == "failed" and "550" in rows[failed.id][6]
-    _, only_failed = api.predict("failed", api_name="/queue")
+    assert rows[esc.id][7] == XSS and rows[esc.id][8] == "asker@example.org"
+    assert rows[failed.id][3] == "failed" and "550" in rows[failed.id][9]
+    counts, only_failed, _ = api.predict("failed", "", "", "", "anyone", api_name="/queue")
     assert [r[0] for r in only_failed["data"]] == [failed.id]
+    assert "1 of 2 escalations match" in counts  # the counts follow the filter
+    counts, _, _ = api.predict("all", "", "", "stored in the", "anyone", api_name="/queue")
+    assert counts.startswith("**1 of 1 escalations match") and "queued: 0" in counts
+    counts, _, _ = api.predict("all", "2030-01-01", "", "", "anyone", api_name="/queue")
+    assert "0 of 0" in counts
+    counts, _, _ = api.predict("all", "31/12/2025", "", "", "anyone", api_name="/queue")
+    assert "Filter not applied" in counts and "2026-01-31" in counts
 
-    question, email, state, error, ident, passages, _, message = api.predict(
-        esc.id, api_name="/open_escalation")
+    out = api.predict(esc.id, api_name="/open_escalation")
+    (ident, question, email, reason, state, page, error, earlier, passages, _resolution,
+     reply, history, *_buttons, message) = out
     assert (question, email, ident, message) == (XSS, "asker@example.org", esc.id, "")
-    assert state.startswith("queued; 0 delivery attempt(s)")
-    assert passages["data"] == [["Sharing", SECTION, 0.31, "Korero does not sell"]]
-    assert api.predict(failed.id, api_name="/open_escalation")[3].startswith("SMTP 550")
+    assert state.startswith("queued; asked ") and "no response yet" in state
+    assert page == "https://koreroapp.com/pricing" and earlier == "1. Do you sell my data?"
+    assert passages["data"] == [["Sharing", SECTION, "Korero does not sell"]]
+    assert 'href="mailto:asker@example.org?subject=Re%3A%20%26lt' not in reply
+    assert 'href="mailto:asker@example.org?subject=Re%3A%20%3Cimg' in reply
+    assert "<img" not in reply and "<script" not in reply
+    assert api.predict(failed.id, api_name="/open_escalation")[6].startswith("SMTP 550")
     assert "no escalation" in api.predict("esc_nope", api_name="/open_escalation")[-1]
 
     assert "only failed" in api.predict(esc.id, api_name="/resend")
     assert "queued again" in api.predict(failed.id, api_name="/resend")
     assert c.outbox.get(failed.id).status == "queued" and c.outbox.get(failed.id).attempts == 0
 
-    assert "note is required" in api.predict(esc.id, "", SECTION, api_name="/resolve")
-    assert "unknown section" in api.predict(esc.id, "x", "no-such-anchor", api_name="/resolve")
+    assert "note is required" in api.predict(esc.id, "", SECTION, api_name="/resolve")[0]
+    assert "unknown section" in api.predict(esc.id, "x", "no-such-anchor",
+                                            api_name="/resolve")[0]
     assert c.outbox.get(esc.id).status == "queued"
-    assert "resolved" in api.predict(esc.id, "Answered by e-mail.", SECTION, api_name="/resolve")
+    result, note, section = api.predict(esc.id, "Answered by e-mail.", SECTION,
+                                        api_name="/resolve")
+    assert "resolved" in result and note == "" and section is None  # cleared for the next
     done = c.outbox.get(esc.id)
     assert (done.status, done.resolution_note, done.resolution_section) == (
         "resolved", "Answered by e-mail.", SECTION)
+    assert "cannot be resolved" in api.predict(esc.id, "again", "", api_name="/resolve")[0]
+    assert [(e.actor, e.action) for e in c.outbox.events(failed.id)] == [("alice", "resent")]
+    assert [(e.actor, e.action) for e in c.outbox.events(esc.id)] == [("alice", "resolved")]
+    http.close()
+
+
+def test_assign_and_bulk_resolve_as_the_signed_in_user(console) -> None:
+    c = console()
+    ids = [c.outbox.enqueue(q, to="privacy@example.com").id
+           for q in ("Do you keep voice notes?", "Where is my data stored?",
+                     "Who is your DPO?")]
+    http = c.login("bob", "hunter22-hunter22")
+    api = c.gradio(http)
+    assert "assigned" in api.predict(ids[0], "alice", api_name="/assign")
+    assert c.outbox.get(ids[0]).assignee == "alice"
+    counts, table, _ = api.predict("open", "", "", "", "unassigned", api_name="/queue")
+    assert "2 of 2" in counts and ids[0] not in {r[0] for r in table["data"]}
+    counts, table, _ = api.predict("open", "", "", "", "alice", api_name="/queue")
+    assert [r[0] for r in table["data"]] == [ids[0]] and table["data"][0][4] == "alice"
+
+    _, _, choices = api.predict("open", "", "", "", "anyone", api_name="/queue")
+    picker = [value for _label, value in choices["choices"]]
+    assert sorted(picker) == sorted(ids)  # the bulk picker lists the open ones shown
+    result, note, _ = api.predict(ids[:2], "Answered in the FAQ.", SECTION,
+                                  api_name="/resolve_many")
+    assert result.startswith("2 escalation(s) resolved") and note == ""
+    assert [c.outbox.get(i).status for i in ids] == ["resolved", "resolved", "queued"]
+    _, _, choices = api.predict("all", "", "", "", "anyone", api_name="/queue")
+    assert [v for _, v in choices["choices"]] == [ids[2]]  # resolved ones are not offered
+    assert [(e.actor, e.action) for e in c.outbox.events(ids[0])] == [
+        ("bob", "assigned"), ("bob", "resolved")]
     http.close()
 
 
@@ -299,8 +348,12 @@ def test_visitor_text_only_reaches_text_components(console) -> None:
     for table in tables:
         kinds = table["props"]["datatype"]
         assert set(kinds if isinstance(kinds, list) else [kinds]) == {"str"}
-    (html_block,) = [x for x in components if x["type"] == "html"]
-    assert 'action="logout"' in html_block["props"]["value"]
+    html_blocks = [x for x in components if x["type"] == "html"]
+    assert 'action="logout"' in html_blocks[0]["props"]["value"]
+    # the other one is the reply link, empty until an escalation is opened; its href is
+    # percent-encoded (tests/test_inbox.py)
+    assert [x["props"].get("elem_id") for x in html_blocks[1:]] == ["esc-reply-box"]
+    assert not html_blocks[1]["props"].get("value")
     http.close()
 
 

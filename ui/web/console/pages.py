@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,10 +184,25 @@ def _add_disabled_routes(app: FastAPI) -> None:
                           include_in_schema=False)
 
 
+def console_theme() -> gr.themes.Base:
+    """gradio's default theme with primary buttons dark enough for white text: blue-700
+    (#1d4ed8) is 6.7:1, where the default orange is 2.8:1 (axe: color-contrast)."""
+    return gr.themes.Default(primary_hue="blue").set(
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700",
+        button_primary_background_fill_hover_dark="*primary_800",
+        button_primary_text_color="white", button_primary_text_color_dark="white",
+        button_primary_border_color="*primary_700",
+        button_primary_border_color_dark="*primary_700")
+
+
 def build_console(service: Any, outbox: Outbox, analytics: Analytics,
-                  requests: RequestStore | None = None) -> gr.Blocks:
-    """The agents' Blocks: escalation queue, privacy requests (with a `requests` store),
-    ask-as-a-visitor diagnostics, index status, analytics."""
+                  requests: RequestStore | None = None,
+                  agents: Sequence[str] = ()) -> gr.Blocks:
+    """The agents' Blocks: escalation inbox (assignable to `agents`, the console user
+    names), privacy requests (with a `requests` store), ask-as-a-visitor diagnostics,
+    index status, analytics."""
     with gr.Blocks(title="policy-qa console", analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown("## policy-qa support console")
@@ -194,7 +210,7 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics,
                     '<button type="submit" id="logout">Sign out</button></form>')
         with gr.Tabs():
             with gr.Tab("Escalations", id="queue"):
-                console_queue.queue_tab(demo, service, outbox)
+                console_queue.queue_tab(demo, service, outbox, list(agents))
             if requests is not None:
                 with gr.Tab("Requests", id="requests"):
                     console_requests.requests_tab(demo, requests)
@@ -221,12 +237,14 @@ def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytic
     else:
         outbox = service.outbox or Outbox.from_settings(settings)
         _add_login_routes(app, auth)
-        blocks = build_console(service, outbox, analytics, RequestStore.from_settings(settings))
+        blocks = build_console(service, outbox, analytics, RequestStore.from_settings(settings),
+                               agents=sorted(auth.credentials.users))
         cache = cache or Path(tempfile.mkdtemp(prefix="policy-qa-console-"))
         own_cache(blocks, cache)
         gr.mount_gradio_app(app, blocks, PREFIX,
                             auth_dependency=lambda request: auth.user_for(request.cookies),
                             footer_links=[], run_history=False, show_error=True,
+                            theme=console_theme(),
                             allowed_paths=[str(cache)])  # the Requests tab's exports
         app.add_middleware(GradioGuard, routes=app, blocks=blocks, cache=cache)
     app.add_middleware(ConsoleGuard, auth=auth)  # outside the gradio guard: auth first

@@ -1,85 +1,30 @@
-"""The console's escalation-queue tab: list escalations by status, open one, resend a
-failed one, and mark one resolved with the policy section that answers it. As in
-ui/web/console/tabs.py, each action is a pure data function plus a builder wiring it to
-gradio components, and visitor-supplied text (questions, e-mails, notes) reaches the
-page only through gr.Dataframe cells of type "str" and gr.Textbox values.
+"""The console's Escalations tab, an inbox agents work: filters (status, date range,
+text, assignee) with counts that follow them, the table with each item's age and
+time to first response, one escalation with its page, earlier questions, passages,
+reply link and audit trail, the actions its state offers (assign, "I replied",
+resolve, resend, reopen), bulk resolve, CSV export of the filtered list and groups of
+similar unresolved questions. The data functions are in ui/web/console/inbox.py; this
+module only wires them to gradio components, acting as the signed-in console user.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
 from index.errors import PolicyQAError
-from qa.escalation.outbox import STATUSES, Escalation, Outbox
-from ui.web.console.tabs import frame
+from qa.escalation.filters import STATUS_CHOICES
+from qa.escalation.grouping import DEFAULT_THRESHOLD
+from qa.escalation.inbox import Inbox
+from qa.escalation.outbox import Outbox
+from ui.web.console import inbox as data
 
 log = logging.getLogger(__name__)
 
-QUEUE_COLUMNS = ["id", "created", "status", "attempts", "question", "asker e-mail", "last error"]
-PASSAGE_COLUMNS = ["section", "anchor", "score", "quote"]
-
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else ""
-
-
-def queue_rows(outbox: Outbox, status: str = "all") -> tuple[str, pd.DataFrame]:
-    """(counts line, table of escalations newest first) for a status or "all"."""
-    counts = outbox.counts()
-    line = " · ".join(f"{s}: {counts[s]}" for s in STATUSES)
-    items = outbox.list(status=None if status in ("", "all", None) else status)
-    rows = [[e.id, _when(e.created_at), e.status, e.attempts, e.question, e.email or "",
-             e.last_error or ""] for e in items]
-    return f"**{sum(counts.values())} escalations** — {line}", frame(rows, QUEUE_COLUMNS)
-
-
-def _details(e: Escalation) -> tuple[str, str, str, str, str, pd.DataFrame, str]:
-    state = (f"{e.status}; {e.attempts} delivery attempt(s); created {_when(e.created_at)}"
-             + (f"; sent {_when(e.sent_at)}" if e.sent_at else "")
-             + (f"; resolved {_when(e.resolved_at)}" if e.resolved_at else ""))
-    passages = frame([[p.section, p.anchor, round(p.score, 4), p.quote] for p in e.passages],
-                      PASSAGE_COLUMNS)
-    resolution = ""
-    if e.status == "resolved":
-        resolution = f"{e.resolution_note or ''}\n[section: {e.resolution_section or 'none'}]"
-    return (e.question, e.email or "(none given)", f"{state}; to {e.to}", e.last_error or "",
-            e.id, passages, resolution)
-
-
-def open_escalation(outbox: Outbox, esc_id: str) -> tuple[Any, ...]:
-    """(question, asker e-mail, state, last error, id, passages, resolution, message)."""
-    try:
-        return (*_details(outbox.get((esc_id or "").strip())), "")
-    except PolicyQAError as exc:
-        return ("", "", "", "", esc_id, frame([], PASSAGE_COLUMNS), "", str(exc))
-
-
-def resend(outbox: Outbox, esc_id: str, user: str = "") -> str:
-    try:
-        esc = outbox.resend((esc_id or "").strip())
-    except PolicyQAError as exc:
-        return str(exc)
-    log.info("escalation %s re-queued by %s", esc.id, user or "an agent")
-    return f"{esc.id} is queued again for delivery."
-
-
-def resolve(outbox: Outbox, esc_id: str, note: str, section: str | None, user: str = "",
-            known: set[str] | None = None) -> str:
-    """Mark resolved; `section`, when given, must be one of the `known` anchors."""
-    if section and known is not None and section not in known:
-        return f"unknown section {section[:80]!r}; pick one from the list"
-    try:
-        esc = outbox.resolve((esc_id or "").strip(), note, section=section or None)
-    except PolicyQAError as exc:
-        return str(exc)
-    log.info("escalation %s resolved by %s", esc.id, user or "an agent")
-    return f"{esc.id} marked resolved" + (f" (section {esc.resolution_section})."
-                                          if esc.resolution_section else ".")
+__all__ = ["queue_tab", "section_choices"]
 
 
 def section_choices(service: Any) -> list[tuple[str, str]]:
@@ -94,68 +39,228 @@ def section_choices(service: Any) -> list[tuple[str, str]]:
     return [(label, anchor) for anchor, label in seen.items()]
 
 
-def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
+def _user(request: gr.Request | None) -> str:
+    return getattr(request, "username", "") or "console"
+
+
+def _known_section(service: Any, section: str | None) -> str | None:
+    """An error line if `section` is not one of the index's anchors."""
+    if section and section not in {a for _, a in section_choices(service)}:
+        return f"unknown section {section[:80]!r}; pick one from the list"
+    return None
+
+
+def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) -> None:
+    inbox = Inbox(outbox)
     with gr.Row():
-        status = gr.Dropdown(["all", *STATUSES], value="all", label="Status", scale=1)
-        refresh = gr.Button("Refresh", scale=0)
-    counts = gr.Markdown()
-    table = gr.Dataframe(headers=QUEUE_COLUMNS, datatype="str", interactive=False, wrap=True,
-                         label="Escalations (click a row to open it)", elem_id="queue-table",
-                         column_widths=["13%", "13%", "7%", "7%", "38%", "12%", "10%"])
+        status = gr.Dropdown(list(STATUS_CHOICES), value="open", label="Status",
+                             elem_id="f-status", scale=1)
+        since = gr.Textbox(label="From (YYYY-MM-DD, UTC)", elem_id="f-since", scale=1)
+        until = gr.Textbox(label="To (YYYY-MM-DD, UTC)", elem_id="f-until", scale=1)
+        text = gr.Textbox(label="Search question, e-mail or id", elem_id="f-text", scale=2)
+        who = gr.Dropdown([data.ASSIGNEE_ANYONE, data.ASSIGNEE_NONE, data.ASSIGNEE_ME, *agents],
+                          value=data.ASSIGNEE_ANYONE, label="Assigned to", elem_id="f-who",
+                          scale=1)
+        refresh = gr.Button("Apply / refresh", scale=0, elem_id="f-apply")
+    counts = gr.Markdown(elem_id="queue-counts")
+    table = gr.Dataframe(headers=data.QUEUE_COLUMNS, datatype="str", interactive=False,
+                         wrap=True, label="Escalations, newest first (click a row to open it)",
+                         elem_id="queue-table",
+                         column_widths=["11%", "10%", "7%", "6%", "7%", "7%", "7%", "25%",
+                                        "12%", "8%"])
+    with gr.Row():
+        export = gr.Button("Export the filtered list (CSV)", scale=0, elem_id="queue-export")
+        export_file = gr.File(label="CSV export", interactive=False, elem_id="queue-export-file")
+    with gr.Accordion("Resolve several", open=False, elem_id="bulk"):
+        picked = gr.CheckboxGroup(choices=[], label="Open escalations in the list",
+                                  elem_id="bulk-pick")
+        bulk_note = gr.Textbox(label="Resolution note for all of them", lines=2,
+                               elem_id="bulk-note")
+        bulk_section = gr.Dropdown(choices=section_choices(service), value=None,
+                                   label="Policy section that answers them",
+                                   allow_custom_value=True, elem_id="bulk-section")
+        bulk_go = gr.Button("Resolve selected", variant="primary", elem_id="bulk-resolve")
+        bulk_result = gr.Textbox(label="Bulk result", interactive=False, elem_id="bulk-result")
+    with gr.Accordion("Similar unresolved questions (what the policy is missing)",
+                      open=False, elem_id="groups"):
+        group_go = gr.Button("Group the listed unresolved questions", elem_id="group-go")
+        groups = gr.Dataframe(headers=data.GROUP_COLUMNS, datatype="str", interactive=False,
+                              wrap=True, label="Groups, largest first", elem_id="group-table")
+
+    gr.Markdown("### Escalation")
     with gr.Row():
         esc_id = gr.Textbox(label="Escalation id", scale=3, elem_id="esc-id")
-        open_button = gr.Button("Open", scale=0)
+        open_button = gr.Button("Open", scale=0, elem_id="esc-open")
     question = gr.Textbox(label="Question", interactive=False, lines=2, elem_id="esc-question")
     with gr.Row():
-        email = gr.Textbox(label="Asker e-mail", interactive=False)
-        state = gr.Textbox(label="Status and delivery", interactive=False)
-    last_error = gr.Textbox(label="Last delivery error", interactive=False)
-    passages = gr.Dataframe(headers=PASSAGE_COLUMNS, datatype="str", interactive=False,
-                            wrap=True, label="Passages offered to the visitor")
-    resolution = gr.Textbox(label="Resolution", interactive=False)
-    resend_button = gr.Button("Resend (failed only)", variant="secondary")
-    note = gr.Textbox(label="Resolution note", lines=3)
+        email = gr.Textbox(label="Askers' e-mail", interactive=False, elem_id="esc-askers")
+        reason = gr.Textbox(label="Why it came", interactive=False, elem_id="esc-reason")
+    state = gr.Textbox(label="Status, age and response", interactive=False, elem_id="esc-state")
+    with gr.Row():
+        page = gr.Textbox(label="Page the visitor was on", interactive=False,
+                          elem_id="esc-page")
+        last_error = gr.Textbox(label="Last delivery error", interactive=False)
+    conversation = gr.Textbox(label="Earlier questions in the conversation", lines=2,
+                              interactive=False, elem_id="esc-conversation")
+    passages = gr.Dataframe(headers=data.PASSAGE_COLUMNS, datatype="str", interactive=False,
+                            wrap=True, label="Passages the visitor was shown")
+    resolution = gr.Textbox(label="Resolution", interactive=False, elem_id="esc-resolution")
+    reply = gr.HTML(elem_id="esc-reply-box")
+    with gr.Row():
+        assignee = gr.Dropdown(["", *agents], value="", label="Assign to", elem_id="esc-assignee",
+                               scale=2)
+        assign_button = gr.Button("Assign", scale=0, elem_id="esc-assign", visible=False)
+        replied_button = gr.Button("I replied to the asker", scale=0, elem_id="esc-replied",
+                                   visible=False)
+        resend_button = gr.Button("Resend", scale=0, elem_id="esc-resend", visible=False)
+        reopen_button = gr.Button("Reopen", scale=0, elem_id="esc-reopen", visible=False)
+    note = gr.Textbox(label="Resolution note", lines=3, elem_id="esc-note", visible=False)
     section = gr.Dropdown(choices=section_choices(service), value=None,
                           label="Policy section that answers it (used for fine-tuning exports)",
-                          allow_custom_value=True, elem_id="esc-section")
-    resolve_button = gr.Button("Mark resolved", variant="primary")
+                          allow_custom_value=True, elem_id="esc-section", visible=False)
+    resolve_button = gr.Button("Mark resolved", variant="primary", elem_id="esc-resolve",
+                               visible=False)
     message = gr.Textbox(label="Result", interactive=False, elem_id="esc-message")
+    history = gr.Dataframe(headers=data.HISTORY_COLUMNS, datatype="str", interactive=False,
+                           wrap=True, label="Audit trail (who did what, when)",
+                           elem_id="esc-history")
 
-    def load_queue(choice: str) -> tuple[str, pd.DataFrame]:
-        return queue_rows(outbox, choice)
+    filters = [status, since, until, text, who]
+    listing = [counts, table, picked]
+    panel = [esc_id, question, email, reason, state, page, last_error, conversation, passages,
+             resolution, reply, history, assignee, assign_button, replied_button,
+             resend_button, reopen_button, note, section, resolve_button]
 
-    def load_one(ident: str) -> tuple[Any, ...]:
-        return open_escalation(outbox, ident)
+    def load_queue(s: str, a: str, b: str, t: str, w: str, request: gr.Request) -> tuple:
+        try:
+            flt = data.make_filter(s, a, b, t, w, _user(request))
+        except PolicyQAError as exc:
+            return f"**Filter not applied:** {exc}", gr.update(), gr.update()
+        line, frame, choices = data.inbox_rows(inbox, flt)
+        return line, frame, gr.update(choices=choices, value=[])
 
-    def reload_one(ident: str) -> tuple[Any, ...]:
-        return open_escalation(outbox, ident)[:-1]
+    def show(ident: str) -> tuple:
+        d = data.details(inbox, ident)
+        acts = d["actions"]
+        if d["error"]:
+            empty = pd.DataFrame([], columns=data.PASSAGE_COLUMNS)
+            return (ident, "", "", "", "", "", "", "", empty, "", "",
+                    pd.DataFrame([], columns=data.HISTORY_COLUMNS), "",
+                    *[gr.update(visible=False)] * 7)
+        return (d["id"], d["question"], d["askers"], d["reason"], d["state"], d["page"],
+                d["last_error"], d["conversation"], d["passages"], d["resolution"], d["reply"],
+                d["history"], gr.update(value=d["assignee"]),
+                gr.update(visible="assign" in acts), gr.update(visible="reply" in acts),
+                gr.update(visible="resend" in acts), gr.update(visible="reopen" in acts),
+                gr.update(visible="resolve" in acts), gr.update(visible="resolve" in acts),
+                gr.update(visible="resolve" in acts))
+
+    def load_one(ident: str) -> tuple:
+        if not (ident or "").strip():
+            return (*show(""), "")
+        return (*show(ident), data.details(inbox, ident)["error"])
 
     def pick(evt: gr.SelectData) -> str:
         row = evt.row_value or []
         return str(row[0]) if row else ""
 
+    def act(fn: Any, done: str, ident: str, *args: Any, request: gr.Request) -> str:
+        try:
+            esc = fn((ident or "").strip(), *args, _user(request))
+        except PolicyQAError as exc:
+            return str(exc)
+        log.info("escalation %s %s by %s", esc.id, done, _user(request))
+        return f"{esc.id} {done}."
+
+    def do_assign(ident: str, agent: str | None, request: gr.Request) -> str:
+        return act(inbox.assign, "assigned", ident, agent, request=request)
+
+    def do_replied(ident: str, request: gr.Request) -> str:
+        return act(inbox.replied, "marked as replied", ident, request=request)
+
     def do_resend(ident: str, request: gr.Request) -> str:
-        return resend(outbox, ident, getattr(request, "username", "") or "")
+        return act(inbox.resend, "is queued again for delivery", ident, request=request)
 
-    def do_resolve(ident: str, text: str, anchor: str | None, request: gr.Request) -> str:
-        known = {a for _, a in section_choices(service)}
-        return resolve(outbox, ident, text, anchor, getattr(request, "username", "") or "",
-                       known)
+    def do_reopen(ident: str, request: gr.Request) -> str:
+        return act(inbox.reopen, "reopened", ident, request=request)
 
-    detail = [question, email, state, last_error, esc_id, passages, resolution, message]
-    queue = [counts, table]
-    for trigger in (refresh.click, status.change):
-        trigger(load_queue, status, queue, api_name=False)
-    demo.load(load_queue, status, queue, api_name="queue")
-    demo.load(lambda: gr.Dropdown(choices=section_choices(service)), None, section,
-              api_name="sections")
-    table.select(pick, None, esc_id, api_name=False).then(load_one, esc_id, detail,
+    def do_resolve(ident: str, text_: str, anchor: str | None, request: gr.Request) -> tuple:
+        bad = _known_section(service, anchor)
+        if bad:
+            return bad, gr.update(), gr.update()
+        try:
+            esc = inbox.resolve(ident, text_, anchor or None, _user(request))
+        except PolicyQAError as exc:
+            return str(exc), gr.update(), gr.update()
+        log.info("escalation %s resolved by %s", esc.id, _user(request))
+        where = f" (section {esc.resolution_section})" if esc.resolution_section else ""
+        return f"{esc.id} marked resolved{where}.", "", None  # clear the note and section
+
+    def do_bulk(ids: list[str], text_: str, anchor: str | None, request: gr.Request) -> tuple:
+        bad = _known_section(service, anchor)
+        if bad:
+            return bad, gr.update(), gr.update()
+        try:
+            result = inbox.resolve_many(ids or [], text_, anchor or None, _user(request))
+        except PolicyQAError as exc:
+            return str(exc), gr.update(), gr.update()
+        log.info("%d escalations resolved together by %s", len(result.resolved),
+                 _user(request))
+        line = f"{len(result.resolved)} escalation(s) resolved."
+        if result.skipped:
+            line += " Not resolved: " + "; ".join(result.skipped)
+        return line, "", None
+
+    def do_export(s: str, a: str, b: str, t: str, w: str, request: gr.Request) -> Any:
+        try:
+            flt = data.make_filter(s, a, b, t, w, _user(request))
+        except PolicyQAError:
+            return None
+        path = data.export_csv(inbox, flt, export_file.GRADIO_CACHE)
+        log.info("escalations exported as CSV by %s", _user(request))
+        return str(path)
+
+    def do_group(s: str, a: str, b: str, t: str, w: str, request: gr.Request) -> pd.DataFrame:
+        try:
+            flt = data.make_filter(s, a, b, t, w, _user(request))
+        except PolicyQAError:
+            return pd.DataFrame([], columns=data.GROUP_COLUMNS)
+        return data.group_rows(inbox, flt, service.embedder.encode, DEFAULT_THRESHOLD)
+
+    for trigger in (refresh.click, status.change, who.change, text.submit, since.submit,
+                    until.submit):
+        trigger(load_queue, filters, listing, api_name=False)
+    demo.load(load_queue, filters, listing, api_name="queue")
+    demo.load(lambda: (gr.Dropdown(choices=section_choices(service)),) * 2, None,
+              [section, bulk_section], api_name="sections")
+    table.select(pick, None, esc_id, api_name=False).then(load_one, esc_id, [*panel, message],
                                                           api_name=False)
-    open_button.click(load_one, esc_id, detail, api_name="open_escalation")
-    esc_id.submit(load_one, esc_id, detail, api_name=False)
-    for button, fn, inputs, name in ((resend_button, do_resend, [esc_id], "resend"),
-                                     (resolve_button, do_resolve, [esc_id, note, section],
-                                      "resolve")):
-        (button.click(fn, inputs, message, api_name=name)
-         .then(reload_one, esc_id, detail[:-1], api_name=False)
-         .then(load_queue, status, queue, api_name=False))
+    open_button.click(load_one, esc_id, [*panel, message], api_name="open_escalation")
+    esc_id.submit(load_one, esc_id, [*panel, message], api_name=False)
+
+    def after(event: Any) -> None:
+        event.then(show, esc_id, panel, api_name=False).then(load_queue, filters, listing,
+                                                             api_name=False)
+
+    after(assign_button.click(do_assign, [esc_id, assignee], message,
+                              api_name="assign"))
+    after(replied_button.click(do_replied, [esc_id], message,
+                               api_name="replied"))
+    after(resend_button.click(do_resend, [esc_id],
+                              message, api_name="resend"))
+    after(reopen_button.click(do_reopen, [esc_id], message,
+                              api_name="reopen"))
+    after(resolve_button.click(do_resolve, [esc_id, note, section], [message, note, section],
+                               api_name="resolve"))
+    after(bulk_go.click(do_bulk, [picked, bulk_note, bulk_section],
+                        [bulk_result, bulk_note, bulk_section], api_name="resolve_many"))
+    export.click(do_export, filters, export_file, api_name="export_escalations_csv")
+    group_go.click(do_group, filters, groups, api_name="group_similar")
+    demo.load(_open_from_link, None, [esc_id], api_name=False).then(
+        load_one, esc_id, [*panel, message], api_name=False)
+
+
+def _open_from_link(request: gr.Request) -> str:
+    """The mail's console link is /console/?escalation=ID: open that one."""
+    params = getattr(request, "query_params", None) or {}
+    return str(params.get("escalation", ""))[:64]

@@ -117,7 +117,8 @@ def index_rows(service: Any, outbox: Outbox | None = None) -> pd.DataFrame:
 
 def index_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
     table = gr.Dataframe(headers=["field", "value"], datatype="str", interactive=False,
-                         wrap=True, label="Index")
+                         wrap=True, label="Index", elem_id="index-table", max_height=2000,
+                         column_widths=["25%", "75%"])  # every row shown, values wrapped
     refresh = gr.Button("Refresh")
     refresh.click(lambda: index_rows(service, outbox), None, table, api_name=False)
     demo.load(lambda: index_rows(service, outbox), None, table, api_name="index_status")
