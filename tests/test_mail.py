@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from smtp_server import SmtpServer
 
-from index.errors import EmailError
+from index.errors import ConfigError, EmailError
 from qa.escalation.delivery import deliver_due
 from qa.escalation.mail import (
     MaildirTransport,
@@ -19,7 +19,7 @@ from qa.escalation.mail import (
     transport_from_settings,
 )
 from qa.escalation.outbox import Outbox, validate_email
-from qa.settings import Settings
+from qa.settings import Settings, load_settings
 
 INBOX = "privacy@koreroapp.example"
 MAIL_FROM = "policy-qa@koreroapp.example"
@@ -254,3 +254,58 @@ def test_smtp_settings_select_smtp_transport() -> None:
     transport = transport_from_settings(settings)
     assert transport == SmtpTransport("mail.example.org", 2525, "starttls", "u", "secret", 3)
     assert "secret" not in repr(transport)
+
+
+# --- what the privacy officer reads (issue 17) -------------------------------------
+
+PUBLIC = "https://help.koreroapp.example"
+
+
+def test_the_body_links_to_the_console_and_says_where_the_visitor_was(
+        outbox: Outbox, server: SmtpServer) -> None:
+    esc = outbox.enqueue("Do you keep my voice recordings?", to=INBOX, email="a@example.org",
+                         passages=PASSAGES, policy_title=TITLE,
+                         page_url="https://koreroapp.com/pricing?x=1",
+                         conversation=["Do you sell my data?", "Hello\r\nBcc: x@evil.example"])
+    report = deliver_due(outbox, smtp(server), mail_from="privacy-bot@koreroapp.example",
+                         public_url=PUBLIC, max_attempts=5, max_age_seconds=3600, base=1.0,
+                         cap=10.0)
+    assert report.sent == 1
+    [got] = server.handler.received
+    assert got.mail_from == "privacy-bot@koreroapp.example"  # the configured sender
+    msg = got.message
+    assert msg["From"] == "privacy-bot@koreroapp.example"
+    body = msg.get_content().replace("\r\n", "\n")
+    assert f"  {PUBLIC}/console/?escalation={esc.id}\n" in body
+    assert "Page: https://koreroapp.com/pricing?x=1\n" in body
+    assert ("Earlier in this conversation the visitor asked:\n  1. Do you sell my data?\n"
+            "  2. Hello Bcc: x@evil.example\n") in body
+    assert "The closest passages the visitor was shown:" in body
+    assert "score" not in body and "0.42" not in body and "policy-qa outbox" not in body
+    raw = got.data.split(b"\r\n\r\n", 1)[0]
+    assert b"evil" not in raw and b"pricing" not in raw  # visitor context: body only
+    assert all(b"\r" not in v.encode() and b"\n" not in v.encode() for v in msg.values())
+
+
+def test_a_thumbs_down_hand_off_says_the_visitor_found_the_answer_unhelpful(
+        outbox: Outbox, server: SmtpServer) -> None:
+    outbox.enqueue("Do you sell my data?", to=INBOX, passages=PASSAGES, policy_title=TITLE,
+                   reason="unhelpful")
+    assert deliver(outbox, smtp(server)).sent == 1
+    msg = server.handler.received[0].message
+    assert msg["Subject"] == f"[{TITLE}] Unhelpful answer: Do you sell my data?"
+    body = msg.get_content().replace("\r\n", "\n")
+    assert f"The visitor found this answer unhelpful:\n1. {PASSAGES[0]['section']}\n" in body
+    assert f'   "{PASSAGES[0]["quote"]}"' in body
+    assert "good enough" not in body and "could not be answered" not in body
+    assert "Page: not known" in body and "Earlier in this conversation" not in body
+    assert "/console/" not in body  # no POLICY_QA_PUBLIC_URL: no link, and no CLI command
+    assert "Answer and resolve it in the support console (Escalations" in body
+
+
+def test_public_url_setting_is_checked() -> None:
+    assert Settings(public_url=PUBLIC + "/").public_url == PUBLIC
+    assert load_settings(env={"POLICY_QA_PUBLIC_URL": PUBLIC}).public_url == PUBLIC
+    for bad in ("help.example.com", "ftp://x.example", PUBLIC + "/?a=1", "https://u:p@x.example"):
+        with pytest.raises(ConfigError, match="public_url must be the server's address"):
+            Settings(public_url=bad)
