@@ -308,3 +308,22 @@ def test_origin_behind_a_reverse_proxy_matches_the_forwarded_host(web):
                    headers={"Origin": "https://evil.example",
                             "X-Forwarded-Host": "policy.example.com"})
     assert spoofed.status_code == 403
+
+
+def test_escalation_carries_the_page_and_the_conversation(web):
+    body = {"question": "Do you keep recordings of my support calls forever?",
+            "page_url": "https://koreroapp.com/support",
+            "conversation": ["Hi?", "Do you sell my data?"]}
+    response = post(web, "/api/escalations", body)
+    assert response.status_code == 201, response.text
+    stored = Outbox.from_settings(web.settings).get(response.json()["id"])
+    assert stored.page_url == "https://koreroapp.com/support"
+    assert stored.conversation == ("Hi?", "Do you sell my data?")
+    assert stored.reason == "unanswered"
+    for bad, why in (("javascript:alert(1)", "http:// or https://"),
+                     ("https://a.example/\nBcc: x@y.z", "control characters")):
+        response = post(web, "/api/escalations", {**body, "page_url": bad})
+        assert response.status_code == 400 and why in error_of(response)
+    too_long = "https://a.example/" + "x" * 2000
+    response = post(web, "/api/escalations", {**body, "page_url": too_long})
+    assert response.status_code == 422  # the schema's length cap
