@@ -43,11 +43,22 @@ def kind(index: Any) -> str:
     return "exact" if isinstance(faiss.downcast_index(index), faiss.IndexFlat) else "hnsw"
 
 
+_VIEWS: dict[int, tuple[Any, np.ndarray]] = {}  # id(index) -> (index, its vectors)
+
+
 def _flat_matrix(index: Any) -> np.ndarray:
-    """The stored vectors of a flat index: a view of FAISS's own memory (no copy)."""
+    """The stored vectors of a flat index: a view of FAISS's own memory (no copy),
+    kept for the last few indexes (finding it costs more than a small search)."""
+    held = _VIEWS.get(id(index))
+    if held is not None and held[0] is index and len(held[1]) == index.ntotal:
+        return held[1]
     flat = faiss.downcast_index(index)
-    return faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(
+    view = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(
         index.ntotal, index.d)
+    while len(_VIEWS) >= 8:
+        _VIEWS.pop(next(iter(_VIEWS)))
+    _VIEWS[id(index)] = (index, view)
+    return view
 
 
 def unit_scores(index: Any, queries: np.ndarray) -> np.ndarray:
@@ -55,7 +66,8 @@ def unit_scores(index: Any, queries: np.ndarray) -> np.ndarray:
     `APPROX_UNITS` nearest units of each query, every other unit -1."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     n = index.ntotal
-    if kind(index) == "exact":
+    held = _VIEWS.get(id(index))
+    if (held is not None and held[0] is index) or kind(index) == "exact":
         return queries @ _flat_matrix(index).T
     scores, ids = index.search(queries, min(APPROX_UNITS, n))
     out = np.full((len(queries), n), -1.0, dtype=np.float32)
