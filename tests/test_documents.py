@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from test_cli import assert_clean_error, cli  # noqa: F401 - the fixture
 
-from index.documents import DocumentSpec, load_documents
-from index.errors import EvalDataError
+from index.documents import DocumentSpec, load_documents, resolve
+from index.errors import EvalDataError, PolicyError
 from index.store import build_documents, load_index, previous_index, save_index
 from qa.evaluation.data import Question, for_documents
 from qa.evaluation.run import EvalOptions, evaluate
@@ -132,10 +132,9 @@ def test_a_one_document_passage_still_names_its_document(korero_index, embedder)
     assert korero_index.chunks[0].id == "c0000"
 
 
-def test_rebuilding_one_changed_document_embeds_only_that_one(tmp_path, embedder):
-    folder = copy_documents(tmp_path / "docs")
-    out = tmp_path / "index"
-    save_index(build_documents(load_documents(specs(folder)), embedder), out)
+def test_rebuilding_one_changed_document_embeds_only_that_one(three, tmp_path, embedder):
+    folder = copy_documents(tmp_path / "docs")  # as `three` was built, then one changes
+    out = three.settings.index
     terms = folder / FILES["terms"]
     terms.write_text(terms.read_text("utf-8") + "\n## Export\n\nYou may not export Firefox "
                      "to places where the law forbids it.\n", encoding="utf-8")
@@ -156,13 +155,17 @@ def test_rebuilding_one_changed_document_embeds_only_that_one(tmp_path, embedder
     assert nothing.texts == []
 
 
-def test_cli_builds_from_files_a_folder_and_a_toml_list(cli, tmp_path):  # noqa: F811
+def test_cli_builds_from_files_a_folder_and_a_toml_list(cli, three, tmp_path):  # noqa: F811
     folder = copy_documents(tmp_path / "docs")
     (folder / "README.md").write_text("# About\n\nNot a policy.\n", encoding="utf-8")
     files = [str(folder / FILES[i]) for i in FILES]
     built = {}
     for name, argv in {"files": files, "folder": [str(folder)],
                        "toml": [str(folder / "policies.toml")]}.items():
+        # the same documents and ids as an earlier index: their vectors are reused
+        if name != "files":
+            earlier = tmp_path / "files" if name == "folder" else three.settings.index
+            shutil.copytree(earlier, tmp_path / name)
         result = cli("build", *argv, "--out", str(tmp_path / name))
         assert result.returncode == 0, result.stderr
         assert "indexed 3 documents" in result.stdout
@@ -179,6 +182,23 @@ def test_cli_builds_from_files_a_folder_and_a_toml_list(cli, tmp_path):  # noqa:
     assert "vectors reused" in result.stdout and "embedded)" not in result.stdout
 
 
+@pytest.fixture(scope="module")
+def bad_lists(tmp_path_factory, embedder) -> tuple[Path, Path]:
+    """A folder of documents and bad lists, and an index built from one document."""
+    folder = copy_documents(tmp_path_factory.mktemp("bad") / "docs")
+    (folder / "bad.toml").write_text("[[document]\npath = 1\n", encoding="utf-8")
+    (folder / "noentries.toml").write_text('title = "x"\n', encoding="utf-8")
+    (folder / "dupes.toml").write_text(
+        f'[[document]]\npath = "{FILES["terms"]}"\nid = "terms"\n'
+        f'[[document]]\npath = "{FILES["websites"]}"\nid = "terms"\n', encoding="utf-8")
+    (folder / "badid.toml").write_text(
+        f'[[document]]\npath = "{FILES["terms"]}"\nid = "Terms of use#1"\n', encoding="utf-8")
+    out = folder.parent / "index"
+    save_index(build_documents(load_documents([DocumentSpec(str(folder / FILES["terms"]))]),
+                               embedder), out)
+    return folder, out
+
+
 @pytest.mark.parametrize(("setup", "needle"), [
     (lambda f: [str(f / FILES["terms"]), str(f / "cookies.html")], "not found"),
     (lambda f: [str(f / FILES["terms"]), str(f / FILES["terms"])], "duplicate document id"),
@@ -189,18 +209,9 @@ def test_cli_builds_from_files_a_folder_and_a_toml_list(cli, tmp_path):  # noqa:
     (lambda f: [str(f / "badid.toml")], "must be a short slug"),
     (lambda f: [str(f / "policies.toml"), "--base-url", "https://x.example/"], "several"),
 ])
-def test_bad_document_lists_are_one_line_and_leave_the_index(cli, tmp_path, setup,  # noqa: F811
+def test_bad_document_lists_are_one_line_and_leave_the_index(cli, bad_lists, setup,  # noqa: F811
                                                              needle):
-    folder = copy_documents(tmp_path / "docs")
-    (folder / "bad.toml").write_text("[[document]\npath = 1\n", encoding="utf-8")
-    (folder / "noentries.toml").write_text('title = "x"\n', encoding="utf-8")
-    (folder / "dupes.toml").write_text(
-        f'[[document]]\npath = "{FILES["terms"]}"\nid = "terms"\n'
-        f'[[document]]\npath = "{FILES["websites"]}"\nid = "terms"\n', encoding="utf-8")
-    (folder / "badid.toml").write_text(
-        f'[[document]]\npath = "{FILES["terms"]}"\nid = "Terms of use#1"\n', encoding="utf-8")
-    out = tmp_path / "index"
-    assert cli("build", str(folder / FILES["terms"]), "--out", str(out)).returncode == 0
+    folder, out = bad_lists
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert_clean_error(cli("build", *setup(folder), "--out", str(out)), needle)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -237,3 +248,22 @@ def test_labels_for_one_document_may_name_it_or_not():
         for_documents([Question("q", frozenset({"other#x"}), True)], ["korero"])
     several = for_documents([Question("q", frozenset({"a#x"}), True)], ["a", "b"])
     assert several[0].gold == {"a#x"}
+
+
+def test_a_toml_list_may_fetch_a_document_by_url(tmp_path):
+    """`path` may be an http(s) URL, fetched as `build URL` is (a real loopback server)."""
+    from web_server import serve_page
+
+    shutil.copy(MOZILLA / FILES["terms"], tmp_path / FILES["terms"])
+    html = (MOZILLA / FILES["accounts"]).read_text("utf-8")
+    with serve_page(html) as page:
+        (tmp_path / "list.toml").write_text(
+            f'[[document]]\npath = "{FILES["terms"]}"\n\n'
+            f'[[document]]\npath = "{page}"\nid = "accounts"\n', encoding="utf-8")
+        docs = load_documents(resolve([str(tmp_path / "list.toml")]), allow_private=True)
+    assert [d.id for d in docs] == ["firefox-terms-of-use", "accounts"]
+    assert docs[1].policy.title == "Mozilla Accounts Privacy Notice"
+    assert docs[1].policy.url == page  # no canonical link: the fetched URL
+    assert dict(docs[1].policy.source_info)["sha256"] == docs[1].policy.sha256
+    with pytest.raises(PolicyError, match="private"):
+        load_documents([DocumentSpec(page.replace("127.0.0.1", "localhost"), "x")])
