@@ -131,3 +131,148 @@ def test_console_without_login_never_renders(console_url: tuple[str, str], page)
     assert page.locator("gradio-app").count() == 0
     response = page.request.get(base + "/console/config")
     assert response.status == 401
+
+
+# --- the inbox as an agent works it (issue 17) ----------------------------------------
+
+AXE = Path(__file__).resolve().parent / "data" / "axe.min.js"
+
+
+def _axe(page) -> list[dict]:
+    """Serious and critical axe-core violations on the page once gradio has settled
+    (a pending component is greyed out on purpose while it loads)."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('.pending, .generating')",
+                           timeout=TIMEOUT)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.map(n => n.target.join(' ') + ' ' + (n.failureSummary || ''))
+                          .slice(0, 3)}));
+    }""")
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture()
+def inbox_url(make_service) -> Iterator[tuple[str, Outbox, list[str]]]:
+    service = make_service(console_users="agent:correct-horse-battery,sam:another-long-pass")
+    outbox = Outbox.from_settings(service.settings)
+    ids = [outbox.enqueue(q, to="privacy@example.com", email=f"v{n}@example.org",
+                          page_url="https://koreroapp.com/pricing",
+                          conversation=["Do you sell my data?"],
+                          passages=[{"section": "Sharing", "anchor": "sharing", "url": "",
+                                     "quote": "Korero does not sell your data.",
+                                     "score": 0.3}]).id
+           for n, q in enumerate(("Do you keep my voice notes?", "Is my data kept in the EU?",
+                                  "Where is my data stored?", "Who is your DPO?"))]
+    app = FastAPI()
+    mount_console(app, service, service.settings, Analytics.from_settings(service.settings))
+    with serve_app(app) as base:
+        yield base, outbox, ids
+
+
+def _counts(page) -> str:
+    return page.locator("#queue-counts").inner_text()
+
+
+def test_an_agent_filters_assigns_resolves_in_bulk_exports_and_sees_the_trail(
+        inbox_url, page, tmp_path: Path) -> None:
+    base, outbox, ids = inbox_url
+    _sign_in(page, base, tmp_path)
+    page.wait_for_function("() => document.querySelector('#queue-counts')?.innerText"
+                           ".includes('4 of 4 escalations match')", timeout=TIMEOUT)
+    bad = _axe(page)
+    assert bad == [], bad
+
+    # the counts follow the filter
+    page.locator("#f-text input, #f-text textarea").first.fill("data")
+    page.locator("#f-text input, #f-text textarea").first.press("Enter")
+    page.wait_for_function("() => document.querySelector('#queue-counts').innerText"
+                           ".includes('2 of 2 escalations match')", timeout=TIMEOUT)
+    page.locator("#f-text input, #f-text textarea").first.fill("")
+    page.locator("#f-text input, #f-text textarea").first.press("Enter")
+    page.wait_for_function("() => document.querySelector('#queue-counts').innerText"
+                           ".includes('4 of 4')", timeout=TIMEOUT)
+
+    # open one: the page, the earlier question, the reply link; assign it to sam
+    page.locator("#queue-table").get_by_text("Who is your DPO?", exact=True).first.click()
+    page.wait_for_function("() => document.querySelector('#esc-question textarea')?.value"
+                           " === 'Who is your DPO?'", timeout=TIMEOUT)
+    assert page.locator("#esc-page textarea, #esc-page input").first.input_value() == \
+        "https://koreroapp.com/pricing"
+    href = page.locator("#esc-reply-link").get_attribute("href")
+    assert href.startswith("mailto:v3@example.org?subject=Re%3A%20Who%20is%20your%20DPO%3F")
+    assert page.locator("#esc-resend").is_hidden()  # queued: no resend offered
+    page.locator("#esc-assignee input").click()
+    page.get_by_role("option", name="sam").click()
+    page.locator("#esc-assign").click()
+    page.wait_for_function("() => document.querySelector('#esc-message textarea')?.value"
+                           ".endsWith('assigned.')", timeout=TIMEOUT)
+    history = page.locator("#esc-history")
+    history.get_by_text("assigned", exact=True).filter(visible=True).first.wait_for()
+    history.get_by_text("agent", exact=True).filter(visible=True).first.wait_for()  # who did it
+    assert outbox.get(ids[3]).assignee == "sam"
+
+    # resolve it: the note and section are cleared for the next item
+    page.locator("#esc-note textarea").fill("Our DPO is named in section 9.")
+    page.locator("#esc-resolve").click()
+    page.wait_for_function("() => document.querySelector('#esc-message textarea')?.value"
+                           ".endsWith('marked resolved.')", timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelector('#esc-note textarea') === null"
+                           " || document.querySelector('#esc-note textarea').value === ''",
+                           timeout=TIMEOUT)
+    history.get_by_text("resolved", exact=True).filter(visible=True).first.wait_for()
+    page.locator("#esc-reopen").wait_for()  # resolved: reopen offered, resolve not
+    assert page.locator("#esc-resolve").is_hidden()
+    page.wait_for_function("() => document.querySelector('#queue-counts').innerText"
+                           ".includes('3 of 4 escalations match')", timeout=TIMEOUT)
+    page.screenshot(path=tmp_path / "console-inbox-item.png", full_page=True)
+    bad = _axe(page)
+    assert bad == [], bad
+
+    # bulk: resolve two of the open ones
+    page.get_by_text("Resolve several").click()
+    pick = page.locator("#bulk-pick")
+    pick.get_by_label(f"{ids[0]} · Do you keep my voice notes?").check()
+    pick.get_by_label(f"{ids[1]} · Is my data kept in the EU?").check()
+    page.locator("#bulk-note textarea").fill("Answered in the new FAQ.")
+    page.locator("#bulk-resolve").click()
+    page.wait_for_function("() => document.querySelector('#bulk-result textarea')?.value"
+                           ".startsWith('2 escalation(s) resolved')", timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelector('#queue-counts').innerText"
+                           ".includes('1 of 4 escalations match')", timeout=TIMEOUT)
+    assert [outbox.get(i).status for i in ids] == ["resolved", "resolved", "queued", "resolved"]
+    assert [(e.actor, e.action) for e in outbox.events(ids[0])] == [("agent", "resolved")]
+
+    # CSV of the filtered list (status: all)
+    page.locator("#f-status input").click()
+    page.get_by_role("option", name="all", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#queue-counts').innerText"
+                           ".includes('4 of 4')", timeout=TIMEOUT)
+    page.locator("#queue-export").click()
+    link = page.locator("#queue-export-file a").first
+    link.wait_for()
+    with page.expect_download() as info:
+        link.click()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0].startswith("id,created,status,reason,assignee")
+    assert len(lines) == 5 and sum(",resolved," in line for line in lines[1:]) == 3
+    assert "Our DPO is named in section 9." in text
+
+    # the index-status table shows every row (not cut off)
+    page.get_by_role("tab", name="Index status").click()
+    table = page.locator("#index-table")
+    table.get_by_text("escalations resolved", exact=True).filter(visible=True).first.wait_for()
+    page.screenshot(path=tmp_path / "console-index-status.png", full_page=True)
+    clipped = page.evaluate("""() => [...document.querySelectorAll('#index-table *')]
+        .filter(e => e.clientHeight > 0 && e.scrollHeight > e.clientHeight + 2 &&
+                     ['auto', 'scroll', 'hidden'].includes(getComputedStyle(e).overflowY))
+        .map(e => e.tagName + ' ' + e.textContent.slice(0, 40))""")
+    assert clipped == []  # no scroll box inside the table: every row is on the page
+    last = table.get_by_text("escalations resolved", exact=True).filter(visible=True).first
+    box, outer = last.bounding_box(), table.bounding_box()
+    assert box and outer and box["y"] + box["height"] <= outer["y"] + outer["height"]
+    bad = _axe(page)
+    assert bad == [], bad

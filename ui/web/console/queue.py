@@ -70,7 +70,10 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
                                         "12%", "8%"])
     with gr.Row():
         export = gr.Button("Export the filtered list (CSV)", scale=0, elem_id="queue-export")
-        export_file = gr.File(label="CSV export", interactive=False, elem_id="queue-export-file")
+        # hidden until there is a file: gradio's empty placeholder fails axe
+        # (aria-label on a role-less div)
+        export_file = gr.File(label="CSV export", interactive=False, visible=False,
+                              elem_id="queue-export-file")
     with gr.Accordion("Resolve several", open=False, elem_id="bulk"):
         picked = gr.CheckboxGroup(choices=[], label="Open escalations in the list",
                                   elem_id="bulk-pick")
@@ -215,10 +218,10 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
         try:
             flt = data.make_filter(s, a, b, t, w, _user(request))
         except PolicyQAError:
-            return None
+            return gr.update(value=None, visible=False)
         path = data.export_csv(inbox, flt, export_file.GRADIO_CACHE)
         log.info("escalations exported as CSV by %s", _user(request))
-        return str(path)
+        return gr.update(value=str(path), visible=True)
 
     def do_group(s: str, a: str, b: str, t: str, w: str, request: gr.Request) -> pd.DataFrame:
         try:
