@@ -13,6 +13,7 @@ import re
 from qa.answering.answer import CLOSEST
 from qa.answering.relevance import shown
 from qa.records import Answer, Passage
+from ui.web.chat.page import CHAT_HEAD, WIDGET_CSS  # noqa: F401 - app.py takes them here
 
 REPLY_INVITE = ("If you would like a reply, leave your e-mail address below (optional); "
                 "it is only used to answer this question.")
@@ -23,56 +24,10 @@ SENT_TO_TEAM = "I have forwarded your question to {to} (reference {id}); they wi
 NOT_SENT = "Sorry, I could not forward your question right now: {reason}"
 SLOW_DOWN = "You are asking very quickly. Please wait {seconds} seconds and try again."
 ERROR = "Sorry, I could not answer that: {reason}"
+TYPING = ('<div class="pqa-typing"><span class="pqa-dots" aria-hidden="true"><span></span>'
+          '<span></span><span></span></span> Looking this up in the privacy policy\u2026</div>')
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-
-WIDGET_CSS = """
-.gradio-container { max-width: 760px !important; margin: 0 auto !important; }
-#pqa-chat { overflow-wrap: anywhere; }
-#pqa-chat .pqa-answer p { margin: 0 0 .5em 0; }
-#pqa-chat blockquote.pqa-quote {
-  margin: .4em 0 .8em 0; padding: .2em 0 .2em .8em;
-  border-left: 3px solid var(--color-accent, #2563eb);
-}
-#pqa-chat .pqa-source { font-size: .92em; margin-top: .25em; }
-#pqa-chat .pqa-ref { font-family: var(--font-mono, monospace); }
-#pqa-ask textarea, #pqa-email input { font-size: 16px; }  /* no zoom-on-focus on iOS */
-@media (max-width: 480px) {
-  .main.fillable { padding: 8px !important; }
-  #pqa-chat { height: calc(100dvh - 190px) !important; min-height: 300px; }
-}
-.pqa-framed #pqa-title { display: none; }  /* widget.js shows its own title bar */
-.pqa-framed #pqa-chat { height: calc(100dvh - 110px) !important; min-height: 260px; }
-footer { display: none !important; }
-"""  # in <head> as is: gradio would re-scope css= rules
-
-# In the chat page: when framed (widget.js), hide the page title, and let Escape ask
-# the embedding page to close the chat.
-_CHAT_SCRIPT = """<script>
-if (window.parent !== window) document.documentElement.classList.add("pqa-framed");
-document.addEventListener("keydown", function (e) {
-  if (e.key === "Escape" && window.parent !== window) {
-    window.parent.postMessage({policyQa: "close"}, "*");
-  }
-});
-// Each reply scrolls to its own start, so the lead and the best quote are read first.
-(function () {
-  var seen = 0;
-  function toStart() {
-    var chat = document.getElementById("pqa-chat");
-    if (!chat) return;
-    var replies = chat.querySelectorAll(".pqa-answer");
-    if (replies.length === seen) return;
-    seen = replies.length;
-    var last = replies[replies.length - 1];
-    var bubble = last && (last.closest(".message-row") || last);
-    if (bubble) bubble.scrollIntoView({block: "start", behavior: "auto"});
-  }
-  new MutationObserver(toStart).observe(document.documentElement,
-                                        {childList: true, subtree: true});
-})();
-</script>"""
-CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n{_CHAT_SCRIPT}"
 
 
 def escape_user(text: str) -> str:

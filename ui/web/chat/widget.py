@@ -20,6 +20,8 @@ from qa.answering.answer import GREETING
 from qa.escalation.outbox import EscalationStateError, validate_email
 from qa.records import Answer, Kind
 from qa.service import Service
+from ui.web.chat.conversations import ConversationStore
+from ui.web.chat.conversations import wire as wire_conversations
 from ui.web.chat.handoff import HOLD_SECONDS as HANDOFF_HOLD
 from ui.web.chat.handoff import handoff_box, visit_context
 from ui.web.chat.handoff import offer_text as handoff_offer_text
@@ -32,6 +34,7 @@ from ui.web.chat.render import (
     REPLY_INVITE,
     SENT_TO_TEAM,
     SLOW_DOWN,
+    TYPING,
     escape_user,
     plain_text,
     render_answer,
@@ -76,14 +79,26 @@ def build_widget(
     on_feedback: FeedbackHook | None = None,
     limiter: RateLimiter | None = None,
     title: str = "Privacy Policy",
+    conversations: ConversationStore | None = None,
 ) -> gr.Blocks:
     """The public chat over `service`. `ask` defaults to service.ask (the web app passes
     its micro-batcher); `limiter` takes a token per visitor action (ask, feedback,
     escalate, email); the hooks record answers and thumbs for analytics.
 
     The conversation lives on the server, in the session's gr.State: no function takes
-    the chat history (or anything file-like) from the client; the Chatbot is output only."""
+    the chat history (or anything file-like) from the client; the Chatbot is output only.
+    `conversations` keeps it per browser tab across a reload, under a token the tab
+    holds in sessionStorage (ui/web/chat/conversations.py).
+
+    A question is echoed at once with a typing indicator (`echo`, which keeps the
+    question in the state), then answered (`answer_pending`, which reads it from
+    there); the gradio API's /ask does both in one call."""
     ask = ask or service.ask
+    store = conversations or ConversationStore()
+
+    def fresh() -> dict:
+        return {"history": [], "turns": {}, "pending": None, "disliked": None,
+                "request": None, "handoff": None, "token": None, "asking": None}
 
     def check(client: str, action: str) -> None:
         if limiter is not None:
@@ -127,6 +142,31 @@ def build_widget(
                 request_offer_text(service) if offered else "",
                 gr.update(visible=handoff is not None),
                 handoff_offer_text(service) if handoff else "")
+
+    def echo(message: str, state: dict):
+        """The question at once, and a typing indicator; nothing is answered yet."""
+        message = message if isinstance(message, str) else ""
+        if not message.strip():
+            return message, state["history"], state, gr.update()
+        token = state.get("token") or store.new_token()
+        shown = [*state["history"], {"role": "user", "content": escape_user(message)},
+                 {"role": "assistant", "content": TYPING}]
+        return "", shown, {**state, "asking": message, "token": token}, token
+
+    def answer_pending(state: dict, request: gr.Request):
+        message = state.get("asking")
+        if not message:
+            return (state["history"], state, *[gr.update()] * 6)
+        return respond(message, {**state, "asking": None}, request)[1:]
+
+    def ask_now(message: str, state: dict, request: gr.Request):
+        """/ask in the gradio API: echo and answer in one call."""
+        _, _, state, token = echo(message, state)
+        return ("", *answer_pending(state, request), token)
+
+    def example(state: dict, data: gr.SelectData, request: gr.Request):
+        value = data.value.get("text") if isinstance(data.value, dict) else data.value
+        return echo(value if isinstance(value, str) else "", state)
 
     def feedback(state: dict, data: gr.LikeData, request: gr.Request):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -186,14 +226,18 @@ def build_widget(
         return "", "", history, state, gr.update(visible=False)
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
-        state = gr.State({"history": [], "turns": {}, "pending": None, "disliked": None,
-                          "request": None, "handoff": None})
+        state = gr.State(fresh())
         gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
             elem_id="pqa-chat", show_label=False, sanitize_html=True, render_markdown=True,
             feedback_options=("Like", "Dislike"), layout="bubble", height=440, autoscroll=False,
             placeholder=escape_user(GREETING), buttons=["copy"])
+        with gr.Row(elem_id="pqa-tools"):
+            new_btn = gr.Button("New conversation", elem_id="pqa-new", size="sm",
+                                variant="secondary", scale=0, min_width=160)
+        token = gr.Textbox(visible="hidden", elem_id="pqa-conversation", show_label=False,
+                           max_lines=1, container=False)
         offer = request_box()
         handoff = handoff_box()
         box = gr.Textbox(show_label=False, placeholder="Ask about our privacy policy\u2026",
@@ -208,10 +252,19 @@ def build_widget(
             team_btn = gr.Button("Not helpful? Send this to the privacy team",
                                  elem_id="pqa-send-team", size="sm")
 
-        box.submit(respond, [box, state],
-                   [box, chatbot, state, email_box, dislike_box, offer.group, offer.offer,
-                    handoff.group, handoff.offer],
-                   api_name="ask", concurrency_limit=16)
+        answered = [chatbot, state, email_box, dislike_box, offer.group, offer.offer,
+                    handoff.group, handoff.offer]
+        quiet = {"show_progress": "hidden", "api_visibility": "private"}
+        for trigger, fn, inputs in ((box.submit, echo, [box, state]),
+                                    (chatbot.example_select, example, [state])):
+            trigger(fn, inputs, [box, chatbot, state, token], concurrency_limit=None,
+                    **quiet).then(answer_pending, [state], answered, concurrency_limit=16,
+                                  **quiet)
+        api_ask = gr.Button(visible=False)  # /ask: a door for API clients only
+        api_ask.click(ask_now, [box, state], [box, *answered, token], api_name="ask",
+                      concurrency_limit=16)
+        wire_conversations(demo, store, fresh, state, chatbot, token, new_btn,
+                           [email_box, dislike_box, offer.group, handoff.group])
         wire_request(offer, service, state, chatbot, check, _client)
         wire_handoff(handoff, service, state, chatbot, email_box, check, _client)
         chatbot.like(feedback, [state], [dislike_box, state], api_name="feedback")

@@ -1,0 +1,46 @@
+"""The chat page's <head>: its CSS and its script (ui/web/static/chat.js, inlined: the
+Content-Security-Policy allows inline scripts but not gradio's eval'd `js=` handlers).
+
+The CSS is in <head> as is, because gradio would re-scope rules given as `css=`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCRIPT = (Path(__file__).resolve().parent.parent / "static" / "chat.js").read_text(
+    encoding="utf-8")
+
+WIDGET_CSS = """
+.gradio-container { max-width: 760px !important; margin: 0 auto !important; }
+#pqa-chat { overflow-wrap: anywhere; }
+#pqa-chat .pqa-answer p { margin: 0 0 .5em 0; }
+#pqa-chat blockquote.pqa-quote {
+  margin: .4em 0 .8em 0; padding: .2em 0 .2em .8em;
+  border-left: 3px solid var(--color-accent, #2563eb);
+}
+#pqa-chat .pqa-source { font-size: .92em; margin-top: .25em; }
+#pqa-chat .pqa-ref { font-family: var(--font-mono, monospace); }
+#pqa-ask textarea, #pqa-email input { font-size: 16px; }  /* no zoom-on-focus on iOS */
+@media (max-width: 480px) {
+  .main.fillable { padding: 8px !important; }
+  #pqa-chat { height: calc(100dvh - 190px) !important; min-height: 300px; }
+}
+.pqa-framed #pqa-title { display: none; }  /* widget.js shows its own title bar */
+.pqa-framed #pqa-chat { height: calc(100dvh - 110px) !important; min-height: 260px; }
+footer { display: none !important; }
+#pqa-chat .pqa-typing { color: var(--body-text-color-subdued, #4b5563); }
+#pqa-chat .pqa-dots { display: inline-flex; gap: 3px; margin-right: .4em; vertical-align: middle; }
+#pqa-chat .pqa-dots span { width: 6px; height: 6px; border-radius: 50%; background: currentColor;
+  animation: pqa-blink 1.2s infinite ease-in-out; }
+#pqa-chat .pqa-dots span:nth-child(2) { animation-delay: .2s; }
+#pqa-chat .pqa-dots span:nth-child(3) { animation-delay: .4s; }
+@keyframes pqa-blink { 0%, 80%, 100% { opacity: .25; } 40% { opacity: 1; } }
+@media (prefers-reduced-motion: reduce) { #pqa-chat .pqa-dots span { animation: none; } }
+/* gradio's own progress timer ("processing | 0.1s") and the unlabelled trash icon:
+   the typing indicator and "New conversation" replace them */
+#pqa-chat .progress-text, #pqa-chat .eta-bar, #pqa-chat .timer,
+#pqa-chat button[aria-label="Clear"], #pqa-chat button[title="Clear"] { display: none !important; }
+#pqa-tools { justify-content: flex-end; }
+"""
+
+CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n<script>{SCRIPT}</script>"

@@ -1,0 +1,113 @@
+/* policy-qa chat page (inlined into the page's <head> by ui/web/chat/page.py).
+ *
+ * - framed by widget.js: hide the page title; Escape asks the host page to close;
+ * - each reply scrolls to its own start (the lead and the best quote are read first),
+ *   and the echoed question with its typing indicator is scrolled into view;
+ * - the copy button of a reply copies plain text: the lead, then each quote with its
+ *   section and link (never the message's HTML); a refused clipboard is not an error;
+ * - the conversation token (ui/web/chat/conversations.py) is kept in sessionStorage:
+ *   typed into the hidden token box once (gradio's Textbox sends its `input` event on a
+ *   keypress; the server then restores the conversation), then
+ *   copied from it whenever the server changes it ("" after "New conversation").
+ */
+(function () {
+  "use strict";
+  var KEY = "policy-qa-conversation";
+  var framed = window.parent !== window;
+  if (framed) document.documentElement.classList.add("pqa-framed");
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && framed) window.parent.postMessage({policyQa: "close"}, "*");
+  });
+
+  // --- scrolling ---
+  var seen = 0, typing = null;
+  function onChange() {
+    var chat = document.getElementById("pqa-chat");
+    if (!chat) return;
+    var dots = chat.querySelector(".pqa-typing");
+    if (dots && dots !== typing) {
+      var row = dots.closest(".message-row") || dots;
+      row.scrollIntoView({block: "end", behavior: "auto"});
+    }
+    typing = dots;
+    var replies = chat.querySelectorAll(".pqa-answer");
+    if (replies.length <= seen) { seen = replies.length; return; }
+    seen = replies.length;
+    var last = replies[replies.length - 1];
+    var bubble = last.closest(".message-row") || last;
+    bubble.scrollIntoView({block: "start", behavior: "auto"});
+  }
+  new MutationObserver(onChange).observe(document.documentElement,
+                                         {childList: true, subtree: true});
+
+  // --- copy as plain text ---
+  function plain(answer) {
+    var lines = [];
+    Array.prototype.forEach.call(answer.children, function (node) {
+      if (node.matches("blockquote.pqa-quote")) {
+        var quote = node.querySelector("p");
+        var link = node.querySelector(".pqa-source a");
+        lines.push(quote ? quote.textContent.trim() : "");
+        if (link) lines.push("\u2014 " + link.textContent.trim() + ": " + link.href);
+        lines.push("");
+      } else {
+        var text = node.textContent.trim();
+        if (text) { lines.push(text); lines.push(""); }
+      }
+    });
+    return lines.join("\n").trim();
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#pqa-chat button");
+    if (!button || !/copy/i.test(button.getAttribute("aria-label") || button.title || "")) return;
+    var answer = null;  // the message the button belongs to: its row, or the row before
+    var row = button.closest(".message-row");
+    if (!row) {
+      var bar = button.closest(".message-buttons, [class*='message-buttons']");
+      for (var node = bar && bar.previousElementSibling; node; node = node.previousElementSibling) {
+        if (node.classList.contains("message-row")) { row = node; break; }
+      }
+    }
+    if (row) answer = row.querySelector(".pqa-answer");
+    if (!answer) return;  // a visitor's own message: gradio copies its text
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var text = plain(answer);
+    var done = function () { button.setAttribute("data-copied", "true"); };
+    try {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } catch (err) { /* no clipboard here: nothing to do */ }
+  }, true);
+
+  // --- the conversation token ---
+  var restored = false, last = null, tries = 0;
+  function typeToken(box, token) {  // until the conversation is back (gradio may not listen yet)
+    box.value = token;
+    box.dispatchEvent(new Event("input", {bubbles: true}));  // the bound value
+    box.dispatchEvent(new KeyboardEvent("keypress", {key: "Unidentified", bubbles: true}));
+  }
+  setInterval(function () {
+    var box = document.querySelector("#pqa-conversation textarea, #pqa-conversation input");
+    if (!box) return;
+    try {
+      if (!restored) {
+        restored = true;
+        last = window.sessionStorage.getItem(KEY) || "";
+        if (last) typeToken(box, last);
+        return;
+      }
+      if (last && box.value === last && tries < 20 &&
+          !document.querySelector("#pqa-chat .message-row")) {
+        tries += 1;
+        if (tries % 4 === 0) typeToken(box, last);
+        return;
+      }
+      if (box.value !== last) {
+        last = box.value;
+        tries = 20;
+        if (last) window.sessionStorage.setItem(KEY, last);
+        else window.sessionStorage.removeItem(KEY);
+      }
+    } catch (err) { /* storage refused (privacy mode): the chat works, unkept */ }
+  }, 150);
+})();
