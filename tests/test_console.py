@@ -348,12 +348,14 @@ def test_visitor_text_only_reaches_text_components(console) -> None:
     for table in tables:
         kinds = table["props"]["datatype"]
         assert set(kinds if isinstance(kinds, list) else [kinds]) == {"str"}
-    html_blocks = [x for x in components if x["type"] == "html"]
-    assert 'action="logout"' in html_blocks[0]["props"]["value"]
-    # the other one is the reply link, empty until an escalation is opened; its href is
-    # percent-encoded (tests/test_inbox.py)
-    assert [x["props"].get("elem_id") for x in html_blocks[1:]] == ["esc-reply-box"]
-    assert not html_blocks[1]["props"].get("value")
+    # no gr.HTML at all (it needs 'unsafe-eval'); the reply link is Markdown, empty until
+    # an escalation is opened, its href percent-encoded (tests/test_inbox.py)
+    assert not [x for x in components if x["type"] in ("html", "plot")]
+    markdown = {x["props"].get("elem_id"): x["props"] for x in components
+                if x["type"] == "markdown"}
+    logout, = [x["props"] for x in components if x["props"].get("elem_id") == "logout"]
+    assert logout["link"] == "logout" and logout["link_target"] == "_self"
+    assert not markdown["esc-reply-box"].get("value")
     http.close()
 
 
@@ -401,7 +403,7 @@ def test_index_status_and_analytics(console) -> None:
     assert status["chunks"] == str(manifest["chunks"]) and status["model"] == manifest["model"]
     assert status["last revised"] == manifest["last_revised"] and status["built at"]
 
-    rate, _plot, per_day, top, down = api.predict(api_name="/analytics")
+    rate, per_day, top, down = api.predict(api_name="/analytics")
     assert "33.3%" in rate and "of 3 question(s)" in rate
     assert per_day["data"][0][1:] == [3, 1, 2]
     assert top["data"] == [[" ".join(XSS.split()), 2]]

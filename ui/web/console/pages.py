@@ -206,8 +206,10 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics,
     with gr.Blocks(title="policy-qa console", analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown("## policy-qa support console")
-            gr.HTML('<form method="post" action="logout" style="text-align:right">'
-                    '<button type="submit" id="logout">Sign out</button></form>')
+            # a link button, not gr.HTML: gradio 6 evaluates gr.HTML templates as
+            # JavaScript, which the CSP (no 'unsafe-eval') refuses; GET logout signs out
+            gr.Button("Sign out", link="logout", link_target="_self", elem_id="logout",
+                      size="sm", scale=0)
         with gr.Tabs():
             with gr.Tab("Escalations", id="queue"):
                 console_queue.queue_tab(demo, service, outbox, list(agents))

@@ -108,7 +108,7 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
     passages = gr.Dataframe(headers=data.PASSAGE_COLUMNS, datatype="str", interactive=False,
                             wrap=True, label="Passages the visitor was shown")
     resolution = gr.Textbox(label="Resolution", interactive=False, elem_id="esc-resolution")
-    reply = gr.HTML(elem_id="esc-reply-box")
+    reply = gr.Markdown(elem_id="esc-reply-box")  # gr.HTML needs unsafe-eval (CSP)
     with gr.Row():
         assignee = gr.Dropdown(["", *agents], value="", label="Assign to", elem_id="esc-assignee",
                                scale=2)

@@ -127,20 +127,18 @@ def index_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
 # --- analytics -----------------------------------------------------------------------
 
 def analytics_view(analytics: Analytics) -> tuple[str, pd.DataFrame, pd.DataFrame,
-                                                  pd.DataFrame, pd.DataFrame]:
-    """(resolved-rate line, per-day table, per-day plot data, top unresolved, thumbs-down)."""
+                                                  pd.DataFrame]:
+    """(resolved-rate line, per-day table, top unresolved, thumbs-down). No chart: gradio's
+    plots compile vega expressions with eval, which the console's CSP refuses."""
     days = analytics.questions_per_day()
     total = sum(t for _, t, _ in days)
     rate = f"**Resolved rate: {analytics.resolved_rate():.1%}** of {total} question(s) " \
            f"in the last 30 days (retention {analytics.retention_days:g} days)."
     per_day = frame([[d, t, r, t - r] for d, t, r in days], DAY_COLUMNS)
-    plot = pd.DataFrame([{"day": d, "outcome": o, "questions": n}
-                         for d, t, r in days for o, n in (("resolved", r), ("unresolved", t - r))],
-                        columns=["day", "outcome", "questions"])
     top = frame([[q, c] for q, c in analytics.top_unresolved()], ["question", "times asked"])
     down = frame([[r["at"], r["question"], r["answer"]] for r in analytics.thumbs_down()],
                   ["when", "question", "answer shown"])
-    return rate, per_day, plot, top, down
+    return rate, per_day, top, down
 
 
 def analytics_tab(demo: gr.Blocks, analytics: Analytics, requests: Any = None) -> None:
@@ -148,7 +146,6 @@ def analytics_tab(demo: gr.Blocks, analytics: Analytics, requests: Any = None) -
     table: requests by kind and the on-time rate."""
     refresh = gr.Button("Refresh")
     rate = gr.Markdown()
-    plot = gr.BarPlot(x="day", y="questions", color="outcome", label="Questions per day")
     per_day = gr.Dataframe(headers=DAY_COLUMNS, datatype="str", interactive=False,
                            label="Questions per day")
     top = gr.Dataframe(headers=["question", "times asked"], datatype="str", interactive=False,
@@ -158,10 +155,9 @@ def analytics_tab(demo: gr.Blocks, analytics: Analytics, requests: Any = None) -
                         interactive=False, wrap=True, label="Thumbs-down answers")
 
     def load() -> tuple[Any, ...]:
-        r, d, p, t, w = analytics_view(analytics)
-        return r, p, d, t, w
+        return analytics_view(analytics)
 
-    outputs = [rate, plot, per_day, top, down]
+    outputs = [rate, per_day, top, down]
     refresh.click(load, None, outputs, api_name=False)
     demo.load(load, None, outputs, api_name="analytics")
     if requests is not None:
