@@ -85,7 +85,9 @@ def ask(scope, question: str, replies_before: int = 0):
     box = scope.locator("#pqa-ask textarea")
     box.fill(question)
     box.press("Enter")
-    reply = scope.locator("#pqa-chat [data-testid='bot']").nth(replies_before)
+    # the bot's reply, not the typing indicator it replaces
+    reply = scope.locator("#pqa-chat [data-testid='bot']:not(:has(.pqa-typing))").nth(
+        replies_before)
     reply.wait_for()
     return reply
 
