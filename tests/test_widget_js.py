@@ -224,7 +224,7 @@ def test_data_attributes_theme_and_configure_the_widget(site, new_page, tmp_path
         parts = urlsplit(src)
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == site.url + "/"
         query = parse_qs(parts.query)
-        page_url = urlsplit(query.pop("page")[0])  # the host page, for the privacy team
+        page_url = urlsplit(query.pop("from_page")[0])  # the host page, for the privacy team
         assert (page_url.netloc, page_url.query) == (urlsplit(host_url).netloc, "")
         assert query == {
             "greeting": ["Hi"], "suggest": ["Do you sell my data?|How do I delete my account?"]}
@@ -259,7 +259,7 @@ def test_without_options_the_widget_keeps_its_defaults(site, new_page):
             "Privacy policy assistant"
         src = urlsplit(page.locator("#policy-qa-widget iframe").get_attribute("src"))
         assert f"{src.scheme}://{src.netloc}{src.path}" == site.url + "/"
-        assert set(parse_qs(src.query)) == {"page"}  # no greeting or suggestions
+        assert set(parse_qs(src.query)) == {"from_page"}  # no greeting or suggestions
 
 
 @browser_test
@@ -280,7 +280,7 @@ def test_hostile_data_values_stay_text(site, new_page):
         assert box is not None and box["x"] > 500  # unknown position: bottom-right
         query = parse_qs(urlsplit(page.locator("#policy-qa-widget iframe")
                                   .get_attribute("src")).query)
-        query.pop("page")
+        query.pop("from_page")
         assert query == {"greeting": ["<script>alert(2)</script>"],
                          "suggest": [f"{PAYLOAD}|\"'&"]}
         page.wait_for_timeout(300)

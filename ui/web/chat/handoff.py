@@ -71,11 +71,11 @@ def offer_text(service: Service) -> str:
 
 def visit_context(state: dict, request: Any, question: str) -> dict[str, Any]:
     """What the team gets with a hand-off besides the question: the page the visitor
-    is on (widget.js passes the host page as ?page=; an invalid one is dropped) and
-    their earlier questions in this chat, oldest first."""
+    is on (widget.js passes the host page as ?from_page=; gradio itself owns ?page=)
+    or None when invalid, and their earlier questions in this chat, oldest first."""
     params = getattr(request, "query_params", None) or {}
     try:
-        page = check_page_url(params.get("page"))
+        page = check_page_url(params.get("from_page"))
     except PolicyQAError:
         page = None
     asked = [t["q"] for t in (state.get("turns") or {}).values() if t.get("q")]

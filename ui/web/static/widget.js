@@ -24,7 +24,7 @@
  *   greeting=TEXT               the greeting (at most 300 characters)
  *   suggest=Q1|Q2               one parameter: the suggestions joined by | (at most 6,
  *                               each at most 200 characters, trimmed, empty ones dropped)
- *   page=URL                    always (on an http(s) page): the host page's origin and
+ *   from_page=URL               always (on an http(s) page): the host page's origin and
  *                               path, without query or fragment; a hand-off to the
  *                               privacy team says which page the visitor was on
  * e.g. https://HOST/?greeting=Hi&suggest=Do+you+sell+my+data%3F%7CHow+do+I+delete...
@@ -115,7 +115,7 @@
   // the page the visitor asks from, for the privacy team: no query or fragment (they
   // can carry tokens or personal data), http(s) pages only, at most 2000 characters
   if (/^https?:$/.test(location.protocol)) {
-    query.set("page", clip(location.origin + location.pathname, 2000));
+    query.set("from_page", clip(location.origin + location.pathname, 2000));
   }
   var chatUrl = origin + "/" + (query.toString() ? "?" + query.toString() : "");
 
