@@ -13,9 +13,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import secrets
-import shutil
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +27,7 @@ from qa.escalation.grouping import group_similar
 from qa.escalation.inbox import Inbox, InboxItem
 from qa.escalation.records import askers
 from qa.escalation.reply import mailto
+from ui.web.console.exports import write_export
 
 QUEUE_COLUMNS = ["id", "created", "age", "status", "assignee", "first response", "reason",
                  "question", "askers", "last error"]
@@ -41,7 +39,6 @@ EXPORT_COLUMNS = ["id", "created", "status", "reason", "assignee", "age seconds"
                   "resolution note", "resolution section"]
 ASSIGNEE_ANYONE, ASSIGNEE_NONE, ASSIGNEE_ME = "anyone", "unassigned", "me"
 EXPORT_DIR = "escalations-export"
-EXPORT_SECONDS = 3600.0
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -148,14 +145,6 @@ def export_csv(inbox: Inbox, flt: InboxFilter, cache: str | Path) -> Path:
     """The filtered list as CSV in a fresh unguessable folder of the console's gradio
     cache; exports older than EXPORT_SECONDS are removed first (they hold personal data).
     Cells that would start a spreadsheet formula get a leading apostrophe."""
-    root = Path(cache) / EXPORT_DIR
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for old in root.iterdir():
-        try:
-            if time.time() - old.stat().st_mtime > EXPORT_SECONDS:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -166,12 +155,8 @@ def export_csv(inbox: Inbox, flt: InboxFilter, cache: str | Path) -> Path:
             None if item.first_response_seconds is None else round(item.first_response_seconds),
             e.question, ", ".join(askers(e.email)), e.page_url, when(e.resolved_at),
             e.resolution_note, e.resolution_section)])
-    folder = root / secrets.token_hex(16)
-    folder.mkdir(mode=0o700)
-    stamp = datetime.fromtimestamp(inbox.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"escalations-{stamp}.csv"
-    path.write_text(out.getvalue(), encoding="utf-8")
-    return path
+    return write_export(cache, EXPORT_DIR, "escalations", "csv", out.getvalue(),
+                        inbox.clock())
 
 
 def group_rows(inbox: Inbox, flt: InboxFilter, encode: Callable[[list[str]], np.ndarray],

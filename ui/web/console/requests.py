@@ -13,9 +13,6 @@ Styler CSS made here from fixed strings, never from request data.
 from __future__ import annotations
 
 import logging
-import secrets
-import shutil
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from qa.rights.deadlines import JURISDICTIONS
 from qa.rights.features import KINDS
 from qa.rights.records import FINAL_STATES, STATES, TRANSITIONS, RightsRequest, to_csv, to_json
 from qa.rights.store import RequestStore
+from ui.web.console.exports import EXPORT_SECONDS, write_export  # noqa: F401 (the tests read it)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,6 @@ SUMMARY_COLUMNS = ["kind", "requests", "open", "overdue", "done", "done on time"
 SOON_DAYS = 3
 MAX_ROWS = 500
 EXPORT_DIR = "requests-export"
-EXPORT_SECONDS = 3600.0  # older exports are deleted when the next one is made
 # text on background, both fixed: 8.2:1 (overdue) and 7.8:1 (due soon), WCAG AA needs 4.5
 STYLES = {"overdue": "background-color: #fde2e1; color: #7f1d1d; font-weight: 600",
           "soon": "background-color: #fef3c7; color: #713f12; font-weight: 600"}
@@ -155,22 +152,10 @@ def export_log(store: RequestStore, fmt: str, cache: str | Path) -> Path:
     """Write the whole log as CSV or JSON into a fresh unguessable folder of the gradio
     cache `cache` (the only place the console serves files from); exports older than
     EXPORT_SECONDS are removed first, since the log holds personal data."""
-    root = Path(cache) / EXPORT_DIR
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for old in root.iterdir():
-        try:
-            if time.time() - old.stat().st_mtime > EXPORT_SECONDS:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass
-    folder = root / secrets.token_hex(16)
-    folder.mkdir(mode=0o700)
-    stamp = datetime.fromtimestamp(store.clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
     ext = "json" if fmt.lower() == "json" else "csv"
     rows = store.export_rows()
-    path = folder / f"privacy-requests-{stamp}.{ext}"
-    path.write_text(to_json(rows) if ext == "json" else to_csv(rows), encoding="utf-8")
-    return path
+    text = to_json(rows) if ext == "json" else to_csv(rows)
+    return write_export(cache, EXPORT_DIR, "privacy-requests", ext, text, store.clock())
 
 
 def summary_rows(store: RequestStore) -> tuple[str, pd.DataFrame]:
