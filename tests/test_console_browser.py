@@ -118,7 +118,7 @@ def test_console_asks_for_login_then_shows_the_escalation_as_text(
     page.get_by_text("when-would-we-share-your-information").first.wait_for()
     page.screenshot(path=tmp_path / "console-diagnostics.png", full_page=True)
 
-    page.get_by_role("button", name="Sign out").click()
+    page.locator("#logout").get_by_text("Sign out").click()  # a link button (no gr.HTML: CSP)
     page.wait_for_url(base + "/console/login")
     page.goto(base + "/console/")
     assert page.url == base + "/console/login"
