@@ -55,3 +55,9 @@ class RateLimitedError(PolicyQAError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class StoreUnavailableError(PolicyQAError):
+    """The shared database (PostgreSQL, `database_url`) refused the connection or went
+    away mid-transaction: the change was not confirmed, so nobody may be told it was
+    (HTTP 503 with this reason); the next call reconnects."""

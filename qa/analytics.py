@@ -1,19 +1,19 @@
 """Usage analytics for the support console: what people ask and where the policy
 falls short.
 
-One SQLite file (WAL, synchronous=NORMAL; the SQLite layer is qa/sqlite.py). Each
+One SQLite file (WAL, synchronous=NORMAL), or the `analytics` schema of the
+PostgreSQL `database_url` shared by replicas (the database layer is qa/database/). Each
 answered question stores its UTC day, kind, whether it was resolved, the confidence,
 the top passage's anchor and the question itself (whitespace-normalised, needed for
 "most frequent unresolved questions"); each thumbs-up/down stores the question and
 the answer shown. Client identifiers are kept only as a keyed hash
-(`qa.sqlite.client_hash`, the key lives in the database), never as raw IPs. Rows
+(`qa.database.client_hash`, the key lives in the database), never as raw IPs. Rows
 older than `retention_days` are deleted by `purge`, which also runs on its own at
 most once an hour while recording.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.database import client_hash, open_database
 from qa.normalize import question_key
-from qa.sqlite import Database, client_hash
 
 __all__ = ["Analytics", "normalise"]
 
@@ -93,22 +93,24 @@ class Analytics:
                  clock: Callable[[], float] = time.time) -> None:
         # analytics are not worth an fsync per answer: WAL + NORMAL stays consistent
         # and at worst loses the last rows on a power cut
-        self.database = Database(Path(path), "analytics database", synchronous="NORMAL")
+        self.database = open_database(path, "analytics database", store="analytics",
+                                      synchronous="NORMAL")
         self.retention_days = float(retention_days)
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.database.prepare()
         self._local = threading.local()  # the open batch connection of this thread
         self._secret = self.database.create(_SCHEMA, SCHEMA_VERSION)
         self._last_purge = 0.0
 
     @property
-    def path(self) -> Path:
-        """The analytics file."""
+    def path(self) -> Path | str:
+        """The analytics file (on PostgreSQL: the database and schema)."""
         return self.database.path
 
     @classmethod
     def from_settings(cls, settings: Any, *, clock: Callable[[], float] = time.time) -> Analytics:
-        return cls(settings.analytics, retention_days=settings.retention_days, clock=clock)
+        target = getattr(settings, "database_url", "") or settings.analytics
+        return cls(target, retention_days=settings.retention_days, clock=clock)
 
     # --- storage ---------------------------------------------------------------------
 
@@ -128,11 +130,11 @@ class Analytics:
                 self._local.con = None
         self._maybe_purge()
 
-    def _batch_connection(self) -> sqlite3.Connection | None:
+    def _batch_connection(self) -> Any | None:
         return getattr(self._local, "con", None)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[Any]:
         """This thread's batch connection if it is in one, else a new connection."""
         shared = self._batch_connection()
         if shared is not None:
@@ -183,8 +185,8 @@ class Analytics:
         with self._connect() as con:
             count = con.execute("DELETE FROM answers WHERE at < ?", (cutoff,)).rowcount
             count += con.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
-            if count:
-                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if count and self._batch_connection() is None:
+            self.database.checkpoint()
         self._last_purge = now
         return count
 

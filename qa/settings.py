@@ -39,6 +39,11 @@ class Settings:
     top_k: int = 3
     max_question_chars: int = 1000
     cache_size: int = 1024
+    # --- shared store: "" keeps everything in the SQLite files below (and the
+    # rate limits and console sessions in memory); postgresql://user@host/db puts the
+    # outbox, analytics, request log, rate limits and sessions in that database,
+    # shared by every replica (qa/database/)
+    database_url: str = ""
     # --- escalation ----------------------------------------------------------
     outbox: Path = DEFAULT_HOME / "outbox.sqlite3"
     maildir: Path = DEFAULT_HOME / "maildir"
@@ -88,6 +93,12 @@ class Settings:
             f"Currently, smtp_tls is {self.smtp_tls!r}",
         )
         object.__setattr__(self, "public_url", _public_url(self.public_url))
+        url = str(self.database_url or "").strip()
+        _check(not url or url.lower().startswith(("postgresql://", "postgres://")),
+               "database_url must be empty (SQLite files) or a PostgreSQL URL like "
+               "postgresql://user@host:5432/policyqa. Currently, database_url starts "
+               f"with {url.partition(':')[0][:20]!r}")
+        object.__setattr__(self, "database_url", url)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (values are converted like env values)."""

@@ -1,25 +1,30 @@
 """Delivery leases on the outbox file (used by qa/escalation/delivery.py through
 `Outbox`, which holds one `Leases`): `claim_due` leases queued rows to one deliverer
 at a time, and the `mark_*` calls land only while that lease (its token) still holds.
+
+On SQLite the claim holds the file's write lock (one writer at a time). On PostgreSQL
+it locks only the rows it takes, `SELECT ... FOR UPDATE SKIP LOCKED`: deliverers on
+several replicas claim at once, each skipping the rows another is claiming, and a row
+whose lease is taken is not due to anyone else until the lease ends; so no escalation
+is sent twice while its lease holds, and a deliverer that dies holding one leaves it
+to the next claim after `lease_seconds`.
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from qa.escalation.queries import get
 from qa.escalation.records import Claim
-from qa.sqlite import Database
 
 __all__ = ["Leases", "is_leased"]
 
 MAX_ERROR_CHARS = 500
 
 
-def is_leased(row: sqlite3.Row, now: float) -> bool:
+def is_leased(row: Any, now: float) -> bool:
     """Whether a deliverer holds this row's lease at `now`."""
     return row["lease_until"] is not None and row["lease_until"] > now
 
@@ -32,7 +37,7 @@ def _short(error: str) -> str:
 class Leases:
     """The delivery side of one outbox database; `clock` is the outbox's clock."""
 
-    def __init__(self, database: Database, clock: Callable[[], float]) -> None:
+    def __init__(self, database: Any, clock: Callable[[], float]) -> None:
         self.database = database
         self.clock = clock
 
@@ -42,11 +47,12 @@ class Leases:
         free at `now`, until now + lease_seconds; each claim counts as an attempt."""
         now = self.clock() if now is None else now
         due_by = now if due_by is None else due_by
-        with self.database.transaction() as con:
+        with self.database.transaction("ROWS") as con:
             ids = [r[0] for r in con.execute(
                 "SELECT id FROM escalations WHERE status = 'queued' AND next_attempt_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?)"
-                " ORDER BY next_attempt_at, created_at LIMIT ?", (due_by, now, int(limit)))]
+                " ORDER BY next_attempt_at, created_at LIMIT ?" + self.database.skip_locked,
+                (due_by, now, int(limit)))]
             claims = []
             for esc_id in ids:
                 token = secrets.token_hex(8)
@@ -74,7 +80,7 @@ class Leases:
     def _release(self, claim: Claim, sets: str, params: tuple[Any, ...],
                  any_status: bool = False) -> bool:
         only_queued = "" if any_status else " AND status = 'queued'"
-        with self.database.transaction() as con:
+        with self.database.transaction("ROWS") as con:  # one row, by its token
             cur = con.execute(
                 f"UPDATE escalations SET {sets}, lease_until = NULL, lease_token = NULL"
                 f" WHERE id = ? AND lease_token = ?{only_queued}",

@@ -1,15 +1,15 @@
-"""The escalation outbox: unanswered questions, committed to SQLite before anyone is
-told "forwarded", then handed to delivery (qa/escalation/delivery.py) with leases and
-retries.
+"""The escalation outbox: unanswered questions, committed to the database (an SQLite
+file, or PostgreSQL shared by replicas) before anyone is told "forwarded", then
+handed to delivery (qa/escalation/delivery.py) with leases and retries.
 
 Life of a row: queued -> sent | failed (dead letter; `resend` re-queues it) and, when
 an agent answers it, resolved. Only the outbox writes the database. `Outbox` takes
 questions in (enqueue, dedupe, attach an e-mail), lists them and moves rows between
-states (resend, resolve, the retention purge). It is composed of: the file
-(`qa.sqlite.Database`), the table and its reads (qa/escalation/queries.py), and the
-delivery leases (a `Leases`, qa/escalation/leases.py). Rows leave it as frozen
-`Escalation` records (defined, with their validation, in qa/escalation/records.py and
-re-exported here).
+states (resend, resolve, the retention purge). It is composed of: the database
+(`qa.database.open_database`: the file, or the `outbox` schema of `database_url`),
+the table and its reads (qa/escalation/queries.py), and the delivery leases (a
+`Leases`, qa/escalation/leases.py). Rows leave it as frozen `Escalation` records
+(defined, with their validation, in qa/escalation/records.py and re-exported here).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from __future__ import annotations
 import builtins
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from index.errors import ConfigError, EscalationStateError, RateLimitedError
+from index.errors import EscalationStateError, RateLimitedError
+from qa.database import client_hash, open_database
 from qa.escalation import changes, queries
 from qa.escalation.audit import AuditEvent
 from qa.escalation.context import check_page_url, clean_conversation
@@ -43,7 +43,6 @@ from qa.escalation.records import (
     optional_email,
     validate_email,
 )
-from qa.sqlite import Database, client_hash
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
@@ -56,10 +55,12 @@ DAY = 86400.0
 
 class Outbox:
     """Durable store of escalations in one SQLite file (WAL, synchronous=FULL,
-    secure_delete), held as `database`; its delivery leases are `leases`.
+    secure_delete) or, when `path` is a postgresql:// URL, in the `outbox` schema of
+    that database; held as `database`. Its delivery leases are `leases`.
 
-    Every call opens its own short-lived connection, so one Outbox can be shared by
-    request threads and the delivery worker, and several processes can share a file.
+    Every call opens its own short-lived connection (borrowed from a pool on
+    PostgreSQL), so one Outbox can be shared by request threads and the delivery
+    worker, and several processes (replicas) can share the store.
     """
 
     def __init__(
@@ -71,30 +72,26 @@ class Outbox:
         retention_days: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.database = Database(Path(path), "outbox", synchronous="FULL",
-                                 secure_delete=True)
+        self.database = open_database(path, "outbox", store="outbox", synchronous="FULL",
+                                      secure_delete=True)
         self.dedupe_window_seconds = float(dedupe_window_seconds)
         self.escalations_per_hour = int(escalations_per_hour)
         self.retention_days = float(retention_days)
         self.clock = clock
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the outbox folder for {str(self.path)!r}: "
-                              f"{exc.strerror or exc}") from None
+        self.database.prepare()
         self._secret = self.database.create(queries.SCHEMA, queries.SCHEMA_VERSION,
                                             queries.MIGRATIONS)
         self.leases = Leases(self.database, clock)
 
     @property
-    def path(self) -> Path:
-        """The outbox file."""
+    def path(self) -> Path | str:
+        """The outbox file (on PostgreSQL: the database and schema, no password)."""
         return self.database.path
 
     @classmethod
     def from_settings(cls, settings: Any, *, clock: Callable[[], float] = time.time) -> Outbox:
         return cls(
-            settings.outbox,
+            getattr(settings, "database_url", "") or settings.outbox,
             dedupe_window_seconds=settings.dedupe_window_seconds,
             escalations_per_hour=settings.escalations_per_hour,
             retention_days=settings.retention_days,
@@ -133,7 +130,8 @@ class Outbox:
         ckey = client_hash(self._secret, client)
         now = self.clock()
         with self.database.transaction() as con:
-            existing = queries.find_duplicate(con, key, ckey, now - self.dedupe_window_seconds)
+            existing = queries.find_duplicate(con, key, ckey, now - self.dedupe_window_seconds,
+                                              lock=self.database.lock_rows)
             if existing is not None:
                 open_ = existing["status"] == "queued" and not is_leased(existing, now)
                 new_asker = bool(email) and email not in askers(existing["email"])
@@ -156,7 +154,7 @@ class Outbox:
             )
             return queries.get(con, esc_id)
 
-    def _check_rate(self, con: sqlite3.Connection, client: str, ckey: str, now: float) -> None:
+    def _check_rate(self, con: Any, client: str, ckey: str, now: float) -> None:
         limit = self.escalations_per_hour
         if not client or limit <= 0:
             return
@@ -175,7 +173,7 @@ class Outbox:
         email = validate_email(email)
         now = self.clock()
         with self.database.transaction() as con:
-            row = queries.fetch_row(con, esc_id)
+            row = queries.fetch_row(con, esc_id, lock=self.database.lock_rows)
             if row["status"] != "queued" or is_leased(row, now):
                 state = "being delivered" if row["status"] == "queued" else row["status"]
                 raise EscalationStateError(
@@ -204,8 +202,7 @@ class Outbox:
 
     def health(self) -> dict[str, Any]:
         """What a health check or the console shows: durability settings and counts."""
-        with self.database.connect() as con:
-            journal, sync = queries.durability(con)
+        journal, sync = self.database.durability()
         return {"path": str(self.path), "journal_mode": journal, "synchronous": sync,
                 "counts": self.counts()}
 
@@ -266,6 +263,5 @@ class Outbox:
                 " OR conversation != '[]')", (cutoff,))
             count = cur.rowcount
         if count:
-            with self.database.connect() as con:
-                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.database.checkpoint()
         return count

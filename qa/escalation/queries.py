@@ -1,17 +1,19 @@
 """The escalations table: its schema, and the read-only SQL over it as functions of an
 open connection (qa/escalation/outbox.py and qa/escalation/leases.py open the
-connections and transactions; the SQLite layer under them is qa/sqlite.py). Nothing
+connections and transactions; the database layer under them is qa/database/). Nothing
 here writes. Also here: the audit trail's table (`escalation_events`, appended to by
 qa/escalation/audit.py), the migrations that bring an older outbox file up to this
 SCHEMA_VERSION, and the inbox search behind the console (`search`, `filter_counts`).
 
-The SQL is kept portable (no SQLite-only functions; ALTER TABLE ... ADD COLUMN for
-migrations) so the outbox can move to another database behind qa/sqlite.py.
+The SQL is written once, in SQLite's dialect and kept portable (no SQLite-only
+functions; ALTER TABLE ... ADD COLUMN for migrations): the PostgreSQL back-end
+translates its few differences (qa/database/dialect.py). A `lock` argument is the
+back-end's row-lock clause (`Database.lock_rows`: "" on SQLite, whose transactions
+already hold the write lock, " FOR UPDATE" on PostgreSQL).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +23,7 @@ from qa.escalation.filters import UNASSIGNED, InboxFilter
 from qa.escalation.records import STATUSES, Escalation, check_status, from_row
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "counts", "durability", "events",
+    "MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "counts", "events",
     "fetch_row", "filter_counts", "filter_sql", "find_duplicate", "first_responses", "get",
     "listing", "resolved_examples", "search",
 ]
@@ -68,7 +70,7 @@ CREATE TABLE IF NOT EXISTS escalation_events (
 CREATE INDEX IF NOT EXISTS escalation_events_of ON escalation_events (escalation_id, at);
 """
 
-# version -> the statements that turn a file of version - 1 into it (qa/sqlite.py runs
+# version -> the statements that turn a file of version - 1 into it (qa/database/ runs
 # them, one transaction per version, before SCHEMA creates what is still missing)
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE escalations ADD COLUMN page_url TEXT",
@@ -78,20 +80,21 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
-def fetch_row(con: sqlite3.Connection, esc_id: str) -> sqlite3.Row:
+def fetch_row(con: Any, esc_id: str, *, lock: str = "") -> Any:
     """The row of one escalation, or NotFoundError naming the id."""
-    row = con.execute("SELECT * FROM escalations WHERE id = ?", (str(esc_id),)).fetchone()
+    row = con.execute("SELECT * FROM escalations WHERE id = ?" + lock,
+                      (str(esc_id),)).fetchone()
     if row is None:
         raise NotFoundError(f"no escalation with id {str(esc_id)[:40]!r}")
     return row
 
 
-def get(con: sqlite3.Connection, esc_id: str) -> Escalation:
+def get(con: Any, esc_id: str) -> Escalation:
     """One escalation as a record, or NotFoundError."""
     return from_row(fetch_row(con, esc_id))
 
 
-def listing(con: sqlite3.Connection, status: str | None = None,
+def listing(con: Any, status: str | None = None,
             limit: int | None = 200) -> list[Escalation]:
     """Escalations newest first, optionally only one status; limit None = all."""
     where, params = ("WHERE status = ?", [check_status(status)]) if status else ("", [])
@@ -102,20 +105,13 @@ def listing(con: sqlite3.Connection, status: str | None = None,
     return [from_row(r) for r in con.execute(sql, params)]
 
 
-def counts(con: sqlite3.Connection) -> dict[str, int]:
+def counts(con: Any) -> dict[str, int]:
     """How many escalations are in each status (every status, zeros included)."""
     rows = dict(con.execute("SELECT status, COUNT(*) FROM escalations GROUP BY status"))
     return {s: int(rows.get(s, 0)) for s in STATUSES}
 
 
-def durability(con: sqlite3.Connection) -> tuple[str, str]:
-    """(journal mode, synchronous level) of this connection, e.g. ("wal", "full")."""
-    journal = con.execute("PRAGMA journal_mode").fetchone()[0]
-    sync = con.execute("PRAGMA synchronous").fetchone()[0]
-    return journal, {2: "full", 3: "extra"}.get(sync, str(sync))
-
-
-def resolved_examples(con: sqlite3.Connection) -> list[dict[str, str]]:
+def resolved_examples(con: Any) -> list[dict[str, str]]:
     """{"question", "section"} pairs an agent resolved with a section (not purged)."""
     rows = con.execute(
         "SELECT question, resolution_section FROM escalations WHERE status = 'resolved'"
@@ -124,13 +120,13 @@ def resolved_examples(con: sqlite3.Connection) -> list[dict[str, str]]:
     return [{"question": q, "section": s} for q, s in rows]
 
 
-def find_duplicate(con: sqlite3.Connection, key: str, client: str,
-                   since: float) -> sqlite3.Row | None:
+def find_duplicate(con: Any, key: str, client: str, since: float, *,
+                   lock: str = "") -> Any:
     """The newest row with this dedupe key from this (hashed) client created after
     `since`, if any."""
     return con.execute(
         "SELECT * FROM escalations WHERE question_key = ? AND client = ?"
-        " AND created_at > ? ORDER BY created_at DESC LIMIT 1",
+        " AND created_at > ? ORDER BY created_at DESC LIMIT 1" + lock,
         (key, client, since),
     ).fetchone()
 
@@ -171,7 +167,7 @@ def filter_sql(flt: InboxFilter) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def search(con: sqlite3.Connection, flt: InboxFilter, limit: int | None = 500) -> list[Escalation]:
+def search(con: Any, flt: InboxFilter, limit: int | None = 500) -> list[Escalation]:
     """The escalations matching `flt`, newest first; limit None = all."""
     where, params = filter_sql(flt)
     sql = f"SELECT * FROM escalations {where} ORDER BY created_at DESC, id"
@@ -181,7 +177,7 @@ def search(con: sqlite3.Connection, flt: InboxFilter, limit: int | None = 500) -
     return [from_row(r) for r in con.execute(sql, params)]
 
 
-def filter_counts(con: sqlite3.Connection, flt: InboxFilter) -> dict[str, int]:
+def filter_counts(con: Any, flt: InboxFilter) -> dict[str, int]:
     """Per status, how many escalations match `flt` apart from its status."""
     where, params = filter_sql(flt.any_status())
     rows = dict(con.execute(f"SELECT status, COUNT(*) FROM escalations {where}"
@@ -189,14 +185,14 @@ def filter_counts(con: sqlite3.Connection, flt: InboxFilter) -> dict[str, int]:
     return {s: int(rows.get(s, 0)) for s in STATUSES}
 
 
-def events(con: sqlite3.Connection, esc_id: str) -> list[AuditEvent]:
+def events(con: Any, esc_id: str) -> list[AuditEvent]:
     """An escalation's audit trail, oldest first."""
     rows = con.execute("SELECT * FROM escalation_events WHERE escalation_id = ?"
                        " ORDER BY at, id", (str(esc_id),))
     return [event_from_row(r) for r in rows]
 
 
-def first_responses(con: sqlite3.Connection, ids: Sequence[str]) -> dict[str, float]:
+def first_responses(con: Any, ids: Sequence[str]) -> dict[str, float]:
     """For each of `ids` that has one, when the team first responded (replied or
     resolved)."""
     found: dict[str, float] = {}

@@ -1,6 +1,6 @@
 """The durable log of privacy rights requests: one SQLite file (WAL, synchronous=FULL,
-secure_delete; the SQLite layer is qa/sqlite.py), by default `requests.sqlite3` next
-to the escalation outbox.
+secure_delete), by default `requests.sqlite3` next to the escalation outbox, or the
+`rights` schema of the PostgreSQL `database_url` (the database layer is qa/database/).
 
     store = RequestStore.from_settings(settings)
     request = store.submit("deletion", "eu_uk", "ana@example.org", "Delete my account",
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigError, RateLimitedError
+from qa.database import client_hash, open_database
 from qa.escalation.mail import one_line
 from qa.escalation.records import check_question, clean_passages, validate_email
 from qa.rights import deadlines, queries
@@ -49,7 +50,6 @@ from qa.rights.records import (
     clean_note,
     export_row,
 )
-from qa.sqlite import Database, client_hash
 
 __all__ = ["FILE_NAME", "RequestStore", "default_path"]
 
@@ -85,22 +85,18 @@ class RequestStore:
                  rules: deadlines.Rules = deadlines.DEFAULT_RULES,
                  holidays: Iterable[date] = (), dedupe_window_seconds: float = 0.0,
                  requests_per_hour: int = 0) -> None:
-        self.database = Database(Path(path), "rights request log", synchronous="FULL",
-                                 secure_delete=True)
+        self.database = open_database(path, "rights request log", store="rights",
+                                      synchronous="FULL", secure_delete=True)
         self.clock = clock
         self.rules = rules
         self.holidays = frozenset(holidays)
         self.dedupe_window_seconds = float(dedupe_window_seconds)
         self.requests_per_hour = int(requests_per_hour)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the folder of the rights request log "
-                              f"{str(self.path)!r}: {exc.strerror or exc}") from None
+        self.database.prepare()
         self._secret = self.database.create(queries.SCHEMA, queries.SCHEMA_VERSION)
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | str:
         return self.database.path
 
     @classmethod
@@ -117,7 +113,7 @@ class RequestStore:
         options.setdefault("dedupe_window_seconds",
                            getattr(settings, "dedupe_window_seconds", 0.0))
         options.setdefault("requests_per_hour", getattr(settings, "escalations_per_hour", 0))
-        return cls(default_path(settings), **options)
+        return cls(getattr(settings, "database_url", "") or default_path(settings), **options)
 
     # --- taking requests in ---------------------------------------------------------
 
@@ -256,11 +252,12 @@ class RequestStore:
         free at `now`, until now + lease_seconds; each claim counts as an attempt."""
         now = self.clock() if now is None else now
         due_by = now if due_by is None else due_by
-        with self.database.transaction() as con:
+        with self.database.transaction("ROWS") as con:  # SKIP LOCKED on PostgreSQL
             row = con.execute(
                 "SELECT id FROM requests WHERE mail_status = 'queued' AND mail_next_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?)"
-                " ORDER BY mail_next_at, received_at LIMIT 1", (due_by, now)).fetchone()
+                " ORDER BY mail_next_at, received_at LIMIT 1" + self.database.skip_locked,
+                (due_by, now)).fetchone()
             if row is None:
                 return None
             token = secrets.token_hex(8)

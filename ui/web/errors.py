@@ -18,6 +18,7 @@ from index.errors import (
     NotFoundError,
     PolicyQAError,
     RateLimitedError,
+    StoreUnavailableError,
 )
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 # the most specific class wins; anything else a user can fix is a 400
 STATUS: tuple[tuple[type[PolicyQAError], int], ...] = (
     (RateLimitedError, 429), (EscalationStateError, 409), (NotFoundError, 404),
-    (IndexLoadError, 503), (ConfigError, 503), (PolicyQAError, 400))
+    (IndexLoadError, 503), (ConfigError, 503),
+    (StoreUnavailableError, 503), (PolicyQAError, 400))
 
 
 def status_of(exc: PolicyQAError) -> int:
