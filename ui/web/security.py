@@ -8,7 +8,9 @@ and the security headers.
 - CORS is ours, not gradio's: only `/api/*` answers allowed origins with CORS headers
   (preflights included); every other response has any `Access-Control-*` header removed;
 - API POSTs whose Content-Length exceeds the API body limit get 413 before any read;
-- API POSTs are rate-limited per client and action (token buckets) -> 429 + Retry-After;
+- API POSTs are rate-limited per client and action (token buckets) -> 429 + Retry-After
+  (with `database_url` the buckets live in the shared database, qa/database/shared.py,
+  so a limit holds across replicas; a database that is away is a 503 with the reason);
 - every response gets nosniff, a Referrer-Policy and a Content-Security-Policy
   (`default-src 'self'`, scripts only from this server; the chat may be framed by any
   site, the console by none), HSTS when the request came over HTTPS, no `server`
@@ -30,7 +32,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.errors import RateLimitedError
+from index.errors import RateLimitedError, StoreUnavailableError
+from qa.database.shared import WebState
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -67,28 +70,36 @@ class Rate:
         return f"{self.burst} per {unit}"
 
 
+PRUNE_SECONDS = 3600.0
+
+
 class RateLimiter:
     """Token buckets per (client, action): the one limiter of every public action (the
     API, the chat's ask/thumbs/send/e-mail, console sign-in failures). `rates` maps an
     action to its Rate; an int is a per-minute rate for every action ("0" disables)."""
 
     def __init__(self, rates: int | Rate | Mapping[str, Rate], *,
-                 clock: Callable[[], float] = time.monotonic, max_clients: int = 50_000) -> None:
+                 clock: Callable[[], float] | None = None, max_clients: int = 50_000,
+                 shared: WebState | None = None) -> None:
         if isinstance(rates, int):
             rates = Rate.per(rates, 60.0)
         self.rates = dict(rates) if isinstance(rates, Mapping) else {"*": rates}
-        self.clock = clock
+        # shared buckets are compared across processes: wall-clock time, not monotonic
+        self.clock = clock or (time.time if shared is not None else time.monotonic)
         self.max_clients = max_clients
+        self.shared = shared  # None: the buckets below, in this process only
         self._buckets: OrderedDict[tuple[str, str], tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._last_prune = self.clock()
 
     @classmethod
     def from_settings(cls, settings: object) -> RateLimiter:
+        """The app's limiter; with `database_url`, its buckets are the database's."""
         per_minute = int(getattr(settings, "requests_per_minute", 60))
         per_hour = int(getattr(settings, "escalations_per_hour", 10))
         return cls({"ask": Rate.per(per_minute, 60.0), "feedback": Rate.per(per_minute, 60.0),
                     "escalate": Rate.per(per_hour, 3600.0), "email": Rate.per(per_hour, 3600.0),
-                    "login": Rate(5, 300.0)})
+                    "login": Rate(5, 300.0)}, shared=WebState.from_settings(settings))
 
     def rate(self, action: str) -> Rate:
         return self.rates.get(action) or self.rates.get("*") or Rate(0, 0.0)
@@ -110,6 +121,9 @@ class RateLimiter:
         rate = self.rate(action)
         if rate.burst <= 0:
             return 0.0
+        if self.shared is not None:
+            tokens = self.shared.tokens(client, action, rate.burst, rate.refill_seconds)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
         with self._lock:
             tokens = self._tokens((client, action), rate, self.clock(), keep=True)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
@@ -118,6 +132,10 @@ class RateLimiter:
         rate = self.rate(action)
         if rate.burst <= 0:
             return 0.0
+        if self.shared is not None:
+            self._maybe_prune()
+            return self.shared.take(client, action, rate.burst, rate.refill_seconds,
+                                    force=force)
         now, key = self.clock(), (client, action)
         with self._lock:
             tokens = self._tokens(key, rate, now, keep=False)
@@ -128,6 +146,15 @@ class RateLimiter:
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
         return 0.0
+
+    def _maybe_prune(self) -> None:
+        """About once an hour, drop shared buckets idle long enough to be full again."""
+        now = self.clock()
+        if now - self._last_prune < PRUNE_SECONDS or self.shared is None:
+            return
+        self._last_prune = now
+        refill = max((2 * r.burst * r.refill_seconds for r in self.rates.values()), default=0.0)
+        self.shared.prune(max(refill, PRUNE_SECONDS))
 
     def _tokens(self, key: tuple[str, str], rate: Rate, now: float, *, keep: bool) -> float:
         tokens, last = (self._buckets.get(key) if keep else self._buckets.pop(key, None)) or (
@@ -237,6 +264,8 @@ class SecurityMiddleware:
                     self.limiter.check(client, action)
             except RateLimitedError as exc:
                 return 429, str(exc), {"retry-after": str(exc.retry_after)}
+            except StoreUnavailableError as exc:  # the shared buckets' database is away
+                return 503, str(exc)
         return None
 
     async def _preflight(self, send: Send, origin: str | None) -> None:

@@ -10,6 +10,12 @@ Sessions are signed cookies (`user|expiry|nonce|hmac`) keyed by `settings.sessio
 or, when that is empty, a random per-process key (a restart logs everybody out).
 Logout revokes the session's nonce until it would have expired anyway. Failed sign-ins
 take tokens from the app's one RateLimiter ("login": 5, then one per 5 minutes).
+
+With `database_url` (several replicas), the key without a configured secret is the
+one kept in the shared database (qa/database/shared.py), so a session made on one
+replica is valid on every other; revocations are kept there too, so a logout on one
+revokes the session everywhere; and the RateLimiter's buckets are shared, so login
+lockouts hold across replicas.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from index.errors import ConfigError
+from qa.database.shared import WebState
 from ui.web.security import RateLimiter, same_origin
 
 __all__ = [
@@ -129,14 +136,19 @@ class Credentials:
 
 
 class Sessions:
-    """Signed, expiring, revocable session tokens."""
+    """Signed, expiring, revocable session tokens; with `shared` (the replicas' web
+    state) the key, when no secret is given, and the revocations are the database's."""
 
     def __init__(self, secret: str = "", *, ttl: float = SESSION_SECONDS,
-                 clock: Callable[[], float] = time.time) -> None:
-        raw = secret.encode("utf-8") if secret else secrets.token_bytes(32)
+                 clock: Callable[[], float] = time.time, shared: WebState | None = None) -> None:
+        if secret:
+            raw = secret.encode("utf-8")
+        else:
+            raw = shared.session_secret() if shared is not None else secrets.token_bytes(32)
         self._key = hashlib.sha256(b"policy-qa console session\0" + raw).digest()
         self.ttl = ttl
         self.clock = clock
+        self.shared = shared
         self._revoked: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -157,6 +169,8 @@ class Sessions:
         user, expiry, nonce = payload.split("|")
         if not expiry.isdigit() or int(expiry) <= self.clock():
             return None
+        if self.shared is not None:
+            return None if self.shared.is_revoked(nonce) else user
         with self._lock:
             return None if nonce in self._revoked else user
 
@@ -164,6 +178,9 @@ class Sessions:
         if self.user(token) is None:
             return
         _, expiry, nonce, _ = token.split("|")  # type: ignore[union-attr]
+        if self.shared is not None:
+            self.shared.revoke(nonce, float(expiry))
+            return
         now = self.clock()
         with self._lock:
             self._revoked = {n: e for n, e in self._revoked.items() if e > now}
@@ -181,8 +198,13 @@ class ConsoleAuth:
 
     @classmethod
     def from_settings(cls, settings: object, limiter: RateLimiter | None = None) -> ConsoleAuth:
-        return cls(parse_users(getattr(settings, "console_users", "")),
-                   secret=getattr(settings, "session_secret", ""), limiter=limiter)
+        """With `database_url`, sessions (and a limiter made here) are shared."""
+        users = parse_users(getattr(settings, "console_users", ""))
+        secret = getattr(settings, "session_secret", "")
+        shared = WebState.from_settings(settings) if users else None
+        return cls(users, secret=secret,
+                   limiter=limiter or (RateLimiter.from_settings(settings) if shared else None),
+                   sessions=Sessions(secret, shared=shared))
 
     @property
     def enabled(self) -> bool:
