@@ -67,20 +67,26 @@ class PostgresServer:
         self._pg_ctl("start")
         return self
 
+    def _options(self) -> str:
+        return (f"-c listen_addresses=127.0.0.1 -c port={self.port}"
+                f" -c unix_socket_directories={self.root} -c fsync=off"
+                " -c max_connections=200")
+
     def _pg_ctl(self, action: str) -> None:
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port}"
-                   f" -c unix_socket_directories={self.root} -c fsync=off"
-                   " -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                  "-o", options, action)
+                  "-o", self._options(), action)
 
     def stop(self) -> None:
         """A fast shutdown (clients are disconnected)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def restart(self) -> None:
-        """Stop (disconnecting every client) and start again on the same port."""
-        self.stop()
+        """`pg_ctl restart` (fast: every client is disconnected), on the same port."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60",
+                  "-l", str(self.log), "-o", self._options(), "restart")
+
+    def start_again(self) -> None:
+        """Start after `stop()`, on the same port."""
         self._pg_ctl("start")
 
     def url(self, database: str = "postgres") -> str:
