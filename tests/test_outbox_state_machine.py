@@ -1,6 +1,8 @@
-"""A Hypothesis state machine over the outbox on a real SQLite file: enqueue, deliver
-(the inbox accepts, fails transiently or permanently), resend, resolve, a deliverer
-crashing mid-send, restart (reopen the file) and time passing.
+"""A Hypothesis state machine over the outbox on both back-ends, a real SQLite file and
+a real PostgreSQL (tests/postgres_server.py; each example on an empty `outbox`
+schema): enqueue, deliver (the inbox accepts, fails transiently or permanently),
+resend, resolve, a deliverer crashing mid-send, restart (reopen the file, or a new
+Outbox on the database: another replica) and time passing.
 
 Invariant: every accepted escalation is queued, sent or visibly failed (or resolved
 by an agent): never dropped, never sent twice under one id. The real-server paths
@@ -18,6 +20,7 @@ from collections import Counter
 from email.message import EmailMessage
 from pathlib import Path
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -184,3 +187,36 @@ OutboxMachine.TestCase.settings = settings(
     max_examples=100, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestOutboxStateMachine = OutboxMachine.TestCase
+
+
+class PostgresOutboxMachine(OutboxMachine):
+    """The same machine on PostgreSQL; `url` is set by the `machine_database` fixture."""
+
+    url = ""
+
+    def __init__(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as con:
+            con.execute("DROP SCHEMA IF EXISTS outbox CASCADE")  # a fresh outbox per example
+        super().__init__()
+
+    def reopen(self) -> Outbox:
+        previous = getattr(self, "outbox", None)
+        if previous is not None:
+            previous.database.close()  # its pooled connections: not one left behind
+        return Outbox(self.url, dedupe_window_seconds=600, escalations_per_hour=3,
+                      retention_days=30, clock=self.clock)
+
+
+pytest_plugins = ["postgres_server"]  # its postgres_server and postgres_url fixtures
+
+
+@pytest.fixture
+def machine_database(postgres_url: str) -> None:
+    PostgresOutboxMachine.url = postgres_url
+
+
+PostgresOutboxMachine.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+TestPostgresOutboxStateMachine = pytest.mark.usefixtures("machine_database")(
+    PostgresOutboxMachine.TestCase)
