@@ -309,3 +309,25 @@ def test_public_url_setting_is_checked() -> None:
     for bad in ("help.example.com", "ftp://x.example", PUBLIC + "/?a=1", "https://u:p@x.example"):
         with pytest.raises(ConfigError, match="public_url must be the server's address"):
             Settings(public_url=bad)
+
+
+def test_a_passage_from_another_document_is_named_with_that_document(
+        outbox: Outbox, server: SmtpServer) -> None:
+    """An index of several documents (the policy and its cookie notice): the mail names
+    the document a passage comes from when it is not the policy itself, and the stored
+    escalation keeps it."""
+    cookie = {"section": "Analytics cookies", "anchor": "analytics-cookies",
+              "url": "https://koreroapp.com/cookies#analytics-cookies",
+              "quote": "We use analytics cookies to count visits.", "score": 0.3,
+              "document": {"id": "cookies", "title": "Korero Cookie Notice",
+                           "url": "https://koreroapp.com/cookies"}}
+    own = {**PASSAGES[0], "document": {"id": "privacy", "title": TITLE,
+                                       "url": "https://koreroapp.com/privacy"}}
+    esc = outbox.enqueue("Which cookies count my visits?", to=INBOX,
+                         passages=[own, cookie], policy_title=TITLE)
+    stored = outbox.get(esc.id)
+    assert [p.document.title for p in stored.passages] == [TITLE, "Korero Cookie Notice"]
+    deliver(outbox, smtp(server))
+    body = server.handler.received[0].message.get_content().replace("\r\n", "\n")
+    assert f"1. {PASSAGES[0]['section']}\n" in body  # the policy's own: not repeated
+    assert "2. Korero Cookie Notice: Analytics cookies\n" in body

@@ -167,12 +167,17 @@ def _body(esc: Escalation, title: str, reply_to: str | None, link: str) -> str:
 
 
 def passage_lines(esc: Any) -> list[str]:
-    """The passages of an escalation (or a rights request): section, quote, link."""
+    """The passages of an escalation (or a rights request): section (after its
+    document's title when that is not the policy's own), quote, link."""
     if not esc.passages:
         return ["  (none)"]
     lines: list[str] = []
+    policy = getattr(esc, "policy_title", "")
     for n, p in enumerate(esc.passages, 1):
-        lines.append(f"{n}. {one_line(p.section or p.anchor or 'section', 200)}")
+        where = p.section or p.anchor or "section"
+        if p.document is not None and p.document.title and p.document.title != policy:
+            where = f"{p.document.title}: {where}"  # an index of several documents
+        lines.append(f"{n}. {one_line(where, 300)}")
         if p.quote:
             lines.append(f'   "{one_line(p.quote, 1000)}"')
         if p.url:

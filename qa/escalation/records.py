@@ -20,7 +20,7 @@ from typing import Any
 
 from index.errors import EmailError, PolicyQAError, QuestionError
 from qa.normalize import question_key
-from qa.records import EscalationRef, Passage
+from qa.records import DocumentRef, EscalationRef, Passage
 
 __all__ = [
     "MAX_NOTE_CHARS", "MAX_PASSAGES", "MAX_QUESTION_CHARS", "STATUSES",
@@ -163,8 +163,17 @@ def clean_passages(passages: Iterable[Any]) -> tuple[Passage, ...]:
             url=str(get("url", "") or "")[:2000],
             quote=str(get("quote", "") or "")[:2000],
             score=score if math.isfinite(score) else 0.0,
+            document=_document(get("document")),
         ))
     return tuple(out)
+
+
+def _document(value: Any) -> DocumentRef | None:
+    """The passage's document (a DocumentRef or its dict), its fields trimmed."""
+    doc = DocumentRef.from_dict(value if isinstance(value, (DocumentRef, dict)) else None)
+    if doc is None:
+        return None
+    return DocumentRef(doc.id[:200], doc.title[:300], doc.url[:2000])
 
 
 # --- rows and input checks -----------------------------------------------------------
