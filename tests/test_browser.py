@@ -6,12 +6,12 @@ as a third-party site. Screenshots go to each test's tmp_path.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from browser_kit import ask, chromium, needs_chromium, new_page
 from web_server import serve_app, serve_page
 
 from qa.escalation.outbox import Outbox
@@ -19,11 +19,7 @@ from qa.service import Service
 from qa.settings import Settings
 from ui.web.app import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 HOST_PAGE = Path(__file__).resolve().parent.parent / "examples" / "host-page.html"
-TIMEOUT = 30_000
 ANSWERABLE = ("How do you use cookies?", "Do you sell my data?",
               "How can I delete my personal information?")
 UNANSWERABLE = ("Can I bring my dog to your office?", "What is the capital of France?")
@@ -32,13 +28,13 @@ PAYLOAD = ("<img src=x onerror=\"window.__xss=1;alert('img')\"> "
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason="needs /usr/bin/chromium (apt-get install chromium); "
-                              "never skipped in CI"),
-    # KNOWN BUG, not fixed yet: since the echo + typing indicator (two gradio events per
-    # question), about one test in twelve intermittently times out waiting for the next
-    # step after a reply (an offer box, the thumbs, a confirmation); each passes alone.
-    # Re-run twice so CI measures the rest; the race itself is an open item of issue 17.
+    needs_chromium,
+    # KNOWN GRADIO RACE (issue 17): gradio's browser client loses an event's result when
+    # it joins the event just as the server closes the session's event stream after
+    # the previous event (seen as a reply, an offer box or a restored conversation
+    # that never shows, about one test in ten here). The chat now makes one gradio
+    # event per question (ui/web/chat/widget.py ask_flow) and no state.change event,
+    # and chat.js re-sends a lost restore; what is left is re-run, twice at most.
     pytest.mark.flaky(reruns=2),
 ]
 
@@ -62,40 +58,17 @@ def site(tmp_path_factory, korero_index_dir, korero_index, embedder):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def open_page(browser, width: int = 1100, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    return page
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture()
 def page(browser):
-    page = open_page(browser)
+    page = new_page(browser)
     yield page
     page.context.close()
 
 
-def ask(scope, question: str, replies_before: int = 0):
-    """Type a question in the chat (page or frame) and wait for the bot's reply."""
-    box = scope.locator("#pqa-ask textarea")
-    box.fill(question)
-    box.press("Enter")
-    # the bot's reply, not the typing indicator it replaces
-    reply = scope.locator("#pqa-chat [data-testid='bot']:not(:has(.pqa-typing))").nth(
-        replies_before)
-    reply.wait_for()
-    return reply
 
 
 def test_chat_answers_with_a_quote_and_a_section_link(site, page, tmp_path):
@@ -229,7 +202,7 @@ def test_xss_payload_stays_text(site, page, tmp_path):
 
 def test_widget_js_on_another_origin_opens_the_chat_and_answers(site, browser, tmp_path):
     html = HOST_PAGE.read_text(encoding="utf-8").replace("https://HOST", site.url)
-    page = open_page(browser)
+    page = new_page(browser)
     with serve_page(html) as host_url:
         assert host_url.split(":")[2] != site.url.split(":")[2]  # another port: origin
         page.goto(host_url)
@@ -258,7 +231,7 @@ def test_widget_js_on_another_origin_opens_the_chat_and_answers(site, browser, t
 
 
 def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):
-    page = open_page(browser, width=375, height=740)
+    page = new_page(browser, width=375, height=740)
     page.goto(site.url + "/")
     reply = ask(page, site.answered)
     reply.locator("blockquote.pqa-quote").first.wait_for()
@@ -282,7 +255,7 @@ def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):
 def test_each_reply_is_in_view_from_its_first_line(site, browser, width):
     """After each reply the chat shows that reply's lead line (not its last quote),
     in a phone-sized and a desktop-sized window."""
-    page = open_page(browser, width=width, height=640)
+    page = new_page(browser, width=width, height=640)
     try:
         page.goto(site.url + "/")
         for n, question in enumerate([site.answered, "How do you use cookies?",

@@ -5,11 +5,11 @@ the test's tmp_path."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_kit import TIMEOUT, chromium, needs_chromium, new_page
 from fastapi import FastAPI
 from web_server import serve_app
 
@@ -17,15 +17,9 @@ from qa.analytics import Analytics
 from qa.escalation.outbox import Outbox
 from ui.web.console.pages import mount_console
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAYLOAD = "<img src=x onerror=\"window.__xss=1;alert('xss')\"> do you sell my data to Acme?"
-TIMEOUT = 30_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason="needs /usr/bin/chromium (apt-get install chromium); never skipped in CI")
+pytestmark = needs_chromium
 
 
 
@@ -46,19 +40,11 @@ def console_url(make_service) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture()
-def page(tmp_path: Path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT)
-        page.dialogs = []  # type: ignore[attr-defined]
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+def page():
+    with chromium() as browser:
+        page = new_page(browser, 1280, 1000)
         yield page
-        context.close()
-        browser.close()
+        page.context.close()
 
 
 def _assert_text_only(page) -> None:

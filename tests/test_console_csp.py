@@ -5,19 +5,17 @@ tests mount the console alone, without the CSP.)"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 import test_console_browser as browser
+from browser_kit import needs_chromium
 from web_server import serve_app
 
 from ui.web.app import create_app
 
 page = browser.page  # the headless Chromium fixture of the console browser test
 
-if not browser.CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip("Chromium is not installed (CI installs it)", allow_module_level=True)
+pytestmark = needs_chromium
 
 
 def test_every_console_tab_renders_under_the_csp_and_sign_out_works(

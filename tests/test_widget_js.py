@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from browser_kit import TIMEOUT, chromium
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from web_server import serve_app, serve_page
@@ -35,11 +35,7 @@ from ui.web.app import create_app
 from ui.web.docs import ASSET_FILES, mount_docs, openapi_30
 from ui.web.security import CHAT_CSP, SecurityMiddleware
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE = Path(__file__).resolve().parent / "data" / "axe.min.js"
-TIMEOUT = 30_000
 ACME = {"data-color": "#0a7d33", "data-title": "Ask ACME", "data-position": "bottom-left",
         "data-greeting": "Hi",
         "data-suggestions": "Do you sell my data?|How do I delete my account?"}
@@ -102,14 +98,8 @@ def docs_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists() and not os.environ.get("CI"):
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium); never skipped in CI")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture()

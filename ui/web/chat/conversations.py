@@ -86,6 +86,11 @@ class ConversationStore:
             self._items.move_to_end(token)
             return found[1]
 
+    def keep(self, state: dict[str, Any]) -> None:
+        """Keep a session's state under its own token, once it has a conversation."""
+        if state.get("token") and state.get("history"):
+            self.put(state["token"], state)
+
     def drop(self, token: object) -> None:
         if isinstance(token, str):
             with self._lock:
@@ -108,8 +113,10 @@ class ConversationStore:
 def wire(demo: gr.Blocks, store: ConversationStore, fresh: Callable[[], dict],
          state: gr.State, chatbot: gr.Chatbot, token: gr.Textbox, new_button: gr.Button,
          offers: list[Any]) -> None:
-    """Restore on load, save on every change of the state, and "New conversation"
-    (which forgets the conversation here and in the tab, and hides `offers`)."""
+    """Restore on load and "New conversation" (which forgets the conversation here and
+    in the tab, and hides `offers`). Saving is the handlers' own `store.keep(state)`,
+    on the server before the reply is shown: no `state.change` event, which would cost
+    a second gradio event per reply and race the visitor's next click."""
     quiet = {"show_progress": "hidden", "api_visibility": "private"}
 
     def options(request: gr.Request):
@@ -129,15 +136,10 @@ def wire(demo: gr.Blocks, store: ConversationStore, fresh: Callable[[], dict],
             return gr.skip(), gr.skip(), gr.skip()
         return kept["history"], {**kept, "asking": None}, kept["token"]
 
-    def save(current: dict) -> None:
-        if current.get("token") and current.get("history"):
-            store.put(current["token"], current)
-
     def forget(current: dict):
         store.drop(current.get("token"))
         return [], fresh(), "", *[gr.update(visible=False)] * len(offers)
 
     demo.load(options, None, [chatbot], **quiet)
     token.input(restore, [token, state], [chatbot, state, token], **quiet)
-    state.change(save, [state], None, **quiet)
     new_button.click(forget, [state], [chatbot, state, token, *offers], **quiet)

@@ -86,9 +86,14 @@ def visit_context(state: dict, request: Any, question: str) -> dict[str, Any]:
 
 def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot,
          email_box: gr.Group, check: Callable[[str, str], None],
-         client: Callable[[Any], str]) -> None:
-    """Send and decline: each adds one message to the conversation and hides the offer;
-    sent without an address, the e-mail box stays open while the delivery is held."""
+         client: Callable[[Any], str], keep: Callable[[dict], None]) -> None:
+    """Send and decline: each adds one message to the conversation (kept with `keep`)
+    and hides the offer; sent without an address, the e-mail box stays open while the
+    delivery is held."""
+
+    def kept(result: tuple) -> tuple:
+        keep(result[1])
+        return result
 
     def send(email: str, state: dict, request: gr.Request):
         offered = state.get("handoff")
@@ -107,22 +112,22 @@ def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot
                                       hold_seconds=0.0 if address else HOLD_SECONDS,
                                       **visit_context(state, request, offered["q"]))
         except (RateLimitedError, PolicyQAError) as exc:
-            return _closed(state, render_notice(NOT_SENT, reason=exc), None)
+            return kept(_closed(state, render_notice(NOT_SENT, reason=exc), None))
         ref = answer.escalation
         if ref is None:  # the policy answers it after all (e.g. an updated index)
-            return _closed(state, render_notice(DECLINED), None)
+            return kept(_closed(state, render_notice(DECLINED), None))
         log.info("chat: escalation %s sent with consent, e-mail given: %s", ref.id,
                  address is not None)
         if address:
             reply = render_notice(SENT_WITH_EMAIL, to=ref.to, id=ref.id, email=address)
-            return _closed(state, reply, None)
+            return kept(_closed(state, reply, None))
         reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=ref.to, id=ref.id)
-        return _closed(state, reply, ref.id)
+        return kept(_closed(state, reply, ref.id))
 
     def decline(state: dict):
         if not state.get("handoff"):
             return state["history"], state, gr.update(visible=False), "", gr.update()
-        return _closed(state, render_notice(DECLINED), None)
+        return kept(_closed(state, render_notice(DECLINED), None))
 
     outputs = [chatbot, state, box.group, box.note, email_box]
     box.send.click(send, [box.email, state], outputs, api_name="send_question")

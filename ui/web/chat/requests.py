@@ -70,8 +70,14 @@ def offer_text(service: Service) -> str:
 
 
 def wire(box: RequestBox, service: Service, state: gr.State, chatbot: gr.Chatbot,
-         check: Callable[[str, str], None], client: Callable[[Any], str]) -> None:
-    """Submit and decline: each adds one message to the conversation and hides the box."""
+         check: Callable[[str, str], None], client: Callable[[Any], str],
+         keep: Callable[[dict], None]) -> None:
+    """Submit and decline: each adds one message to the conversation (kept with `keep`)
+    and hides the box."""
+
+    def kept(result: tuple) -> tuple:
+        keep(result[1])
+        return result
 
     def submit(email: str, where: str, details: str, state: dict, request: gr.Request):
         offered = state.get("request")
@@ -90,12 +96,12 @@ def wire(box: RequestBox, service: Service, state: gr.State, chatbot: gr.Chatbot
         assert ref is not None and ref.id is not None
         log.info("chat: rights request %s submitted (kind=%s)", ref.id, ref.kind)
         reply = render_notice(TAKEN, id=ref.id, email=email.strip(), due=ref.due)
-        return _closed(state, reply)
+        return kept(_closed(state, reply))
 
     def decline(state: dict):
         if not state.get("request"):
             return state["history"], state, gr.update(visible=False), ""
-        return _closed(state, render_notice(DECLINED))
+        return kept(_closed(state, render_notice(DECLINED)))
 
     outputs = [chatbot, state, box.group, box.note]
     box.submit.click(submit, [box.email, box.jurisdiction, box.details, state], outputs,

@@ -92,7 +92,8 @@ def build_widget(
 
     A question is echoed at once with a typing indicator (`echo`, which keeps the
     question in the state), then answered (`answer_pending`, which reads it from
-    there); the gradio API's /ask does both in one call."""
+    there): two yields of one event (`ask_flow`); the gradio API's /ask returns
+    only the second."""
     ask = ask or service.ask
     store = conversations or ConversationStore()
 
@@ -157,16 +158,28 @@ def build_widget(
         message = state.get("asking")
         if not message:
             return (state["history"], state, *[gr.update()] * 6)
-        return respond(message, {**state, "asking": None}, request)[1:]
+        answered = respond(message, {**state, "asking": None}, request)[1:]
+        store.keep(answered[1])  # before the reply is shown: a reload finds it
+        return answered
 
     def ask_now(message: str, state: dict, request: gr.Request):
         """/ask in the gradio API: echo and answer in one call."""
         _, _, state, token = echo(message, state)
         return ("", *answer_pending(state, request), token)
 
+    def ask_flow(message: str, state: dict, request: gr.Request):
+        """The chat's one event per question: the echo and typing indicator, then the
+        answer (a generator, so the browser sees one gradio event: a `.then` chain
+        raced gradio's stream closing and lost the answer now and then)."""
+        box_value, shown, state, token = echo(message, state)
+        yield (box_value, shown, state, token, *[gr.update()] * 6)
+        if state.get("asking"):
+            history, state, *rest = answer_pending(state, request)
+            yield ("", history, state, token, *rest)
+
     def example(state: dict, data: gr.SelectData, request: gr.Request):
         value = data.value.get("text") if isinstance(data.value, dict) else data.value
-        return echo(value if isinstance(value, str) else "", state)
+        yield from ask_flow(value if isinstance(value, str) else "", state, request)
 
     def feedback(state: dict, data: gr.LikeData, request: gr.Request):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -183,6 +196,7 @@ def build_widget(
         turn["vote"] = helpful
         _hook(on_feedback, turn["q"], turn["a"], helpful, _client(request))
         state = {**state, "disliked": None if helpful else index}
+        store.keep(state)
         return gr.update(visible=not helpful), state
 
     def send_to_team(state: dict, request: gr.Request):
@@ -202,6 +216,7 @@ def build_widget(
             reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=esc.to, id=esc.id)
         history = [*history, {"role": "assistant", "content": reply}]
         state = {**state, "history": history, "pending": pending, "disliked": None}
+        store.keep(state)
         return history, state, gr.update(visible=bool(pending)), gr.update(visible=False)
 
     def add_email(email: str, state: dict, request: gr.Request):
@@ -223,6 +238,7 @@ def build_widget(
             reply = render_notice(EMAIL_SAVED, email=validate_email(email))  # theirs only
         history = [*history, {"role": "assistant", "content": reply}]
         state = {**state, "history": history, "pending": None}
+        store.keep(state)
         return "", "", history, state, gr.update(visible=False)
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
@@ -254,19 +270,17 @@ def build_widget(
 
         answered = [chatbot, state, email_box, dislike_box, offer.group, offer.offer,
                     handoff.group, handoff.offer]
+        flow = [box, chatbot, state, token, *answered[2:]]
         quiet = {"show_progress": "hidden", "api_visibility": "private"}
-        for trigger, fn, inputs in ((box.submit, echo, [box, state]),
-                                    (chatbot.example_select, example, [state])):
-            trigger(fn, inputs, [box, chatbot, state, token], concurrency_limit=None,
-                    **quiet).then(answer_pending, [state], answered, concurrency_limit=16,
-                                  **quiet)
+        box.submit(ask_flow, [box, state], flow, concurrency_limit=16, **quiet)
+        chatbot.example_select(example, [state], flow, concurrency_limit=16, **quiet)
         api_ask = gr.Button(visible=False)  # /ask: a door for API clients only
         api_ask.click(ask_now, [box, state], [box, *answered, token], api_name="ask",
                       concurrency_limit=16)
         wire_conversations(demo, store, fresh, state, chatbot, token, new_btn,
                            [email_box, dislike_box, offer.group, handoff.group])
-        wire_request(offer, service, state, chatbot, check, _client)
-        wire_handoff(handoff, service, state, chatbot, email_box, check, _client)
+        wire_request(offer, service, state, chatbot, check, _client, store.keep)
+        wire_handoff(handoff, service, state, chatbot, email_box, check, _client, store.keep)
         chatbot.like(feedback, [state], [dislike_box, state], api_name="feedback")
         team_btn.click(send_to_team, [state],
                        [chatbot, state, email_box, dislike_box], api_name="send_to_team")

@@ -80,11 +80,19 @@
   }, true);
 
   // --- the conversation token ---
-  var restored = false, last = null, tries = 0;
-  function typeToken(box, token) {  // until the conversation is back (gradio may not listen yet)
-    box.value = token;
+  // typed again every 0.6 s for up to 10 s: on a slow start gradio may bind its
+  // listeners, or answer the first restore, late
+  var RETRIES = 66, restored = false, last = null, tries = 0;
+  function send(box, value) {
+    box.value = value;
     box.dispatchEvent(new Event("input", {bubbles: true}));  // the bound value
     box.dispatchEvent(new KeyboardEvent("keypress", {key: "Unidentified", bubbles: true}));
+  }
+  function typeToken(box, token) {  // until the conversation is back (gradio may not listen
+    // yet, or its answer may be lost as its event stream closes): gradio sends nothing
+    // for an unchanged value, so a retry clears the box first ("" restores nothing)
+    if (box.value === token) send(box, "");
+    send(box, token);
   }
   setInterval(function () {
     var box = document.querySelector("#pqa-conversation textarea, #pqa-conversation input");
@@ -96,7 +104,7 @@
         if (last) typeToken(box, last);
         return;
       }
-      if (last && box.value === last && tries < 20 &&
+      if (last && box.value === last && tries < RETRIES &&
           !document.querySelector("#pqa-chat .message-row")) {
         tries += 1;
         if (tries % 4 === 0) typeToken(box, last);
@@ -104,7 +112,7 @@
       }
       if (box.value !== last) {
         last = box.value;
-        tries = 20;
+        tries = RETRIES;
         if (last) window.sessionStorage.setItem(KEY, last);
         else window.sessionStorage.removeItem(KEY);
       }
