@@ -20,6 +20,7 @@ from typing import Any
 import gradio as gr
 import pytest
 import test_console_browser as browser
+from browser_kit import TIMEOUT, needs_chromium
 from fastapi import FastAPI
 from web_server import serve_app
 
@@ -31,7 +32,6 @@ from ui.web.console.pages import mount_console
 HOSTILE = "<img src=x onerror=alert(1)> please delete my account and all my data"
 INBOX = "privacy@example.com"
 DAY = 86400.0
-TIMEOUT = browser.TIMEOUT
 page = browser.page  # the headless Chromium fixture of the console browser test
 
 
@@ -126,9 +126,7 @@ def _move(page, state: str, note: str) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not browser.CHROMIUM.exists() and not os.environ.get("CI"),
-                    reason="needs /usr/bin/chromium (apt-get install chromium); never "
-                           "skipped in CI")
+@needs_chromium
 def test_requests_tab_in_chromium(console, page, tmp_path: Path) -> None:
     base, store, made = console
     browser._sign_in(page, base, tmp_path)
