@@ -13,14 +13,21 @@ PostgreSQL back-end translates it (qa/database/dialect.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from index.errors import ConfigError
 from qa.database.sqlite import Database, client_hash
 
-__all__ = ["Database", "client_hash", "is_database_url", "open_database"]
+__all__ = ["Connection", "Database", "client_hash", "is_database_url", "open_database"]
 
 URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Connection(Protocol):
+    """What the stores' SQL runs on, in SQLite's dialect: an sqlite3.Connection, or
+    the PostgreSQL back-end's translating Connection. Rows index by name and position."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
 
 
 def is_database_url(target: object) -> bool:

@@ -6,10 +6,11 @@ are only ever added, inside the same transaction as the change they record."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from qa.database import Connection
 
 __all__ = ["ACTIONS", "RESPONSES", "AuditEvent", "event_from_row", "record"]
 
@@ -41,7 +42,7 @@ def _line(text: str, limit: int) -> str:
     return " ".join(str(text or "").split())[:limit]
 
 
-def record(con: sqlite3.Connection, esc_id: str, at: float, actor: str, action: str,
+def record(con: Connection, esc_id: str, at: float, actor: str, action: str,
            detail: str = "") -> None:
     """Append one event (in the caller's transaction). `actor` is the console user
     ("cli" or "" for an operator); `detail` one line, e.g. the agent assigned."""

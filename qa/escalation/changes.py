@@ -6,9 +6,10 @@ EscalationStateError naming both."""
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 from index.errors import EscalationStateError, PolicyQAError
+from qa.database import Connection
 from qa.escalation import audit, queries
 from qa.escalation.records import Escalation, check_note, check_section
 
@@ -30,7 +31,7 @@ def allowed(status: str) -> tuple[str, ...]:
     return _ALLOWED.get(status, ())
 
 
-def _require(row: sqlite3.Row, action: str) -> None:
+def _require(row: Any, action: str) -> None:
     if action not in allowed(row["status"]):
         offered = ", ".join(allowed(row["status"])) or "nothing"
         raise EscalationStateError(f"escalation {row['id']} is {row['status']}: it cannot be "
@@ -41,7 +42,7 @@ _PAST = {"resend": "resent", "resolve": "resolved", "reopen": "reopened",
          "reply": "replied to", "assign": "assigned"}
 
 
-def resend(con: sqlite3.Connection, esc_id: str, at: float, actor: str) -> Escalation:
+def resend(con: Connection, esc_id: str, at: float, actor: str) -> Escalation:
     """Re-queue a failed (dead-letter) escalation with a fresh attempt budget."""
     row = queries.fetch_row(con, esc_id)
     if row["status"] != "failed":
@@ -54,7 +55,7 @@ def resend(con: sqlite3.Connection, esc_id: str, at: float, actor: str) -> Escal
     return queries.get(con, esc_id)
 
 
-def resolve(con: sqlite3.Connection, esc_id: str, note: str, section: str | None,
+def resolve(con: Connection, esc_id: str, note: str, section: str | None,
             at: float, actor: str, *, again: bool = True) -> Escalation:
     """Mark answered with a note and the policy section that answers it. `again`
     False refuses an escalation that is already resolved (the console), True
@@ -70,7 +71,7 @@ def resolve(con: sqlite3.Connection, esc_id: str, note: str, section: str | None
     return queries.get(con, esc_id)
 
 
-def reopen(con: sqlite3.Connection, esc_id: str, at: float, actor: str) -> Escalation:
+def reopen(con: Connection, esc_id: str, at: float, actor: str) -> Escalation:
     """Back from resolved to where delivery left it: sent if the mail went out, failed
     if its delivery gave up, else queued (so it is delivered)."""
     row = queries.fetch_row(con, esc_id)
@@ -84,7 +85,7 @@ def reopen(con: sqlite3.Connection, esc_id: str, at: float, actor: str) -> Escal
     return queries.get(con, esc_id)
 
 
-def assign(con: sqlite3.Connection, esc_id: str, agent: str | None, at: float,
+def assign(con: Connection, esc_id: str, agent: str | None, at: float,
            actor: str) -> Escalation:
     """Give it to `agent` (a console user name), or to nobody when blank."""
     agent = " ".join((agent or "").split())
@@ -103,7 +104,7 @@ def assign(con: sqlite3.Connection, esc_id: str, agent: str | None, at: float,
     return queries.get(con, esc_id)
 
 
-def replied(con: sqlite3.Connection, esc_id: str, at: float, actor: str) -> Escalation:
+def replied(con: Connection, esc_id: str, at: float, actor: str) -> Escalation:
     """The agent says they answered the asker by e-mail (the first response)."""
     row = queries.fetch_row(con, esc_id)
     _require(row, "reply")

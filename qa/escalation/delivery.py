@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from index.errors import EmailError
+from index.errors import EmailError, StoreUnavailableError
 from qa.escalation.mail import (
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -266,6 +266,8 @@ class DeliveryWorker:
             self._wake.clear()  # before the pass: a wake() during it runs another
             try:
                 self.run_once()
+            except StoreUnavailableError as exc:  # the database is away: rows stay queued
+                logger.warning("delivery pass skipped: %s", exc)
             except Exception:  # keep the worker alive; rows stay queued
                 logger.exception("delivery pass failed")
             self._wake.wait(self.sleep_seconds())
@@ -279,6 +281,8 @@ class DeliveryWorker:
         for source in (lambda: next_due(self.outbox), *self.extra_due):
             try:
                 when = source()
+            except StoreUnavailableError:  # said once by the pass; rescan at the interval
+                continue
             except Exception:  # an unreadable queue: fall back to the rescan interval
                 logger.exception("could not read when delivery is next due")
                 continue

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import EscalationStateError, RateLimitedError
-from qa.database import client_hash, open_database
+from qa.database import Connection, client_hash, open_database
 from qa.escalation import changes, queries
 from qa.escalation.audit import AuditEvent
 from qa.escalation.context import check_page_url, clean_conversation
@@ -154,7 +154,7 @@ class Outbox:
             )
             return queries.get(con, esc_id)
 
-    def _check_rate(self, con: Any, client: str, ckey: str, now: float) -> None:
+    def _check_rate(self, con: Connection, client: str, ckey: str, now: float) -> None:
         limit = self.escalations_per_hour
         if not client or limit <= 0:
             return

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from index.errors import NotFoundError
+from qa.database import Connection
 from qa.escalation.audit import RESPONSES, AuditEvent, event_from_row
 from qa.escalation.filters import UNASSIGNED, InboxFilter
 from qa.escalation.records import STATUSES, Escalation, check_status, from_row
@@ -80,7 +81,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
-def fetch_row(con: Any, esc_id: str, *, lock: str = "") -> Any:
+def fetch_row(con: Connection, esc_id: str, *, lock: str = "") -> Any:
     """The row of one escalation, or NotFoundError naming the id."""
     row = con.execute("SELECT * FROM escalations WHERE id = ?" + lock,
                       (str(esc_id),)).fetchone()
@@ -89,12 +90,12 @@ def fetch_row(con: Any, esc_id: str, *, lock: str = "") -> Any:
     return row
 
 
-def get(con: Any, esc_id: str) -> Escalation:
+def get(con: Connection, esc_id: str) -> Escalation:
     """One escalation as a record, or NotFoundError."""
     return from_row(fetch_row(con, esc_id))
 
 
-def listing(con: Any, status: str | None = None,
+def listing(con: Connection, status: str | None = None,
             limit: int | None = 200) -> list[Escalation]:
     """Escalations newest first, optionally only one status; limit None = all."""
     where, params = ("WHERE status = ?", [check_status(status)]) if status else ("", [])
@@ -105,13 +106,13 @@ def listing(con: Any, status: str | None = None,
     return [from_row(r) for r in con.execute(sql, params)]
 
 
-def counts(con: Any) -> dict[str, int]:
+def counts(con: Connection) -> dict[str, int]:
     """How many escalations are in each status (every status, zeros included)."""
     rows = dict(con.execute("SELECT status, COUNT(*) FROM escalations GROUP BY status"))
     return {s: int(rows.get(s, 0)) for s in STATUSES}
 
 
-def resolved_examples(con: Any) -> list[dict[str, str]]:
+def resolved_examples(con: Connection) -> list[dict[str, str]]:
     """{"question", "section"} pairs an agent resolved with a section (not purged)."""
     rows = con.execute(
         "SELECT question, resolution_section FROM escalations WHERE status = 'resolved'"
@@ -120,7 +121,7 @@ def resolved_examples(con: Any) -> list[dict[str, str]]:
     return [{"question": q, "section": s} for q, s in rows]
 
 
-def find_duplicate(con: Any, key: str, client: str, since: float, *,
+def find_duplicate(con: Connection, key: str, client: str, since: float, *,
                    lock: str = "") -> Any:
     """The newest row with this dedupe key from this (hashed) client created after
     `since`, if any."""
@@ -167,7 +168,7 @@ def filter_sql(flt: InboxFilter) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def search(con: Any, flt: InboxFilter, limit: int | None = 500) -> list[Escalation]:
+def search(con: Connection, flt: InboxFilter, limit: int | None = 500) -> list[Escalation]:
     """The escalations matching `flt`, newest first; limit None = all."""
     where, params = filter_sql(flt)
     sql = f"SELECT * FROM escalations {where} ORDER BY created_at DESC, id"
@@ -177,7 +178,7 @@ def search(con: Any, flt: InboxFilter, limit: int | None = 500) -> list[Escalati
     return [from_row(r) for r in con.execute(sql, params)]
 
 
-def filter_counts(con: Any, flt: InboxFilter) -> dict[str, int]:
+def filter_counts(con: Connection, flt: InboxFilter) -> dict[str, int]:
     """Per status, how many escalations match `flt` apart from its status."""
     where, params = filter_sql(flt.any_status())
     rows = dict(con.execute(f"SELECT status, COUNT(*) FROM escalations {where}"
@@ -185,14 +186,14 @@ def filter_counts(con: Any, flt: InboxFilter) -> dict[str, int]:
     return {s: int(rows.get(s, 0)) for s in STATUSES}
 
 
-def events(con: Any, esc_id: str) -> list[AuditEvent]:
+def events(con: Connection, esc_id: str) -> list[AuditEvent]:
     """An escalation's audit trail, oldest first."""
     rows = con.execute("SELECT * FROM escalation_events WHERE escalation_id = ?"
                        " ORDER BY at, id", (str(esc_id),))
     return [event_from_row(r) for r in rows]
 
 
-def first_responses(con: Any, ids: Sequence[str]) -> dict[str, float]:
+def first_responses(con: Connection, ids: Sequence[str]) -> dict[str, float]:
     """For each of `ids` that has one, when the team first responded (replied or
     resolved)."""
     found: dict[str, float] = {}

@@ -4,10 +4,10 @@ qa/rights/store.py opens the connections and transactions."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 
 from index.errors import NotFoundError
+from qa.database import Connection
 from qa.escalation.mail import one_line
 from qa.rights.records import STATES, RightsRequest, event_from_row, from_row
 
@@ -65,7 +65,7 @@ BEGIN SELECT RAISE(ABORT, 'request events are never changed'); END;
 """
 
 
-def get(con: sqlite3.Connection, req_id: str) -> RightsRequest:
+def get(con: Connection, req_id: str) -> RightsRequest:
     """One request with its history, or NotFoundError naming the id."""
     row = con.execute("SELECT * FROM requests WHERE id = ?", (str(req_id),)).fetchone()
     if row is None:
@@ -75,7 +75,7 @@ def get(con: sqlite3.Connection, req_id: str) -> RightsRequest:
     return from_row(row, (event_from_row(e) for e in events))
 
 
-def select(con: sqlite3.Connection, filters: dict[str, str]) -> list[RightsRequest]:
+def select(con: Connection, filters: dict[str, str]) -> list[RightsRequest]:
     """Requests whose columns equal `filters` (checked names), soonest due first (the
     extended date once extended), each with its history."""
     where = " AND ".join(f"{column} = ?" for column in filters)
@@ -89,7 +89,7 @@ def select(con: sqlite3.Connection, filters: dict[str, str]) -> list[RightsReque
     return [from_row(r, events[r["id"]]) for r in rows]
 
 
-def append_event(con: sqlite3.Connection, req_id: str, at: float, from_state: str | None,
+def append_event(con: Connection, req_id: str, at: float, from_state: str | None,
                  to_state: str, note: str = "", reason: str = "", actor: str = "") -> None:
     """Append one state change to the request's history."""
     con.execute("INSERT INTO request_events (request_id, at, from_state, to_state, note,"
@@ -97,7 +97,7 @@ def append_event(con: sqlite3.Connection, req_id: str, at: float, from_state: st
                 (req_id, at, from_state, to_state, note, reason, actor))
 
 
-def find_duplicate(con: sqlite3.Connection, client: str, kind: str, email: str,
+def find_duplicate(con: Connection, client: str, kind: str, email: str,
                    question: str, since: float) -> str | None:
     """The id of the newest open request from this (hashed) client with the same kind,
     e-mail address and message received after `since`, if any."""
@@ -108,7 +108,7 @@ def find_duplicate(con: sqlite3.Connection, client: str, kind: str, email: str,
     return None if row is None else row["id"]
 
 
-def received_since(con: sqlite3.Connection, client: str, since: float) -> list[float]:
+def received_since(con: Connection, client: str, since: float) -> list[float]:
     """When this (hashed) client's requests received after `since` came in, oldest first."""
     return [r[0] for r in con.execute(
         "SELECT received_at FROM requests WHERE client = ? AND received_at > ?"
