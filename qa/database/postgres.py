@@ -35,7 +35,7 @@ from psycopg.pq import TransactionStatus
 
 from index.errors import ConfigError, StoreUnavailableError
 from qa.database.dialect import row_factory, translate, translate_ddl
-from qa.database.sqlite import BEGIN_MODES, SYNCHRONOUS
+from qa.database.sqlite import BEGIN_MODES, checked_synchronous
 
 __all__ = ["Connection", "PostgresDatabase", "redact"]
 
@@ -103,11 +103,7 @@ class PostgresDatabase:
     def __post_init__(self) -> None:
         if not _STORE_NAME.match(self.store):
             raise ValueError(f"store must be a lower-case identifier; got {self.store!r}")
-        synchronous = str(self.synchronous).upper()
-        if synchronous not in SYNCHRONOUS:
-            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}; "
-                             f"got {self.synchronous!r}")
-        object.__setattr__(self, "synchronous", synchronous)
+        object.__setattr__(self, "synchronous", checked_synchronous(self.synchronous))
 
     @property
     def location(self) -> str:

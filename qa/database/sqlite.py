@@ -27,7 +27,8 @@ from pathlib import Path
 
 from index.errors import ConfigError
 
-__all__ = ["BEGIN_MODES", "SYNCHRONOUS", "Database", "client_hash", "unusable_file_error"]
+__all__ = ["BEGIN_MODES", "SYNCHRONOUS", "Database", "checked_synchronous", "client_hash",
+           "unusable_file_error"]
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
@@ -37,6 +38,16 @@ _UNUSABLE = ("not a database", "malformed", "unable to open", "readonly")
 
 # every database keeps its client-hashing secret here
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+
+def checked_synchronous(value: object) -> str:
+    """`value` as one of SYNCHRONOUS (upper case), or ValueError: the durability setting
+    both back-ends take (PostgreSQL maps it onto synchronous_commit)."""
+    synchronous = str(value).upper()
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}; "
+                         f"got {value!r}")
+    return synchronous
 
 
 def client_hash(secret: bytes, client: str) -> str:
@@ -105,11 +116,7 @@ class Database:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
-        synchronous = str(self.synchronous).upper()
-        if synchronous not in SYNCHRONOUS:
-            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}; "
-                             f"got {self.synchronous!r}")
-        object.__setattr__(self, "synchronous", synchronous)
+        object.__setattr__(self, "synchronous", checked_synchronous(self.synchronous))
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
