@@ -29,13 +29,6 @@ STORAGE_KEY = "policy-qa-conversation"
 pytestmark = [
     pytest.mark.browser,
     needs_chromium,
-    # KNOWN GRADIO RACE (issue 17): gradio's browser client loses an event's result when
-    # it joins the event just as the server closes the session's event stream after
-    # the previous event (seen as a reply, an offer box or a restored conversation
-    # that never shows, about one test in ten here). The chat now makes one gradio
-    # event per question (ui/web/chat/widget.py ask_flow) and no state.change event,
-    # and chat.js re-sends a lost restore; what is left is re-run, twice at most.
-    pytest.mark.flaky(reruns=2),
 ]
 
 

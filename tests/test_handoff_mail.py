@@ -39,7 +39,6 @@ def host_page(app_url: str) -> str:
 pytestmark = [
     pytest.mark.browser,
     needs_chromium,
-    pytest.mark.flaky(reruns=2),  # the gradio race described in tests/test_browser.py
 ]
 
 

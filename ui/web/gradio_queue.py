@@ -1,4 +1,5 @@
-"""Gradio's event queue without its busy loops, so an idle server uses no CPU.
+"""Gradio's event queue without its busy loops (so an idle server uses no CPU) and
+without its lost results (so a reply, or a restored conversation, always shows).
 
 gradio 6's `Queue.start_processing` sleeps 1 ms and `start_progress_updates` 10 ms
 between checks even when nothing is queued: with two gradio apps mounted (the chat and
@@ -8,6 +9,18 @@ queue, whose two loops wait on an asyncio.Event that is set when an event is pus
 when a job ends. The loop bodies are gradio's own; if gradio's source of those loops is
 not the one this was written against, the queue is left alone (with a warning) rather
 than replaced by a copy that no longer matches.
+
+Lost results: gradio's event stream (`/queue/data`, routes.py `sse_stream`) closes as
+soon as a session has no pending event. If the browser's next event is joined in the
+few milliseconds around that close, its client registers the event on the stream it
+believes open, then gets `close_stream` and never opens another: the event's result
+waits on the server until the next click (and the event, still "pending", blocks the
+same trigger). In a chat where the page's load event and its first event start
+together, or a visitor clicks just as a reply lands, that happened about once in ten
+browser tests. `EventQueue` keeps each stream open `LINGER_SECONDS` after an event
+completes: a pending marker joins the session's pending events with the completion,
+and a completion message for the marker, sent when the time is up, lets gradio's own
+check close the stream then, if nothing else is pending.
 """
 
 from __future__ import annotations
@@ -20,9 +33,13 @@ import time
 from typing import Any
 
 from gradio import queueing
+from gradio.server_messages import ProcessCompletedMessage
 from gradio.utils import run_coro_in_background, set_task_name  # what gradio's loop uses
 
 log = logging.getLogger(__name__)
+
+LINGER_SECONDS = 2.0
+LINGER = "policy-qa-linger-"  # prefix of the pending markers (never a gradio event id)
 
 # sha256 of inspect.getsource(...) of gradio 6.31's two loops
 KNOWN_LOOPS = {
@@ -63,6 +80,40 @@ class EventQueue(queueing.Queue):
     def close(self) -> None:
         super().close()
         self._work().set()
+
+    def send_message(self, event: Any, event_message: Any) -> None:
+        if isinstance(event_message, ProcessCompletedMessage) and event.alive:
+            self._linger(event.session_hash, LINGER + event._id)
+        super().send_message(event, event_message)
+
+    def _linger(self, session: str, marker: str) -> None:
+        """Keep `session`'s stream open LINGER_SECONDS more (see the module doc)."""
+        pending = self.pending_event_ids_session.get(session)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the server's loop: gradio's own behaviour
+            return
+        if pending is None:
+            return
+        pending.add(marker)
+        loop.call_later(LINGER_SECONDS, self._release, session, marker)
+
+    def _release(self, session: str, marker: str) -> None:
+        pending = self.pending_event_ids_session.get(session)
+        if pending is None or marker not in pending:
+            return
+        messages = self.pending_messages_per_session.get(session)
+        if messages is None:
+            pending.discard(marker)
+            return
+        messages.put_nowait(ProcessCompletedMessage(event_id=marker, output={}, success=True))
+
+    async def clean_events(self, *, session_hash: str | None = None,
+                           event_id: str | None = None) -> None:
+        await super().clean_events(session_hash=session_hash, event_id=event_id)
+        pending = self.pending_event_ids_session.get(session_hash or "")
+        if pending is not None and all(i.startswith(LINGER) for i in pending):
+            self.pending_event_ids_session.pop(session_hash or "", None)  # a tab gone
 
     async def start_processing(self) -> None:
         work = self._work()
