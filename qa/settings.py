@@ -48,7 +48,7 @@ class Settings:
     outbox: Path = DEFAULT_HOME / "outbox.sqlite3"
     maildir: Path = DEFAULT_HOME / "maildir"
     inbox: str = ""
-    mail_from: str = "policy-qa@localhost"
+    mail_from: str = ""  # "": policy-qa@ the public URL's host (see default_sender)
     smtp_host: str = ""
     smtp_port: int = 0
     smtp_tls: str = "none"
@@ -100,6 +100,11 @@ class Settings:
                f"with {url.partition(':')[0][:20]!r}")
         object.__setattr__(self, "database_url", url)
 
+    @property
+    def sender(self) -> str:
+        """The mails' From: POLICY_QA_MAIL_FROM, else default_sender(public_url)."""
+        return str(self.mail_from or "").strip() or default_sender(self.public_url)
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (values are converted like env values)."""
         return dataclasses.replace(self, **_coerce_all(changes))
@@ -118,6 +123,15 @@ def _public_url(url: str) -> str:
     _check(ok, "public_url must be the server's address like https://help.example.com "
                f"(http or https, no query or fragment). Currently, public_url is {url[:80]!r}")
     return url
+
+
+def default_sender(public_url: str) -> str:
+    """The mails' sender when POLICY_QA_MAIL_FROM is unset: policy-qa@ the host people
+    reach the server at (POLICY_QA_PUBLIC_URL), so replies and bounces stay on the
+    deployment's own domain; policy-qa@localhost only when that is unknown too."""
+    host = (urlsplit(public_url).hostname or "") if public_url else ""
+    named = "." in host and not host.replace(".", "").isdigit() and ":" not in host
+    return f"policy-qa@{host}" if named else "policy-qa@localhost"
 
 
 def _check(ok: bool, message: str) -> None:

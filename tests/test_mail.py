@@ -11,7 +11,7 @@ import pytest
 from smtp_server import SmtpServer
 
 from index.errors import ConfigError, EmailError
-from qa.escalation.delivery import deliver_due
+from qa.escalation.delivery import deliver_due, deliver_once
 from qa.escalation.mail import (
     MaildirTransport,
     SmtpTransport,
@@ -331,3 +331,26 @@ def test_a_passage_from_another_document_is_named_with_that_document(
     body = server.handler.received[0].message.get_content().replace("\r\n", "\n")
     assert f"1. {PASSAGES[0]['section']}\n" in body  # the policy's own: not repeated
     assert "2. Korero Cookie Notice: Analytics cookies\n" in body
+
+
+def test_the_default_sender_is_on_the_public_hosts_domain(
+        outbox: Outbox, server: SmtpServer) -> None:
+    outbox.enqueue("Do you keep my voice recordings?", to=INBOX, passages=PASSAGES)
+    settings = Settings(smtp_host=server.host, smtp_port=server.port, public_url=PUBLIC)
+    assert deliver_once(outbox, settings).sent == 1  # POLICY_QA_MAIL_FROM unset
+    [got] = server.handler.received
+    assert got.mail_from == "policy-qa@help.koreroapp.example"
+    assert got.message["From"] == "policy-qa@help.koreroapp.example"
+
+
+@pytest.mark.parametrize(("mail_from", "public_url", "sender"), [
+    ("", "", "policy-qa@localhost"),
+    ("", "http://127.0.0.1:8000", "policy-qa@localhost"),  # an address, not a domain
+    ("", "https://help.example.com:8443/chat", "policy-qa@help.example.com"),
+    (" privacy-bot@example.com ", "https://help.example.com", "privacy-bot@example.com"),
+])
+def test_sender_setting(mail_from: str, public_url: str, sender: str) -> None:
+    settings = load_settings(env={"POLICY_QA_MAIL_FROM": mail_from,
+                                  "POLICY_QA_PUBLIC_URL": public_url})
+    assert settings.sender == sender
+    assert Settings().replace(public_url=public_url, mail_from=mail_from).sender == sender

@@ -221,7 +221,7 @@ def test_settings_with_a_public_url_give_the_console_link(store, server, clock):
     from qa.rights.mail import deliver_requests_once
 
     req = submit(store)
-    settings = SimpleNamespace(mail_from=MAIL_FROM, public_url="https://help.example.com/",
+    settings = SimpleNamespace(sender=MAIL_FROM, public_url="https://help.example.com/",
                                max_attempts=3, max_age_hours=72.0, retry_base_seconds=30.0,
                                retry_cap_seconds=3600.0)
     options = {"mail_from": MAIL_FROM, "public_url": settings.public_url,

@@ -50,7 +50,7 @@ def backoff_delay(attempts: int, *, base: float, cap: float, rng: random.Random)
 def delivery_options(settings: Any) -> dict[str, Any]:
     """deliver_due keyword arguments from Settings."""
     return {
-        "mail_from": settings.mail_from,
+        "mail_from": settings.sender,
         "public_url": settings.public_url,
         "max_attempts": settings.max_attempts,
         "max_age_seconds": settings.max_age_hours * 3600.0,
