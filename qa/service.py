@@ -75,6 +75,11 @@ class Service:
     def inbox(self) -> str:
         return self.settings.inbox or self.index.manifest.get("inbox", "")
 
+    @property
+    def several(self) -> bool:
+        """Whether the index holds several documents (answers then name each quote's)."""
+        return len(self.index.documents) > 1
+
     def warm_up(self) -> Service:
         """Load the index and model now (server start-up), not on the first visitor."""
         self.answerer  # noqa: B018 - builds the index, retriever and answerer
@@ -109,7 +114,7 @@ class Service:
             for i, retrieval, right in zip(todo, found, rights, strict=True):
                 answer = self.answerer.compose(retrieval)
                 if right.is_request and right.kind:
-                    answer = as_request(answer, right.kind)
+                    answer = as_request(answer, right.kind, show_documents=self.several)
                 answers[i] = self._remember(cleaned[i], answer)
         return [answers[i] for i in range(len(cleaned))]
 
@@ -160,7 +165,7 @@ class Service:
             conversation=conversation,
             reason=reason,
         )
-        return escalated(answer, escalation.ref())
+        return escalated(answer, escalation.ref(), show_documents=self.several)
 
     def send_to_team(self, answer: Answer, *, client: str = "", email: str | None = None,
                      hold_seconds: float = 0.0, page_url: str | None = None,
@@ -199,7 +204,7 @@ class Service:
             raise QuestionError("this message does not ask to exercise a privacy right; "
                                 "say which right (for example: delete my data)")
         if answer.request is None or answer.request.kind != kind:
-            answer = as_request(answer, kind)
+            answer = as_request(answer, kind, show_documents=self.several)
         taken = self.requests.submit(kind, jurisdiction, email, answer.question,
                                      to=self.inbox, details=details,
                                      passages=answer.passages, client=client)

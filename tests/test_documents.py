@@ -122,6 +122,19 @@ def test_the_chat_names_each_quotes_document_escaped(three):
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
 
 
+def test_the_markdown_answer_names_each_quotes_document(three, korero_index, embedder):
+    """The contract's `answer` text (what the console, the CLI and the API show)."""
+    answer = three.ask("How do I contact Mozilla?")
+    for p in answer.passages:
+        assert f"]({p.url}) \u00b7 {p.document.title}" in answer.answer
+    request = three.ask("Please delete my Mozilla account and all my data")
+    assert request.kind == "request" and all(
+        f"\u00b7 {p.document.title}" in request.answer for p in request.passages)
+    one = Service(Settings(cache_size=0), index=korero_index, embedder=embedder)
+    single = one.ask("Do you sell my data?")
+    assert single.passages and "\u00b7" not in single.answer  # one document: as before
+
+
 def test_a_one_document_passage_still_names_its_document(korero_index, embedder):
     answer = Service(Settings(cache_size=0), index=korero_index, embedder=embedder).ask(
         "Do you sell my data?")
@@ -248,6 +261,28 @@ def test_labels_for_one_document_may_name_it_or_not():
         for_documents([Question("q", frozenset({"other#x"}), True)], ["korero"])
     several = for_documents([Question("q", frozenset({"a#x"}), True)], ["a", "b"])
     assert several[0].gold == {"a#x"}
+    bare = for_documents([Question("q", frozenset({"x", "b#y"}), True)], ["a", "b"], "b")
+    assert bare[0].gold == {"b#x", "b#y"}  # --labels-for b: bare anchors are b's
+    with pytest.raises(EvalDataError, match="--labels-for 'c' names no document"):
+        for_documents([Question("q", frozenset({"x"}), True)], ["a", "b"], "c")
+
+
+def test_eval_builds_several_documents_in_memory(cli, tmp_path):  # noqa: F811
+    """`eval --policy A B C --labels-for A`: a set written for one notice, measured on
+    an index that also holds the other notices (real Mozilla files)."""
+    questions = Path(__file__).parent / "data" / "mozilla-accounts-questions.jsonl"
+    files = [str(MOZILLA / FILES[i]) for i in ("accounts", "websites", "terms")]
+    args = ["eval", str(questions), "--policy", *files, "--limit", "30", "--json"]
+    refused = cli(*args, "--out", str(tmp_path / "r0"))
+    assert refused.returncode == 2 and "give --labels-for DOCUMENT" in refused.stderr
+    ran = cli(*args, "--labels-for", "mozilla-accounts-privacy-notice",
+              "--out", str(tmp_path / "r1"))
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads((tmp_path / "r1" / "report.json").read_text("utf-8"))
+    got = {g.split("#")[0] for r in report["per_question"]["ours"] for g in r["got"]}
+    assert got <= {"mozilla-accounts-privacy-notice", "websites-privacy-notice",
+                   "firefox-terms-of-use"} and len(got) >= 2  # passages of several documents
+    assert report["questions"] == 30 and report["hit@3"] >= 0.6
 
 
 def test_a_toml_list_may_fetch_a_document_by_url(tmp_path):

@@ -55,28 +55,32 @@ _THANKS = re.compile(
     r"thanks?|perfect,? thanks?|bye|goodbye|see you)[\s!.,?]*$", re.I)
 
 
-def escalated(answer: Answer, ref: EscalationRef) -> Answer:
+def escalated(answer: Answer, ref: EscalationRef, *, show_documents: bool = False) -> Answer:
     """The unresolved answer after its question was handed to the outbox: the same
     passages, with the lead saying where the question went."""
     lead = NOT_COVERED + FORWARDED.format(to=ref.to, id=ref.id)
     return replace(answer, escalation=ref, lead=lead,
-                   answer=answer_text(lead, answer.passages, resolved=False))
+                   answer=answer_text(lead, answer.passages, resolved=False,
+                                      show_documents=show_documents))
 
 
-def as_request(answer: Answer, kind: str) -> Answer:
+def as_request(answer: Answer, kind: str, *, show_documents: bool = False) -> Answer:
     """A message that asks to exercise a privacy right: the policy's words on that right
     (the passages found, shown as quotes), a lead that says so, and `request.kind`."""
     what = RIGHTS.get(kind, "exercise a privacy right")
     lead = (REQUEST_FOUND if answer.passages else REQUEST_NO_QUOTE).format(what=what)
     return replace(answer, kind=Kind.REQUEST, lead=lead, request=RequestRef(kind),
-                   answer=answer_text(lead, answer.passages, resolved=True))
+                   answer=answer_text(lead, answer.passages, resolved=True,
+                                      show_documents=show_documents))
 
 
-def answer_text(lead: str, passages: tuple[Passage, ...], *, resolved: bool) -> str:
-    """The contract's `answer`: the lead, then the quotes in Markdown."""
+def answer_text(lead: str, passages: tuple[Passage, ...], *, resolved: bool,
+                show_documents: bool = False) -> str:
+    """The contract's `answer`: the lead, then the quotes in Markdown (each naming its
+    document after the link when the index holds several, as the chat does)."""
     if not passages:
         return lead
-    quotes = "\n\n".join(_markdown_quote(p) for p in passages)
+    quotes = "\n\n".join(_markdown_quote(p, show_documents) for p in passages)
     return f"{lead}\n\n{quotes}" if resolved else f"{lead}\n\n{CLOSEST}\n\n{quotes}"
 
 
@@ -116,7 +120,8 @@ class Answerer:
         lead = self._lead(retrieval.question, passages) if resolved else NOT_COVERED + (
             CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
-                      answer_text(lead, passages, resolved=resolved), passages,
+                      answer_text(lead, passages, resolved=resolved,
+                                  show_documents=len(self.pages) > 1), passages,
                       kind=Kind.ANSWER if resolved else Kind.UNRESOLVED, lead=lead)
 
     def _lead(self, question: str, passages: tuple[Passage, ...]) -> str:
@@ -165,7 +170,10 @@ def section_url(base_url: str, target: str, quote: str, page_text: str) -> str:
     return f"{base_url}#{target}{text_fragment(quote, page_text)}"
 
 
-def _markdown_quote(p: Passage) -> str:
+def _markdown_quote(p: Passage, show_document: bool = False) -> str:
     label = re.sub(r"([\[\]\\])", r"\\\1", p.section)
     body = re.sub(r"([\\`*_<>\[\]#|])", r"\\\1", p.quote)
-    return f"> {body}\n>\n> \u2014 [{label}]({p.url})"
+    source = f"> \u2014 [{label}]({p.url})"
+    if show_document and p.document is not None and p.document.title:
+        source += " \u00b7 " + re.sub(r"([\\`*_<>\[\]#|])", r"\\\1", p.document.title)
+    return f"> {body}\n>\n{source}"

@@ -70,14 +70,20 @@ def _question(row: Any, where: str) -> Question:
                     note=note if isinstance(note, str) else "")
 
 
-def for_documents(questions: list[Question], documents: list[str]) -> list[Question]:
+def for_documents(questions: list[Question], documents: list[str],
+                  bare: str = "") -> list[Question]:
     """Labels against an index's documents (ids, in order). A label may name
     `document#anchor`; in an index of one document a bare `anchor` is that document's
     and `document#anchor` is read as the bare anchor. In an index of several, every
-    label must name a document of the index."""
+    label must name a document of the index, unless `bare` names the document bare
+    anchors belong to (`eval --labels-for`: a set written for one policy, measured on
+    an index that also holds others)."""
     if not questions:
         return questions
     known = set(documents)
+    if bare and bare not in known:
+        raise EvalDataError(f"--labels-for {bare!r} names no document of the index; "
+                            f"documents: {', '.join(documents)}")
     out = []
     for q in questions:
         gold = set()
@@ -88,10 +94,13 @@ def for_documents(questions: list[Question], documents: list[str]) -> list[Quest
                                     f"document of the index; documents: {', '.join(documents)}")
             if len(documents) == 1:
                 gold.add(anchor if sep else label)
+            elif not sep and bare:
+                gold.add(f"{bare}#{label}")
             elif not sep:
                 raise EvalDataError(
                     f"label {label!r} (question {q.text[:60]!r}) names no document; the index "
-                    f"holds several, so write document#anchor ({', '.join(documents)})")
+                    f"holds several, so write document#anchor or give --labels-for DOCUMENT "
+                    f"({', '.join(documents)})")
             else:
                 gold.add(label)
         out.append(replace(q, gold=frozenset(gold)))

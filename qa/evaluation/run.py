@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.documents import load_documents, resolve
 from index.embed import Embedder
 from index.errors import PolicyQAError
 from index.policy import load_policy, parse_policy
-from index.store import PolicyIndex, build_index, load_index
+from index.store import PolicyIndex, build_documents, build_index, load_index
 from qa.evaluation.data import (
     EvalDataError,
     PolicyDoc,
@@ -56,13 +57,14 @@ class EvalOptions:
     questions: Path
     format: str = "jsonl"
     index: Path | None = None
-    policy: Path | None = None
+    policy: Path | Sequence[Path] | None = None  # one policy file, or several documents
     compare: bool = False
     calibrate: bool = False
     calibrate_on: Path | None = None
     out: Path | None = None
     limit: int | None = None
     progress: bool = False
+    labels_for: str = ""  # the document bare label anchors belong to (several documents)
 
     @property
     def name(self) -> str:
@@ -125,8 +127,12 @@ def run_policyqa(docs: Sequence[PolicyDoc], embedder: Embedder, settings: Settin
 def _index_for(options: EvalOptions, settings: Settings, embedder: Embedder) -> PolicyIndex:
     if options.index and options.policy:
         raise PolicyQAError("give either --index DIR or --policy FILE, not both")
-    if options.policy:
+    if isinstance(options.policy, (str, Path)):
         return build_index(load_policy(options.policy), embedder, base_url=settings.base_url)
+    if options.policy:
+        specs = resolve([str(p) for p in options.policy])
+        docs = load_documents(specs, base_url=settings.base_url if len(specs) == 1 else "")
+        return build_documents(docs, embedder, base_url=settings.base_url, inbox=settings.inbox)
     return load_index(options.index or settings.index, model=embedder.id)
 
 
@@ -164,7 +170,8 @@ def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
             return run_policyqa(docs, embedder, settings, options.compare, tick), None
         index = _index_for(options, settings, embedder)
         ids = [d.id for d in index.documents]
-        questions, extra = for_documents(questions, ids), for_documents(extra, ids)
+        questions = for_documents(questions, ids, options.labels_for)
+        extra = for_documents(extra, ids, options.labels_for)
         systems = make_systems(index, embedder, settings, options.compare)
         runs = run_questions(questions, systems, tick)
         return runs, (run_questions(extra, systems, tick) if extra else None)
@@ -208,7 +215,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--format policyqa")
     parser.add_argument("--format", default="jsonl", help="jsonl (default) or policyqa")
     parser.add_argument("--index", type=Path, help="index directory (default: POLICY_QA_INDEX)")
-    parser.add_argument("--policy", type=Path, help="index this policy file in memory instead")
+    parser.add_argument("--policy", type=Path, nargs="+", metavar="DOCUMENT",
+                        help="index these documents in memory instead (one policy file; or "
+                             "several files, a folder or a TOML list, as `build` takes them)")
+    parser.add_argument("--labels-for", default="", metavar="DOCUMENT",
+                        help="with several documents: the document id bare label anchors "
+                             "belong to (else labels must read document#anchor)")
     parser.add_argument("--compare", action="store_true",
                         help="also run the BM25 and tutorial-pipeline baselines")
     parser.add_argument("--calibrate", action="store_true",
@@ -220,10 +232,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N questions")
 
 
+def _policy(paths: list[Path] | None) -> Path | tuple[Path, ...] | None:
+    """One policy file as a Path (read as `--policy FILE` always was); several files, a
+    folder or a TOML list as a tuple (built as `build` builds several documents)."""
+    if not paths:
+        return None
+    one = paths[0]
+    if len(paths) == 1 and not one.is_dir() and one.suffix.lower() != ".toml":
+        return one
+    return tuple(paths)
+
+
 def options_from(args: argparse.Namespace) -> EvalOptions:
-    return EvalOptions(args.questions, args.format, args.index, args.policy, args.compare,
+    return EvalOptions(args.questions, args.format, args.index, _policy(args.policy),
+                       args.compare,
                        args.calibrate, args.calibrate_on, args.out, args.limit,
-                       progress=sys.stderr.isatty())
+                       progress=sys.stderr.isatty(), labels_for=args.labels_for)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
