@@ -18,6 +18,7 @@ from index.embed import PACKAGED_MODEL, Embedder, vocabulary
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
+from qa.answering.answerability import Decider, create_decider
 from qa.answering.pages import pages_for
 from qa.answering.retrieve import Retriever
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
@@ -63,6 +64,22 @@ class Service:
         return create_recognizer(self.embedder if same else Embedder())
 
     @functools.cached_property
+    def decider(self) -> Decider | None:
+        """The answerability decision for this index (None: the fixed threshold)."""
+        if self.settings.decision != "answerability":
+            return None
+        return create_decider(self.retriever, self.embedder.id,
+                              self.index.manifest.get("answerability"))
+
+    @property
+    def decision(self) -> dict:
+        """How resolved/unresolved is decided here (eval reports and diagnostics)."""
+        if self.decider is not None:
+            return self.decider.describe()
+        return {"method": "threshold", "threshold": self.settings.threshold,
+                "fitted": "the fused score against POLICY_QA_THRESHOLD"}
+
+    @functools.cached_property
     def answerer(self) -> Answerer:
         return Answerer(
             threshold=self.settings.threshold,
@@ -83,6 +100,7 @@ class Service:
     def warm_up(self) -> Service:
         """Load the index and model now (server start-up), not on the first visitor."""
         self.answerer  # noqa: B018 - builds the index, retriever and answerer
+        self.decider  # noqa: B018 - and the decision's lexicon
         self.ask_many(["warm up"])
         self._cache.clear()
         return self
@@ -111,8 +129,11 @@ class Service:
             shared = self.recognizer.embedder is self.embedder
             vectors = [r.vector for r in found] if shared else None
             rights = self.recognizer.recognize_many(texts, vectors)
-            for i, retrieval, right in zip(todo, found, rights, strict=True):
-                answer = self.answerer.compose(retrieval)
+            decider = self.decider
+            decisions = decider.decide_many(found) if decider else [None] * len(found)
+            for i, retrieval, right, decision in zip(todo, found, rights, decisions,
+                                                     strict=True):
+                answer = self.answerer.compose(retrieval, decision)
                 if right.is_request and right.kind:
                     answer = as_request(answer, right.kind, show_documents=self.several)
                 answers[i] = self._remember(cleaned[i], answer)

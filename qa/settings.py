@@ -26,6 +26,7 @@ HOME_FIELDS = {"index": "index", "outbox": "outbox.sqlite3", "maildir": "maildir
 BUNDLED_POLICY = Path(__file__).resolve().parent.parent / "index" / "data" / "korero-privacy.md"
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
+DECISIONS = ("answerability", "threshold")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class Settings:
     policy: Path = BUNDLED_POLICY
     model: str = "all-MiniLM-L6-v2"
     base_url: str = ""
+    # resolved/unresolved: "answerability" (the cross-policy model, put on each index's
+    # scale at build time: qa/answering/answerability.py) or "threshold" (the fused
+    # score against `threshold`, calibrated on Korero)
+    decision: str = "answerability"
     threshold: float = 0.41
     top_k: int = 3
     max_question_chars: int = 1000
@@ -82,6 +87,9 @@ class Settings:
             0.0 <= self.threshold <= 1.0,
             f"threshold must be between 0 and 1. Currently, threshold is {self.threshold}",
         )
+        _check(self.decision in DECISIONS,
+               f"decision must be one of {', '.join(DECISIONS)}. "
+               f"Currently, decision is {self.decision!r}")
         _check(
             self.max_question_chars >= 1,
             "max_question_chars must be at least 1. "

@@ -38,6 +38,8 @@ from qa.answering.answerability import (  # noqa: E402
     Lexicon,
     features,
 )
+from qa.answering.answer import Answerer  # noqa: E402
+from qa.answering.pages import pages_for  # noqa: E402
 from qa.answering.retrieve import Retriever  # noqa: E402
 from qa.normalize import tokenize  # noqa: E402
 from qa.settings import BUNDLED_POLICY  # noqa: E402
@@ -85,6 +87,8 @@ def collect(cache: Path) -> dict:
             save_index(build_index(load_policy(policy), embedder), folder)
         retriever = Retriever(load_index(folder, model=embedder.id), embedder)
         lexicon = Lexicon.of(retriever)
+        answerer = Answerer(threshold=0.0, top_k=3, inbox="",
+                            pages=pages_for(retriever.index, ""))
         vocab = {t for c in retriever.index.chunks for t in tokenize(chunk_text(c))}
         out[name] = {}
         for s in [*fit, test, "question-bank"]:
@@ -98,7 +102,10 @@ def collect(cache: Path) -> dict:
                 "v": np.array([e.vector for e in ev]),
                 "y": np.array([r.get("expect") == "answered" if s == "question-bank"
                                else r["answerable"] for r in rows]),
-                "q": qs}
+                "q": qs,
+                # the policy's own sentence answers it (a Yes/No lead: qa/answering/lead.py)
+                "direct": np.array([answerer.compose(r, (True, 1.0)).lead.startswith(
+                    ("Yes \u2014", "No \u2014")) for r in found])}
         print(f"collected {name}", file=sys.stderr, flush=True)
     cache.mkdir(parents=True, exist_ok=True)
     target.write_bytes(pickle.dumps(out))
@@ -152,6 +159,9 @@ def stats_of(data: dict, p: str, extra: bool, norm: str) -> tuple[np.ndarray, np
     u = x[~b["y"]]
     if norm == "raw":
         return np.zeros(x.shape[1]), np.ones(x.shape[1])
+    if norm == "two-point":  # from the bank's unanswerable mean to its answered mean
+        a = x[b["y"]]
+        return u.mean(0), np.maximum(a.mean(0) - u.mean(0), 1e-3)
     return u.mean(0), (u.std(0) + 1e-6 if norm == "z" else np.ones(x.shape[1]))
 
 
@@ -196,6 +206,9 @@ METHODS = {  # name: (feature columns, question prior, extra features, per-index
     "4 features + prior, z": (list(FEATURES), True, False, "z"),
     "4 features + prior, shift [shipped]": (list(FEATURES), True, False, "shift"),
     "4+5 extra + prior, shift": ([*FEATURES, *EXTRA], True, True, "shift"),
+    "4 features + prior, two-point": (list(FEATURES), True, False, "two-point"),
+    "4 features, two-point, no prior": (list(FEATURES), False, False, "two-point"),
+    "4+5 extra + prior, two-point": ([*FEATURES, *EXTRA], True, True, "two-point"),
 }
 
 
@@ -214,6 +227,10 @@ def lopo(data: dict) -> dict[str, dict[str, tuple[float, float, float]]]:
             x = design(data, held, POLICIES[held][2], idx, prior, extra, norm)
             p = 1 / (1 + np.exp(-(x @ th[:-1] + th[-1])))
             table[label][held] = rates(p >= 0.5, data[held][POLICIES[held][2]]["y"])
+            if label.endswith("[shipped]"):  # and the rule the product adds to it
+                table.setdefault(label + " + direct answer", {})[held] = rates(
+                    (p >= 0.5) | data[held][POLICIES[held][2]]["direct"],
+                    data[held][POLICIES[held][2]]["y"])
     return table
 
 

@@ -240,13 +240,14 @@ def test_known_answers_point_to_the_right_section(answers):
 
 
 def test_threshold_decides_resolved(make_service):
-    strict = make_service(threshold=1.0).ask("Do you use cookies?")
+    """decision = "threshold" (the default is the answerability model: test_decision.py)."""
+    strict = make_service(decision="threshold", threshold=1.0).ask("Do you use cookies?")
     assert not strict.resolved
     assert strict.passages  # the closest passages are still shown
     assert strict.answer.startswith(NOT_COVERED)
     assert "privacy@koreroapp.com" in strict.answer
     assert strict.escalation is None
-    lenient = make_service(threshold=0.0).ask("Do you use cookies?")
+    lenient = make_service(decision="threshold", threshold=0.0).ask("Do you use cookies?")
     assert lenient.resolved
     assert not lenient.answer.startswith(NOT_COVERED)
 

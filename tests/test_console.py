@@ -369,11 +369,12 @@ def test_diagnostics_show_every_candidate_and_why(console) -> None:
     c = console()
     http = c.login()
     api = c.gradio(http)
-    threshold = c.service.settings.threshold
+    threshold = c.service.decision["threshold"]  # the answerability model's
     verdict, shown_threshold, table, preview, raw = api.predict(
         "Do you sell my data?", api_name="/diagnose")
     assert shown_threshold == threshold
     assert verdict.startswith("RESOLVED") and f"{threshold:.2f}" in verdict
+    assert "answerability model" in verdict and "no labels of this policy" in verdict
     rows = table["data"]
     assert len(rows) == 10 and rows[0][3] == SECTION and rows[0][8] == "yes"
     assert all(isinstance(r[4], float) and isinstance(r[5], float) for r in rows)
@@ -402,6 +403,9 @@ def test_index_status_and_analytics(console) -> None:
     assert status["policy SHA-256"] == manifest["policy_sha256"]
     assert status["chunks"] == str(manifest["chunks"]) and status["model"] == manifest["model"]
     assert status["last revised"] == manifest["last_revised"] and status["built at"]
+    assert status["resolved/unresolved by"] == "answerability"  # how it was fitted, too
+    assert status["decision threshold"] == "0.5" and "no labels" in status["decision fitted"]
+    assert status["this index's scale (bank means)"].startswith("top 0.")
 
     rate, per_day, top, down = api.predict(api_name="/analytics")
     assert "33.3%" in rate and "of 3 question(s)" in rate

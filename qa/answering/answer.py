@@ -113,22 +113,28 @@ class Answerer:
         self.selves = tuple(sorted(set().union(*(self_names(p.reader)
                                                  for p in self.pages.values()))))
 
-    def compose(self, retrieval: Retrieval) -> Answer:
+    def compose(self, retrieval: Retrieval, decision: tuple[bool, float] | None = None
+                ) -> Answer:
+        """The Answer for `retrieval`. With a `decision` (resolved, probability: the
+        answerability model's), it is resolved when the model says so or when a sentence
+        of the best quote answers the yes/no question directly (lead.py: the policy's own
+        words, high precision); without one, by the fused score against the threshold."""
         passages = tuple(self._passage(hit) for hit in _distinct(retrieval.hits, self.top_k))
-        confidence = max(0.0, min(1.0, retrieval.confidence))
-        resolved = bool(passages) and retrieval.confidence >= self.threshold
-        lead = self._lead(retrieval.question, passages) if resolved else NOT_COVERED + (
+        direct = direct_lead(retrieval.question, passages[0].quote, self.selves) \
+            if passages else None
+        if decision is None:
+            decision = (retrieval.confidence >= self.threshold, retrieval.confidence)
+            answered = decision[0]
+        else:
+            answered = decision[0] or direct is not None
+        confidence = max(0.0, min(1.0, decision[1]))
+        resolved = bool(passages) and answered
+        lead = (direct.text if direct else FOUND) if resolved else NOT_COVERED + (
             CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
                       answer_text(lead, passages, resolved=resolved,
                                   show_documents=len(self.pages) > 1), passages,
                       kind=Kind.ANSWER if resolved else Kind.UNRESOLVED, lead=lead)
-
-    def _lead(self, question: str, passages: tuple[Passage, ...]) -> str:
-        """"Yes — …" / "No — …" when the best quote plainly says so (lead.py), else
-        the neutral FOUND."""
-        direct = direct_lead(question, passages[0].quote, self.selves)
-        return direct.text if direct else FOUND
 
     def _passage(self, hit: Hit) -> Passage:
         chunk = hit.chunk

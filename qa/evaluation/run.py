@@ -149,8 +149,9 @@ def _check(options: EvalOptions) -> None:
 
 def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
              progress_factory: Callable[[int], Any] | None
-             ) -> tuple[dict[str, SystemRun], dict[str, SystemRun] | None]:
-    """Ask every question of every system: (runs, runs on the calibration set)."""
+             ) -> tuple[dict[str, SystemRun], dict[str, SystemRun] | None, dict | None]:
+    """Ask every question of every system: (runs, runs on the calibration set, how
+    ours decides resolved/unresolved)."""
     n_systems = 3 if options.compare else 1
     if options.format == "policyqa":
         docs = load_policyqa(options.questions, options.limit)
@@ -167,14 +168,15 @@ def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
     tick = bar.update if bar is not None else (lambda n: None)
     try:
         if options.format == "policyqa":
-            return run_policyqa(docs, embedder, settings, options.compare, tick), None
+            return run_policyqa(docs, embedder, settings, options.compare, tick), None, None
         index = _index_for(options, settings, embedder)
         ids = [d.id for d in index.documents]
         questions = for_documents(questions, ids, options.labels_for)
         extra = for_documents(extra, ids, options.labels_for)
         systems = make_systems(index, embedder, settings, options.compare)
         runs = run_questions(questions, systems, tick)
-        return runs, (run_questions(extra, systems, tick) if extra else None)
+        decision = systems[0].service.decision if isinstance(systems[0], OursSystem) else None
+        return runs, (run_questions(extra, systems, tick) if extra else None), decision
     finally:
         if bar is not None:
             bar.close()
@@ -187,10 +189,11 @@ def evaluate(options: EvalOptions, settings: Settings, embedder: Embedder | None
 
     _check(options)
     embedder = embedder or Embedder(settings.model)
-    runs, calibration = _collect(options, settings, embedder, progress_factory)
-    chosen = thresholds(runs, settings, calibration, str(options.calibrate_on))
+    runs, calibration, decision = _collect(options, settings, embedder, progress_factory)
+    chosen = thresholds(runs, settings, calibration, str(options.calibrate_on), decision)
     report: dict[str, Any] = {"name": options.name, "dataset": str(options.questions),
-                              "format": options.format, "model": embedder.id}
+                              "format": options.format, "model": embedder.id,
+                              "decision": decision}
     systems_out, per_question = {}, {}
     for name, run in runs.items():
         threshold, source = chosen[name]

@@ -89,8 +89,12 @@ def _places_per_passage(run: SystemRun) -> float | None:
 
 
 def thresholds(runs: dict[str, SystemRun], settings: Settings,
-               calibration: dict[str, SystemRun] | None, calibration_name: str
+               calibration: dict[str, SystemRun] | None, calibration_name: str,
+               decision: dict[str, Any] | None = None
                ) -> dict[str, tuple[float | None, str]]:
+    """Each system's (threshold, where it came from). Ours, uncalibrated, decides by its
+    own rule (`decision`, Service.decision): the answerability model's threshold on its
+    probability, or the threshold setting on the fused score."""
     out: dict[str, tuple[float | None, str]] = {}
     for name, run in runs.items():
         if calibration is not None:
@@ -99,6 +103,8 @@ def thresholds(runs: dict[str, SystemRun], settings: Settings,
                 raise EvalDataError(f"{calibration_name} needs both answerable and "
                                     "unanswerable questions to calibrate a threshold")
             out[name] = (round(sweep.best.threshold, 6), f"calibrated on {calibration_name}")
+        elif name == "ours" and decision and decision.get("method") == "answerability":
+            out[name] = (float(decision["threshold"]), "answerability model (shipped)")
         elif name == "ours":
             out[name] = (settings.threshold, "setting")
         else:

@@ -121,6 +121,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     embedder = Embedder(settings.model)
     index = build_documents(docs, embedder, base_url=settings.base_url, inbox=settings.inbox,
                             previous=previous_index(out, embedder.id))
+    decision = _fit_decision(index, embedder, settings)
+    if decision is not None:
+        index.manifest["answerability"] = decision
     try:
         save_index(index, out)
     except OSError as exc:
@@ -134,7 +137,24 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if len(docs) == 1:
         none = "(fragment-only: the policy names no page URL; pass --base-url)"
         print(f"links: {m['base_url'] or none}")
+    if decision is not None:
+        print(f"resolved/unresolved: the answerability model (p >= {decision['threshold']}), "
+              f"scaled on {decision['bank_questions']} generic unanswerable questions "
+              "(no labels of this policy)")
     return 0
+
+
+def _fit_decision(index, embedder, settings: Settings) -> dict | None:
+    """Build time: put the shipped answerability model on this index's scale (from
+    the generic question bank; no labels of this policy), recorded in the manifest.
+    None when the decision is the fixed threshold or the model is not the packaged one."""
+    if settings.decision != "answerability":
+        return None
+    from qa.answering.answerability import create_decider
+    from qa.answering.retrieve import Retriever
+
+    decider = create_decider(Retriever(index, embedder), embedder.id)
+    return decider.describe() if decider is not None else None
 
 
 def _report_build(m: dict, docs: list, out: Path) -> None:

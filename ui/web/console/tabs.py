@@ -34,27 +34,48 @@ def frame(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
 
 # --- ask as a visitor ----------------------------------------------------------------
 
-def _verdict(answer: Any, threshold: float, inbox: str, lexical_weight: float) -> str:
-    top = answer.confidence
+def _rule_text(rule: dict[str, Any], lexical_weight: float) -> str:
+    """How this index decides resolved/unresolved (Service.decision), in one sentence."""
+    if rule.get("method") == "answerability":
+        return (f"Decided by the answerability model ({rule.get('fitted', '')}): features "
+                f"{', '.join(rule.get('features', []))}, each measured against what this "
+                f"index gives questions no policy answers.")
+    return (f"Decided by the fused score against the threshold setting; fused score = dense "
+            f"blend + {lexical_weight:g} × lexical (BM25 scaled to the best).")
+
+
+def _verdict(answer: Any, rule: dict[str, Any], inbox: str, lexical_weight: float) -> str:
     if answer.kind == Kind.SMALLTALK:
         return ("Small talk (a greeting or thanks): a fixed friendly reply, no search, "
                 "not escalated.")
     if answer.kind == Kind.REPHRASE:
         return ("None of the question's words is known to the model: the visitor is asked to "
                 "rephrase. Not escalated.")
-    formula = f"Fused score = dense blend + {lexical_weight:g} × lexical (BM25 scaled to the best)."
+    threshold = float(rule["threshold"])
+    what = ("the probability that the policy answers it" if rule.get("method") == "answerability"
+            else "the best passage's fused score")
+    how = _rule_text(rule, lexical_weight)
+    if answer.resolved and answer.confidence < threshold:
+        return (f"RESOLVED: {what}, {answer.confidence:.3f}, is below the threshold "
+                f"{threshold:.2f}, but a sentence of the best quote answers the yes/no "
+                f"question directly (the lead), so the visitor sees the top passages as "
+                f"quotes. " + how)
     if answer.resolved:
-        return (f"RESOLVED: the best passage's fused score {top:.3f} is at or above the "
-                f"threshold {threshold:.2f}, so the visitor sees the top passages as quotes. "
-                + formula)
-    return (f"NOT RESOLVED: the best fused score {top:.3f} is below the threshold "
+        return (f"RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
+                f"{threshold:.2f}, so the visitor sees the top passages as quotes. " + how)
+    return (f"NOT RESOLVED: {what}, {answer.confidence:.3f}, is below the threshold "
             f"{threshold:.2f}. The visitor is told the policy does not seem to cover this and "
-            f"may forward it to {inbox or '(no inbox configured)'}. " + formula)
+            f"may forward it to {inbox or '(no inbox configured)'}. " + how)
 
 
 def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str, str]:
-    """(verdict, threshold, every candidate passage, visitor's view, Answer JSON)."""
-    threshold = float(service.settings.threshold)
+    """(verdict, threshold, every candidate passage, visitor's view, Answer JSON). The
+    threshold is the decision's (Service.decision): on the answerability probability, or
+    on the fused score; "above threshold" compares a passage's fused score only in the
+    latter case."""
+    rule = service.decision
+    threshold = float(rule["threshold"])
+    by_score = rule.get("method") != "answerability"
     empty = frame([], CANDIDATE_COLUMNS)
     try:
         text = clean_question(question, service.settings.max_question_chars)
@@ -65,10 +86,11 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
     searched = answer.kind in (Kind.ANSWER, Kind.UNRESOLVED)
     shown = {p.anchor for p in answer.passages} if searched else set()
     rows = [[i, h.chunk.section, h.chunk.subsection or "", h.chunk.anchor, round(h.score, 4),
-             round(h.dense, 4), round(h.lexical, 4), "yes" if h.score >= threshold else "no",
+             round(h.dense, 4), round(h.lexical, 4),
+             ("yes" if h.score >= threshold else "no") if by_score else "n/a",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
-    verdict = _verdict(answer, threshold, service.inbox if answer.kind == Kind.UNRESOLVED else "",
+    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "",
                        service.retriever.weights.lexical)
     payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
     return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload
@@ -109,10 +131,23 @@ def index_rows(service: Any, outbox: Outbox | None = None) -> pd.DataFrame:
             ["base URL", m.get("base_url", "")], ["privacy inbox", service.inbox],
             ["package version", m.get("package_version", "")],
             ["index folder", str(service.settings.index)],
-            ["threshold", service.settings.threshold], ["top_k", service.settings.top_k]]
+            *decision_rows(service.decision), ["top_k", service.settings.top_k]]
     if outbox is not None:
         rows += [[f"escalations {s}", n] for s, n in outbox.counts().items()]
     return frame([[k, str(v)] for k, v in rows], ["field", "value"])
+
+
+def decision_rows(rule: dict[str, Any]) -> list[list[Any]]:
+    """The index-status rows saying how resolved/unresolved is decided and fitted."""
+    rows = [["resolved/unresolved by", rule.get("method", "")],
+            ["decision threshold", rule.get("threshold", "")],
+            ["decision fitted", rule.get("fitted", "")]]
+    stats = rule.get("stats")
+    if stats:
+        scale = ", ".join(f"{n} {m:.3f}" for n, m in zip(stats["names"], stats["mean"],
+                                                         strict=True))
+        rows.append(["this index's scale (bank means)", scale])
+    return rows
 
 
 def index_tab(demo: gr.Blocks, service: Any, outbox: Outbox) -> None:
