@@ -41,6 +41,10 @@ footer { display: none !important; }
 #pqa-chat .progress-text, #pqa-chat .eta-bar, #pqa-chat .timer,
 #pqa-chat button[aria-label="Clear"], #pqa-chat button[title="Clear"] { display: none !important; }
 #pqa-tools { justify-content: flex-end; }
+/* gradio's primary orange with white text is 2.8:1; this blue is 6.7:1 (WCAG AA) */
+.gradio-container button.primary { background: #1d4ed8 !important; border-color: #1d4ed8 !important;
+  color: #fff !important; }
+.gradio-container button.primary:hover { background: #1e40af !important; }
 """
 
 CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n<script>{SCRIPT}</script>"
