@@ -146,6 +146,9 @@ def test_the_conversation_survives_a_reload_in_its_tab_only(site, context, tmp_p
     page = chat(context, site.url)
     ask(page, SELL, 0)
     ask(page, "Do you use cookies?", 1)
+    # chat.js copies the server's token into sessionStorage on its next 150 ms tick
+    page.wait_for_function("k => (sessionStorage.getItem(k) || '').length >= 32",
+                           arg=STORAGE_KEY, timeout=10_000)
     token = page.evaluate(f"sessionStorage.getItem('{STORAGE_KEY}')")
     assert token and len(token) >= 32
     page.reload()
