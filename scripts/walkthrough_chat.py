@@ -202,11 +202,14 @@ def visitor(page, base: str, host: str, walk: Walk) -> str:
     reply = ask(frame, UNANSWERED, 2)
     text = reply.inner_text()
     walk.expect("does not seem to cover" in text, "3. unanswered", f"the reply: {text[:150]!r}")
-    offer = frame.locator("#pqa-handoff-box").first  # gradio renders the group twice
+    offer = frame.locator("#pqa-handoff-box")
     offer.wait_for()
-    walk.expect(reply.locator("#pqa-handoff-offer").count() > 0, "3. hand-off offer inside "
-                "the message", "the offer is a box below the chat (#pqa-handoff-box), not "
-                "part of the assistant's reply message")
+    inside = frame.locator("#pqa-chat [role='log'] #pqa-handoff-box")
+    offered, said = offer.bounding_box(), reply.bounding_box()
+    walk.expect(inside.count() == 1 and bool(offered and said)
+                and offered["y"] >= said["y"] + said["height"] - 1,
+                "3. hand-off offer in the conversation", "the offer is not inside the "
+                "conversation right after the reply that offers it")
     said = offer.inner_text()
     walk.expect("goes to" in said and re.search(r"kept for \d+ days", said) is not None,
                 "3. what is sent and how long it is kept", f"the offer says {said[:200]!r}")

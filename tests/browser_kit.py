@@ -60,3 +60,18 @@ def ask(scope: Any, question: str, replies_before: int = 0) -> Any:
     reply = scope.locator(REPLY).nth(replies_before)
     reply.wait_for()
     return reply
+
+
+def offer_in_conversation(scope: Any, box_id: str, reply: Any) -> Any:
+    """The offer `box_id` (hand-off, request, late e-mail, thumbs-down) as chat.js shows
+    it: the only element with that id, inside the conversation log, after `reply` (the
+    message that offers it), and within the chat's visible area. Returns its locator."""
+    box = scope.locator(f"#{box_id}")
+    box.wait_for()
+    scope.locator(f"#pqa-chat [role='log'] #{box_id}").wait_for()
+    assert scope.locator(f"[id='{box_id}']").count() == 1  # no duplicated id
+    offered, said = box.bounding_box(), reply.bounding_box()
+    assert offered and said and offered["y"] >= said["y"] + said["height"] - 1, (offered, said)
+    chat = scope.locator("#pqa-chat").bounding_box()
+    assert chat and offered["y"] < chat["y"] + chat["height"], (offered, chat)  # in view
+    return box

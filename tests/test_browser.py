@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from browser_kit import ask, chromium, needs_chromium, new_page
+from browser_kit import ask, chromium, needs_chromium, new_page, offer_in_conversation
 from web_server import serve_app, serve_page
 
 from qa.escalation.outbox import Outbox
@@ -92,8 +92,7 @@ def test_unanswerable_question_is_handed_off_only_with_consent(site, page, tmp_p
     page.goto(site.url + "/")
     reply = ask(page, site.unanswered)
     assert "does not seem to cover this" in reply.inner_text()
-    offer = page.locator("#pqa-handoff-box").first
-    offer.wait_for()
+    offer = offer_in_conversation(page, "pqa-handoff-box", reply)
     text = offer.inner_text()
     assert "Send your question to the privacy team?" in text
     assert "privacy@koreroapp.com" in text and "kept for 30 days" in text
@@ -134,6 +133,8 @@ def test_a_hand_off_without_an_address_can_add_one_while_held(site, page):
     sent = page.locator("#pqa-chat [data-testid='bot']").nth(1)
     sent.wait_for()
     esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", sent.inner_text()).group(1)
+    offer_in_conversation(page, "pqa-email-box", sent)
+    assert page.locator("#pqa-handoff-box").count() == 0  # the answered offer is gone
     email = page.locator("#pqa-email input")
     email.fill("late@example.com")
     page.locator("#pqa-email-send").click()
@@ -148,8 +149,7 @@ def test_a_rights_request_is_offered_and_submitted_from_the_chat(site, page, tmp
     reply = ask(page, "Please delete my account and all my data")
     assert "It sounds like you want to have your personal data deleted" in reply.inner_text()
     assert reply.locator("blockquote.pqa-quote").count() >= 1
-    box = page.locator("#pqa-request-box").first
-    box.wait_for()
+    box = offer_in_conversation(page, "pqa-request-box", reply)
     assert "verify your identity" in box.inner_text()
     page.locator("#pqa-request-email input").fill("ana@example.com")
     page.locator("#pqa-request-submit").click()
@@ -166,8 +166,9 @@ def test_a_rights_request_is_offered_and_submitted_from_the_chat(site, page, tmp
 
 def test_thumbs_down_offers_sending_to_the_privacy_team(site, page, tmp_path):
     page.goto(site.url + "/")
-    ask(page, site.answered)
+    answer = ask(page, site.answered)
     page.locator("#pqa-chat button[aria-label='Dislike']").last.click()
+    offer_in_conversation(page, "pqa-dislike-box", answer)  # not added off-screen
     send = page.locator("#pqa-send-team")
     send.wait_for()
     send.click()

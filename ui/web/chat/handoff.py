@@ -41,7 +41,7 @@ DECLINED = "All right, nothing was sent. You can ask me something else about the
 
 @dataclass(frozen=True)
 class HandoffBox:
-    group: gr.Group
+    group: gr.Column
     offer: gr.Markdown
     email: gr.Textbox
     send: gr.Button
@@ -50,7 +50,7 @@ class HandoffBox:
 
 
 def handoff_box() -> HandoffBox:
-    with gr.Group(visible=False, elem_id="pqa-handoff-box") as group:
+    with gr.Column(visible=False, elem_id="pqa-handoff-box", elem_classes="pqa-offer") as group:
         offer = gr.Markdown(elem_id="pqa-handoff-offer")
         email = gr.Textbox(label="Your e-mail address, for a reply (optional)", type="email",
                            elem_id="pqa-handoff-email", max_lines=1)
@@ -85,7 +85,7 @@ def visit_context(state: dict, request: Any, question: str) -> dict[str, Any]:
 
 
 def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot,
-         email_box: gr.Group, check: Callable[[str, str], None],
+         email_box: gr.Column, check: Callable[[str, str], None],
          client: Callable[[Any], str], keep: Callable[[dict], None]) -> None:
     """Send and decline: each adds one message to the conversation (kept with `keep`)
     and hides the offer; sent without an address, the e-mail box stays open while the

@@ -41,6 +41,12 @@ footer { display: none !important; }
 #pqa-chat .progress-text, #pqa-chat .eta-bar, #pqa-chat .timer,
 #pqa-chat button[aria-label="Clear"], #pqa-chat button[title="Clear"] { display: none !important; }
 #pqa-tools { justify-content: flex-end; }
+/* an offer, moved by chat.js into the conversation after the message that offers it:
+   drawn as a continuation of the assistant's bubble */
+#pqa-chat .pqa-in-chat { margin: -.25em 12% .75em 0; padding: .6em .75em; gap: .5em;
+  border: 1px solid var(--border-color-primary, #d1d5db); border-radius: 0 0 12px 12px;
+  background: var(--background-fill-secondary, #f9fafb); }
+#pqa-chat .pqa-in-chat .block { box-shadow: none; }
 /* gradio's primary orange with white text is 2.8:1; this blue is 6.7:1 (WCAG AA) */
 .gradio-container button.primary { background: #1d4ed8 !important; border-color: #1d4ed8 !important;
   color: #fff !important; }

@@ -37,7 +37,7 @@ NOT_TAKEN = "Sorry, I could not submit your request: {reason}"
 
 @dataclass(frozen=True)
 class RequestBox:
-    group: gr.Group
+    group: gr.Column
     offer: gr.Markdown
     email: gr.Textbox
     jurisdiction: gr.Dropdown
@@ -49,7 +49,7 @@ class RequestBox:
 
 def request_box() -> RequestBox:
     """The offer's components (hidden until a message is a rights request)."""
-    with gr.Group(visible=False, elem_id="pqa-request-box") as group:
+    with gr.Column(visible=False, elem_id="pqa-request-box", elem_classes="pqa-offer") as group:
         offer = gr.Markdown(elem_id="pqa-request-offer")
         email = gr.Textbox(label="Your e-mail address (required)", type="email",
                            elem_id="pqa-request-email", max_lines=1)

@@ -258,13 +258,15 @@ def build_widget(
         handoff = handoff_box()
         box = gr.Textbox(show_label=False, placeholder="Ask about our privacy policy\u2026",
                          elem_id="pqa-ask", submit_btn="Ask", max_lines=4, lines=1)
-        with gr.Group(visible=False, elem_id="pqa-email-box") as email_box:
+        with gr.Column(visible=False, elem_id="pqa-email-box",
+                       elem_classes="pqa-offer") as email_box:
             email = gr.Textbox(label="Your e-mail address, for a reply (optional)",
                                type="email", elem_id="pqa-email", max_lines=1)
             email_btn = gr.Button("Send my e-mail address", elem_id="pqa-email-send",
                                   size="sm")
             email_note = gr.Markdown(elem_id="pqa-email-note")
-        with gr.Group(visible=False, elem_id="pqa-dislike-box") as dislike_box:
+        with gr.Column(visible=False, elem_id="pqa-dislike-box",
+                       elem_classes="pqa-offer") as dislike_box:
             team_btn = gr.Button("Not helpful? Send this to the privacy team",
                                  elem_id="pqa-send-team", size="sm")
 

@@ -3,6 +3,8 @@
  * - framed by widget.js: hide the page title; Escape asks the host page to close;
  * - each reply scrolls to its own start (the lead and the best quote are read first),
  *   and the echoed question with its typing indicator is scrolled into view;
+ * - an offer (hand-off, rights request, late e-mail, thumbs-down) is shown inside the
+ *   conversation, after the message that offers it;
  * - the copy button of a reply copies plain text: the lead, then each quote with its
  *   section and link (never the message's HTML); a refused clipboard is not an error;
  * - the conversation token (ui/web/chat/conversations.py) is kept in sessionStorage:
@@ -19,8 +21,39 @@
     if (e.key === "Escape" && framed) window.parent.postMessage({policyQa: "close"}, "*");
   });
 
-  // --- scrolling ---
-  var seen = 0, typing = null;
+  // --- scrolling, and the offers inside the conversation ---
+  // The hand-off, rights-request, late e-mail and thumbs-down offers are gradio columns
+  // outside the chatbot; each one that is shown is moved into the conversation, right
+  // after the message that offers it (gradio unmounts it when hidden, wherever it is).
+  // A hidden slot stays where gradio put the box: gradio removes the slot with the rest
+  // of the component when it hides the box, and the moved box is then removed too.
+  var OFFERS = ["pqa-handoff-box", "pqa-request-box", "pqa-email-box", "pqa-dislike-box"];
+  var seen = 0, typing = null, moved = {};
+  function placeOffers(log, replied) {
+    OFFERS.forEach(function (id) {
+      var was = moved[id];
+      if (was && (!was.slot.isConnected || !was.box.isConnected)) {
+        was.box.remove();
+        delete moved[id];
+      }
+      var box = document.getElementById(id);
+      if (!box || log.contains(box)) return;
+      var slot = document.createElement("span");
+      slot.hidden = true;
+      slot.className = "pqa-slot";
+      box.parentNode.insertBefore(slot, box);
+      moved[id] = {slot: slot, box: box};
+      log.appendChild(box);
+      box.classList.add("pqa-in-chat");
+      // with a new reply, the reply's start stays in view; otherwise (a thumbs-down)
+      // the offer is brought into view
+      if (!replied) {
+        setTimeout(function () {  // once gradio has laid it out
+          if (box.isConnected) box.scrollIntoView({block: "nearest", behavior: "auto"});
+        }, 120);
+      }
+    });
+  }
   function onChange() {
     var chat = document.getElementById("pqa-chat");
     if (!chat) return;
@@ -31,8 +64,11 @@
     }
     typing = dots;
     var replies = chat.querySelectorAll(".pqa-answer");
-    if (replies.length <= seen) { seen = replies.length; return; }
+    var replied = replies.length > seen;
     seen = replies.length;
+    var log = chat.querySelector("[role='log']");
+    if (log) placeOffers(log, replied);
+    if (!replied) return;
     var last = replies[replies.length - 1];
     var bubble = last.closest(".message-row") || last;
     bubble.scrollIntoView({block: "start", behavior: "auto"});
