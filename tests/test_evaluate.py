@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from qa.evaluation.metrics import (
+    Alternatives,
     Located,
     balanced_accuracy,
     escalation,
+    first_rank,
     hit_at_k,
     hit_curve,
     locate,
@@ -60,6 +62,36 @@ def test_reading_list_keeps_passage_order_without_repeats():
     assert reading_list([[1], [1, 2], [0], [2]]) == [1, 2, 0]
     assert reading_list([("privacy-policy",), ("sharing", "privacy-policy")]) == [
         "privacy-policy", "sharing"]
+
+
+def test_a_paragraph_with_its_own_id_is_one_place_under_either_label():
+    """`{: #personal-info }` inside "Things you should know": a label naming the section
+    finds the paragraph at rank 1, as does one naming its id; it spends one place."""
+    paragraph = Alternatives(("personal-info", "things-you-should-know"))
+    ranked = [reading_list([(paragraph,), ("cookies",)])]
+    assert ranked == [[paragraph, "cookies"]]
+    for gold in ({"things-you-should-know"}, {"personal-info"}):
+        assert first_rank(ranked[0], gold) == 1 and hit_at_k(ranked, [gold], 1).score == 1.0
+    assert first_rank(ranked[0], {"donations"}) is None
+    assert str(paragraph) == "personal-info|things-you-should-know"
+
+
+def test_ours_and_the_baselines_place_a_paragraph_id_in_its_section(embedder):
+    """On Mozilla's websites notice (paragraph ids from attribute lists) every system's
+    passage from such a paragraph counts for its section: the first place matches a
+    section label whenever the first passage is in that section."""
+    from index.policy import load_policy
+    from index.store import build_index
+    from qa.evaluation.systems import BM25System, place
+
+    policy = ROOT / "tests/data/policies/mozilla/websites_privacy_notice.md"
+    index = build_index(load_policy(policy), embedder)
+    inside = [c for c in index.chunks if c.anchor == "personal-info"]
+    assert inside and all(c.section_anchor == "things-you-should-know" for c in inside)
+    assert place(index, inside[0]) == Alternatives(("personal-info", "things-you-should-know"))
+    answer = BM25System(index).answer_many(["job applicants Greenhouse resume"])[0]
+    assert answer.places[0] == (Alternatives(("personal-info", "things-you-should-know")),)
+    assert first_rank(reading_list(answer.places), {"things-you-should-know"}) == 1
 
 
 # --- escalation metrics -----------------------------------------------------------------

@@ -7,6 +7,9 @@ passage is *located* in the paragraphs it comes from (the 6-word-run rule below)
 and an answer's reading list is its located paragraphs in passage order, without
 repeats; a passage located in three paragraphs spends three places of k.
 
+A place may be known by several labels (`Alternatives`): a paragraph the source gives
+its own id is one place, found by a label naming that id or the section it is in.
+
 Escalation metrics count "escalate" (the answer is unresolved) as the positive class
 and unanswerable questions as the ones that should be escalated.
 
@@ -22,6 +25,20 @@ from dataclasses import dataclass
 from qa import normalize
 
 RUN = 6  # words per run in the location rule
+
+
+class Alternatives(tuple):
+    """One place with several labels, e.g. (a paragraph's own id, the section it is in):
+    it counts once and matches a gold label equal to any of them."""
+
+    def __str__(self) -> str:
+        return "|".join(map(str, self))
+
+
+def matches(place: Hashable, gold: Collection[Hashable]) -> bool:
+    if isinstance(place, Alternatives):
+        return any(label in gold for label in place)
+    return place in gold
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,7 @@ def _check_lengths(*columns: Sequence) -> None:
 
 def first_rank(ranked: Sequence[Hashable], gold: Collection[Hashable]) -> int | None:
     """1-based position of the first gold item in a ranked list, or None."""
-    return next((i for i, item in enumerate(ranked, 1) if item in gold), None)
+    return next((i for i, item in enumerate(ranked, 1) if matches(item, gold)), None)
 
 
 def hit_at_k(ranked_lists: Sequence[Sequence[Hashable]],
@@ -56,7 +73,7 @@ def hit_at_k(ranked_lists: Sequence[Sequence[Hashable]],
     if k < 1:
         raise ValueError(f"k must be at least 1. Currently, k is {k}")
     _check_lengths(ranked_lists, gold_sets)
-    scores = tuple(float(any(item in gold for item in ranked[:k]))
+    scores = tuple(float(any(matches(item, gold) for item in ranked[:k]))
                    for ranked, gold in zip(ranked_lists, gold_sets, strict=True))
     return Score(_mean(scores), scores)
 

@@ -14,7 +14,7 @@ an answer with ranked passages (text + section anchors + score) and a confidence
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +28,7 @@ from index.embed import Embedder
 from index.split import Chunk
 from index.store import PolicyIndex
 from index.units import chunk_text
+from qa.evaluation.metrics import Alternatives
 from qa.normalize import words
 from qa.records import Passage
 from qa.service import Service
@@ -41,7 +42,7 @@ class SystemAnswer:
     confidence: float
     passages: tuple[Passage, ...]
     resolved: bool | None = None  # the system's own decision, when it makes one
-    places: tuple[tuple[str, ...], ...] = ()  # per passage, the anchors it counts for
+    places: tuple[tuple[Hashable, ...], ...] = ()  # per passage, the places it counts for
 
     def __post_init__(self) -> None:
         if not self.places:
@@ -64,32 +65,30 @@ class OursSystem:
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
         index = self.service.index
-        several = len(index.documents) > 1
-        sections = {(index.document_of(c).id, c.anchor): c.section_anchor for c in index.chunks}
+        chunks = {(index.document_of(c).id, c.anchor): c for c in index.chunks}
         out = []
         for a in self.service.ask_many(list(questions)):
             places = []
             for p in a.passages:
                 doc = p.document.id if p.document else index.documents[0].id
-                found = _places(p.anchor, sections, doc)
-                places.append(tuple(f"{doc}#{x}" for x in found) if several else found)
+                chunk = chunks.get((doc, p.anchor))
+                places.append((place(index, chunk) if chunk is not None else p.anchor,))
             out.append(SystemAnswer(a.question, a.confidence, a.passages, a.resolved,
                                     places=tuple(places)))
         return out
 
 
-def _places(anchor: str, sections: dict[tuple[str, str], str], doc: str) -> tuple[str, ...]:
-    """A passage counts for the anchor it links to and, when that is a paragraph's own
-    id, for the section it is in (labels name sections)."""
-    section = sections.get((doc, anchor), anchor)
-    return (anchor,) if section == anchor else (anchor, section)
-
-
-def place(index: PolicyIndex, chunk: Chunk, anchor: str | None = None) -> str:
+def place(index: PolicyIndex, chunk: Chunk) -> Hashable:
     """Where a chunk is, as labels name it: its anchor, or `document#anchor` in an index
-    of several documents."""
-    anchor = chunk.anchor if anchor is None else anchor
-    return f"{index.document_of(chunk).id}#{anchor}" if len(index.documents) > 1 else anchor
+    of several documents; a paragraph with its own id is one place known by that id and
+    by its section's anchor (labels name either)."""
+    labels = [chunk.anchor]
+    if chunk.section_anchor != chunk.anchor:
+        labels.append(chunk.section_anchor)
+    if len(index.documents) > 1:
+        doc = index.document_of(chunk).id
+        labels = [f"{doc}#{label}" for label in labels]
+    return labels[0] if len(labels) == 1 else Alternatives(labels)
 
 
 def _passage(text: str, anchor: str, score: float) -> Passage:
@@ -117,10 +116,10 @@ class BM25System:
         for question in questions:
             scores = np.asarray(self._bm25.get_scores(bm25_tokens(question)), dtype=float)
             order = np.argsort(-scores, kind="stable")[:TOP_K]
-            passages = tuple(_passage(self.chunks[i].text, self.places[i], scores[i])
+            passages = tuple(_passage(self.chunks[i].text, str(self.places[i]), scores[i])
                              for i in order)
             out.append(SystemAnswer(question, float(scores[order[0]]) if len(order) else 0.0,
-                                    passages))
+                                    passages, places=tuple((self.places[i],) for i in order)))
         return out
 
 
@@ -129,17 +128,14 @@ def tutorial_splitter() -> RecursiveCharacterTextSplitter:
                                           add_start_index=True)
 
 
-def covered_anchors(start: int, end: int, chunks: Sequence[Chunk]) -> tuple[str, ...]:
-    """Anchors of the sections a span of the policy source overlaps, in order; a span
-    over no section text (a heading, front matter) gets the section it starts in."""
-    anchors: list[str] = []
-    for chunk in chunks:
-        if chunk.start < end and start < chunk.end and chunk.anchor not in anchors:
-            anchors.append(chunk.anchor)
-    if not anchors and chunks:
+def covered(start: int, end: int, chunks: Sequence[Chunk]) -> list[Chunk]:
+    """The chunks a span of the policy source overlaps, in order; a span over no section
+    text (a heading, front matter) gets the chunk it starts in."""
+    found = [c for c in chunks if c.start < end and start < c.end]
+    if not found and chunks:
         before = [c for c in chunks if c.start <= start]
-        anchors.append((before[-1] if before else chunks[0]).anchor)
-    return tuple(anchors)
+        found = [before[-1] if before else chunks[0]]
+    return found
 
 
 class TutorialSystem:
@@ -162,9 +158,9 @@ class TutorialSystem:
             own = [c for c in index.chunks if index.document_of(c).id == doc.id]
             for piece in tutorial_splitter().create_documents([index.source[doc.start:doc.end]]):
                 start = doc.start + piece.metadata["start_index"]
-                found = covered_anchors(start, start + len(piece.page_content), own)
+                found = covered(start, start + len(piece.page_content), own)
                 texts.append(piece.page_content)
-                anchors.append(tuple(place(index, own[0], a) for a in found))
+                anchors.append(tuple(dict.fromkeys(place(index, c) for c in found)))
         vectors = embedder.encode(texts)
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
@@ -182,7 +178,9 @@ class TutorialSystem:
     def load(cls, path: Path, embedder: Embedder) -> TutorialSystem:
         rows = json.loads((path / "tutorial.json").read_text(encoding="utf-8"))
         vectors = faiss.read_index(str(path / "tutorial.faiss"))
-        return cls([r["text"] for r in rows], [r["anchors"] for r in rows], vectors, embedder)
+        anchors = [tuple(Alternatives(a) if isinstance(a, list) else a for a in r["anchors"])
+                   for r in rows]
+        return cls([r["text"] for r in rows], anchors, vectors, embedder)
 
     def answer_many(self, questions: Sequence[str]) -> list[SystemAnswer]:
         if not questions:
@@ -193,7 +191,8 @@ class TutorialSystem:
         for question, row_scores, row_ids in zip(questions, scores, ids, strict=True):
             found = [(float(s), int(i)) for s, i in zip(row_scores, row_ids, strict=True)
                      if i >= 0]
-            passages = tuple(_passage(self.texts[i], self.anchors[i][0], s) for s, i in found)
+            passages = tuple(_passage(self.texts[i], str(self.anchors[i][0]), s)
+                             for s, i in found)
             out.append(SystemAnswer(question, passages[0].score if passages else 0.0,
                                     passages, places=tuple(self.anchors[i] for _, i in found)))
         return out
