@@ -43,7 +43,7 @@ footer { display: none !important; }
 #pqa-tools { justify-content: flex-end; }
 /* an offer, moved by chat.js into the conversation after the message that offers it:
    drawn as a continuation of the assistant's bubble */
-#pqa-chat .pqa-in-chat { margin: -.25em 12% .75em 0; padding: .6em .75em; gap: .5em;
+#pqa-chat .pqa-in-chat { margin: -.25em 12% .75em 20px; padding: .6em .75em; gap: .5em;
   border: 1px solid var(--border-color-primary, #d1d5db); border-radius: 0 0 12px 12px;
   background: var(--background-fill-secondary, #f9fafb); }
 #pqa-chat .pqa-in-chat .block { box-shadow: none; }
