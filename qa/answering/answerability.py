@@ -65,7 +65,10 @@ class Lexicon:
         self.correct = correct
         words = sorted({w for text in chunk_texts for w in content_words(text)})
         self.words = np.asarray(encode(words)) if words else np.zeros((0, 1), np.float32)
-        self._cover: dict[str, float] = {}  # question word -> best cosine to a policy word
+        # question word -> best cosine to a policy word; a policy word is its own best
+        # match (unit vectors: 1.0), so only words the policy lacks are ever embedded
+        self._policy = {w: 1.0 for w in words}
+        self._cover: dict[str, float] = dict(self._policy)
 
     @classmethod
     def of(cls, retriever: Any) -> Lexicon:
@@ -73,20 +76,31 @@ class Lexicon:
         return cls([chunk_text(c) for c in retriever.index.chunks], retriever.embedder.encode,
                    retriever.speller.correct)
 
+    def missing(self, questions: Sequence[str]) -> list[str]:
+        """The questions' content words whose cover is not known yet."""
+        return sorted({w for q in questions for w in content_words(self.correct(q))}
+                      - set(self._cover))
+
+    def learn(self, words: Sequence[str]) -> None:
+        """Each word's best cosine to a policy word. The words are embedded in batches
+        padded to 8, 16, 32… entries: the encoder's first call with a new input shape is
+        many times slower than later ones, and words padded so reuse a few shapes."""
+        if not len(words) or not len(self.words):
+            return
+        size = max(8, 1 << (len(words) - 1).bit_length())
+        padded = [*words, *[words[-1]] * (size - len(words))]
+        best = (np.asarray(self.encode(padded))[:len(words)] @ self.words.T).max(axis=1)
+        if len(self._cover) > 50_000 + len(self._policy):
+            self._cover = dict(self._policy)
+        self._cover.update(zip(words, map(float, best), strict=True))
+
     def evidence_many(self, questions: Sequence[str],
                       vectors: Sequence[np.ndarray] | None = None) -> list[Evidence]:
-        """One embedding batch for the queries (unless their `vectors` are given, as
-        retrieval embedded them) and the policy-unseen words of the questions."""
+        """The questions' Evidence; the queries are embedded unless their `vectors` are
+        given (as retrieval embedded them), the policy-unseen words by `learn`."""
         queries = [self.correct(q) for q in questions]
-        new = sorted({w for q in queries for w in content_words(q)} - set(self._cover))
-        asked = queries if vectors is None else []
-        encoded = np.asarray(self.encode(asked + new)) if asked or new else np.zeros((0, 1))
-        query_vectors = encoded[:len(asked)] if vectors is None else np.asarray(vectors)
-        if new and len(self.words):
-            best = (encoded[len(asked):] @ self.words.T).max(axis=1)
-            if len(self._cover) > 50_000:
-                self._cover.clear()
-            self._cover.update(zip(new, map(float, best), strict=True))
+        self.learn(self.missing(questions))
+        query_vectors = np.asarray(self.encode(queries) if vectors is None else vectors)
         return [Evidence(q, v, tuple(self._cover.get(w, 0.0) for w in content_words(q)))
                 for q, v in zip(queries, query_vectors, strict=True)]
 
