@@ -155,12 +155,18 @@ def chat(page, base: str, shots: Shots) -> tuple[str, str]:
         raise WalkError(f"the reply is not the deletion answer with a quote: {text[:200]!r}")
     section = reply.locator("a").first.inner_text()
     reply.scroll_into_view_if_needed()
-    shots.take(page, "chat-quote-and-offer",
-               f'the visitor typed "{MESSAGE}"; the reply names the right (deletion), '
-               f'quotes the policy with a link to "{section}", and below it the offer '
-               "says what goes to the privacy team, who verify identity and reply by e-mail")
+    shots.take(page, "chat-quote",
+               f'the visitor typed "{MESSAGE}"; the reply, from its first line, names the '
+               f'right (deletion) and quotes the policy with a link to "{section}"')
+    if not page.locator("#pqa-chat [role='log'] #pqa-request-box").count():
+        raise WalkError("the request offer is not inside the conversation")
+    offer.scroll_into_view_if_needed()
+    shots.take(page, "chat-offer-in-conversation",
+               "scrolled on in the chat: right after the reply, inside the conversation, the "
+               "offer says what goes to the privacy team, who verify identity and reply by "
+               "e-mail")
     page.set_viewport_size(PHONE)
-    reply.scroll_into_view_if_needed()
+    offer.scroll_into_view_if_needed()
     if page.evaluate("() => document.documentElement.scrollWidth") > PHONE["width"]:
         raise WalkError("the chat scrolls sideways at 375 px")
     shots.take(page, "chat-offer-phone", "the same reply and offer at phone width, "
