@@ -30,6 +30,7 @@ from index.embed import Embedder  # noqa: E402
 from index.policy import load_policy  # noqa: E402
 from index.store import build_index, load_index, save_index  # noqa: E402
 from index.units import chunk_text  # noqa: E402
+from qa.answering.answer import Answerer  # noqa: E402
 from qa.answering.answerability import (  # noqa: E402
     FEATURES,
     SHIPPED,
@@ -38,7 +39,6 @@ from qa.answering.answerability import (  # noqa: E402
     Lexicon,
     features,
 )
-from qa.answering.answer import Answerer  # noqa: E402
 from qa.answering.pages import pages_for  # noqa: E402
 from qa.answering.retrieve import Retriever  # noqa: E402
 from qa.normalize import tokenize  # noqa: E402

@@ -26,15 +26,12 @@ import argparse
 import html
 import os
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "scripts")]
 
-from smtp_server import SmtpServer  # noqa: E402  (tests/ is not a package)
 from walkthrough_rights import (  # noqa: E402  (the same server, mail and screenshot parts)
     ARGS,
     CHROMIUM,
@@ -44,10 +41,10 @@ from walkthrough_rights import (  # noqa: E402  (the same server, mail and scree
     WalkError,
     free_port,
     grid,
+    new_page,
     pick,
+    served,
     small,
-    start_server,
-    wait_healthy,
     wait_mail,
 )
 from web_server import serve_page  # noqa: E402
@@ -70,7 +67,8 @@ HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem}}
 </style></head><body><h1>Korero — plans and pricing</h1>
 <p>A page of a different site (another origin). The chat button comes from the policy-qa
-server through one script tag:</p><pre style="white-space:pre-wrap;overflow-wrap:anywhere">{tag}</pre>{script}
+server through one script tag:</p>
+<pre style="white-space:pre-wrap;overflow-wrap:anywhere">{tag}</pre>{script}
 </body></html>"""
 EMBED = ('<script src="{base}/widget.js" data-color="#0a7d33" data-title="Ask Korero '
          'about privacy" data-position="bottom-right" data-greeting="{greeting}" '
@@ -405,40 +403,21 @@ def agent(page, base: str, esc_id: str, link: str, walk: Walk) -> None:
 def walk(out: Path, keep: bool) -> list[str]:
     from playwright.sync_api import sync_playwright
 
-    data = Path(tempfile.mkdtemp(prefix="pqa-walk-"))
     port, steps = free_port(), Walk(out)
     base = f"http://127.0.0.1:{port}"
     embed = EMBED.format(base=base, greeting=html.escape(GREETING),
                          suggestions=html.escape("|".join(SUGGESTED)))
     page_html = HOST_PAGE.format(tag=html.escape(embed), script=embed)
-    server = None
-    try:
-        with SmtpServer() as smtp, serve_page(page_html) as host:
-            server = start_server(environment(data, port, smtp.port), data / "serve.log")
-            wait_healthy(base, server)
-            print(f"policy-qa serve on {base}, host page {host}pricing, SMTP on "
-                  f"127.0.0.1:{smtp.port}, data in {data}", flush=True)
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS,
-                                             headless=True)
-                context = browser.new_context(viewport=WIDE)
-                context.set_default_timeout(TIMEOUT)
-                page = context.new_page()
-                esc_id = visitor(page, base, host + "pricing", steps)
-                link = officer(page, wait_mail(smtp, esc_id), esc_id, base, steps)
-                others(browser, base)
-                console = browser.new_context(viewport=WIDE)
-                console.set_default_timeout(TIMEOUT)
-                agent(console.new_page(), base, esc_id, link, steps)
-                browser.close()
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=15)
-        if keep:
-            print(f"kept {data}", file=sys.stderr)
-        else:
-            shutil.rmtree(data, ignore_errors=True)
+    with (serve_page(page_html) as host,
+          served(port, environment, keep, pages=f", host page {host}pricing") as (_, smtp),
+          sync_playwright() as pw):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = new_page(browser)
+        esc_id = visitor(page, base, host + "pricing", steps)
+        link = officer(page, wait_mail(smtp, esc_id), esc_id, base, steps)
+        others(browser, base)
+        agent(new_page(browser), base, esc_id, link, steps)
+        browser.close()
     return steps.failed
 
 

@@ -19,6 +19,7 @@ reason when a step does not happen as described.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import os
 import re
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -309,39 +311,21 @@ def console(page, base: str, req_id: str, due: str, shots: Shots) -> None:
                "deletion: 1 request, 1 done, 1 done on time")
 
 
-def walk(out: Path, keep: bool) -> None:
-    from playwright.sync_api import sync_playwright
-
+@contextlib.contextmanager
+def served(port: int, make_env: Callable[[Path, int, int], dict[str, str]], keep: bool,
+           pages: str = "") -> Iterator[tuple[Path, SmtpServer]]:
+    """A temporary data folder, a recording SMTP server and `policy-qa serve` on `port`
+    with the environment `make_env(data, port, smtp_port)` gives, healthy: yields (data,
+    smtp). Stops the server and removes the folder (unless `keep`) afterwards."""
     data = Path(tempfile.mkdtemp(prefix="pqa-walk-"))
-    port, shots = free_port(), Shots(out)
-    base = f"http://127.0.0.1:{port}"
     server = None
     try:
         with SmtpServer() as smtp:
-            env = environment(data, port, smtp.port)
-            server = start_server(env, data / "serve.log")
-            wait_healthy(base, server)
-            print(f"policy-qa serve on {base}, SMTP on 127.0.0.1:{smtp.port}, "
-                  f"data in {data}", flush=True)
-            with sync_playwright() as pw:
-                chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS,
-                                              headless=True)
-                context = chromium.new_context(viewport=WIDE)
-                context.set_default_timeout(TIMEOUT)
-                page = context.new_page()
-                req_id, due = chat(page, base, shots)
-                inbox(page, wait_mail(smtp, req_id), req_id, due, shots)
-                agent = chromium.new_context(viewport=WIDE)
-                agent.set_default_timeout(TIMEOUT)
-                console(agent.new_page(), base, req_id, due, shots)
-                chromium.close()
-            stored = RequestStore.from_settings(Settings(outbox=data / "outbox.sqlite3"))
-            final = stored.get(req_id)
-            print(f"request log: {final.id} {final.kind} {final.jurisdiction} "
-                  f"{final.state}, due {final.respond_by}, on time: {final.on_time}, "
-                  f"e-mail {final.mail_status}; history: "
-                  + " -> ".join(f"{e.to_state} ({e.actor})" for e in final.history),
-                  flush=True)
+            server = start_server(make_env(data, port, smtp.port), data / "serve.log")
+            wait_healthy(f"http://127.0.0.1:{port}", server)
+            print(f"policy-qa serve on http://127.0.0.1:{port}{pages}, SMTP on "
+                  f"127.0.0.1:{smtp.port}, data in {data}", flush=True)
+            yield data, smtp
     finally:
         if server is not None:
             server.terminate()
@@ -353,6 +337,34 @@ def walk(out: Path, keep: bool) -> None:
             print(f"kept {data}", file=sys.stderr)
         else:
             shutil.rmtree(data, ignore_errors=True)
+
+
+def new_page(browser):
+    """A page in a new 1280 px context whose waits time out after TIMEOUT."""
+    context = browser.new_context(viewport=WIDE)
+    context.set_default_timeout(TIMEOUT)
+    return context.new_page()
+
+
+def walk(out: Path, keep: bool) -> None:
+    from playwright.sync_api import sync_playwright
+
+    port, shots = free_port(), Shots(out)
+    base = f"http://127.0.0.1:{port}"
+    with served(port, environment, keep) as (data, smtp), sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        req_id, due = chat(new_page(chromium), base, shots)
+        page = new_page(chromium)
+        inbox(page, wait_mail(smtp, req_id), req_id, due, shots)
+        console(new_page(chromium), base, req_id, due, shots)
+        chromium.close()
+        stored = RequestStore.from_settings(Settings(outbox=data / "outbox.sqlite3"))
+        final = stored.get(req_id)
+        print(f"request log: {final.id} {final.kind} {final.jurisdiction} "
+              f"{final.state}, due {final.respond_by}, on time: {final.on_time}, "
+              f"e-mail {final.mail_status}; history: "
+              + " -> ".join(f"{e.to_state} ({e.actor})" for e in final.history),
+              flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
