@@ -22,7 +22,6 @@ each step that did not happen as described.
 
 from __future__ import annotations
 
-import argparse
 import html
 import os
 import re
@@ -42,8 +41,10 @@ from walkthrough_rights import (  # noqa: E402  (the same server, mail and scree
     free_port,
     grid,
     new_page,
+    options,
     pick,
     served,
+    show_mail,
     small,
     wait_mail,
 )
@@ -279,14 +280,7 @@ def officer(page, mail, esc_id: str, base: str, walk: Walk) -> str:
     for name in ("To", "Reply-To", "Subject"):
         print(f"  mail {name}: {mail[name]}", flush=True)
     print(f"  mail {page_line}\n  mail console link: {link}", flush=True)
-    headers = "\n".join(f"{n}: {mail[n]}" for n in ("From", "To", "Reply-To", "Subject",
-                                                      "Date", "Message-ID"))
-    page.set_content(
-        "<!doctype html><meta charset=utf-8><title>privacy inbox</title>"
-        "<body style='font:14px/1.45 monospace;margin:24px;color:#111'>"
-        "<h1 style='font:600 18px sans-serif'>What the privacy inbox received (SMTP)</h1>"
-        f"<pre style='background:#f3f4f6;padding:12px'>{html.escape(headers)}</pre>"
-        f"<pre style='white-space:pre-wrap'>{html.escape(body)}</pre></body>")
+    show_mail(page, mail)
     walk.shot(page, "chat", "privacy-officer-mail", f"the mail for {esc_id}: Reply-To "
               f"{mail['Reply-To']}, {page_line}, the two earlier questions, the closest "
               "passages without scores, the console link")
@@ -422,10 +416,7 @@ def walk(out: Path, keep: bool) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "walkthrough")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
-    args = parser.parse_args(argv)
+    args = options(argv, __doc__)
     try:
         failed = walk(args.out.resolve(), args.keep)
     except WalkError as exc:

@@ -217,6 +217,18 @@ def wait_mail(smtp: SmtpServer, req_id: str, seconds: float = 30):
     raise WalkError(f"no e-mail for {req_id} reached the SMTP server in {seconds:.0f} s")
 
 
+def show_mail(page, mail) -> None:
+    """The received mail, headers then body, rendered as a page for a screenshot."""
+    headers = "\n".join(f"{name}: {mail[name]}" for name in
+                        ("From", "To", "Reply-To", "Subject", "Date", "Message-ID"))
+    page.set_content(
+        "<!doctype html><meta charset=utf-8><title>privacy inbox</title>"
+        "<body style='font:14px/1.45 monospace;margin:24px;color:#111'>"
+        "<h1 style='font:600 18px sans-serif'>What the privacy inbox received (SMTP)</h1>"
+        f"<pre style='background:#f3f4f6;padding:12px'>{html.escape(headers)}</pre>"
+        f"<pre style='white-space:pre-wrap'>{html.escape(mail.get_content())}</pre></body>")
+
+
 def inbox(page, mail, req_id: str, due: str, shots: Shots) -> str:
     body = mail.get_content()
     due_line = next((line for line in body.splitlines() if line.startswith("Due:")), "")
@@ -229,15 +241,8 @@ def inbox(page, mail, req_id: str, due: str, shots: Shots) -> str:
     print(f"  mail Reply-To: {mail['Reply-To']}", flush=True)
     print(f"  mail Message-ID: {mail['Message-ID']}", flush=True)
     print(f"  mail {due_line}", flush=True)
-    headers = "\n".join(f"{name}: {mail[name]}" for name in
-                        ("From", "To", "Reply-To", "Subject", "Date", "Message-ID"))
     page.set_viewport_size(WIDE)
-    page.set_content(
-        "<!doctype html><meta charset=utf-8><title>privacy inbox</title>"
-        "<body style='font:14px/1.45 monospace;margin:24px;color:#111'>"
-        "<h1 style='font:600 18px sans-serif'>What the privacy inbox received (SMTP)</h1>"
-        f"<pre style='background:#f3f4f6;padding:12px'>{html.escape(headers)}</pre>"
-        f"<pre style='white-space:pre-wrap'>{html.escape(body)}</pre></body>")
+    show_mail(page, mail)
     shots.take(page, "inbox-mail", f"the e-mail the SMTP server received for {req_id}: "
                f"subject \"{mail['Subject']}\", Reply-To {mail['Reply-To']}, "
                f"\"{due_line}\", identity NOT VERIFIED, the quoted passage")
@@ -367,11 +372,16 @@ def walk(out: Path, keep: bool) -> None:
               flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def options(argv: list[str] | None, doc: str) -> argparse.Namespace:
+    """A walk-through's command line: --out (the screenshots' folder) and --keep."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "walkthrough")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = options(argv, __doc__)
     try:
         walk(args.out.resolve(), args.keep)
     except WalkError as exc:
