@@ -290,6 +290,16 @@ def create_decider(retriever: Any, model_id: str,
                          lambda: _make_decider(retriever, model_id, recorded))
 
 
+def fitted_record(index: Any, embedder: Any) -> dict[str, Any] | None:
+    """Build time: how this index decides (Decider.describe: the shipped model put on
+    the index's scale from the generic question bank, no labels of this policy), for
+    its manifest; None when the shipped weights are for another embedding model."""
+    from qa.answering.retrieve import Retriever
+
+    decider = create_decider(Retriever(index, embedder), embedder.id)
+    return decider.describe() if decider is not None else None
+
+
 def _make_decider(retriever: Any, model_id: str, recorded: dict[str, Any] | None) -> Decider:
     model = shipped_model(model_id)
     assert model is not None

@@ -114,6 +114,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from index.documents import DocumentSpec, choose_inbox, load_documents, resolve
     from index.embed import Embedder
     from index.store import build_documents, previous_index, save_index
+    from qa.answering.answerability import fitted_record
 
     out = Path(args.out or settings.index).expanduser()
     specs = resolve(args.policy) if args.policy else [DocumentSpec(str(settings.policy))]
@@ -121,7 +122,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     embedder = Embedder(settings.model)
     index = build_documents(docs, embedder, base_url=settings.base_url, inbox=settings.inbox,
                             previous=previous_index(out, embedder.id))
-    decision = _fit_decision(index, embedder, settings)
+    decision = fitted_record(index, embedder) if settings.decision == "answerability" else None
     if decision is not None:
         index.manifest["answerability"] = decision
     try:
@@ -142,19 +143,6 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
               f"scaled on {decision['bank_questions']} generic unanswerable questions "
               "(no labels of this policy)")
     return 0
-
-
-def _fit_decision(index, embedder, settings: Settings) -> dict | None:
-    """Build time: put the shipped answerability model on this index's scale (from
-    the generic question bank; no labels of this policy), recorded in the manifest.
-    None when the decision is the fixed threshold or the model is not the packaged one."""
-    if settings.decision != "answerability":
-        return None
-    from qa.answering.answerability import create_decider
-    from qa.answering.retrieve import Retriever
-
-    decider = create_decider(Retriever(index, embedder), embedder.id)
-    return decider.describe() if decider is not None else None
 
 
 def _report_build(m: dict, docs: list, out: Path) -> None:
