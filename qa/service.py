@@ -18,7 +18,7 @@ from index.embed import PACKAGED_MODEL, Embedder, vocabulary
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
-from qa.answering.answerability import Decider, create_decider
+from qa.answering.decider import Decider, create_decider
 from qa.answering.pages import pages_for
 from qa.answering.retrieve import Retriever
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here

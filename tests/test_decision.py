@@ -12,7 +12,7 @@ from test_cli import cli  # noqa: F401 - the fixture
 
 from index.policy import load_policy
 from index.store import build_index, load_index
-from qa.answering import answerability
+from qa.answering import answerability, decider
 from qa.service import Service
 from qa.settings import Settings
 
@@ -69,7 +69,7 @@ def test_build_records_the_scale_and_the_service_uses_it(cli, tmp_path, embedder
     def no_calibration(*args, **kwargs):
         raise AssertionError("the manifest's stats should be used, not re-fitted")
 
-    monkeypatch.setattr(answerability, "calibrate", no_calibration)
+    monkeypatch.setattr(decider, "calibrate", no_calibration)
     service = Service(Settings(cache_size=0, index=out), embedder=embedder)
     assert service.decision["stats"] == recorded["stats"]
     assert not service.ask("How much does Mozilla VPN cost?").resolved

@@ -114,7 +114,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from index.documents import DocumentSpec, choose_inbox, load_documents, resolve
     from index.embed import Embedder
     from index.store import build_documents, previous_index, save_index
-    from qa.answering.answerability import fitted_record
+    from qa.answering.decider import fitted_record
 
     out = Path(args.out or settings.index).expanduser()
     specs = resolve(args.policy) if args.policy else [DocumentSpec(str(settings.policy))]
