@@ -75,20 +75,11 @@ class Lexicon:
         return cls([chunk_text(c) for c in retriever.index.chunks], retriever.embedder.encode,
                    retriever.speller.correct)
 
-    def missing(self, questions: Sequence[str]) -> list[str]:
-        """The questions' content words whose cover is not known yet."""
-        return sorted({w for q in questions for w in content_words(self.correct(q))}
-                      - set(self._cover))
-
     def learn(self, words: Sequence[str]) -> None:
-        """Each word's best cosine to a policy word. The words are embedded in batches
-        padded to 8, 16, 32… entries: the encoder's first call with a new input shape is
-        many times slower than later ones, and words padded so reuse a few shapes."""
+        """Each word's best cosine to a policy word, from one embedding batch."""
         if not len(words) or not len(self.words):
             return
-        size = max(8, 1 << (len(words) - 1).bit_length())
-        padded = [*words, *[words[-1]] * (size - len(words))]
-        best = (np.asarray(self.encode(padded))[:len(words)] @ self.words.T).max(axis=1)
+        best = (np.asarray(self.encode(list(words))) @ self.words.T).max(axis=1)
         if len(self._cover) > 50_000 + len(self._policy):
             self._cover = dict(self._policy)
         self._cover.update(zip(words, map(float, best), strict=True))
@@ -96,9 +87,9 @@ class Lexicon:
     def evidence_many(self, questions: Sequence[str],
                       vectors: Sequence[np.ndarray] | None = None) -> list[Evidence]:
         """The questions' Evidence; the queries are embedded unless their `vectors` are
-        given (as retrieval embedded them), the policy-unseen words by `learn`."""
+        given (as retrieval embedded them), the words not known yet by `learn`."""
         queries = [self.correct(q) for q in questions]
-        self.learn(self.missing(questions))
+        self.learn(sorted({w for q in queries for w in content_words(q)} - set(self._cover)))
         query_vectors = np.asarray(self.encode(queries) if vectors is None else vectors)
         return [Evidence(q, v, tuple(self._cover.get(w, 0.0) for w in content_words(q)))
                 for q, v in zip(queries, query_vectors, strict=True)]

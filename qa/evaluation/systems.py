@@ -71,8 +71,7 @@ class OursSystem:
             places = []
             for p in a.passages:
                 doc = p.document.id if p.document else index.documents[0].id
-                chunk = chunks.get((doc, p.anchor))
-                places.append((place(index, chunk) if chunk is not None else p.anchor,))
+                places.append((place(index, chunks[(doc, p.anchor)]),))
             out.append(SystemAnswer(a.question, a.confidence, a.passages, a.resolved,
                                     places=tuple(places)))
         return out
