@@ -54,10 +54,10 @@ def _model_path(name: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _one_blas_thread() -> None:
     """The encoder (torch's own thread pool) does the heavy work; numpy's OpenBLAS
-    threads, which spin after each matrix product, would take its cores from it: with
-    them, requests that mix numpy products and encodes took 80-100 ms now and then
-    instead of 7-15 ms. So numpy's BLAS runs on one thread from the first model load on
-    (process-wide; our numpy products are small)."""
+    threads, which spin after each matrix product, would take its cores from it, and
+    requests that mix numpy products and encodes were now and then many times slower.
+    So numpy's BLAS runs on one thread from the first model load on (process-wide; our
+    numpy products are small)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
