@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from index.embed import PACKAGED_MODEL, Embedder, vocabulary
+from index.embed import PACKAGED_MODEL, Embedder
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
@@ -140,9 +140,12 @@ class Service:
         return [answers[i] for i in range(len(cleaned))]
 
     def _has_words(self, text: str) -> bool:
-        words = vocabulary(self.embedder)
-        return bool(_ACRONYM.search(text)) or any(
-            w in words for w in _LETTERS.findall(text.lower()))
+        """A question with a word the model or the policy knows, after the spelling
+        pass ("subpoena" reads as the policy's "subpoenas"), not keyboard mash."""
+        if _ACRONYM.search(text):
+            return True
+        speller = self.retriever.speller
+        return any(speller.knows(w) for w in _LETTERS.findall(speller.correct(text).lower()))
 
     def _cached(self, text: str) -> Answer | None:
         key = question_key(text)

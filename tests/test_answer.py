@@ -266,6 +266,11 @@ def test_a_base_url_setting_overrides_the_policy_site(make_service):
 # --- small talk, gibberish, bad questions ------------------------------------------
 
 class _NoSearch:
+    """Stands in for the retriever: fails on a search, keeps the real spelling pass."""
+
+    def __init__(self, real=None):
+        self.speller = real.speller if real is not None else None
+
     def retrieve_many(self, *args, **kwargs):
         raise AssertionError("small talk must not search the index")
 
@@ -286,12 +291,21 @@ def test_greetings_and_thanks_get_a_short_reply_without_a_search(service, text):
 
 @pytest.mark.parametrize("text", ["asdf qwerty", "zxcvb", "sdfgh jkl qwrt", "!!!???", "1234"])
 def test_gibberish_gets_a_rephrase_request(service, text):
-    service.__dict__["retriever"] = _NoSearch()
+    service.__dict__["retriever"] = _NoSearch(service.retriever)
     answer = service.ask(text)
     assert not answer.resolved
     assert answer.passages == ()
     assert "rephrase" in answer.answer.lower()
     assert answer.escalation is None
+
+
+@pytest.mark.parametrize("text", ["subpoena", "Subpoenas?", "GDPR", "cookeis"])
+def test_one_word_the_policy_uses_is_searched_not_sent_back(service, text):
+    # "subpoena" is no whole word of the model's tokenizer, but the policy says
+    # "subpoena"; a one-word question from the policy's own vocabulary gets passages.
+    answer = service.ask(text)
+    assert answer.passages, text
+    assert "rephrase" not in answer.answer.lower()
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\x00\x01"])

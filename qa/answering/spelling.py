@@ -70,7 +70,8 @@ class Speller:
         """The question with each misspelt word replaced; unchanged when none is."""
         return _WORD.sub(lambda m: self._fix(m.group()), question)
 
-    def _is_known(self, word: str) -> bool:
+    def knows(self, word: str) -> bool:
+        """A word of the model's vocabulary or the policy, maybe with a common ending."""
         if word in self.known:
             return True
         for ending in _ENDINGS:
@@ -83,7 +84,7 @@ class Speller:
 
     def _fix_word(self, word: str) -> str:
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or self._is_known(lower):
+        if len(lower) < MIN_LENGTH or self.knows(lower):
             return word
         edits = max_edits(lower)
         candidates = {c for key in deletes(lower, edits) for c in self._index.get(key, ())}
