@@ -94,7 +94,7 @@ def test_the_quality_gate_refuses_a_harmful_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 1
     assert not out.exists()
-    drop = re.search(r"not written: hit@3 did not improve \((\S+) -> (\S+)\)", printed)
+    drop = re.search(r"not written: hit@3 did not improve \(([\d.]+) -> ([\d.]+),", printed)
     assert drop, printed
     assert float(drop[2]) < float(drop[1]) - 0.1  # measurably worse, not merely no better
 

@@ -217,9 +217,28 @@ def _shipped() -> dict[str, Any]:
 
 def shipped_model(model: str = "all-MiniLM-L6-v2") -> Answerability | None:
     """The shipped cross-policy weights, or None when they were fitted for another
-    embedding model (the caller then keeps its fixed threshold)."""
+    embedding model (the caller then keeps its fixed threshold). A model `policy-qa
+    adapt` made from that one counts as it: see `self_adapted_from`."""
     found = Answerability.from_dict(_shipped()["model"])
-    return found if found.model == model else None
+    return found if model == found.model or \
+        self_adapted_from(model) == found.model else None
+
+
+def self_adapted_from(model: str) -> str | None:
+    """The base of a model folder that `policy-qa adapt` wrote: tuned only on its
+    policy's own headings and sentences, with no question pushed away, so its space
+    stays close enough to the base's for the base's weights (measured in the README's
+    Quality section); None for anything else."""
+    manifest = Path(model) / "tune.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sources = data.get("sources") if isinstance(data, dict) else None
+    if (not sources or data.get("negatives_per_unanswerable") != 0
+            or any(not isinstance(s, dict) or s.get("format") != "self" for s in sources)):
+        return None
+    return str(data.get("base_model") or "") or None
 
 
 def shipped_bank() -> list[str]:

@@ -114,9 +114,14 @@ def _negatives(model: Any, docs: Sequence[Document], per_question: int
     return questions, passages
 
 
-def _prepare(config: TuneConfig, say: Say, warn: Say) -> tuple[list[Source], list[Source], Split]:
+def _prepare(config: TuneConfig, say: Say, warn: Say,
+             given: tuple[Source, Split] | None = None
+             ) -> tuple[list[Source], list[Source], Split]:
     config.check()
     _check_out(config.out, config.base)
+    if given is not None:  # a source that comes with its own split (`policy-qa adapt`)
+        say(f"source {given[0].path}: {given[0].format}, {given[1].how}")
+        return [given[0]], [], given[1]
     sources = load_sources(config.sources, config.policy)
     evaluation = load_sources(config.eval_sources, config.policy) if config.eval_sources else []
     for kind, source in [("source", s) for s in sources] + [("check on", s) for s in evaluation]:
@@ -137,11 +142,14 @@ def _prepare(config: TuneConfig, say: Say, warn: Say) -> tuple[list[Source], lis
     return sources, evaluation, split
 
 
-def tune(config: TuneConfig, say: Say = print, warn: Say = print) -> TuneResult:
-    """Run `policy-qa tune`; raises PolicyQAError for bad input."""
+def tune(config: TuneConfig, say: Say = print, warn: Say = print,
+         given: tuple[Source, Split] | None = None) -> TuneResult:
+    """Run `policy-qa tune` on `config.sources`, or on a source read elsewhere with its
+    split (`given`: what `policy-qa adapt` derives from a policy); raises PolicyQAError
+    for bad input."""
     started = time.monotonic()
     _quiet()
-    sources, evaluation, split = _prepare(config, say, warn)
+    sources, evaluation, split = _prepare(config, say, warn, given)
     model = _load_model(config.base)
     before = measure(model, split.held_out)
     say(f"before: {before.line()}")

@@ -22,7 +22,7 @@ from qa.settings import Settings, load_settings
 
 # command groups registered by other modules (each has `register(subparsers)`)
 PLUGINS = ("ui.cli.outbox", "ui.cli.serve", "ui.cli.console", "ui.cli.eval", "ui.cli.bench",
-           "ui.cli.tune", "ui.cli.requests")
+           "ui.cli.tune", "ui.cli.adapt", "ui.cli.requests")
 
 log = logging.getLogger(__name__)
 
