@@ -125,11 +125,14 @@ class Service:
                 todo.append(i)
         if todo:
             texts = [cleaned[i] for i in todo]
-            found = self.retriever.retrieve_many(texts, k=10)
+            decider = self.decider
+            words = decider.lexicon.unseen(texts) if decider else []
+            found, word_vectors = self.retriever.retrieve_with(texts, words, k=10)
+            if decider and words:
+                decider.lexicon.learn(words, word_vectors)
             shared = self.recognizer.embedder is self.embedder
             vectors = [r.vector for r in found] if shared else None
             rights = self.recognizer.recognize_many(texts, vectors)
-            decider = self.decider
             decisions = decider.decide_many(found) if decider else [None] * len(found)
             for i, retrieval, right, decision in zip(todo, found, rights, decisions,
                                                      strict=True):

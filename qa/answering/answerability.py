@@ -75,11 +75,20 @@ class Lexicon:
         return cls([chunk_text(c) for c in retriever.index.chunks], retriever.embedder.encode,
                    retriever.speller.correct)
 
-    def learn(self, words: Sequence[str]) -> None:
-        """Each word's best cosine to a policy word, from one embedding batch."""
+    def unseen(self, questions: Sequence[str]) -> list[str]:
+        """The content words of these questions (spelling corrected) not known yet:
+        what `evidence_many` would embed, for a caller that embeds them alongside the
+        questions in one batch and hands them to `learn`."""
+        return sorted({w for q in questions for w in content_words(self.correct(q))
+                       if w not in self._cover})
+
+    def learn(self, words: Sequence[str], vectors: np.ndarray | None = None) -> None:
+        """Each word's best cosine to a policy word, from one embedding batch (or from
+        the words' `vectors` when the caller has embedded them)."""
         if not len(words) or not len(self.words):
             return
-        best = (np.asarray(self.encode(list(words))) @ self.words.T).max(axis=1)
+        found = np.asarray(self.encode(list(words)) if vectors is None else vectors)
+        best = (found @ self.words.T).max(axis=1)
         if len(self._cover) > 50_000 + len(self._policy):
             self._cover = dict(self._policy)
         self._cover.update(zip(words, map(float, best), strict=True))
@@ -89,7 +98,8 @@ class Lexicon:
         """The questions' Evidence; the queries are embedded unless their `vectors` are
         given (as retrieval embedded them), the words not known yet by `learn`."""
         queries = [self.correct(q) for q in questions]
-        self.learn(sorted({w for q in queries for w in content_words(q)} - set(self._cover)))
+        self.learn(sorted({w for q in queries for w in content_words(q)
+                           if w not in self._cover}))
         query_vectors = np.asarray(self.encode(queries) if vectors is None else vectors)
         return [Evidence(q, v, tuple(self._cover.get(w, 0.0) for w in content_words(q)))
                 for q, v in zip(queries, query_vectors, strict=True)]

@@ -92,12 +92,20 @@ class Retriever:
 
     def retrieve_many(self, questions: Sequence[str], k: int = 10) -> list[Retrieval]:
         """Embeds all questions in one batch (cheaper per question under load)."""
+        return self.retrieve_with(questions, (), k)[0]
+
+    def retrieve_with(self, questions: Sequence[str], also: Sequence[str], k: int = 10
+                      ) -> tuple[list[Retrieval], np.ndarray]:
+        """`retrieve_many`, with other texts (`also`: words the decision needs) embedded
+        in the same model call, one forward pass per request instead of two; their
+        vectors are returned beside the retrievals."""
         queries = [self.speller.correct(q) for q in questions]
-        vectors = self.embedder.encode(queries)
+        embedded = self.embedder.encode([*queries, *also])
+        vectors, others = embedded[:len(queries)], embedded[len(queries):]
         scores = score_units(self.index.vectors, vectors)  # index/vectors.py
         return [Retrieval(question, self._rank(query, row, k), vector)
                 for question, query, vector, row in zip(questions, queries, vectors, scores,
-                                                        strict=True)]
+                                                        strict=True)], others
 
     def _signal(self, kind: str, unit_scores: np.ndarray, top: int = 1) -> np.ndarray:
         """Per chunk: the mean of its `top` (1 or 2) best units of one kind; -1 for a
