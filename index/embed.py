@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -82,15 +83,31 @@ class Embedder:
     """Turns texts into L2-normalised float32 vectors. Thread-safe; the model is
     loaded on first use (or by `warm_up()`), never at import or construction."""
 
-    def __init__(self, model: str = PACKAGED_NAMES[0], batch_size: int = 64) -> None:
+    def __init__(self, model: str = PACKAGED_NAMES[0], batch_size: int = 64,
+                 backend: str = "torch", cache_dir: Path | None = None) -> None:
         self.model = model
         self.id = model_id(model)
         self.batch_size = batch_size
+        self.backend = backend  # "torch", or ONNX Runtime: index/onnx_encoder.py
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "policy-qa"
         self._lock = threading.Lock()
+        self._onnx: Any = None
 
     def warm_up(self) -> Embedder:
         _load(self.model)
+        if self.backend != "torch":
+            self._runner()
         return self
+
+    def _runner(self) -> Any:
+        """The ONNX Runtime session of this model (exported on first use, cached)."""
+        if self._onnx is None:
+            from index.onnx_encoder import OnnxRunner, exported
+
+            st = _load(self.model)
+            path = exported(_model_path(self.model), self.backend, self.cache_dir, st)
+            self._onnx = OnnxRunner(path, st.tokenizer, st.max_seq_length)
+        return self._onnx
 
     @property
     def dimension(self) -> int:
@@ -102,6 +119,10 @@ class Embedder:
         st = _load(self.model)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            runner = self._runner()
+            with self._lock:
+                return np.ascontiguousarray(runner.encode(texts, self.batch_size))
         with self._lock:
             if len(texts) <= self.batch_size:
                 vectors = _forward(st, texts)

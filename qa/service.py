@@ -24,7 +24,7 @@ from qa.answering.retrieve import Retriever
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
 from qa.records import Answer, EscalationRef, Kind, RequestRef
 from qa.rights.recognize import RightsRecognizer, create_recognizer
-from qa.settings import Settings
+from qa.settings import Settings, create_embedder
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
 # Not qa/normalize.py's tokenize: these are looked up in the model's whole-word
@@ -36,7 +36,7 @@ class Service:
     def __init__(self, settings: Settings, *, index: PolicyIndex | None = None,
                  embedder: Embedder | None = None, outbox=None, requests=None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model)
+        self.embedder = embedder or create_embedder(settings)
         self._index = index
         self.outbox = outbox
         self.requests = requests  # a qa.rights.store.RequestStore, where requests are taken

@@ -45,7 +45,7 @@ from qa.evaluation.systems import (
     TutorialSystem,
 )
 from qa.service import Service
-from qa.settings import Settings
+from qa.settings import Settings, create_embedder
 
 FORMATS = ("jsonl", "policyqa")
 BATCH = 32
@@ -188,7 +188,7 @@ def evaluate(options: EvalOptions, settings: Settings, embedder: Embedder | None
     from qa.evaluation.report import write_report
 
     _check(options)
-    embedder = embedder or Embedder(settings.model)
+    embedder = embedder or create_embedder(settings)
     runs, calibration, decision = _collect(options, settings, embedder, progress_factory)
     chosen = thresholds(runs, settings, calibration, str(options.calibrate_on), decision)
     report: dict[str, Any] = {"name": options.name, "dataset": str(options.questions),

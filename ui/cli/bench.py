@@ -85,9 +85,19 @@ def http_lines(http: dict[str, Any]) -> list[str]:
 
 
 def serving_lines(result: dict[str, Any]) -> list[str]:
+    lines = _serving_table(result, result.get("serving"), result.get("encoder") or {},
+                           "serving (same run), raw encoder: torch")
+    configured = result.get("encoder_configured")
+    if configured:
+        lines += _serving_table(result, result.get("serving_vs_configured"), configured,
+                                f"serving, raw encoder: {configured['encoder']} (the server's)")
+    return lines
+
+
+def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
+                   enc: dict[str, Any], title: str) -> list[str]:
     from ui.bench.serving import TARGETS
 
-    serving, enc = result.get("serving"), result.get("encoder") or {}
     if not serving:
         return []
     names = {"throughput_32_vs_encoder": "/api/ask answers/s, most clients / raw encoder "
@@ -97,7 +107,7 @@ def serving_lines(result: dict[str, Any]) -> list[str]:
              "idle_cpu_pct_of_core": "idle server CPU, % of a core",
              "cold_start_vs_stack": "cold start to /healthz / import stack + load model "
                                     f"({result['http'].get('stack_s')} s)"}
-    lines = ["", f"{'serving (same run)':<62}   value  target  met"]
+    lines = ["", f"{title:<62}   value  target  met"]
     for key, label in names.items():
         op, target = TARGETS[key]
         met = serving["met"].get(key)

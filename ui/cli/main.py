@@ -18,7 +18,7 @@ from pathlib import Path
 
 from index.errors import PolicyQAError
 from qa.service import build_service
-from qa.settings import Settings, load_settings
+from qa.settings import Settings, create_embedder, load_settings
 
 # command groups registered by other modules (each has `register(subparsers)`)
 PLUGINS = ("ui.cli.outbox", "ui.cli.serve", "ui.cli.console", "ui.cli.eval", "ui.cli.bench",
@@ -112,14 +112,13 @@ def _quiet_progress() -> None:
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_progress()
     from index.documents import DocumentSpec, choose_inbox, load_documents, resolve
-    from index.embed import Embedder
     from index.store import build_documents, previous_index, save_index
     from qa.answering.decider import fitted_record
 
     out = Path(args.out or settings.index).expanduser()
     specs = resolve(args.policy) if args.policy else [DocumentSpec(str(settings.policy))]
     docs = load_documents(specs, base_url=settings.base_url, allow_private=args.allow_private)
-    embedder = Embedder(settings.model)
+    embedder = create_embedder(settings)
     index = build_documents(docs, embedder, base_url=settings.base_url, inbox=settings.inbox,
                             previous=previous_index(out, embedder.id))
     decision = fitted_record(index, embedder) if settings.decision == "answerability" else None

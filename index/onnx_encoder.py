@@ -1,0 +1,203 @@
+"""The embedding model on ONNX Runtime (`POLICY_QA_ENCODER=onnx` or `onnx-int8`).
+
+Exported by this module from the very model the Embedder would load (the packaged
+all-MiniLM-L6-v2 or a tuned folder): its transformer through `torch.onnx.export` with
+eager attention and a padded example batch (so the attention mask stays in the graph),
+then mean pooling and L2 normalisation in numpy, as the model's own Pooling and
+Normalize modules do. `onnx` agrees with torch to about 1e-6 (checked at export: an
+export that does not is refused); `onnx-int8` is the same graph with int8 weights
+(ONNX Runtime's dynamic quantisation), whose quality is measured, not assumed (README,
+Quality). Why: a question's embedding costs about a third of torch's here, because
+eager PyTorch spends most of a one-question forward pass in per-module overhead.
+
+Exports are cached per model, backend and library versions under `cache_dir`
+(written atomically, so replicas sharing the folder never read half a file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+EXPORT_VERSION = "2"  # bump when the export or quantisation changes (a new cache entry)
+_PROBES = ["Do you sell my data?", "How long do you keep the e-mail messages I send you?",
+           "HIPAA"]
+_AGREEMENT = 1e-4  # largest difference from torch an fp32 export may show
+
+
+def _fingerprint(model_path: str, backend: str) -> str:
+    import onnxruntime
+    import torch
+
+    files = sorted(p for p in Path(model_path).rglob("*") if p.is_file())
+    parts = [backend, EXPORT_VERSION, torch.__version__, onnxruntime.__version__,
+             *(f"{p.relative_to(model_path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+               for p in files)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _pooling_is_mean(st: Any) -> bool:
+    names = [type(m).__name__ for m in st]
+    if names[:2] != ["Transformer", "Pooling"] or any(n not in ("Normalize",) for n in names[2:]):
+        return False
+    config = st[1].get_config_dict()
+    return config.get("pooling_mode") == "mean" or bool(config.get("pooling_mode_mean_tokens"))
+
+
+def _export(model_path: str, out: Path, st: Any) -> None:
+    import torch
+    from transformers import AutoModel
+
+    if not _pooling_is_mean(st):
+        raise ConfigError("the onnx encoder supports models with mean pooling (as "
+                          "all-MiniLM-L6-v2); use POLICY_QA_ENCODER=torch for this one")
+    transformer = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    example = st.tokenizer(["a padded example batch of a few words", "hi"], padding=True,
+                           return_tensors="pt")
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on Python branches it freezes
+        torch.onnx.export(LastHidden(transformer), tuple(example[n] for n in INPUTS),
+                          str(out), input_names=list(INPUTS),
+                          output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+
+
+def _quantize(source: Path, out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quiet = logging.getLogger()  # quantize_dynamic logs a pre-processing tip on root
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        # per output channel: one scale per tensor cost 0.06 hit@1 on Korero
+        quantize_dynamic(str(source), str(out), weight_type=QuantType.QInt8,
+                         per_channel=True)
+    finally:
+        quiet.setLevel(level)
+
+
+def exported(model_path: str, backend: str, cache_dir: Path, st: Any) -> Path:
+    """The cached ONNX file of this model and backend, exported first if missing."""
+    if backend not in BACKENDS[1:]:
+        raise ConfigError(f"encoder must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    folder = Path(cache_dir).expanduser() / "onnx" / _fingerprint(model_path, backend)
+    target = folder / "model.onnx"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    log.info("exporting the embedding model to ONNX (%s) in %s, once", backend, folder)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        _export(model_path, fp32, st)
+        runner = OnnxRunner(fp32, st.tokenizer, st.max_seq_length)
+        diff = float(np.abs(runner.encode(_PROBES) - st.encode(
+            _PROBES, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False)).max())
+        if diff > _AGREEMENT:
+            raise ConfigError(f"the ONNX export differs from torch by {diff:.2g}; use "
+                              "POLICY_QA_ENCODER=torch")
+        final = fp32
+        if backend == "onnx-int8":
+            final = Path(tmp) / "int8.onnx"
+            _quantize(fp32, final)
+        (folder / "export.json").write_text(json.dumps(
+            {"model": model_path, "backend": backend, "max_diff_fp32_vs_torch": diff}),
+            encoding="utf-8")
+        os.replace(final, target)  # atomic: a reader sees no file or the whole file
+    return target
+
+
+class OnnxRunner:
+    """Texts -> L2-normalised mean-pooled vectors through an exported transformer.
+
+    Two sessions of the one file: a run of one or two texts (a visitor's question, a
+    word the decision needs) goes to a session whose threads spin-wait between runs
+    (a third less latency here), bigger batches to one whose threads sleep, so under
+    load the server's other threads keep the cores and an idle server costs nothing."""
+
+    SMALL = 2  # texts per run that use the spinning session
+
+    def __init__(self, path: Path, tokenizer: Any, max_length: int,
+                 threads: int | None = None) -> None:
+        threads = threads or _torch_threads()
+        self._small = _session(path, threads, spin=True)
+        self._large = _session(path, threads, spin=False)
+        self.tokenizer, self.max_length = tokenizer, max_length
+        self._inputs = {i.name for i in self._large.get_inputs()}
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Batches of similar length (sorted by tokens; a new batch where the length
+        more than doubles), so a question and the single words the decision needs are
+        not padded to one length: ONNX Runtime's cost follows the padded tokens."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        lengths = [len(ids) for ids in self.tokenizer(
+            texts, truncation=True, max_length=self.max_length)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        parts: list[np.ndarray] = []
+        batch: list[int] = []
+        for i in order:
+            if batch and (len(batch) >= batch_size or lengths[i] > 2 * lengths[batch[0]]):
+                parts.append(self._batch([texts[j] for j in batch]))
+                batch = []
+            batch.append(i)
+        parts.append(self._batch([texts[j] for j in batch]))
+        stacked = np.concatenate(parts)
+        out = np.empty_like(stacked)
+        out[order] = stacked
+        return out
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        features = self.tokenizer(texts, padding=True, truncation=True,
+                                  max_length=self.max_length, return_tensors="np")
+        feed = {name: np.asarray(features[name], dtype=np.int64)
+                for name in INPUTS if name in self._inputs and name in features}
+        if "token_type_ids" in self._inputs and "token_type_ids" not in feed:
+            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+        session = self._small if len(texts) <= self.SMALL else self._large
+        hidden = session.run(None, feed)[0]
+        mask = feed["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return (pooled / norms).astype(np.float32)
+
+
+def _session(path: Path, threads: int, *, spin: bool) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return max(1, torch.get_num_threads())

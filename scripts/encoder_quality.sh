@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Issue 15: does running the model on ONNX Runtime (POLICY_QA_ENCODER=onnx, onnx-int8)
+# keep retrieval and the resolved/unresolved decision? `policy-qa eval` on every
+# labelled policy with each encoder (the index is built by the same encoder), printing
+# hit@1, hit@3 and the balanced accuracy of the default decision.
+# Usage: bash scripts/encoder_quality.sh [OUT_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
+export POLICY_QA_CONFIG= POLICY_QA_MODEL=
+PQA=${PQA:-.venv/bin/policy-qa}
+OUT=${1:-reports/encoder-quality}
+P=tests/data/policies
+SHARED=${SHARED:-../shared}
+mkdir -p "$OUT"
+while read -r name questions policy; do
+  [ -f "$policy" ] || { echo "$name: $policy not found, skipped"; continue; }
+  for encoder in torch onnx onnx-int8; do
+    POLICY_QA_ENCODER=$encoder $PQA eval "tests/data/$questions" --policy "$policy" --json \
+        > "$OUT/$name-$encoder.json" 2>/dev/null
+  done
+  python3 - "$name" "$OUT" <<'PY'
+import json, sys
+name, out = sys.argv[1:]
+cells = []
+for encoder in ("torch", "onnx", "onnx-int8"):
+    r = json.load(open(f"{out}/{name}-{encoder}.json"))
+    cells.append(f"{encoder} {r['hit@1']:.3f}/{r['hit@3']:.3f}/{r['balanced_accuracy']:.3f}")
+print(f"{name:18s} hit@1/hit@3/BA: " + " | ".join(cells))
+PY
+done <<EOF_LIST
+korero korero-questions.jsonl index/data/korero-privacy.md
+mozilla-accounts mozilla-accounts-questions.jsonl $P/mozilla/mozilla_accounts_privacy_notice.md
+opengov opengov-questions.jsonl $P/opengov/privacy-policy.md
+mozilla-websites mozilla-websites-questions.jsonl $P/mozilla/websites_privacy_notice.md
+firefox firefox-questions.jsonl $SHARED/policies/mozilla/firefox_privacy_notice.md
+EOF_LIST

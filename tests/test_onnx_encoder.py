@@ -1,0 +1,89 @@
+"""The model on ONNX Runtime (POLICY_QA_ENCODER=onnx / onnx-int8): exported by the
+project's own code from the packaged model, cached, and giving torch's vectors (fp32)
+or close ones (int8); a service on it answers as the torch one does. Its quality on
+every labelled policy is measured by scripts/encoder_quality.sh (README)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import Embedder
+from index.errors import ConfigError
+from qa.service import Service
+from qa.settings import Settings, create_embedder
+from ui.cli.main import main
+
+TEXTS = ["Do you sell my data?",
+         "How long do you keep the e-mail messages I send to customer support, and can I "
+         "ask you to delete them before that?",
+         "HIPAA", "cookeis", "Ça va? Données personnelles — 日本語", "37"]
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(model_cache) -> Embedder:
+    return Embedder(backend="onnx", cache_dir=model_cache).warm_up()
+
+
+def test_the_fp32_export_gives_torchs_vectors(onnx_embedder, embedder):
+    for texts in ([TEXTS[0]], TEXTS, TEXTS[::-1], [f"{t} {i}" for i in range(15) for t in TEXTS]):
+        ours = onnx_embedder.encode(texts)
+        assert ours.dtype == np.float32 and ours.shape == (len(texts), 384)
+        np.testing.assert_allclose(ours, embedder.encode(texts), atol=1e-5)
+
+
+def test_the_export_is_cached_and_says_how_close_it_is(onnx_embedder, model_cache):
+    (export,) = list((model_cache / "onnx").glob("*/model.onnx"))
+    record = json.loads((export.parent / "export.json").read_text("utf-8"))
+    assert record["backend"] == "onnx" and record["max_diff_fp32_vs_torch"] < 1e-4
+    stamp = export.stat().st_mtime_ns
+    again = Embedder(backend="onnx", cache_dir=model_cache).warm_up()
+    np.testing.assert_array_equal(again.encode(TEXTS), onnx_embedder.encode(TEXTS))
+    assert export.stat().st_mtime_ns == stamp  # not exported twice
+    assert not [p for p in export.parent.iterdir() if p.name not in
+                ("model.onnx", "export.json")]  # no temporary file left behind
+
+
+def test_int8_is_smaller_and_close(model_cache, embedder):
+    int8 = Embedder(backend="onnx-int8", cache_dir=model_cache).warm_up()
+    files = {json.loads((p.parent / "export.json").read_text("utf-8"))["backend"]: p
+             for p in (model_cache / "onnx").glob("*/model.onnx")}
+    assert files["onnx-int8"].stat().st_size < 0.5 * files["onnx"].stat().st_size
+    cosines = np.sum(int8.encode(TEXTS) * embedder.encode(TEXTS), axis=1)
+    assert cosines.min() > 0.95, cosines
+
+
+def test_a_service_on_onnx_answers_as_on_torch(korero_index, korero_index_dir, onnx_embedder,
+                                               service, tmp_path):
+    on_onnx = Service(Settings(index=korero_index_dir, outbox=tmp_path / "o.sqlite3",
+                               maildir=tmp_path / "maildir",
+                               analytics=tmp_path / "a.sqlite3"),
+                      index=korero_index, embedder=onnx_embedder)
+    for question in ("Do you sell my data?", "How do you use cookies?",
+                     "Are you HIPAA compliant?"):
+        a, b = service.ask(question), on_onnx.ask(question)
+        assert (a.resolved, [p.anchor for p in a.passages]) == \
+            (b.resolved, [p.anchor for p in b.passages])
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
+
+
+def test_the_setting_picks_the_encoder_and_rejects_others(tmp_path):
+    assert create_embedder(Settings(encoder="onnx", model_cache=tmp_path)).backend == "onnx"
+    assert create_embedder(Settings()).backend == "torch"
+    with pytest.raises(ConfigError, match="encoder must be one of torch, onnx, onnx-int8"):
+        Settings(encoder="tensorrt")
+
+
+def test_a_bad_encoder_setting_is_one_line_and_exit_2(monkeypatch, capsys):
+    monkeypatch.setenv("POLICY_QA_ENCODER", "gpu")
+    assert main(["ask", "Do you sell my data?"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "encoder must be one of" in err
