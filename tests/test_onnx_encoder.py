@@ -58,7 +58,8 @@ def test_int8_is_smaller_and_close(model_cache, embedder):
              for p in (model_cache / "onnx").glob("*/model.onnx")}
     assert files["onnx-int8"].stat().st_size < 0.5 * files["onnx"].stat().st_size
     cosines = np.sum(int8.encode(TEXTS) * embedder.encode(TEXTS), axis=1)
-    assert cosines.min() > 0.95, cosines
+    # per-channel weights: about 0.99 (one scale per tensor gave 0.93 at worst)
+    assert cosines.min() > 0.97 and cosines.mean() > 0.98, cosines
 
 
 def test_a_service_on_onnx_answers_as_on_torch(korero_index, korero_index_dir, onnx_embedder,
