@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data"
 POLICIES = {  # name: (policy, labelled set, floors: hit@1, hit@3, AR, UU)
     "mozilla-accounts": (DATA / "policies/mozilla/mozilla_accounts_privacy_notice.md",
                          DATA / "mozilla-accounts-questions.jsonl",
-                         (0.60, 0.85, 0.85, 0.92)),  # today 0.629 0.871 0.886 0.960
+                         (0.62, 0.87, 0.85, 0.92)),  # today 0.643 0.886 0.900 0.960
     "opengov": (DATA / "policies/opengov/privacy-policy.md", DATA / "opengov-questions.jsonl",
                 (0.64, 0.88, 0.92, 0.92)),  # today 0.667 0.905 0.952 0.958
 }
@@ -39,3 +39,23 @@ def test_a_policy_nobody_labelled_keeps_its_figures(name, embedder, tmp_path):
     assert figures["hit@3"] >= hit3, figures
     assert figures["answerable_resolved"] >= resolved, figures
     assert figures["unanswerable_unresolved"] >= unresolved, figures
+
+
+def test_adapting_without_labels_lifts_retrieval_on_a_policy(embedder, tmp_path):
+    """`policy-qa adapt` (the policy's own titles and sentences, no labels) on Mozilla
+    accounts, then its labelled set: hit@1 0.643 -> 0.729 and hit@3 0.886 -> 0.929
+    today (scripts/adapt_policies.sh), with the decision still the shipped model's."""
+    from index.embed import Embedder
+    from qa.evaluation.run import EvalOptions, evaluate
+    from qa.settings import Settings
+    from ui.cli.main import main
+
+    policy, questions, _ = POLICIES["mozilla-accounts"]
+    out = tmp_path / "adapted"
+    assert main(["adapt", str(policy), "--out", str(out)]) == 0  # its gate passes here
+    report = evaluate(EvalOptions(questions, policy=policy, out=tmp_path / "r"),
+                      Settings(model=str(out)), Embedder(str(out)))
+    assert report["decision"]["method"] == "answerability"
+    assert report["hit@1"] >= 0.70 and report["hit@3"] >= 0.91, report["hit@1"]
+    assert report["answerable_resolved"] >= 0.85
+    assert report["unanswerable_unresolved"] >= 0.92
