@@ -11,10 +11,10 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=Fa
 export POLICY_QA_CONFIG=
 PQA=${PQA:-.venv/bin/policy-qa}
 WORK=${1:-reports/adapt-policies}
-P=tests/data/policies
 SHARED=${SHARED:-../shared}
 mkdir -p "$WORK"
 while read -r name questions policy; do
+  policy=${policy/#SHARED\//$SHARED/}  # the one policy kept in ../shared
   [ -f "$policy" ] || { echo "$name: $policy not found, skipped"; continue; }
   rm -rf "${WORK:?}/$name-model"
   gate=$($PQA adapt "$policy" --out "$WORK/$name-model" --force 2>/dev/null | grep '^wrote' \
@@ -33,10 +33,4 @@ def cells(path):
 print(f"{name:18s} packaged {cells(packaged)}")
 print(f"{'':18s} adapted  {cells(adapted)}  gate: {gate}")
 PY
-done <<EOF_LIST
-korero korero-questions.jsonl index/data/korero-privacy.md
-mozilla-accounts mozilla-accounts-questions.jsonl $P/mozilla/mozilla_accounts_privacy_notice.md
-opengov opengov-questions.jsonl $P/opengov/privacy-policy.md
-mozilla-websites mozilla-websites-questions.jsonl $P/mozilla/websites_privacy_notice.md
-firefox firefox-questions.jsonl $SHARED/policies/mozilla/firefox_privacy_notice.md
-EOF_LIST
+done < scripts/labelled-policies.txt

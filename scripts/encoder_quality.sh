@@ -10,10 +10,10 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=Fa
 export POLICY_QA_CONFIG= POLICY_QA_MODEL=
 PQA=${PQA:-.venv/bin/policy-qa}
 OUT=${1:-reports/encoder-quality}
-P=tests/data/policies
 SHARED=${SHARED:-../shared}
 mkdir -p "$OUT"
 while read -r name questions policy; do
+  policy=${policy/#SHARED\//$SHARED/}  # the one policy kept in ../shared
   [ -f "$policy" ] || { echo "$name: $policy not found, skipped"; continue; }
   for encoder in torch onnx onnx-int8; do
     POLICY_QA_ENCODER=$encoder $PQA eval "tests/data/$questions" --policy "$policy" --json \
@@ -28,10 +28,4 @@ for encoder in ("torch", "onnx", "onnx-int8"):
     cells.append(f"{encoder} {r['hit@1']:.3f}/{r['hit@3']:.3f}/{r['balanced_accuracy']:.3f}")
 print(f"{name:18s} hit@1/hit@3/BA: " + " | ".join(cells))
 PY
-done <<EOF_LIST
-korero korero-questions.jsonl index/data/korero-privacy.md
-mozilla-accounts mozilla-accounts-questions.jsonl $P/mozilla/mozilla_accounts_privacy_notice.md
-opengov opengov-questions.jsonl $P/opengov/privacy-policy.md
-mozilla-websites mozilla-websites-questions.jsonl $P/mozilla/websites_privacy_notice.md
-firefox firefox-questions.jsonl $SHARED/policies/mozilla/firefox_privacy_notice.md
-EOF_LIST
+done < scripts/labelled-policies.txt

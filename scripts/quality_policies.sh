@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 PQA=${PQA:-.venv/bin/policy-qa}
 OUT=${1:-reports/quality-policies}
-P=tests/data/policies
 SHARED=${SHARED:-../shared}
 while read -r name questions policy; do
+  policy=${policy/#SHARED\//$SHARED/}  # the one policy kept in ../shared
   [ -f "$policy" ] || { echo "$name: $policy not found, skipped"; continue; }
   for decision in threshold answerability; do
     POLICY_QA_DECISION=$decision $PQA eval "tests/data/$questions" --policy "$policy" \
@@ -28,10 +28,4 @@ print(f"{name:18s} {decision:13s} ours AR {o['answerable_resolved']:.3f} "
       f"UU {o['unanswerable_unresolved']:.3f} | hit@1/hit@3: {cells}")
 PY
   done
-done <<EOF_LIST
-korero korero-questions.jsonl index/data/korero-privacy.md
-mozilla-accounts mozilla-accounts-questions.jsonl $P/mozilla/mozilla_accounts_privacy_notice.md
-opengov opengov-questions.jsonl $P/opengov/privacy-policy.md
-mozilla-websites mozilla-websites-questions.jsonl $P/mozilla/websites_privacy_notice.md
-firefox firefox-questions.jsonl $SHARED/policies/mozilla/firefox_privacy_notice.md
-EOF_LIST
+done < scripts/labelled-policies.txt

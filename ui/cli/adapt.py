@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_adapt(args: argparse.Namespace, settings: Any) -> int:
     from qa.tuning.run import TuneConfig, tune
     from qa.tuning.selfpairs import self_split
+    from ui.cli.tune import finish
 
     config = TuneConfig(sources=(), out=args.out, base=args.base, epochs=args.epochs,
                         learning_rate=args.learning_rate, batch_size=args.batch_size,
@@ -50,9 +51,4 @@ def cmd_adapt(args: argparse.Namespace, settings: Any) -> int:
     result = tune(config, say=lambda m: print(m, flush=True),
                   warn=lambda m: print(m, file=sys.stderr, flush=True),
                   given=self_split(args.policy, args.seed))
-    if not result.written:
-        print(f"not written: {result.reason}", flush=True)
-        return 1
-    print(f"wrote {args.out} ({result.reason}); use it with POLICY_QA_MODEL={args.out} "
-          "policy-qa build", flush=True)
-    return 0
+    return finish(result, args.out)

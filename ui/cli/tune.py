@@ -75,10 +75,14 @@ def cmd_tune(args: argparse.Namespace, settings: Any) -> int:
         learning_rate=args.learning_rate, eval_sources=tuple(args.eval),
         policy=args.policy or settings.policy, max_minutes=args.max_minutes,
         force=args.force, negatives=args.negatives, progress=sys.stderr.isatty())
-    result = tune(config, say=_say, warn=_warn)
+    return finish(tune(config, say=_say, warn=_warn), args.out)
+
+
+def finish(result: Any, out: Path) -> int:
+    """The last line of `tune` and `adapt`, and their exit code (see the module doc)."""
     if not result.written:
         print(f"not written: {result.reason}", flush=True)
         return 1
-    print(f"wrote {args.out} ({result.reason}); use it with POLICY_QA_MODEL={args.out} "
+    print(f"wrote {out} ({result.reason}); use it with POLICY_QA_MODEL={out} "
           "policy-qa build", flush=True)
     return 0
