@@ -28,7 +28,8 @@ from qa.settings import Settings, create_embedder
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
 # Not qa/normalize.py's tokenize: these are looked up in the model's whole-word
-# vocabulary, so they must be unstemmed runs of letters.
+# vocabulary and the policy's words (the speller's), so they must be unstemmed runs of
+# letters.
 _LETTERS = re.compile(r"[a-z]{2,}")
 
 
