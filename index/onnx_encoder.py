@@ -109,6 +109,15 @@ def exported(model_path: str, backend: str, cache_dir: Path, st: Any) -> Path:
     target = folder / "model.onnx"
     if target.is_file():
         return target
+    try:
+        return _export_into(folder, target, model_path, backend, st)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the ONNX export in {folder} "
+                          f"({exc.strerror or exc}); set POLICY_QA_MODEL_CACHE to a "
+                          "writable folder") from None
+
+
+def _export_into(folder: Path, target: Path, model_path: str, backend: str, st: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     log.info("exporting the embedding model to ONNX (%s) in %s, once", backend, folder)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:

@@ -88,3 +88,10 @@ def test_a_bad_encoder_setting_is_one_line_and_exit_2(monkeypatch, capsys):
     assert main(["ask", "Do you sell my data?"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "encoder must be one of" in err
+
+
+def test_an_unwritable_model_cache_is_a_clear_error(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", "utf-8")  # the cache path runs through a file
+    with pytest.raises(ConfigError, match="cannot write the ONNX export .*POLICY_QA_MODEL_CACHE"):
+        Embedder(backend="onnx", cache_dir=blocked).warm_up()
