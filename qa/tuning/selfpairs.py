@@ -10,7 +10,8 @@ its anchor. The pseudo-questions that point at it:
 
 Training pairs a question with its whole chunk (`chunk_text`, the text `tune` and the
 index use). The gate is stricter: a fifth of the questions (by seed) is held out, and
-their passages lack the held-out sentences and every title (an inverse cloze task), so
+their passages lack the held-out sentences and the section titles (an inverse cloze task; a
+bold lead-in stays, as the first words of its paragraph), so
 the check is not a sentence matched with itself. Training the same way (each question
 taken out of its passage, three epochs) raised that check but lowered the labelled
 figures on Korero and Mozilla accounts (README, Quality), so it is not used.
