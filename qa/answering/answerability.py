@@ -79,8 +79,10 @@ class Lexicon:
         """The content words of these questions (spelling corrected) not known yet:
         what `evidence_many` would embed, for a caller that embeds them alongside the
         questions in one batch and hands them to `learn`."""
-        return sorted({w for q in questions for w in content_words(self.correct(q))
-                       if w not in self._cover})
+        return self._unseen([self.correct(q) for q in questions])
+
+    def _unseen(self, queries: Sequence[str]) -> list[str]:
+        return sorted({w for q in queries for w in content_words(q) if w not in self._cover})
 
     def learn(self, words: Sequence[str], vectors: np.ndarray | None = None) -> None:
         """Each word's best cosine to a policy word, from one embedding batch (or from
@@ -98,8 +100,7 @@ class Lexicon:
         """The questions' Evidence; the queries are embedded unless their `vectors` are
         given (as retrieval embedded them), the words not known yet by `learn`."""
         queries = [self.correct(q) for q in questions]
-        self.learn(sorted({w for q in queries for w in content_words(q)
-                           if w not in self._cover}))
+        self.learn(self._unseen(queries))
         query_vectors = np.asarray(self.encode(queries) if vectors is None else vectors)
         return [Evidence(q, v, tuple(self._cover.get(w, 0.0) for w in content_words(q)))
                 for q, v in zip(queries, query_vectors, strict=True)]
