@@ -24,7 +24,7 @@ import hashlib
 import re
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +35,7 @@ from psycopg.pq import TransactionStatus
 
 from index.errors import ConfigError, StoreUnavailableError
 from qa.database.dialect import row_factory, translate, translate_ddl
+from qa.database.listen import Listener, channel
 from qa.database.sqlite import BEGIN_MODES, checked_synchronous
 
 __all__ = ["Connection", "PostgresDatabase", "redact"]
@@ -248,3 +249,19 @@ class PostgresDatabase:
 
     def checkpoint(self) -> None:
         """Nothing: PostgreSQL checkpoints on its own."""
+
+    # --- cross-replica wake-ups (qa/database/listen.py) --------------------------------
+
+    @property
+    def channel(self) -> str:
+        return channel(self.store)
+
+    def announce(self, con: Connection) -> None:
+        """Tell every replica's Listener that this store has new work, when the
+        transaction `con` is in commits (NOTIFY is transactional)."""
+        con.raw.execute("SELECT pg_notify(%s, '')", (self.channel,))
+
+    def listener(self, callback: Callable[[], None], *others: PostgresDatabase) -> Listener:
+        """A Listener (not started) calling `callback` when this store or `others`
+        (stores of the same database) announce work."""
+        return Listener(self.url, [self.channel, *(o.channel for o in others)], callback)

@@ -114,6 +114,10 @@ class Database:
         with self.connect() as con:
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def announce(self, con: sqlite3.Connection) -> None:
+        """Nothing: one SQLite file has no other replicas to wake (the app wakes its
+        own worker; other processes on the file rescan)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
         object.__setattr__(self, "synchronous", checked_synchronous(self.synchronous))

@@ -152,6 +152,7 @@ class Outbox:
                  ckey, to, (policy_title or "").strip()[:200], now, now + max(0.0, hold_seconds),
                  page_url, earlier, reason),
             )
+            self.database.announce(con)  # other replicas' workers wake on the commit
             return queries.get(con, esc_id)
 
     def _check_rate(self, con: Connection, client: str, ckey: str, now: float) -> None:
@@ -236,7 +237,9 @@ class Outbox:
         """Re-queue a failed (dead-letter) escalation with a fresh attempt budget; the
         audit trail records `actor` (a console user, "cli")."""
         with self.database.transaction() as con:
-            return changes.resend(con, esc_id, self.clock(), actor)
+            escalation = changes.resend(con, esc_id, self.clock(), actor)
+            self.database.announce(con)
+            return escalation
 
     def resolve(self, esc_id: str, note: str, section: str | None = None,
                 actor: str = "") -> Escalation:

@@ -155,6 +155,7 @@ class RequestStore:
                  _iso(limits.confirm_by), limits.respond_by.isoformat(),
                  _iso(limits.extended_to), now))
             queries.append_event(con, req_id, now, None, "received", "", "", "assistant")
+            self.database.announce(con)  # every replica's worker wakes on the commit
             return queries.get(con, req_id)
 
     def _check_rate(self, con: Any, ckey: str, now: float) -> None:
@@ -290,6 +291,7 @@ class RequestStore:
                                         f"{request.mail_status}, not failed")
             con.execute("UPDATE requests SET mail_status = 'queued', mail_attempts = 0,"
                         " mail_next_at = ? WHERE id = ?", (self.clock(), request.id))
+            self.database.announce(con)
             return queries.get(con, request.id)
 
     def _release(self, claim: MailClaim, sets: str, *params: Any) -> bool:

@@ -82,15 +82,20 @@ def create_app(settings: Settings, *, service: Service | None = None,
         outbox, settings, extra_passes=[lambda: deliver_requests_once(
             service.requests, settings)],
         extra_due=[lambda: next_due(service.requests, REQUESTS_DUE)]) if start_worker else None
+    listener = _listener(outbox, service.requests, worker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         quiet_queues(app)  # before the mounted gradio apps start their queues
         if worker is not None:
             worker.start()
+        if listener is not None:
+            listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await run_in_threadpool(listener.stop)
             if worker is not None:
                 await run_in_threadpool(worker.stop)
             batcher.close()
@@ -103,6 +108,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
     mount_docs(app)  # /docs with local assets (ui/web/docs.py), before the chat mount
     app.state.service, app.state.batcher, app.state.recorder = service, batcher, recorder
     app.state.analytics, app.state.worker, app.state.limiter = analytics, worker, limiter
+    app.state.listener = listener
 
     def record_answer(answer: Answer, client: str) -> None:
         if analytics is not None:
@@ -171,7 +177,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
              responses={503: {"model": HealthOut, "description": "Index not loaded"}})
     def healthz() -> Response:
         """Index loaded, chunk count and the outbox's escalations per status."""
-        health = _health(service, outbox, worker)
+        health = _health(service, outbox, worker, listener)
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     script = (STATIC / "widget.js").read_bytes()
@@ -217,7 +223,18 @@ def _title(service: Service) -> str:
         return "Privacy Policy"
 
 
-def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None) -> dict:
+def _listener(outbox: Outbox, requests: Any, worker: DeliveryWorker | None) -> Any:
+    """On PostgreSQL, what wakes this replica's worker when any replica queues mail
+    (qa/database/listen.py); None on SQLite or without a worker."""
+    if worker is None or not hasattr(outbox.database, "listener"):
+        return None
+    requests_db = getattr(requests, "database", None)
+    same = getattr(requests_db, "url", None) == outbox.database.url
+    return outbox.database.listener(worker.wake, *([requests_db] if same else []))
+
+
+def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None,
+            listener: Any) -> dict:
     try:
         index = service.index
         info: dict[str, Any] = {"loaded": True, "chunks": len(index.chunks),
@@ -230,4 +247,6 @@ def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None) -> 
     except PolicyQAError:
         counts = {}
     return {"status": "ok" if info["loaded"] else "error", "index": info, "outbox": counts,
-            "delivery_worker": bool(worker is not None and worker.running)}
+            "delivery_worker": bool(worker is not None and worker.running),
+            "delivery_wakeups": "this replica" if listener is None else
+            "all replicas" if listener.connected.is_set() else "paused"}

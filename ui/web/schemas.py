@@ -140,6 +140,10 @@ class HealthOut(BaseModel):
                                    examples=[{"queued": 0, "sent": 3, "failed": 0,
                                               "resolved": 1}])
     delivery_worker: bool = Field(description="Whether the e-mail delivery worker runs")
+    delivery_wakeups: Literal["this replica", "all replicas", "paused"] = Field(
+        "this replica", description="What wakes the worker at once: enqueues on this "
+        "replica (SQLite), on any replica (PostgreSQL LISTEN/NOTIFY), or nothing while "
+        "the listener reconnects (rows still go at the rescan interval)")
 
 
 def _error(description: str, **extra: Any) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+"""Cross-replica wake-ups on PostgreSQL: LISTEN/NOTIFY.
+
+A store that queues work (the outbox, the rights request log) announces it inside
+the transaction that queues it (`PostgresDatabase.announce`: `pg_notify`, delivered
+by the server on commit, to every replica on the database, this one included).
+Each replica's `Listener` holds one connection LISTENing on those channels and wakes
+its delivery worker on each notification, so a row another replica queued is sent at
+once, not at the next rescan. Idle, the listener blocks on its socket: no polling.
+
+A lost connection (a database restart) is retried with a capped back-off; after each
+(re)connect the callback runs once, since notifications sent while nobody listened
+are lost. The rescan interval of the worker stays the backstop.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+
+import psycopg
+from psycopg import sql
+
+__all__ = ["Listener", "channel"]
+
+logger = logging.getLogger(__name__)
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+             "keepalives_count": 3}  # a silently dead peer is noticed in about a minute
+
+
+def channel(store: str) -> str:
+    """The notification channel of a store's queue, e.g. "policy_qa_outbox"."""
+    return f"policy_qa_{store}"
+
+
+class Listener:
+    """A daemon thread LISTENing on `channels` of the database at `url`, calling
+    `callback` (cheap and thread-safe, e.g. DeliveryWorker.wake) on each notification
+    and after each (re)connect. stop() wakes it with a notification of its own."""
+
+    def __init__(self, url: str, channels: Sequence[str], callback: Callable[[], None], *,
+                 retry: tuple[float, float] = (1.0, 30.0)) -> None:
+        self.url = url
+        self.channels = tuple(dict.fromkeys(channels))
+        self.callback = callback
+        self.retry = retry
+        self.connected = threading.Event()
+        self.notifications = 0  # tests: how many arrived
+        self._stop = threading.Event()
+        self._stop_payload = "stop " + secrets.token_hex(8)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="policy-qa-listen",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is None:
+            return
+        if self.connected.is_set():
+            try:  # the thread blocks on its socket: a notification of its own ends it
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=2) as con:
+                    con.execute("SELECT pg_notify(%s, %s)",
+                                (self.channels[0], self._stop_payload))
+            except psycopg.Error:  # the server is away: the thread is in its back-off
+                pass
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        delay, warned = self.retry[0], False
+        while not self._stop.is_set():
+            try:
+                self._listen()
+                delay, warned = self.retry[0], False
+            except psycopg.Error as exc:
+                if not warned:  # once per outage, not once per retry
+                    logger.warning("delivery wake-ups paused (rows are still sent at the "
+                                   "rescan interval): %s", " ".join(str(exc).split())[:200])
+                    warned = True
+            self.connected.clear()
+            if self._stop.wait(delay):
+                break
+            delay = min(delay * 2, self.retry[1])
+
+    def _listen(self) -> None:
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10,
+                             **KEEPALIVE) as con:
+            for name in self.channels:
+                con.execute(sql.SQL("LISTEN {}").format(sql.Identifier(name)))
+            self.connected.set()
+            logger.info("delivery wake-ups: listening on %s", ", ".join(self.channels))
+            self.callback()  # rows queued while nobody listened
+            for note in con.notifies():
+                if self._stop.is_set() or note.payload == self._stop_payload:
+                    return
+                self.notifications += 1
+                self.callback()
