@@ -4,6 +4,7 @@ table prints. No timing assertions: speed belongs in the bench, not in tests."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from test_evaluate import POLICY, QUESTIONS
@@ -58,13 +59,18 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
             assert run["throughput_rps"] > 0 and run["p99_ms"] >= run["p50_ms"]
             assert "server_cpu_ms_per_answer" in run
         assert http["ready_s"] > 0 and http["stack_s"] > 0
-        assert http["idle"]["seconds"] >= 2.5 and http["idle"]["pct_of_core"] >= 0
+        for window in ("idle", "idle_after_load"):
+            assert http[window]["seconds"] >= 2.5 and http[window]["pct_of_core"] >= 0
+            assert all(ms > 0 for ms in http[window]["threads_ms"].values())
         serving = result["serving"]
         names = {"throughput_32_vs_encoder", "p50_1_vs_one_embedding", "idle_cpu_pct_of_core",
                  "cold_start_vs_stack"}
         assert names <= set(serving) and set(serving["met"]) == names
         assert all(isinstance(serving[n], float) and serving[n] >= 0 for n in names)
         assert "idle server CPU, % of a core" in printed
+        assert serving["idle_cpu_pct_of_core"] == max(http["idle"]["pct_of_core"],
+                                                      http["idle_after_load"]["pct_of_core"])
+        assert "idle after the load:" in printed
     encoder = result["encoder"]
     assert encoder["batch"] == 32 and encoder["batched_per_s"] > 0
     assert encoder["one_query_p50_ms"] > 0
@@ -88,3 +94,27 @@ def test_bench_bad_input_is_one_line_and_exit_2(args, message, capsys):
     assert main(["bench", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_idle_cpu_names_the_threads_that_used_it() -> None:
+    import threading
+
+    from qa.threads import name_os_thread
+    from ui.bench.serving import idle_cpu
+
+    stop = threading.Event()
+
+    def spin() -> None:
+        assert name_os_thread() == "pqa-spinner"  # "policy-qa-" shortened: 15 bytes
+        while not stop.is_set():
+            sum(range(1000))
+
+    busy = threading.Thread(target=spin, name="policy-qa-spinner")
+    busy.start()
+    try:
+        idle = idle_cpu(os.getpid(), 0.5)
+    finally:
+        stop.set()
+        busy.join()
+    assert idle["pct_of_core"] > 20  # a spinning thread is not idle
+    assert next(iter(idle["threads_ms"])) == "pqa-spinner"  # the busiest first

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 import psycopg
 from psycopg import sql
 
+from qa.threads import name_os_thread
+
 __all__ = ["Listener", "channel"]
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class Listener:
         self._thread = None
 
     def _run(self) -> None:
+        name_os_thread()
         delay, warned = self.retry[0], False
         while not self._stop.is_set():
             try:

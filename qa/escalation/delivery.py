@@ -24,6 +24,7 @@ from qa.escalation.mail import (
     transport_from_settings,
 )
 from qa.escalation.outbox import Claim, Outbox, validate_email
+from qa.threads import name_os_thread
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +260,7 @@ class DeliveryWorker:
         return report
 
     def _run(self) -> None:
+        name_os_thread()
         logger.info("delivery worker started (%s, rescan every %.1f s)",
                     _describe(self.transport), self.interval)
         while not self._stop.is_set():

@@ -27,6 +27,7 @@ from ui.bench.stats import percentiles
 # the real `policy-qa serve` (service built and warmed up before it listens)
 SERVER = ["-m", "ui.cli.main", "serve", "--host", "127.0.0.1", "--port"]
 READY_TIMEOUT_S = 240.0
+SETTLE_S = 10.0  # seconds between start-up (or the load) and an idle window
 
 
 def free_port() -> int:
@@ -176,7 +177,8 @@ def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
     out: dict[str, Any] = {"unique": {}, "repeated": {}, "stack_s": stack_start_s()}
     with server(settings, index_dir, tmp) as (port, pid, ready_s):
         out["ready_s"] = ready_s
-        time.sleep(2.0)  # let start-up settle, then nobody uses it
+        settle = 1.0 if quick else SETTLE_S
+        time.sleep(settle)  # start-up's last threads end, then nobody uses it
         out["idle"] = idle_cpu(pid, idle_seconds)
         load(port, questions[:8], 1)  # warm-up: first request paths
         for n in clients:
@@ -186,4 +188,6 @@ def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
         top = max(clients)
         out["repeated"][str(top)] = load(port, list(questions), top, pid)
         out["server_rss_mb"] = peak_rss_mb(pid)
+        time.sleep(settle)  # the last answers' analytics are written; then idle again
+        out["idle_after_load"] = idle_cpu(pid, idle_seconds)
     return out

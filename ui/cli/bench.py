@@ -104,7 +104,7 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
                                          f"batch {enc.get('batch')} ({enc.get('batched_per_s')}/s)",
              "p50_1_vs_one_embedding": "/api/ask p50, 1 client / one raw query embedding "
                                        f"({enc.get('one_query_p50_ms')} ms)",
-             "idle_cpu_pct_of_core": "idle server CPU, % of a core",
+             "idle_cpu_pct_of_core": "idle server CPU, % of a core (worse of two windows)",
              "cold_start_vs_stack": "cold start to /healthz / import stack + load model "
                                     f"({result['http'].get('stack_s')} s)"}
     lines = ["", f"{title:<62}   value  target  met"]
@@ -113,6 +113,19 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
         met = serving["met"].get(key)
         lines.append(f"  {label:<60} {_num(serving.get(key)):>7}  {op}{target:<5} "
                      f"{'-' if met is None else 'yes' if met else 'NO'}")
+    return [*lines, *_idle_lines(result["http"])]
+
+
+def _idle_lines(http: dict[str, Any]) -> list[str]:
+    """Which threads the idle server's CPU went to, in each window."""
+    lines = []
+    for key, when in (("idle", "after start-up"), ("idle_after_load", "after the load")):
+        idle = http.get(key) or {}
+        if idle:
+            threads = ", ".join(f"{name} {ms} ms" for name, ms in
+                                idle.get("threads_ms", {}).items()) or "none"
+            lines.append(f"    idle {when}: {_num(idle.get('pct_of_core'))} % over "
+                         f"{idle.get('seconds')} s; threads: {threads}")
     return lines
 
 

@@ -28,6 +28,8 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
+from qa.threads import name_os_thread
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -56,9 +58,13 @@ class _QueueWorker:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, daemon=True,
+                    self._thread = threading.Thread(target=self._main, daemon=True,
                                                     name=self._name)
                     self._thread.start()
+
+    def _main(self) -> None:
+        name_os_thread(self._name)
+        self._run()
 
     def _run(self) -> None:
         raise NotImplementedError
