@@ -158,40 +158,49 @@ class OnnxRunner:
         self._large = _session(path, threads, spin=False)
         self.tokenizer, self.max_length = tokenizer, max_length
         self._inputs = {i.name for i in self._large.get_inputs()}
+        if getattr(tokenizer, "padding_side", "right") != "right":
+            raise ValueError("the ONNX encoder pads on the right, as BERT-style models do")
+        self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Batches of similar length (sorted by tokens; a new batch where the length
         more than doubles), so a question and the single words the decision needs are
-        not padded to one length: ONNX Runtime's cost follows the padded tokens."""
+        not padded to one length: ONNX Runtime's cost follows the padded tokens. The
+        texts are tokenized once; each batch is padded here, as the tokenizer pads
+        (on the right, with the pad id, mask 0, token type 0)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        lengths = [len(ids) for ids in self.tokenizer(
-            texts, truncation=True, max_length=self.max_length)["input_ids"]]
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length,
+                             return_attention_mask=False,
+                             return_token_type_ids=False)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         parts: list[np.ndarray] = []
-        batch: list[int] = []
+        batch: list[list[int]] = []
         for i in order:
-            if batch and (len(batch) >= batch_size or lengths[i] > 2 * lengths[batch[0]]):
-                parts.append(self._batch([texts[j] for j in batch]))
+            if batch and (len(batch) >= batch_size or len(ids[i]) > 2 * len(batch[0])):
+                parts.append(self._batch(batch))
                 batch = []
-            batch.append(i)
-        parts.append(self._batch([texts[j] for j in batch]))
+            batch.append(ids[i])
+        parts.append(self._batch(batch))
         stacked = np.concatenate(parts)
         out = np.empty_like(stacked)
         out[order] = stacked
         return out
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
-        features = self.tokenizer(texts, padding=True, truncation=True,
-                                  max_length=self.max_length, return_tensors="np")
-        feed = {name: np.asarray(features[name], dtype=np.int64)
-                for name in INPUTS if name in self._inputs and name in features}
-        if "token_type_ids" in self._inputs and "token_type_ids" not in feed:
-            feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-        session = self._small if len(texts) <= self.SMALL else self._large
-        hidden = session.run(None, feed)[0]
-        mask = feed["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+    def _batch(self, rows: list[list[int]]) -> np.ndarray:
+        width = max(map(len, rows))
+        input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, row in enumerate(rows):
+            input_ids[r, :len(row)] = row
+            mask[r, :len(row)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        session = self._small if len(rows) <= self.SMALL else self._large
+        hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return (pooled / norms).astype(np.float32)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -180,6 +181,29 @@ def test_background_recorder_writes_a_backlog_as_one_batch(analytics: Analytics)
         assert len(batches) <= 2  # the backlog went in one or two commits, not 30
     finally:
         recorder.close()
+
+
+def test_the_recorder_lingers_so_a_trickle_of_answers_is_one_commit(
+        analytics: Analytics) -> None:
+    from ui.web.batching import BackgroundRecorder
+
+    recorder = BackgroundRecorder(batch=analytics.batch, linger=0.5)
+    alone = BackgroundRecorder(batch=analytics.batch)  # no linger: a commit each
+    try:
+        for i in range(10):  # one answer every 20 ms, as a busy server records them
+            recorder.submit(analytics.record_answer, answer(f"q {i}", True), "c")
+            alone.submit(analytics.record_answer, answer(f"r {i}", True), "c")
+            time.sleep(0.02)
+        recorder.flush()
+        alone.flush()
+        assert analytics.questions_per_day() == [("2023-11-14", 20, 20)]
+        assert recorder.batches <= 2 and alone.batches >= 8
+        started = time.monotonic()
+        recorder.close()  # closing does not wait out the linger
+        assert time.monotonic() - started < 0.4
+    finally:
+        recorder.close()
+        alone.close()
 
 
 def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from ui.bench.stats import percentiles
 SERVER = ["-m", "ui.cli.main", "serve", "--host", "127.0.0.1", "--port"]
 READY_TIMEOUT_S = 240.0
 SETTLE_S = 10.0  # seconds between start-up (or the load) and an idle window
+PER_CLIENT = 50  # requests per client, at least, in each load run
 
 
 def free_port() -> int:
@@ -182,9 +183,11 @@ def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
         out["idle"] = idle_cpu(pid, idle_seconds)
         load(port, questions[:8], 1)  # warm-up: first request paths
         for n in clients:
-            unique = [f"{q} (ref {n}-{i})" for i, q in enumerate(questions)]
-            count = max(len(unique), 4 * n)
-            out["unique"][str(n)] = load(port, (unique * 4)[:count], n, pid)
+            # enough requests per client that the ramp-up and the tail (fewer than n
+            # requests left in flight) are a small part of the run; every one distinct
+            count = max(len(questions), (4 if quick else PER_CLIENT) * n)
+            unique = [f"{questions[i % len(questions)]} (ref {n}-{i})" for i in range(count)]
+            out["unique"][str(n)] = load(port, unique, n, pid)
         top = max(clients)
         out["repeated"][str(top)] = load(port, list(questions), top, pid)
         out["server_rss_mb"] = peak_rss_mb(pid)

@@ -57,6 +57,7 @@ from ui.web.security import RateLimiter, SecurityMiddleware, parse_origins
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+RECORD_LINGER_S = 0.25  # analytics rows gathered per commit: a few commits a second
 APP_BODY_LIMIT = 1 << 20  # everything else (gradio events); the API uses max_body_bytes
 DESCRIPTION = """Answers questions about a privacy policy with verbatim quotes and links
 to the quoted sentence; forwards what the policy does not answer to the privacy inbox.
@@ -72,7 +73,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
         settings, escalate=True)
     outbox: Outbox = service.outbox
     analytics = Analytics.from_settings(settings)
-    recorder = BackgroundRecorder(batch=analytics.batch)
+    recorder = BackgroundRecorder(batch=analytics.batch, linger=RECORD_LINGER_S)
     batcher: MicroBatcher[Answer] = MicroBatcher(
         service.ask_many, validate=lambda text: _question(text, settings))
     limiter = RateLimiter.from_settings(settings)

@@ -11,9 +11,10 @@ one so a single bad question cannot fail the others. The same question asked twi
 one batch is answered once.
 
 `BackgroundRecorder`: analytics writes run in order on one thread instead of in the
-request; whatever has queued up is written as one batch (one SQLite connection and
-commit, through the `batch` context the owner passes); if it falls far behind, new
-records are dropped rather than slowing visitors down.
+request; whatever has queued up, and whatever arrives within `linger` seconds of the
+first, is written as one batch (one connection and commit, through the `batch` context
+the owner passes: under load a few commits a second, not one per answer); if it falls
+far behind, new records are dropped rather than slowing visitors down.
 """
 
 from __future__ import annotations
@@ -153,11 +154,14 @@ class BackgroundRecorder(_QueueWorker):
     _name = "policy-qa-recorder"
 
     def __init__(self, max_pending: int = 10_000, *, max_batch: int = 256,
-                 batch: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
+                 batch: Callable[[], AbstractContextManager[Any]] = nullcontext,
+                 linger: float = 0.0) -> None:
         super().__init__(queue.Queue(maxsize=max_pending))
         self.max_batch = max_batch
         self.batch = batch
+        self.linger = linger  # seconds to gather more records after the first
         self.dropped = 0
+        self.batches = 0  # batches written (diagnostics and tests)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         self._ensure_running()
@@ -173,9 +177,12 @@ class BackgroundRecorder(_QueueWorker):
     def _run(self) -> None:
         while True:
             items = [self._queue.get()]
-            while len(items) < self.max_batch:
+            deadline = time.monotonic() + self.linger
+            while len(items) < self.max_batch and items[-1] is not _STOP:
                 try:
-                    items.append(self._queue.get_nowait())
+                    left = deadline - time.monotonic()
+                    items.append(self._queue.get(timeout=left) if left > 0
+                                 else self._queue.get_nowait())
                 except queue.Empty:
                     break
             work = [item for item in items if item is not _STOP]
@@ -189,6 +196,7 @@ class BackgroundRecorder(_QueueWorker):
                 return
 
     def _record(self, work: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> None:
+        self.batches += 1
         try:
             with self.batch():
                 for fn, args in work:
