@@ -22,6 +22,20 @@ def test_percentiles_are_nearest_rank_in_milliseconds():
 
 
 @pytest.mark.slow
+def test_distinct_questions_are_all_different_and_reuse_a_few_words():
+    from ui.bench.stats import WORDS, distinct, numbered
+
+    questions = ["Do you sell my data?", "How long do you keep it?", "Do you sell my data?"]
+    out = distinct(questions, 900, "ref")
+    assert len(set(out)) == 900  # no cache hit, though a question repeats in the input
+    assert out[0] == "Do you sell my data? (ref amber amber amber)"
+    suffixes = {w for q in out for w in q.rsplit("(", 1)[1].rstrip(")").split()[1:]}
+    assert suffixes <= set(WORDS)  # words a server learns once
+    assert len(set(numbered(questions, 50, "new"))) == 50
+    with pytest.raises(ValueError, match="at most"):
+        distinct(questions, 2 * len(WORDS) ** 3 + 1, "ref")
+
+
 def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder):
     policy = tmp_path / "policy.md"
     policy.write_text(POLICY, encoding="utf-8")
@@ -54,7 +68,9 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
     http = result["http"]
     if "skipped" not in http:
         assert set(http["unique"]) == {"1", "8", "32"}
-        for run in [*http["unique"].values(), *http["repeated"].values()]:
+        assert set(http["new_word"]) == {"32"}
+        for run in [*http["unique"].values(), *http["new_word"].values(),
+                    *http["repeated"].values()]:
             assert run["errors"] == 0, run["statuses"]
             assert run["throughput_rps"] > 0 and run["p99_ms"] >= run["p50_ms"]
             assert "server_cpu_ms_per_answer" in run

@@ -22,7 +22,7 @@ from typing import Any
 from index.errors import PolicyQAError
 from qa.settings import Settings
 from ui.bench.serving import idle_cpu, stack_start_s
-from ui.bench.stats import percentiles
+from ui.bench.stats import distinct, numbered, percentiles
 
 # the real `policy-qa serve` (service built and warmed up before it listens)
 SERVER = ["-m", "ui.cli.main", "serve", "--host", "127.0.0.1", "--port"]
@@ -186,9 +186,10 @@ def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],
             # enough requests per client that the ramp-up and the tail (fewer than n
             # requests left in flight) are a small part of the run; every one distinct
             count = max(len(questions), (4 if quick else PER_CLIENT) * n)
-            unique = [f"{questions[i % len(questions)]} (ref {n}-{i})" for i in range(count)]
-            out["unique"][str(n)] = load(port, unique, n, pid)
+            out["unique"][str(n)] = load(port, distinct(questions, count, f"ref{n}"), n, pid)
         top = max(clients)
+        count = max(len(questions), (4 if quick else PER_CLIENT) * top)
+        out["new_word"] = {str(top): load(port, numbered(questions, count, "new"), top, pid)}
         out["repeated"][str(top)] = load(port, list(questions), top, pid)
         out["server_rss_mb"] = peak_rss_mb(pid)
         time.sleep(settle)  # the last answers' analytics are written; then idle again

@@ -259,8 +259,10 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
         "latency: one question at a time in this process; 'ours_uncached' has the answer "
         "cache disabled (cache_size=0), 'ours_cached' has every question cached first",
         "rss_mb ours/tutorial: peak RSS of the cold-start process after its first answer",
-        "http: 'unique' questions get a numbered suffix so none is a cache hit, at "
-        "least 50 per client (the ramp-up and the tail are a small part of the run); "
+        "http: 'unique' questions get a suffix of three ordinary words so none is a "
+        "cache hit, at least 50 per client (the ramp-up and the tail are a small part "
+        "of the run); 'new_word' gives each a number never seen before instead, a word "
+        "the decision must embed for every question (harder than real traffic); "
         "'repeated' cycles the labelled questions (most are cache hits)",
         "serving: /api/ask at the most clients (distinct questions) over the raw batched "
         "encoder; 1-client p50 over one raw query embedding; the idle server's CPU (% of "

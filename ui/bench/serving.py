@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import Embedder
+from ui.bench.stats import distinct
 
 BATCH = 32
 # the third-party stack a server imports, and the model it loads: what start-up cannot
@@ -23,6 +24,7 @@ import time
 started = time.perf_counter()
 import faiss, fastapi, gradio, uvicorn, sentence_transformers  # noqa
 from index.embed import Embedder
+from ui.bench.stats import distinct
 Embedder().warm_up()
 print(time.perf_counter() - started)
 """
@@ -32,7 +34,7 @@ def encoder_rates(embedder: Embedder, questions: Sequence[str], rounds: int = 3
                   ) -> dict[str, Any]:
     """Raw `encode` with distinct texts: p50 of one query, and queries per second in
     batches of 32 (the median of `rounds` passes over the questions)."""
-    texts = [f"{q} (raw {i})" for i, q in enumerate(questions)]
+    texts = distinct(questions, len(questions), "raw")
     embedder.encode(texts[:BATCH])  # warm: first-call allocations
     singles = []
     for text in texts[: min(len(texts), 200)]:

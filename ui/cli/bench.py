@@ -75,8 +75,8 @@ def http_lines(http: dict[str, Any]) -> list[str]:
         return [f"/api/ask: skipped ({http['skipped']})"]
     lines = ["/api/ask on loopback   clients  requests  errors  answers/s  p50 ms  p99 ms"
              "  server CPU ms/answer"]
-    for kind in ("unique", "repeated"):
-        for run in http[kind].values():
+    for kind in ("unique", "new_word", "repeated"):
+        for run in http.get(kind, {}).values():
             lines.append(f"  {kind:<20} {run['clients']:>7}  {run['requests']:>8}  "
                          f"{run['errors']:>6}  {_num(run['throughput_rps'], 1):>9}  "
                          f"{_num(run['p50_ms'], 1):>6}  {_num(run['p99_ms'], 1):>6}  "
