@@ -26,6 +26,7 @@ export POLICY_QA_INDEX ?= $(CURDIR)/var/index
 export POLICY_QA_OUTBOX ?= $(CURDIR)/var/outbox.sqlite3
 export POLICY_QA_MAILDIR ?= $(CURDIR)/var/maildir
 export POLICY_QA_ANALYTICS ?= $(CURDIR)/var/analytics.sqlite3
+export POLICY_QA_MODEL_CACHE ?= $(CURDIR)/var/model-cache
 .PHONY: install run chat index adapt test lint eval bench tune clean
 
 install: $(STAMP)

@@ -65,6 +65,17 @@ def _one_blas_thread() -> None:
 
 
 @functools.lru_cache(maxsize=4)
+def _onnx_runner(name: str, backend: str, cache_dir: Path) -> Any:
+    """One ONNX Runtime runner per model, backend and cache, shared by the Embedders of
+    a process (as `_load` shares the torch model)."""
+    from index.onnx_encoder import OnnxRunner, exported
+
+    st = _load(name)
+    path = exported(_model_path(name), backend, cache_dir, st)
+    return OnnxRunner(path, st.tokenizer, st.max_seq_length)
+
+
+@functools.lru_cache(maxsize=4)
 def _load(name: str) -> SentenceTransformer:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -88,25 +99,42 @@ class Embedder:
         self.model = model
         self.id = model_id(model)
         self.batch_size = batch_size
-        self.backend = backend  # "torch", or ONNX Runtime: index/onnx_encoder.py
+        # "torch", ONNX Runtime ("onnx", "onnx-int8": index/onnx_encoder.py), or "auto":
+        # ONNX when its export works and agrees with torch, else torch with a warning
+        self.backend = backend
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "policy-qa"
         self._lock = threading.Lock()
-        self._onnx: Any = None
+        self._onnx: Any = None  # the runner; False once "auto" has fallen back to torch
 
     def warm_up(self) -> Embedder:
         _load(self.model)
-        if self.backend != "torch":
-            self._runner()
+        self._runner()
         return self
 
-    def _runner(self) -> Any:
-        """The ONNX Runtime session of this model (exported on first use, cached)."""
-        if self._onnx is None:
-            from index.onnx_encoder import OnnxRunner, exported
+    @property
+    def engine(self) -> str:
+        """What runs the model: "torch", "onnx" or "onnx-int8" ("auto" resolved; this
+        loads the model)."""
+        runner = self._runner()
+        return "torch" if runner is None else "onnx-int8" if self.backend == "onnx-int8" \
+            else "onnx"
 
-            st = _load(self.model)
-            path = exported(_model_path(self.model), self.backend, self.cache_dir, st)
-            self._onnx = OnnxRunner(path, st.tokenizer, st.max_seq_length)
+    def _runner(self) -> Any:
+        """The ONNX Runtime session of this model (exported on first use, cached), or
+        None when the model runs on torch."""
+        if self.backend == "torch" or self._onnx is False:
+            return None
+        if self._onnx is None:
+            backend = "onnx" if self.backend == "auto" else self.backend
+            try:
+                self._onnx = _onnx_runner(self.model, backend, self.cache_dir)
+            except Exception as exc:
+                if self.backend != "auto":
+                    raise
+                log.warning("the ONNX encoder is unavailable (%s); the model runs on torch",
+                            " ".join(str(exc).split())[:300])
+                self._onnx = False
+                return None
         return self._onnx
 
     @property
@@ -119,8 +147,8 @@ class Embedder:
         st = _load(self.model)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.backend != "torch":
-            runner = self._runner()
+        runner = self._runner()
+        if runner is not None:
             with self._lock:
                 return np.ascontiguousarray(runner.encode(texts, self.batch_size))
         with self._lock:

@@ -9,6 +9,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# the ONNX export the default encoder ("auto") makes once; shared by the suite's
+# processes and runs (keyed by model, backend and library versions)
+os.environ.setdefault("POLICY_QA_MODEL_CACHE", os.path.join(
+    __import__("tempfile").gettempdir(), "policy-qa-test-models"))
 
 import pytest  # noqa: E402
 

@@ -78,8 +78,9 @@ def test_a_service_on_onnx_answers_as_on_torch(korero_index, korero_index_dir, o
 
 def test_the_setting_picks_the_encoder_and_rejects_others(tmp_path):
     assert create_embedder(Settings(encoder="onnx", model_cache=tmp_path)).backend == "onnx"
-    assert create_embedder(Settings()).backend == "torch"
-    with pytest.raises(ConfigError, match="encoder must be one of torch, onnx, onnx-int8"):
+    assert create_embedder(Settings()).backend == "auto"
+    assert create_embedder(Settings(encoder="torch")).engine == "torch"
+    with pytest.raises(ConfigError, match="encoder must be one of auto, torch, onnx, onnx-int8"):
         Settings(encoder="tensorrt")
 
 
@@ -95,3 +96,19 @@ def test_an_unwritable_model_cache_is_a_clear_error(tmp_path):
     blocked.write_text("not a folder", "utf-8")  # the cache path runs through a file
     with pytest.raises(ConfigError, match="cannot write the ONNX export .*POLICY_QA_MODEL_CACHE"):
         Embedder(backend="onnx", cache_dir=blocked).warm_up()
+
+
+def test_auto_runs_onnx_and_falls_back_to_torch_with_a_warning(tmp_path, model_cache, embedder,
+                                                               caplog):
+    auto = Embedder(backend="auto", cache_dir=model_cache)
+    assert auto.engine == "onnx"
+    np.testing.assert_allclose(auto.encode(TEXTS), embedder.encode(TEXTS), atol=1e-5)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", "utf-8")  # no export possible: torch, said once
+    fallback = Embedder(backend="auto", cache_dir=blocked)
+    with caplog.at_level("WARNING", logger="index.embed"):
+        assert fallback.engine == "torch"
+        np.testing.assert_allclose(fallback.encode(TEXTS), embedder.encode(TEXTS), atol=1e-6)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "runs on torch" in warnings[0]
+    assert "POLICY_QA_MODEL_CACHE" in warnings[0]

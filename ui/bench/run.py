@@ -232,9 +232,9 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
         stage("raw encoder")
         distinct = list(dict.fromkeys(questions)) * 2
         result["encoder"] = encoder_rates(embedder, distinct)  # the reference: torch
-        if settings.encoder != "torch":  # what the server runs, measured the same way
-            configured = create_embedder(settings).warm_up()
-            result["encoder_configured"] = {"encoder": settings.encoder,
+        configured = create_embedder(settings).warm_up()
+        if configured.engine != "torch":  # what the server runs, measured the same way
+            result["encoder_configured"] = {"encoder": configured.engine,
                                             **encoder_rates(configured, distinct)}
         stage("http")
         result["http"] = http_bench(base, index_dir, questions, options.clients,
