@@ -5,7 +5,7 @@ the transaction that queues it (`PostgresDatabase.announce`: `pg_notify`, delive
 by the server on commit, to every replica on the database, this one included).
 Each replica's `Listener` holds one connection LISTENing on those channels and wakes
 its delivery worker on each notification, so a row another replica queued is sent at
-once, not at the next rescan. Idle, the listener blocks on its socket: no polling.
+once, not at the next rescan. Idle, the listener blocks in select(): no polling.
 
 A lost connection (a database restart) is retried with a capped back-off; after each
 (re)connect the callback runs once, since notifications sent while nobody listened
@@ -15,7 +15,8 @@ are lost. The rescan interval of the worker stays the backstop.
 from __future__ import annotations
 
 import logging
-import secrets
+import select
+import socket
 import threading
 from collections.abc import Callable, Sequence
 
@@ -38,8 +39,10 @@ def channel(store: str) -> str:
 
 class Listener:
     """A daemon thread LISTENing on `channels` of the database at `url`, calling
-    `callback` (cheap and thread-safe, e.g. DeliveryWorker.wake) on each notification
-    and after each (re)connect. stop() wakes it with a notification of its own."""
+    `callback` (cheap and thread-safe, e.g. DeliveryWorker.wake) once per burst of
+    notifications and after each (re)connect. It blocks in select() on its socket and
+    a wake-up socket of its own (psycopg's `notifies()` would poll ten times a second);
+    stop() writes to the latter."""
 
     def __init__(self, url: str, channels: Sequence[str], callback: Callable[[], None], *,
                  retry: tuple[float, float] = (1.0, 30.0)) -> None:
@@ -49,9 +52,10 @@ class Listener:
         self.retry = retry
         self.connected = threading.Event()
         self.notifications = 0  # tests: how many arrived
+        self.wakeups = 0  # tests: how often the thread woke (none while idle)
         self._stop = threading.Event()
-        self._stop_payload = "stop " + secrets.token_hex(8)
         self._thread: threading.Thread | None = None
+        self._bell: tuple[socket.socket, socket.socket] | None = None
 
     @property
     def running(self) -> bool:
@@ -61,23 +65,21 @@ class Listener:
         if self.running:
             return
         self._stop.clear()
+        self._bell = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="policy-qa-listen",
                                         daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        if self._thread is None:
+        if self._thread is None or self._bell is None:
             return
-        if self.connected.is_set():
-            try:  # the thread blocks on its socket: a notification of its own ends it
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=2) as con:
-                    con.execute("SELECT pg_notify(%s, %s)",
-                                (self.channels[0], self._stop_payload))
-            except psycopg.Error:  # the server is away: the thread is in its back-off
-                pass
+        self._bell[1].send(b"x")  # ends the select(); the back-off waits on _stop
         self._thread.join(timeout)
         self._thread = None
+        for end in self._bell:
+            end.close()
+        self._bell = None
 
     def _run(self) -> None:
         name_os_thread()
@@ -97,6 +99,8 @@ class Listener:
             delay = min(delay * 2, self.retry[1])
 
     def _listen(self) -> None:
+        assert self._bell is not None
+        bell = self._bell[0]
         with psycopg.connect(self.url, autocommit=True, connect_timeout=10,
                              **KEEPALIVE) as con:
             for name in self.channels:
@@ -104,8 +108,14 @@ class Listener:
             self.connected.set()
             logger.info("delivery wake-ups: listening on %s", ", ".join(self.channels))
             self.callback()  # rows queued while nobody listened
-            for note in con.notifies():
-                if self._stop.is_set() or note.payload == self._stop_payload:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([con.fileno(), bell], [], [])
+                self.wakeups += 1
+                if bell in ready:
                     return
-                self.notifications += 1
+                notes = list(con.notifies(timeout=0))  # what has arrived; raises if gone
+                if not notes:
+                    con.execute("SELECT 1")  # readable, yet nothing: is the server there?
+                    continue
+                self.notifications += len(notes)
                 self.callback()
