@@ -88,10 +88,11 @@ class Listener:
             try:
                 self._listen()
                 delay, warned = self.retry[0], False
-            except psycopg.Error as exc:
+            except Exception as exc:  # the database away (or a bug): retry, never die
                 if not warned:  # once per outage, not once per retry
                     logger.warning("delivery wake-ups paused (rows are still sent at the "
-                                   "rescan interval): %s", " ".join(str(exc).split())[:200])
+                                   "rescan interval): %s", " ".join(str(exc).split())[:200],
+                                   exc_info=not isinstance(exc, psycopg.Error))
                     warned = True
             self.connected.clear()
             if self._stop.wait(delay):
