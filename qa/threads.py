@@ -15,7 +15,7 @@ import sys
 import threading
 from functools import cache
 
-__all__ = ["name_os_thread"]
+__all__ = ["Daemon", "name_os_thread"]
 
 PR_SET_NAME = 15
 
@@ -40,3 +40,31 @@ def name_os_thread(name: str | None = None) -> str:
         return ""
     prctl(PR_SET_NAME, ctypes.c_char_p(short), 0, 0, 0)  # type: ignore[operator]
     return short.decode()
+
+
+class Daemon:
+    """A background daemon thread running `_run`, named `thread_name` (in Python and,
+    from inside `_run` via name_os_thread, in the OS). Subclasses set `_stop` (a
+    threading.Event) and may prepare more in `_before_start`."""
+
+    thread_name = "policy-qa-daemon"
+    _thread: threading.Thread | None = None
+    _stop: threading.Event
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._before_start()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def _before_start(self) -> None:
+        """Anything the thread needs before it starts (nothing by default)."""
+
+    def _run(self) -> None:
+        raise NotImplementedError

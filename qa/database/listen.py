@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import psycopg
 from psycopg import sql
 
-from qa.threads import name_os_thread
+from qa.threads import Daemon, name_os_thread
 
 __all__ = ["Listener", "channel"]
 
@@ -37,12 +37,14 @@ def channel(store: str) -> str:
     return f"policy_qa_{store}"
 
 
-class Listener:
+class Listener(Daemon):
     """A daemon thread LISTENing on `channels` of the database at `url`, calling
     `callback` (cheap and thread-safe, e.g. DeliveryWorker.wake) once per burst of
     notifications and after each (re)connect. It blocks in select() on its socket and
     a wake-up socket of its own (psycopg's `notifies()` would poll ten times a second);
     stop() writes to the latter."""
+
+    thread_name = "policy-qa-listen"
 
     def __init__(self, url: str, channels: Sequence[str], callback: Callable[[], None], *,
                  retry: tuple[float, float] = (1.0, 30.0)) -> None:
@@ -57,18 +59,8 @@ class Listener:
         self._thread: threading.Thread | None = None
         self._bell: tuple[socket.socket, socket.socket] | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
+    def _before_start(self) -> None:
         self._bell = socket.socketpair()
-        self._thread = threading.Thread(target=self._run, name="policy-qa-listen",
-                                        daemon=True)
-        self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

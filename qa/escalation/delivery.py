@@ -24,7 +24,7 @@ from qa.escalation.mail import (
     transport_from_settings,
 )
 from qa.escalation.outbox import Claim, Outbox, validate_email
-from qa.threads import name_os_thread
+from qa.threads import Daemon, name_os_thread
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def next_due(store: Any, query: str = OUTBOX_DUE) -> float | None:
     return None if row is None or row[0] is None else float(row[0])
 
 
-class DeliveryWorker:
+class DeliveryWorker(Daemon):
     """A daemon thread running delivery passes: at once on wake() (the app calls it
     after every enqueue), when the next queued row falls due or its lease expires, and
     otherwise every `interval` seconds (a rescan for rows other processes queued).
@@ -187,6 +187,8 @@ class DeliveryWorker:
     It also purges expired rows (retention) about once an hour. stop() returns
     promptly: waits are Event-based and a pass stops between messages.
     """
+
+    thread_name = "policy-qa-delivery"
 
     def __init__(
         self, outbox: Outbox, transport: Transport, *, mail_from: str, interval: float,
@@ -223,18 +225,6 @@ class DeliveryWorker:
         return cls(outbox, transport or transport_from_settings(settings),
                    interval=settings.deliver_interval_seconds, extra_passes=extra_passes,
                    extra_due=extra_due, **delivery_options(settings))
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="policy-qa-delivery",
-                                        daemon=True)
-        self._thread.start()
 
     def wake(self) -> None:
         """Run a pass now (e.g. right after an enqueue) instead of at the next tick."""
