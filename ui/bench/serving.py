@@ -24,7 +24,6 @@ import time
 started = time.perf_counter()
 import faiss, fastapi, gradio, uvicorn, sentence_transformers  # noqa
 from index.embed import Embedder
-from ui.bench.stats import distinct
 Embedder().warm_up()
 print(time.perf_counter() - started)
 """
