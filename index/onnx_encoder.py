@@ -159,7 +159,8 @@ class OnnxRunner:
         self.tokenizer, self.max_length = tokenizer, max_length
         self._inputs = {i.name for i in self._large.get_inputs()}
         if getattr(tokenizer, "padding_side", "right") != "right":
-            raise ValueError("the ONNX encoder pads on the right, as BERT-style models do")
+            raise ConfigError("the ONNX encoder pads on the right, as BERT-style models do; "
+                              "use POLICY_QA_ENCODER=torch for this model")
         self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
