@@ -21,7 +21,6 @@ def test_percentiles_are_nearest_rank_in_milliseconds():
     assert percentiles([]) == {"n": 0}
 
 
-@pytest.mark.slow
 def test_distinct_questions_are_all_different_and_reuse_a_few_words():
     from ui.bench.stats import WORDS, distinct, numbered
 
@@ -36,6 +35,7 @@ def test_distinct_questions_are_all_different_and_reuse_a_few_words():
         distinct(questions, 2 * len(WORDS) ** 3 + 1, "ref")
 
 
+@pytest.mark.slow
 def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder):
     policy = tmp_path / "policy.md"
     policy.write_text(POLICY, encoding="utf-8")
