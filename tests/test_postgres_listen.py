@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from smtp_server import SmtpServer
+from test_idle import _wait as wait_for  # polls; fails the test on timeout
 from web_server import serve_app
 
 from qa.escalation.outbox import Outbox
@@ -23,15 +23,6 @@ pytest_plugins = ["postgres_server"]  # its postgres_server and postgres_url fix
 
 INBOX = "privacy@koreroapp.example"
 OPTIONS = {"dedupe_window_seconds": 3600, "escalations_per_hour": 0, "retention_days": 30}
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 class Counter:
@@ -53,19 +44,19 @@ def test_an_enqueue_on_one_replica_wakes_the_listener_of_another(postgres_url: s
     listener.start()
     try:
         assert listener.connected.wait(10)
-        assert wait_for(lambda: wake.calls == 1)  # once on connecting: missed rows
+        wait_for(lambda: wake.calls == 1)  # once on connecting: missed rows
         assert listener.channels == ("policy_qa_outbox", "policy_qa_rights")
         time.sleep(1.0)
         assert listener.wakeups == 0  # idle: blocked in select(), no polling
         other = Outbox(postgres_url, **OPTIONS)  # another replica's
         other.enqueue("Do you sell my data?", to=INBOX)
-        assert wait_for(lambda: listener.notifications == 1)
+        wait_for(lambda: listener.notifications == 1)
         assert wake.calls == 2
         duplicate = other.enqueue("Do you sell my data?", to=INBOX)  # deduplicated:
         assert duplicate.status == "queued"  # committed nothing new, announces nothing
         RequestStore(postgres_url).submit("access", "eu_uk", "ana@example.org",
                                           "Send me a copy of my data", to=INBOX)
-        assert wait_for(lambda: listener.notifications == 2)
+        wait_for(lambda: listener.notifications == 2)
         time.sleep(0.3)
         assert listener.notifications == 2
     finally:
@@ -102,12 +93,12 @@ def test_the_listener_reconnects_after_a_database_restart(postgres_server,
     try:
         assert listener.connected.wait(10)
         postgres_server.stop()
-        assert wait_for(lambda: not listener.connected.is_set())  # paused while away
+        wait_for(lambda: not listener.connected.is_set())  # paused while away
         postgres_server.start_again()
-        assert wait_for(lambda: wake.calls >= 2, 20)  # reconnected: woke for missed rows
+        wait_for(lambda: wake.calls >= 2, 20)  # reconnected: woke for missed rows
         assert listener.connected.wait(10)
         Outbox(postgres_url, **OPTIONS).enqueue("Is my data safe?", to=INBOX)
-        assert wait_for(lambda: listener.notifications == 1, 10)
+        wait_for(lambda: listener.notifications == 1, 10)
     finally:
         listener.stop()
 
@@ -126,13 +117,13 @@ def test_a_replica_delivers_what_another_queued_without_waiting_for_its_rescan(
         sender = create_app(back.settings, service=back)
         assert taker.state.listener is None
         with serve_app(sender) as other, serve_app(taker) as base:
-            assert wait_for(sender.state.listener.connected.is_set)
+            wait_for(sender.state.listener.connected.is_set)
             passes = sender.state.worker.passes
             with httpx.Client(base_url=base, timeout=30) as http:
                 r = http.post("/api/escalations", json={"question": "Do you sell my data?"})
             assert r.status_code == 201, r.text
             esc_id = r.json()["id"]
-            assert wait_for(lambda: smtp.handler.message_ids() != [], 15)
+            wait_for(lambda: smtp.handler.message_ids() != [], 15)
             assert smtp.handler.message_ids() == [f"<{esc_id}@policy-qa.invalid>"]
             assert sender.state.worker.passes > passes
             with httpx.Client(base_url=other, timeout=30) as http:
