@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +117,10 @@ class Database:
     def announce(self, con: sqlite3.Connection) -> None:
         """Nothing: one SQLite file has no other replicas to wake (the app wakes its
         own worker; other processes on the file rescan)."""
+
+    def listener(self, callback: Callable[[], None], *others: Database) -> None:
+        """None: nothing to listen to (PostgresDatabase.listener has the same signature)."""
+        return None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))

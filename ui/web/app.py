@@ -227,10 +227,11 @@ def _title(service: Service) -> str:
 def _listener(outbox: Outbox, requests: Any, worker: DeliveryWorker | None) -> Any:
     """On PostgreSQL, what wakes this replica's worker when any replica queues mail
     (qa/database/listen.py); None on SQLite or without a worker."""
-    if worker is None or not hasattr(outbox.database, "listener"):
+    if worker is None:
         return None
     requests_db = getattr(requests, "database", None)
-    same = getattr(requests_db, "url", None) == outbox.database.url
+    same = requests_db is not None and (getattr(requests_db, "url", None)
+                                        == getattr(outbox.database, "url", None))
     return outbox.database.listener(worker.wake, *([requests_db] if same else []))
 
 
