@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
+from index.runs import partition
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +165,10 @@ class OnnxRunner:
         self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Batches of similar length (sorted by tokens; a new batch where the length
-        more than doubles), so a question and the single words the decision needs are
+        """Runs of similar length (the cheapest split of the texts sorted by tokens,
+        index/runs.py), so a question and the single words the decision needs are
         not padded to one length: ONNX Runtime's cost follows the padded tokens. The
-        texts are tokenized once; each batch is padded here, as the tokenizer pads
+        texts are tokenized once; each run is padded here, as the tokenizer pads
         (on the right, with the pad id, mask 0, token type 0)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
@@ -175,15 +176,8 @@ class OnnxRunner:
                              return_attention_mask=False,
                              return_token_type_ids=False)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        parts: list[np.ndarray] = []
-        batch: list[list[int]] = []
-        for i in order:
-            if batch and (len(batch) >= batch_size or len(ids[i]) > 2 * len(batch[0])):
-                parts.append(self._batch(batch))
-                batch = []
-            batch.append(ids[i])
-        parts.append(self._batch(batch))
-        stacked = np.concatenate(parts)
+        runs = partition([len(ids[i]) for i in order], batch_size)  # index/runs.py
+        stacked = np.concatenate([self._batch([ids[i] for i in order[a:b]]) for a, b in runs])
         out = np.empty_like(stacked)
         out[order] = stacked
         return out
