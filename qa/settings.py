@@ -84,6 +84,10 @@ class Settings:
     session_secret: str = ""
     requests_per_minute: int = 60
     max_body_bytes: int = 16384
+    # while other visitors are asking at the same moment, how long the question batcher
+    # waits for their questions to fill its batch (ui/web/batching.py); a lone visitor
+    # never waits. 0: answer whatever has queued
+    batch_wait_ms: float = 4.0
     allowed_origins: str = ""
     trusted_proxies: str = ""
     analytics: Path = DEFAULT_HOME / "analytics.sqlite3"
@@ -95,6 +99,9 @@ class Settings:
             0.0 <= self.threshold <= 1.0,
             f"threshold must be between 0 and 1. Currently, threshold is {self.threshold}",
         )
+        _check(0.0 <= self.batch_wait_ms <= 1000.0,
+               "batch_wait_ms must be between 0 and 1000. "
+               f"Currently, batch_wait_ms is {self.batch_wait_ms}")
         _check(self.encoder in ENCODERS,
                f"encoder must be one of {', '.join(ENCODERS)}. "
                f"Currently, encoder is {self.encoder!r}")

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -89,6 +90,56 @@ def test_token_bucket_refills_at_the_configured_rate():
     with pytest.raises(RateLimitedError):
         limiter.check("a")
     RateLimiter(0).check("a")  # 0 disables the limit
+
+
+def _staggered(batcher: MicroBatcher, gate: threading.Event) -> list[int]:
+    """One lone question, then a burst of three queued together, then three more 0.1 s
+    apart; the batch sizes the worker made of the last three."""
+    first = batcher.submit("a")  # the worker takes it and waits at the gate
+    time.sleep(0.2)
+    burst = [batcher.submit(q) for q in "bcd"]
+    gate.set()
+    [f.result(5) for f in (first, *burst)]
+    assert batcher.batch_sizes == [1, 3]
+    late = []
+    for q in "efg":
+        late.append(batcher.submit(q))
+        time.sleep(0.1)
+    [f.result(5) for f in late]
+    return batcher.batch_sizes[2:]
+
+
+def test_micro_batcher_waits_for_a_burst_only_when_others_are_asking():
+    gate = threading.Event()
+
+    def answer_many(questions):
+        gate.wait(5)
+        return [q.upper() for q in questions]
+
+    waiting = MicroBatcher(answer_many, burst_wait=1.0)
+    gate.set()
+    try:
+        started = time.monotonic()
+        assert waiting.submit("alone").result(5) == "ALONE"
+        assert time.monotonic() - started < 0.5  # at rest: no wait
+    finally:
+        waiting.close()
+    gate.clear()
+    waiting = MicroBatcher(answer_many, burst_wait=1.0)
+    try:
+        started = time.monotonic()
+        # after a batch of three, the next three (0.1 s apart) make one batch, answered
+        # once the third arrives, not after the whole second
+        assert _staggered(waiting, gate) == [3]
+        assert time.monotonic() - started < 1.4
+    finally:
+        waiting.close()
+    gate.clear()
+    eager = MicroBatcher(answer_many)  # burst_wait 0: whatever has queued
+    try:
+        assert _staggered(eager, gate) == [1, 1, 1]
+    finally:
+        eager.close()
 
 
 def test_micro_batcher_isolates_a_failing_question():

@@ -75,7 +75,8 @@ def create_app(settings: Settings, *, service: Service | None = None,
     analytics = Analytics.from_settings(settings)
     recorder = BackgroundRecorder(batch=analytics.batch, linger=RECORD_LINGER_S)
     batcher: MicroBatcher[Answer] = MicroBatcher(
-        service.ask_many, validate=lambda text: _question(text, settings))
+        service.ask_many, validate=lambda text: _question(text, settings),
+        burst_wait=settings.batch_wait_ms / 1000)
     limiter = RateLimiter.from_settings(settings)
     trusted = parse_networks(settings.trusted_proxies)
     cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours

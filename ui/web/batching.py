@@ -5,7 +5,12 @@ takes whatever has queued up by the time it is free (up to `max_batch`; optional
 waiting `max_wait` seconds for more, 0 by default) and answers them with a single
 `answer_many` call, so their embeddings are computed in one batch. While a batch runs
 the next one queues up, so under load batches grow by themselves, and at rest a
-question is answered at once (no timer on the request path). Questions are validated
+question is answered at once (no timer on the request path). Under load the answers of
+one batch go out together and their askers' next questions come back spread over the
+milliseconds the event loop takes to write and read them; with `burst_wait` the worker,
+while it holds fewer than the largest of its last few batches, waits up to that long
+for them, so batches stay full: fewer model runs per question (each run streams the
+model's weights once, whatever its size). A lone visitor waits for nothing. Questions are validated
 before they are queued; should a batch still fail, its questions are retried one by
 one so a single bad question cannot fail the others. The same question asked twice in
 one batch is answered once.
@@ -34,6 +39,7 @@ from qa.threads import name_os_thread
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+BURST_MEMORY = 8  # batches: how far back `burst_wait` looks for concurrent askers
 _STOP = object()
 
 
@@ -76,12 +82,14 @@ class MicroBatcher(_QueueWorker, Generic[T]):
 
     def __init__(self, answer_many: Callable[[Sequence[str]], list[T]], *,
                  validate: Callable[[str], str] | None = None,
-                 max_wait: float = 0.0, max_batch: int = 64) -> None:
+                 max_wait: float = 0.0, max_batch: int = 64,
+                 burst_wait: float = 0.0) -> None:
         super().__init__(queue.SimpleQueue())
         self.answer_many = answer_many
         self.validate = validate
         self.max_wait = max_wait
         self.max_batch = max_batch
+        self.burst_wait = burst_wait
         self.batch_sizes: list[int] = []  # most recent batches (diagnostics and tests)
 
     def submit(self, question: str) -> Future[T]:
@@ -108,19 +116,29 @@ class MicroBatcher(_QueueWorker, Generic[T]):
             item = self._queue.get()
             if item is _STOP:
                 return
-            batch = [item]
-            deadline = time.monotonic() + self.max_wait
-            while len(batch) < self.max_batch:
-                try:
-                    left = deadline - time.monotonic()
-                    nxt = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
-                    break
-                batch.append(nxt)
+            batch, stopping = self._gather(item)
             self._answer([(q, f) for q, f in batch if f.set_running_or_notify_cancel()])
+
+    def _gather(self, first: Any) -> tuple[list[Any], bool]:
+        """`first` and whatever else is queued, up to `max_batch`: waiting `max_wait`
+        from the first; and, while the batch is smaller than the largest of the last
+        few (others are asking at the same time), up to `burst_wait`."""
+        batch = [first]
+        now = time.monotonic()
+        deadline = now + self.max_wait
+        burst = max(self.batch_sizes[-BURST_MEMORY:], default=1)
+        burst_deadline = now + self.burst_wait if burst > 1 else now
+        while len(batch) < self.max_batch:
+            limit = deadline if len(batch) >= burst else max(deadline, burst_deadline)
+            try:
+                left = limit - time.monotonic()
+                nxt = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is _STOP:
+                return batch, True
+            batch.append(nxt)
+        return batch, False
 
     def _answer(self, batch: list[tuple[str, Future[T]]]) -> None:
         if not batch:
