@@ -66,11 +66,17 @@ def _one_blas_thread() -> None:
 
 @functools.lru_cache(maxsize=4)
 def _onnx_runner(name: str, backend: str, cache_dir: Path) -> Any:
-    """One ONNX Runtime runner per model, backend and cache, shared by the Embedders of
-    a process (as `_load` shares the torch model)."""
-    from index.onnx_encoder import OnnxRunner, exported
+    """One runner per model, backend and cache, shared by the Embedders of a process (as
+    `_load` shares the torch model): ONNX Runtime on the export, or OpenVINO compiling
+    the same export (index/openvino_encoder.py)."""
+    from index.onnx_encoder import PROBES, OnnxRunner, exported
 
     st = _load(name)
+    if backend.startswith("openvino"):
+        from index.openvino_encoder import openvino_runner
+
+        return openvino_runner(exported(_model_path(name), "onnx", cache_dir, st), st,
+                               backend, PROBES)
     path = exported(_model_path(name), backend, cache_dir, st)
     return OnnxRunner(path, st.tokenizer, st.max_seq_length)
 
@@ -113,11 +119,11 @@ class Embedder:
 
     @property
     def engine(self) -> str:
-        """What runs the model: "torch", "onnx" or "onnx-int8" ("auto" resolved; this
-        loads the model)."""
+        """What runs the model: "torch", "onnx", "onnx-int8", "openvino" or
+        "openvino-bf16" ("auto" resolved; this loads the model)."""
         runner = self._runner()
-        return "torch" if runner is None else "onnx-int8" if self.backend == "onnx-int8" \
-            else "onnx"
+        return "torch" if runner is None else "onnx" if self.backend == "auto" \
+            else self.backend
 
     def _runner(self) -> Any:
         """The ONNX Runtime session of this model (exported on first use, cached), or

@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
-from index.runs import partition
+from index.runs import PaddedRunner, model_threads
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_VERSION = "2"  # bump when the export or quantisation changes (a new cache entry)
-_PROBES = ["Do you sell my data?", "How long do you keep the e-mail messages I send you?",
+PROBES = ["Do you sell my data?", "How long do you keep the e-mail messages I send you?",
            "HIPAA"]
 _AGREEMENT = 1e-4  # largest difference from torch an fp32 export may show
 
@@ -125,8 +125,8 @@ def _export_into(folder: Path, target: Path, model_path: str, backend: str, st: 
         fp32 = Path(tmp) / "fp32.onnx"
         _export(model_path, fp32, st)
         runner = OnnxRunner(fp32, st.tokenizer, st.max_seq_length)
-        diff = float(np.abs(runner.encode(_PROBES) - st.encode(
-            _PROBES, normalize_embeddings=True, convert_to_numpy=True,
+        diff = float(np.abs(runner.encode(PROBES) - st.encode(
+            PROBES, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False)).max())
         if diff > _AGREEMENT:
             raise ConfigError(f"the ONNX export differs from torch by {diff:.2g}; use "
@@ -142,8 +142,9 @@ def _export_into(folder: Path, target: Path, model_path: str, backend: str, st: 
     return target
 
 
-class OnnxRunner:
-    """Texts -> L2-normalised mean-pooled vectors through an exported transformer.
+class OnnxRunner(PaddedRunner):
+    """Texts -> L2-normalised mean-pooled vectors through an exported transformer on
+    ONNX Runtime (the tokenizing, runs and pooling are PaddedRunner's, index/runs.py).
 
     Two sessions of the one file: a run of one or two texts (a visitor's question, a
     word the decision needs) goes to a session whose threads spin-wait between runs
@@ -154,50 +155,14 @@ class OnnxRunner:
 
     def __init__(self, path: Path, tokenizer: Any, max_length: int,
                  threads: int | None = None) -> None:
-        threads = threads or _torch_threads()
+        threads = threads or model_threads()
         self._small = _session(path, threads, spin=True)
         self._large = _session(path, threads, spin=False)
-        self.tokenizer, self.max_length = tokenizer, max_length
-        self._inputs = {i.name for i in self._large.get_inputs()}
-        if getattr(tokenizer, "padding_side", "right") != "right":
-            raise ConfigError("the ONNX encoder pads on the right, as BERT-style models do; "
-                              "use POLICY_QA_ENCODER=torch for this model")
-        self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
+        super().__init__(tokenizer, max_length, {i.name for i in self._large.get_inputs()})
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Runs of similar length (the cheapest split of the texts sorted by tokens,
-        index/runs.py), so a question and the single words the decision needs are
-        not padded to one length: ONNX Runtime's cost follows the padded tokens. The
-        texts are tokenized once; each run is padded here, as the tokenizer pads
-        (on the right, with the pad id, mask 0, token type 0)."""
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length,
-                             return_attention_mask=False,
-                             return_token_type_ids=False)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        runs = partition([len(ids[i]) for i in order], batch_size)  # index/runs.py
-        stacked = np.concatenate([self._batch([ids[i] for i in order[a:b]]) for a, b in runs])
-        out = np.empty_like(stacked)
-        out[order] = stacked
-        return out
-
-    def _batch(self, rows: list[list[int]]) -> np.ndarray:
-        width = max(map(len, rows))
-        input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for r, row in enumerate(rows):
-            input_ids[r, :len(row)] = row
-            mask[r, :len(row)] = 1
-        feed = {"input_ids": input_ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
-            feed["token_type_ids"] = np.zeros_like(input_ids)
-        session = self._small if len(rows) <= self.SMALL else self._large
-        hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+    def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        session = self._small if len(feed["input_ids"]) <= self.SMALL else self._large
+        return session.run(None, feed)[0]
 
 
 def _session(path: Path, threads: int, *, spin: bool) -> Any:
@@ -208,9 +173,3 @@ def _session(path: Path, threads: int, *, spin: bool) -> Any:
     options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return max(1, torch.get_num_threads())

@@ -1,5 +1,8 @@
-"""How one encoder call splits texts into model runs: the cheapest partition of the
-texts, sorted by token count, into runs of neighbours (`partition`).
+"""How an exported encoder (ONNX Runtime, OpenVINO) turns texts into vectors: the texts
+are tokenized once, split into model runs (`partition`: the cheapest split of the texts,
+sorted by token count, into runs of neighbours), each run padded as the tokenizer pads,
+and the model's last hidden states mean-pooled and L2-normalised, as the model's own
+Pooling and Normalize modules do (`PaddedRunner`; an engine supplies `_hidden`).
 
 Each run pads its texts to its longest one, and on this CPU a run's time is roughly a
 fixed cost (the model's 90 MB of weights stream from memory whatever the batch) plus a
@@ -12,6 +15,11 @@ next to one run).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from index.errors import ConfigError
 
 # A run's fixed cost in padded tokens: `scripts/run_costs.py` fits a run's time as a
 # fixed part plus a part per padded token; three runs here gave ratios of 18, 22 and 36
@@ -41,3 +49,58 @@ def partition(lengths: Sequence[int], most: int,
         runs.append((start[end], end))
         end = start[end]
     return runs[::-1]
+
+
+class PaddedRunner:
+    """Texts -> L2-normalised mean-pooled vectors; subclasses run the transformer."""
+
+    def __init__(self, tokenizer: Any, max_length: int, inputs: set[str]) -> None:
+        if getattr(tokenizer, "padding_side", "right") != "right":
+            raise ConfigError("the exported encoders pad on the right, as BERT-style models "
+                              "do; use POLICY_QA_ENCODER=torch for this model")
+        self.tokenizer, self.max_length = tokenizer, max_length
+        self._inputs = inputs
+        self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Runs of similar length (`partition`), so a question and the single words the
+        decision needs are not padded to one length: the model's cost follows the padded
+        tokens. The texts are tokenized once; each run is padded here, as the tokenizer
+        pads (on the right, with the pad id, mask 0, token type 0)."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length,
+                             return_attention_mask=False,
+                             return_token_type_ids=False)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        runs = partition([len(ids[i]) for i in order], batch_size)
+        stacked = np.concatenate([self._batch([ids[i] for i in order[a:b]]) for a, b in runs])
+        out = np.empty_like(stacked)
+        out[order] = stacked
+        return out
+
+    def _batch(self, rows: list[list[int]]) -> np.ndarray:
+        width = max(map(len, rows))
+        input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, row in enumerate(rows):
+            input_ids[r, :len(row)] = row
+            mask[r, :len(row)] = 1
+        feed = {"input_ids": input_ids, "attention_mask": mask,
+                "token_type_ids": np.zeros_like(input_ids)}
+        hidden = self._hidden({k: v for k, v in feed.items() if k in self._inputs})
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return (pooled / norms).astype(np.float32)
+
+    def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """The transformer's last hidden states (texts x tokens x dimension)."""
+        raise NotImplementedError
+
+
+def model_threads() -> int:
+    """Threads for an exported encoder: as many as torch would use."""
+    import torch
+
+    return max(1, torch.get_num_threads())

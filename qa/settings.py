@@ -28,7 +28,7 @@ BUNDLED_POLICY = Path(__file__).resolve().parent.parent / "index" / "data" / "ko
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
 DECISIONS = ("answerability", "threshold")
-ENCODERS = ("auto", "torch", "onnx", "onnx-int8")
+ENCODERS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-bf16")
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,10 @@ class Settings:
     model: str = "all-MiniLM-L6-v2"
     # what runs the model: "torch" (sentence-transformers), or ONNX Runtime on an export
     # of the same model, "onnx" (same vectors, about 3x faster per question here) or
-    # "onnx-int8" (int8 weights); "auto": onnx when its export works and agrees with
-    # torch, else torch. Exports are cached in `model_cache` (index/onnx_encoder.py)
+    # "onnx-int8" (int8 weights); OpenVINO compiling the same export, "openvino" (fp32)
+    # or "openvino-bf16" (bfloat16 where the CPU runs it natively: index/openvino_encoder.py);
+    # "auto": onnx when its export works and agrees with torch, else torch. Exports are
+    # cached in `model_cache` (index/onnx_encoder.py)
     encoder: str = "auto"
     model_cache: Path = DEFAULT_HOME / "models"
     base_url: str = ""
