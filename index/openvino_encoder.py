@@ -15,6 +15,7 @@ torch would, and an idle server costs nothing.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,17 @@ class OpenVinoRunner(PaddedRunner):
         if request is None:
             request = self._local.request = self._compiled.create_infer_request()
         return request.infer(feed)[0].copy()  # the request reuses its output buffer
+
+
+@functools.lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """Whether OpenVINO runs bfloat16 natively on this CPU (False without openvino)."""
+    try:
+        import openvino as ov
+
+        return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # noqa: BLE001 - no openvino, or no answer: not native
+        return False
 
 
 def openvino_runner(path: Path, st: Any, backend: str, probes: list[str]) -> OpenVinoRunner:

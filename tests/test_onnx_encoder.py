@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import Embedder
+import index.openvino_encoder as openvino_encoder
+from index.embed import Embedder, auto_backends
 from index.errors import ConfigError
 from qa.service import Service
 from qa.settings import Settings, create_embedder
@@ -101,8 +102,9 @@ def test_an_unwritable_model_cache_is_a_clear_error(tmp_path):
 def test_auto_runs_onnx_and_falls_back_to_torch_with_a_warning(tmp_path, model_cache, embedder,
                                                                caplog):
     auto = Embedder(backend="auto", cache_dir=model_cache)
-    assert auto.engine == "onnx"
-    np.testing.assert_allclose(auto.encode(TEXTS), embedder.encode(TEXTS), atol=1e-5)
+    assert auto.engine == auto_backends()[0]  # openvino-bf16 where the CPU runs bf16
+    np.testing.assert_allclose(auto.encode(TEXTS), embedder.encode(TEXTS),
+                               atol=1e-5 if auto.engine == "onnx" else 1e-2)
     blocked = tmp_path / "file"
     blocked.write_text("not a folder", "utf-8")  # no export possible: torch, said once
     fallback = Embedder(backend="auto", cache_dir=blocked)
@@ -112,3 +114,18 @@ def test_auto_runs_onnx_and_falls_back_to_torch_with_a_warning(tmp_path, model_c
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "runs on torch" in warnings[0]
     assert "POLICY_QA_MODEL_CACHE" in warnings[0]
+
+
+def test_auto_without_openvino_runs_onnx_quietly(tmp_path, monkeypatch, embedder, caplog):
+    def unavailable(*args, **kwargs):
+        raise ConfigError("the openvino encoders need the openvino package (gone)")
+
+    monkeypatch.setattr(openvino_encoder, "native_bf16", lambda: True)
+    monkeypatch.setattr(openvino_encoder, "OpenVinoRunner", unavailable)
+    auto = Embedder(backend="auto", cache_dir=tmp_path)
+    with caplog.at_level("INFO", logger="index.embed"):
+        assert auto.engine == "onnx"
+    np.testing.assert_allclose(auto.encode(TEXTS), embedder.encode(TEXTS), atol=1e-5)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("openvino-bf16: the openvino encoders need" in r.getMessage()
+               for r in caplog.records)
