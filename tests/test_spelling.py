@@ -45,6 +45,20 @@ def test_short_words_are_never_touched() -> None:
     assert Speller("cat", set()).correct("cta act") == "cta act"
 
 
+def test_runs_of_letters_too_long_to_be_a_typo_are_neither_indexed_nor_looked_up(
+        monkeypatch) -> None:
+    import qa.answering.spelling as spelling
+
+    lengths: list[int] = []
+    real = spelling.deletes
+    monkeypatch.setattr(spelling, "deletes", lambda w, n: lengths.append(len(w)) or real(w, n))
+    long_word = "x" * 979  # a hostile question: one 1,000-letter "word" took a minute
+    speller = Speller(POLICY + " " + "q" * 500, KNOWN)
+    assert speller.correct(f"Do you sell my data? {long_word} cookeis") == \
+        f"Do you sell my data? {long_word} cookies"
+    assert lengths and max(lengths) <= spelling.MAX_WORD
+
+
 def test_real_pipeline_answers_a_misspelt_question_like_the_spelt_one(service) -> None:
     typo, right = service.ask_many(["do you use cookeis", "do you use cookies"])
     assert typo.question == "do you use cookeis"  # the question is kept as asked

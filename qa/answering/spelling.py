@@ -4,7 +4,7 @@ and scored, because the embedding model splits an unknown spelling into fragment
 match nothing.
 
 Only words the model's tokenizer does not know as a whole word (nor as a known word
-plus a common ending such as "merges" or "deleting"), of at least 4 letters, are
+plus a common ending such as "merges" or "deleting"), of 4 to 30 letters, are
 touched, and only by a word of the policy itself within one edit (two for words of 8+
 letters; an edit is an insertion, deletion, substitution or swap of neighbours).
 Candidates come from a deletion index (the SymSpell idea), so a lookup costs a few set
@@ -25,6 +25,11 @@ from itertools import combinations
 _WORD = re.compile(r"[A-Za-z]+")
 MIN_LENGTH = 4
 LONG_WORD = 8  # from this length on, two edits are allowed
+# Longer runs of letters are no typo of a word (the longest English words in policies,
+# "telecommunications", "pseudonymisation", have under 20). Neither indexed nor
+# corrected: a word's deletions grow with the square of its length, and one 1,000-letter
+# "word" in a question took a minute to look up before this cap.
+MAX_WORD = 30
 # Not a stemmer: endings whose removal may give a word the vocabulary knows ("merges" ->
 # "merge"); a Snowball stem ("merg") is usually no word at all.
 _ENDINGS = ("ing", "ies", "ed", "es", "er", "ly", "s", "d")
@@ -62,6 +67,8 @@ class Speller:
         self.known = frozenset(known) | frozenset(self.frequency)
         self._index: dict[str, set[str]] = {}
         for word in self.frequency:
+            if len(word) > MAX_WORD:
+                continue
             for key in deletes(word, max_edits(word)):
                 self._index.setdefault(key, set()).add(word)
         self._fix = functools.lru_cache(maxsize=4096)(self._fix_word)
@@ -84,7 +91,7 @@ class Speller:
 
     def _fix_word(self, word: str) -> str:
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or self.knows(lower):
+        if not MIN_LENGTH <= len(lower) <= MAX_WORD or self.knows(lower):
             return word
         edits = max_edits(lower)
         candidates = {c for key in deletes(lower, edits) for c in self._index.get(key, ())}
