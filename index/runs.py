@@ -8,8 +8,9 @@ Each run pads its texts to its longest one, and on this CPU a run's time is roug
 fixed cost (the model's 90 MB of weights stream from memory whatever the batch) plus a
 cost per padded token. One run for everything pads short questions to the longest;
 one run per length wastes the fixed cost. The optimum is an exact dynamic programme
-over the sorted lengths (n ≤ a few hundred texts, so O(n × batch) steps is nothing
-next to one run).
+over the sorted lengths: O(texts × batch) steps, a few microseconds for a request's
+batch and about 0.2 s for the 22,000 units of a 100-policy index, next to minutes of
+embedding them.
 """
 
 from __future__ import annotations

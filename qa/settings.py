@@ -40,9 +40,10 @@ class Settings:
     # what runs the model: "torch" (sentence-transformers), or ONNX Runtime on an export
     # of the same model, "onnx" (same vectors, about 3x faster per question here) or
     # "onnx-int8" (int8 weights); OpenVINO compiling the same export, "openvino" (fp32)
-    # or "openvino-bf16" (bfloat16 where the CPU runs it natively: index/openvino_encoder.py);
-    # "auto": onnx when its export works and agrees with torch, else torch. Exports are
-    # cached in `model_cache` (index/onnx_encoder.py)
+    # or "openvino-bf16" (bfloat16 where the CPU runs it natively:
+    # index/openvino_encoder.py); "auto": openvino-bf16 where the CPU runs bfloat16, else
+    # onnx, each only if it works and agrees with torch, else torch (index/embed.py
+    # auto_backends). Exports are cached in `model_cache` (index/onnx_encoder.py)
     encoder: str = "auto"
     model_cache: Path = DEFAULT_HOME / "models"
     base_url: str = ""

@@ -10,10 +10,11 @@ one batch go out together and their askers' next questions come back spread over
 milliseconds the event loop takes to write and read them; with `burst_wait` the worker,
 while it holds fewer than the largest of its last few batches, waits up to that long
 for them, so batches stay full: fewer model runs per question (each run streams the
-model's weights once, whatever its size). A lone visitor waits for nothing. Questions are validated
-before they are queued; should a batch still fail, its questions are retried one by
-one so a single bad question cannot fail the others. The same question asked twice in
-one batch is answered once.
+model's weights once, whatever its size). A lone visitor waits for nothing.
+
+Questions are validated before they are queued; should a batch still fail, its
+questions are retried one by one so a single bad question cannot fail the others. The
+same question asked twice in one batch is answered once.
 
 `BackgroundRecorder`: analytics writes run in order on one thread instead of in the
 request; whatever has queued up, and whatever arrives within `linger` seconds of the
