@@ -137,3 +137,25 @@ def test_idle_server_gradio_queues_do_not_poll(tmp_path, korero_index_dir, korer
         settled = [q.wakeups for q in queues]
         time.sleep(1.0)
         assert [q.wakeups for q in queues] == settled  # idle again after the event
+
+
+def test_serving_freezes_what_start_up_loaded_so_full_collections_skip_it(monkeypatch):
+    """A full collection over the model's and gradio's objects took about 0.3 s and
+    stalled every request in flight; `server.run` freezes them before serving."""
+    import gc
+
+    from ui.web import server
+
+    loaded = [{"start-up": i} for i in range(50_000)]  # stands for what start-up built
+    seen: dict[str, int] = {}
+
+    def serve(self):  # instead of uvicorn's loop: what the heap looks like when it starts
+        seen["frozen"] = gc.get_freeze_count()
+
+    monkeypatch.setattr(server.QuietServer, "run", serve)
+    before = gc.get_freeze_count()
+    try:
+        server.run(object(), host="127.0.0.1", port=0)
+        assert seen["frozen"] >= before + len(loaded)
+    finally:
+        gc.unfreeze()

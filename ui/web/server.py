@@ -7,13 +7,18 @@ that are security decisions.
 - `server_header=False`: no `server: uvicorn` banner;
 - `QuietServer`: uvicorn's housekeeping loop wakes once a second, not ten times (its
   only jobs are the Date header, refreshed once a second anyway, and noticing a stop
-  request, now within a second); those wake-ups were most of an idle server's CPU.
+  request, now within a second); those wake-ups were most of an idle server's CPU;
+- `settle_heap`: what start-up loaded (the model, the index, gradio) lives as long as the
+  process, so it is moved out of the garbage collector's reach before serving; a full
+  collection then scans only what requests allocate. Before, one took about 0.3 s here
+  and every request in flight waited for it (the bench's p99 at 8 clients).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from typing import Any
 
 import uvicorn
@@ -36,7 +41,15 @@ class QuietServer(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
 
+def settle_heap() -> None:
+    """Collect start-up's garbage, then freeze what is left (`gc.freeze`): those objects
+    are never scanned again. Once per serving process, after the model has loaded."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(app: Any, **options: Any) -> None:
     """Serve `app` until interrupted (what `policy-qa serve` does); Ctrl-C is a normal stop."""
+    settle_heap()
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises it after shutting down
         QuietServer(server_config(app, **options)).run()
