@@ -36,7 +36,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_VERSION = "2"  # bump when the export or quantisation changes (a new cache entry)
 PROBES = ["Do you sell my data?", "How long do you keep the e-mail messages I send you?",
-           "HIPAA"]
+          "HIPAA"]
 _AGREEMENT = 1e-4  # largest difference from torch an fp32 export may show
 
 
