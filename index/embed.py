@@ -65,18 +65,18 @@ def _one_blas_thread() -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _onnx_runner(name: str, backend: str, cache_dir: Path) -> Any:
+def _exported_runner(name: str, backend: str, cache_dir: Path) -> Any:
     """One runner per model, backend and cache, shared by the Embedders of a process (as
     `_load` shares the torch model): ONNX Runtime on the export, or OpenVINO compiling
     the same export (index/openvino_encoder.py)."""
-    from index.onnx_encoder import PROBES, OnnxRunner, exported
+    from index.onnx_encoder import OnnxRunner, exported
 
     st = _load(name)
     if backend.startswith("openvino"):
         from index.openvino_encoder import openvino_runner
 
         return openvino_runner(exported(_model_path(name), "onnx", cache_dir, st), st,
-                               backend, PROBES)
+                               backend)
     path = exported(_model_path(name), backend, cache_dir, st)
     return OnnxRunner(path, st.tokenizer, st.max_seq_length)
 
@@ -120,7 +120,7 @@ class Embedder:
         self.backend = backend
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "policy-qa"
         self._lock = threading.Lock()
-        self._onnx: Any = None  # the runner; False once "auto" has fallen back to torch
+        self._exported: Any = None  # the runner; False once "auto" has fallen back to torch
         self._engine = "torch"
 
     def warm_up(self) -> Embedder:
@@ -137,15 +137,15 @@ class Embedder:
     def _runner(self) -> Any:
         """The exported model's runner (made on first use, cached), or None when the
         model runs on torch."""
-        if self.backend == "torch" or self._onnx is False:
+        if self.backend == "torch" or self._exported is False:
             return None
-        if self._onnx is None:
+        if self._exported is None:
             if self.backend != "auto":
-                self._onnx, self._engine = _onnx_runner(
+                self._exported, self._engine = _exported_runner(
                     self.model, self.backend, self.cache_dir), self.backend
             else:
-                self._onnx = self._first_that_works()
-        return self._onnx or None
+                self._exported = self._first_that_works()
+        return self._exported or None
 
     def _first_that_works(self) -> Any:
         """"auto": the first of `auto_backends()` whose runner can be made and agrees
@@ -153,7 +153,7 @@ class Embedder:
         problems = []
         for backend in auto_backends():
             try:
-                runner = _onnx_runner(self.model, backend, self.cache_dir)
+                runner = _exported_runner(self.model, backend, self.cache_dir)
             except Exception as exc:  # noqa: BLE001 - the next one is tried; said below
                 problems.append(f"{backend}: {' '.join(str(exc).split())[:300]}")
                 continue

@@ -28,15 +28,13 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
-from index.runs import PaddedRunner, model_threads
+from index.runs import PaddedRunner, diff_from_torch, model_threads
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_VERSION = "2"  # bump when the export or quantisation changes (a new cache entry)
-PROBES = ["Do you sell my data?", "How long do you keep the e-mail messages I send you?",
-          "HIPAA"]
 _AGREEMENT = 1e-4  # largest difference from torch an fp32 export may show
 
 
@@ -125,9 +123,7 @@ def _export_into(folder: Path, target: Path, model_path: str, backend: str, st: 
         fp32 = Path(tmp) / "fp32.onnx"
         _export(model_path, fp32, st)
         runner = OnnxRunner(fp32, st.tokenizer, st.max_seq_length)
-        diff = float(np.abs(runner.encode(PROBES) - st.encode(
-            PROBES, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False)).max())
+        diff = diff_from_torch(runner, st)
         if diff > _AGREEMENT:
             raise ConfigError(f"the ONNX export differs from torch by {diff:.2g}; use "
                               "POLICY_QA_ENCODER=torch")

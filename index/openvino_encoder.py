@@ -5,7 +5,7 @@ OpenVINO compiles the project's own ONNX export (index/onnx_encoder.py: the same
 fp32 arithmetic; `openvino-bf16` lets it compute in bfloat16, which CPUs with AMX or
 AVX-512 BF16 run natively: several times the batch rate of fp32 here, with vectors
 within about 1e-3 of torch's. Both are checked against torch on probe texts when the
-runner is made (`_check`), and bf16's quality is measured, not assumed (README,
+runner is made (`openvino_runner`), and bf16's quality is measured, not assumed (README,
 Quality: `scripts/encoder_quality.sh`). On a CPU without native bf16, OpenVINO itself
 falls back to fp32.
 
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
-from index.runs import PaddedRunner, model_threads
+from index.runs import PaddedRunner, diff_from_torch, model_threads
 
 PRECISIONS = {"openvino": "f32", "openvino-bf16": "bf16"}
 # largest difference from torch (L2-normalised vectors) each precision may show on the
@@ -36,13 +36,8 @@ class OpenVinoRunner(PaddedRunner):
 
     def __init__(self, path: Path, tokenizer: Any, max_length: int, precision: str,
                  threads: int | None = None) -> None:
-        try:
-            import openvino as ov
-        except ImportError as exc:
-            raise ConfigError(f"the openvino encoders need the openvino package ({exc})"
-                              ) from None
         self.precision = precision
-        self._compiled = ov.Core().compile_model(str(path), "CPU", {
+        self._compiled = _core().compile_model(str(path), "CPU", {
             "INFERENCE_PRECISION_HINT": precision,
             "INFERENCE_NUM_THREADS": threads or model_threads(),
             "PERFORMANCE_HINT": "LATENCY",
@@ -59,27 +54,29 @@ class OpenVinoRunner(PaddedRunner):
 
 
 @functools.lru_cache(maxsize=1)
+def _core() -> Any:
+    """OpenVINO's runtime, one per process."""
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise ConfigError(f"the openvino encoders need the openvino package ({exc})") from None
+    return ov.Core()
+
+
+@functools.lru_cache(maxsize=1)
 def native_bf16() -> bool:
     """Whether OpenVINO runs bfloat16 natively on this CPU (False without openvino)."""
     try:
-        import openvino as ov
-
-        return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        return "BF16" in _core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     except Exception:  # noqa: BLE001 - no openvino, or no answer: not native
         return False
 
 
-def openvino_runner(path: Path, st: Any, backend: str, probes: list[str]) -> OpenVinoRunner:
-    """A runner for `backend`, refused unless it gives torch's vectors on `probes`."""
+def openvino_runner(path: Path, st: Any, backend: str) -> OpenVinoRunner:
+    """A runner for `backend`, refused unless it gives torch's vectors on the probes."""
     runner = OpenVinoRunner(path, st.tokenizer, st.max_seq_length, PRECISIONS[backend])
-    _check(runner, st, probes)
-    return runner
-
-
-def _check(runner: OpenVinoRunner, st: Any, probes: list[str]) -> None:
-    reference = st.encode(probes, normalize_embeddings=True, convert_to_numpy=True,
-                          show_progress_bar=False)
-    diff = float(np.abs(runner.encode(probes) - reference).max())
+    diff = diff_from_torch(runner, st)
     if diff > AGREEMENT[runner.precision]:
         raise ConfigError(f"OpenVINO ({runner.precision}) differs from torch by {diff:.2g}; "
                           "use POLICY_QA_ENCODER=onnx or torch")
+    return runner

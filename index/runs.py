@@ -26,6 +26,9 @@ from index.errors import ConfigError
 # fixed part plus a part per padded token; three runs here gave ratios of 18, 22 and 36
 # (a fixed 1.7-3.2 ms, about 0.09 ms a token). The optimum moves little across that span.
 RUN_COST_TOKENS = 24
+# texts an exported encoder must embed as torch does before it is used
+PROBES = ["Do you sell my data?", "How long do you keep the e-mail messages I send you?",
+          "HIPAA"]
 
 
 def partition(lengths: Sequence[int], most: int,
@@ -98,6 +101,14 @@ class PaddedRunner:
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         """The transformer's last hidden states (texts x tokens x dimension)."""
         raise NotImplementedError
+
+
+def diff_from_torch(runner: PaddedRunner, st: Any, texts: list[str] = PROBES) -> float:
+    """Largest difference between `runner`'s vectors of `texts` and the torch model's
+    (`st`, a SentenceTransformer): how each exported encoder is checked."""
+    reference = st.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
+                          show_progress_bar=False)
+    return float(np.abs(runner.encode(texts) - reference).max())
 
 
 def model_threads() -> int:
