@@ -5,9 +5,9 @@ a grid by the mean of hit@1 + hit@3 over the OTHER policies' answerable question
 measure P with them; the shipped weights are measured beside. Korero is chosen on with
 its dev/train/calib sets and measured on its test set only when held out (as in
 scripts/answerability_lopo.py). The Subscription notice's set is never used to choose:
-it is reported with the weights chosen on all five (`--all`), which are the shipped
-ones; the other sets' figures on that line were seen by the choice (Korero's test set
-was not). `--lexical-only` varies only the BM25 weight.
+it is reported with the weights chosen on all five (`--all`); the other sets' figures
+on that line were seen by the choice (Korero's test set was not). `--lexical-only`
+varies only the BM25 weight. "before" is BEFORE, today's shipped `Weights()`.
 
     HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false .venv/bin/python scripts/retrieval_lopo.py
 
