@@ -20,7 +20,7 @@ from index.store import PolicyIndex, load_index
 from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
 from qa.answering.decider import Decider, create_decider
 from qa.answering.pages import pages_for
-from qa.answering.retrieve import Retriever
+from qa.answering.retrieve import Retriever, Weights
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
 from qa.records import Answer, EscalationRef, Kind, RequestRef
 from qa.rights.recognize import RightsRecognizer, create_recognizer
@@ -55,7 +55,7 @@ class Service:
 
     @functools.cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder)
+        return Retriever(self.index, self.embedder, Weights.parse(self.settings.fusion))
 
     @functools.cached_property
     def recognizer(self) -> RightsRecognizer:

@@ -52,6 +52,10 @@ class Settings:
     # score against `threshold`, calibrated on Korero)
     decision: str = "answerability"
     threshold: float = 0.41
+    # how chunks are ranked: "sentences,plain,chunk,heading,lexical" weights
+    # (qa/answering/retrieve.py Weights); empty: the shipped ones. A tuned model records
+    # the weights it was checked with in its policy-qa.toml (Makefile ADAPT_FUSION)
+    fusion: str = ""
     top_k: int = 3
     max_question_chars: int = 1000
     cache_size: int = 1024
@@ -108,6 +112,10 @@ class Settings:
         _check(self.encoder in ENCODERS,
                f"encoder must be one of {', '.join(ENCODERS)}. "
                f"Currently, encoder is {self.encoder!r}")
+        _check(_fusion_ok(self.fusion),
+               "fusion must be empty or five non-negative numbers separated by commas "
+               "(sentences,plain,chunk,heading,lexical). "
+               f"Currently, fusion is {self.fusion!r}")
         _check(self.decision in DECISIONS,
                f"decision must be one of {', '.join(DECISIONS)}. "
                f"Currently, decision is {self.decision!r}")
@@ -191,6 +199,14 @@ _KIND_NAMES = {"Path": "a path", "int": "a whole number", "float": "a number", "
 
 
 _FIELDS = {f.name: f.type for f in fields(Settings)}
+
+
+def _fusion_ok(text: str) -> bool:
+    parts = [p.strip() for p in str(text).split(",")] if str(text).strip() else []
+    try:
+        return not parts or (len(parts) == 5 and all(float(p) >= 0 for p in parts))
+    except ValueError:
+        return False
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,11 +50,12 @@ def adapted(tmp_path_factory, korero_policy) -> tuple[Path, Service]:
     embedder = Embedder(str(out))
     index = build_index(korero_policy, embedder)
     calib = _rows(Path(_make_variable("ADAPT_CHECK")[0]).name)
-    probe = Service(Settings(cache_size=0), index=index, embedder=embedder)
+    fusion = _make_variable("ADAPT_FUSION")[0]  # as `make adapt` writes it in policy-qa.toml
+    probe = Service(Settings(cache_size=0, fusion=fusion), index=index, embedder=embedder)
     answers = probe.ask_many([q["question"] for q in calib])
     sweep = threshold_sweep([a.confidence for a in answers], [q["answerable"] for q in calib])
-    service = Service(Settings(cache_size=0, threshold=sweep.best.threshold), index=index,
-                      embedder=embedder)
+    service = Service(Settings(cache_size=0, threshold=sweep.best.threshold, fusion=fusion),
+                      index=index, embedder=embedder)
     return out, service
 
 

@@ -111,12 +111,13 @@ class Lexicon:
 
 def features(retrieval: Retrieval, evidence: Evidence) -> np.ndarray:
     """The raw signals named by FEATURES (pure: depends on its arguments only)."""
-    if not retrieval.hits:
+    hits = retrieval.basis
+    if not hits:
         return np.zeros(len(FEATURES))
-    top = retrieval.hits[0]
+    top = hits[0]
     quote = max((s[2] for s in top.sentences), default=top.dense)
     words = set(tokenize(evidence.query))
-    found = set().union(*(tokenize(chunk_text(h.chunk)) for h in retrieval.hits[:3]))
+    found = set().union(*(tokenize(chunk_text(h.chunk)) for h in hits[:3]))
     cover3 = len(words & found) / len(words) if words else 0.0
     cover = float(np.mean(evidence.word_cover)) if evidence.word_cover else 0.0
     return np.array([top.score, quote, cover3, cover])
