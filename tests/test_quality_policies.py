@@ -47,10 +47,11 @@ def test_a_policy_nobody_labelled_keeps_its_figures(name, embedder, tmp_path):
     assert figures["unanswerable_unresolved"] >= unresolved, figures
 
 
-def test_adapting_without_labels_lifts_retrieval_on_a_policy(embedder, tmp_path):
+def test_adapting_without_labels_keeps_retrieval_on_a_policy(embedder, tmp_path):
     """`policy-qa adapt` (the policy's own titles and sentences, no labels) on Mozilla
-    accounts, then its labelled set: hit@1 0.643 -> 0.729 and hit@3 0.886 -> 0.929
-    today (scripts/adapt_policies.sh), with the decision still the shipped model's."""
+    accounts, then its labelled set: hit@1 0.786 -> 0.786 and hit@3 1.000 -> 0.986
+    today (scripts/adapt_policies.sh; it lifted them from 0.643 / 0.886 when the ranking
+    was Korero-chosen), with the decision still the shipped model's."""
     from index.embed import Embedder
     from qa.evaluation.run import EvalOptions, evaluate
     from qa.settings import Settings
@@ -62,6 +63,6 @@ def test_adapting_without_labels_lifts_retrieval_on_a_policy(embedder, tmp_path)
     report = evaluate(EvalOptions(questions, policy=policy, out=tmp_path / "r"),
                       Settings(model=str(out)), Embedder(str(out)))
     assert report["decision"]["method"] == "answerability"
-    assert report["hit@1"] >= 0.70 and report["hit@3"] >= 0.91, report["hit@1"]
+    assert report["hit@1"] >= 0.76 and report["hit@3"] >= 0.97, report["hit@1"]
     assert report["answerable_resolved"] >= 0.85
     assert report["unanswerable_unresolved"] >= 0.92
