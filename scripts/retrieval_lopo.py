@@ -28,6 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from answerability_lopo import DATA, POLICIES, SHARED  # noqa: E402  (the same five sets)
+
 from index.embed import Embedder  # noqa: E402
 from index.policy import load_policy  # noqa: E402
 from index.store import build_index  # noqa: E402
@@ -37,20 +39,7 @@ from qa.evaluation.data import load_questions  # noqa: E402
 from qa.evaluation.metrics import matches, reading_list  # noqa: E402
 from qa.evaluation.systems import place  # noqa: E402
 from qa.normalize import tokenize  # noqa: E402
-from qa.settings import BUNDLED_POLICY  # noqa: E402
 
-DATA = ROOT / "tests" / "data"
-SHARED = ROOT.parent / "shared" / "policies"
-KORERO_FIT = ["korero-dev", "korero-train", "korero-train-extra", "korero-calib"]
-POLICIES = {  # name: (policy file, sets chosen on, the set measured when held out)
-    "korero": (BUNDLED_POLICY, KORERO_FIT, "korero-questions"),
-    "mozilla-accounts": (DATA / "policies/mozilla/mozilla_accounts_privacy_notice.md", [],
-                         "mozilla-accounts-questions"),
-    "opengov": (DATA / "policies/opengov/privacy-policy.md", [], "opengov-questions"),
-    "mozilla-websites": (DATA / "policies/mozilla/websites_privacy_notice.md", [],
-                         "mozilla-websites-questions"),
-    "firefox": (SHARED / "mozilla/firefox_privacy_notice.md", [], "firefox-questions"),
-}
 CHECK = ("subscription", SHARED / "mozilla/subscription_services_privacy_notice.md",
          "subscription-questions")
 SIGNALS = ("sentences", "plain", "chunk", "heading", "lexical")
