@@ -63,3 +63,21 @@ def test_the_fusion_setting_reaches_the_retriever(accounts, embedder):
 def test_a_bad_fusion_setting_is_a_clear_error(bad):
     with pytest.raises(ConfigError, match="fusion must be empty or five non-negative"):
         Settings(fusion=bad)
+
+
+def test_the_console_compares_the_decisions_own_score_with_the_threshold(accounts, embedder):
+    """decision = "threshold": the console's "above threshold" column and its rule text use
+    the fusion the threshold was calibrated with, not the ranking's scores."""
+    from ui.web.console.tabs import diagnose
+
+    question = "Who do you share my email address with?"
+    service = Service(Settings(cache_size=0, decision="threshold"), index=accounts,
+                      embedder=embedder)
+    verdict, threshold, table, _, _ = diagnose(service, question)
+    hits = service.retriever.retrieve(question, k=10).hits
+    assert f"{CONFIDENCE.lexical:g} × lexical" in verdict
+    assert list(table["fused"]) == [round(h.score, 4) for h in hits]
+    assert list(table["above threshold"]) == ["yes" if h.sure >= threshold else "no"
+                                              for h in hits]
+    assert any(h.sure != h.score for h in hits)
+    assert max(h.sure for h in hits) == pytest.approx(service.ask(question).confidence)

@@ -67,10 +67,16 @@ QUOTE_LEXICAL = 0.1  # plus this times the share of question words it contains
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
-    score: float  # fused score: ranks hits, and the first one is the confidence
+    score: float  # fused score by the retriever's weights: ranks hits
     dense: float
     lexical: float
     sentences: tuple[tuple[int, int, float], ...]  # (start, end, cosine), chunk order
+    decision_score: float | None = None  # fused by CONFIDENCE (None: the same as score)
+
+    @property
+    def sure(self) -> float:
+        """This chunk's score on the decision's scale (what a threshold compares)."""
+        return self.score if self.decision_score is None else self.decision_score
 
 
 @dataclass(frozen=True)
@@ -160,11 +166,12 @@ class Retriever:
         tokens = tokenize(question)
         lexical = self._lexical(tokens)
         words = set(tokens)
+        sure = _fuse(CONFIDENCE, signals, lexical)[1]
 
         def top(w: Weights, n: int) -> tuple[Hit, ...]:
             dense, fused = _fuse(w, signals, lexical)
             return tuple(self._hit(words, int(i), float(fused[i]), float(dense[i]),
-                                   float(lexical[i]), unit_scores)
+                                   float(lexical[i]), unit_scores, float(sure[i]))
                          for i in np.argsort(-fused, kind="stable")[:n])
 
         hits = top(self.weights, k)
@@ -178,14 +185,14 @@ class Retriever:
         return raw / top if top > 0 else np.zeros_like(raw)
 
     def _hit(self, q: set[str], i: int, fused: float, dense: float, lexical: float,
-             unit_scores: np.ndarray) -> Hit:
+             unit_scores: np.ndarray, sure: float) -> Hit:
         units = self.index.units
         sentences = tuple(
             (units[j].start, units[j].end,
              float(QUOTE_MIX * unit_scores[j] + (1 - QUOTE_MIX) * unit_scores[p])
              + QUOTE_LEXICAL * _overlap(q, self._sentence_tokens[j]))
             for j, p in zip(self._by_kind["sentence"][i], self._by_kind["plain"][i], strict=True))
-        return Hit(self.index.chunks[i], fused, dense, lexical, sentences)
+        return Hit(self.index.chunks[i], fused, dense, lexical, sentences, sure)
 
 
 def _fuse(w: Weights, signals: tuple[np.ndarray, ...], lexical: np.ndarray

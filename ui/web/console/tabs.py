@@ -19,6 +19,7 @@ import pandas as pd
 from index.errors import PolicyQAError
 from qa.analytics import Analytics
 from qa.answering.answer import quote_for
+from qa.answering.retrieve import CONFIDENCE
 from qa.escalation.outbox import Outbox
 from qa.records import Kind
 from qa.service import clean_question
@@ -40,8 +41,9 @@ def _rule_text(rule: dict[str, Any], lexical_weight: float) -> str:
         return (f"Decided by the answerability model ({rule.get('fitted', '')}): features "
                 f"{', '.join(rule.get('features', []))}, each measured against what this "
                 f"index gives questions no policy answers.")
-    return (f"Decided by the fused score against the threshold setting; fused score = dense "
-            f"blend + {lexical_weight:g} × lexical (BM25 scaled to the best).")
+    return (f"Decided by the best passage's score against the threshold setting, fused as "
+            f"the threshold was calibrated: dense blend + {lexical_weight:g} × lexical (BM25 "
+            f"scaled to the best); the ranking may weigh the signals differently.")
 
 
 def _verdict(answer: Any, rule: dict[str, Any], inbox: str, lexical_weight: float) -> str:
@@ -87,11 +89,11 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
     shown = {p.anchor for p in answer.passages} if searched else set()
     rows = [[i, h.chunk.section, h.chunk.subsection or "", h.chunk.anchor, round(h.score, 4),
              round(h.dense, 4), round(h.lexical, 4),
-             ("yes" if h.score >= threshold else "no") if by_score else "n/a",
+             ("yes" if h.sure >= threshold else "no") if by_score else "n/a",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
     verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "",
-                       service.retriever.weights.lexical)
+                       CONFIDENCE.lexical)
     payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
     return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload
 
