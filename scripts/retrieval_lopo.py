@@ -12,8 +12,8 @@ varies only the BM25 weight. "before" is BEFORE, today's shipped `Weights()`.
     HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false .venv/bin/python scripts/retrieval_lopo.py
 
 The per-chunk signals are computed once per question with the product's own code
-(speller, embedding, unit scores, `Retriever._signal`, `_lexical`); a weight setting is
-then a dot product, and places are counted as `policy-qa eval` counts them
+(speller, embedding, unit scores, `Retriever.signals`); a weight setting is then a dot
+product (what `retrieve.fuse` computes), and places are counted as `policy-qa eval` counts them
 (qa/evaluation/systems.place, metrics.reading_list).
 """
 
@@ -81,9 +81,7 @@ class Policy:
         r = self.retriever
         queries = [r.speller.correct(q.text) for q in qs]
         scores = unit_scores(self.index.vectors, r.embedder.encode(queries))
-        rows = [np.stack([r._signal("sentence", row, top=2), r._signal("plain", row),
-                          r._signal("chunk", row), r._signal("heading", row),
-                          r._lexical(tokenize(query))], axis=-1)
+        rows = [np.stack(r.signals(tokenize(query), row), axis=-1)
                 for query, row in zip(queries, scores, strict=True)]
         return np.stack(rows), self.golden([q.gold for q in qs])
 

@@ -157,25 +157,29 @@ class Retriever:
             best = np.where(counts >= 2, (two[:, 0] + two[:, 1]) / np.float32(2), two[:, 0])
         return np.where(counts > 0, best, -1.0).astype(np.float64)
 
+    def signals(self, tokens: list[str], unit_scores: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per chunk, the five signals a `Weights` fuses, in its field order, for a query's
+        unit scores and content words (scripts/retrieval_lopo.py reads them too)."""
+        return (self._signal("sentence", unit_scores, top=2),
+                self._signal("plain", unit_scores), self._signal("chunk", unit_scores),
+                self._signal("heading", unit_scores), self._lexical(tokens))
+
     def _rank(self, question: str, unit_scores: np.ndarray, k: int
               ) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
         """The top k hits by `weights`, and the top EVIDENCE hits by CONFIDENCE."""
-        signals = (self._signal("sentence", unit_scores, top=2),
-                   self._signal("plain", unit_scores), self._signal("chunk", unit_scores),
-                   self._signal("heading", unit_scores))
         tokens = tokenize(question)
-        lexical = self._lexical(tokens)
+        signals = self.signals(tokens, unit_scores)
         words = set(tokens)
-        sure = _fuse(CONFIDENCE, signals, lexical)[1]
+        ranked = fuse(self.weights, signals)
+        sure = ranked if self.weights == CONFIDENCE else fuse(CONFIDENCE, signals)
 
-        def top(w: Weights, n: int) -> tuple[Hit, ...]:
-            dense, fused = _fuse(w, signals, lexical)
+        def top(fusion: tuple[np.ndarray, np.ndarray], n: int) -> tuple[Hit, ...]:
+            dense, fused = fusion
             return tuple(self._hit(words, int(i), float(fused[i]), float(dense[i]),
-                                   float(lexical[i]), unit_scores, float(sure[i]))
+                                   float(signals[4][i]), unit_scores, float(sure[1][i]))
                          for i in np.argsort(-fused, kind="stable")[:n])
 
-        hits = top(self.weights, k)
-        return hits, (() if self.weights == CONFIDENCE else top(CONFIDENCE, EVIDENCE))
+        return top(ranked, k), (() if sure is ranked else top(sure, EVIDENCE))
 
     def _lexical(self, tokens: list[str]) -> np.ndarray:
         if not tokens:
@@ -195,12 +199,12 @@ class Retriever:
         return Hit(self.index.chunks[i], fused, dense, lexical, sentences, sure)
 
 
-def _fuse(w: Weights, signals: tuple[np.ndarray, ...], lexical: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """(dense, fused) per chunk: the four dense signals and BM25 weighted by `w`."""
+def fuse(w: Weights, signals: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(dense, fused) per chunk: `Retriever.signals` weighted by `w` (the four dense
+    ones make `dense`; BM25 is added to it)."""
     dense = (w.sentences * signals[0] + w.plain * signals[1] + w.chunk * signals[2]
              + w.heading * signals[3])
-    return dense, dense + w.lexical * lexical
+    return dense, dense + w.lexical * signals[4]
 
 
 def _padded(groups: list[list[int]], n_units: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,18 +35,18 @@ def frame(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
 
 # --- ask as a visitor ----------------------------------------------------------------
 
-def _rule_text(rule: dict[str, Any], lexical_weight: float) -> str:
+def _rule_text(rule: dict[str, Any]) -> str:
     """How this index decides resolved/unresolved (Service.decision), in one sentence."""
     if rule.get("method") == "answerability":
         return (f"Decided by the answerability model ({rule.get('fitted', '')}): features "
                 f"{', '.join(rule.get('features', []))}, each measured against what this "
                 f"index gives questions no policy answers.")
     return (f"Decided by the best passage's score against the threshold setting, fused as "
-            f"the threshold was calibrated: dense blend + {lexical_weight:g} × lexical (BM25 "
+            f"the threshold was calibrated: dense blend + {CONFIDENCE.lexical:g} × lexical (BM25 "
             f"scaled to the best); the ranking may weigh the signals differently.")
 
 
-def _verdict(answer: Any, rule: dict[str, Any], inbox: str, lexical_weight: float) -> str:
+def _verdict(answer: Any, rule: dict[str, Any], inbox: str) -> str:
     if answer.kind == Kind.SMALLTALK:
         return ("Small talk (a greeting or thanks): a fixed friendly reply, no search, "
                 "not escalated.")
@@ -56,7 +56,7 @@ def _verdict(answer: Any, rule: dict[str, Any], inbox: str, lexical_weight: floa
     threshold = float(rule["threshold"])
     what = ("the probability that the policy answers it" if rule.get("method") == "answerability"
             else "the best passage's fused score")
-    how = _rule_text(rule, lexical_weight)
+    how = _rule_text(rule)
     if answer.resolved and answer.confidence < threshold:
         return (f"RESOLVED: {what}, {answer.confidence:.3f}, is below the threshold "
                 f"{threshold:.2f}, but a sentence of the best quote answers the yes/no "
@@ -92,8 +92,7 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
              ("yes" if h.sure >= threshold else "no") if by_score else "n/a",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
-    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "",
-                       CONFIDENCE.lexical)
+    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "")
     payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
     return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload
 
