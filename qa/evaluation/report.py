@@ -60,6 +60,32 @@ def metrics_table(report: dict[str, Any], markdown: bool) -> list[str]:
             for r in [head, *rows]]
 
 
+SHORT = {"hit@1": "hit@1", "hit@3": "hit@3", "hit@5": "hit@5", "answerable_resolved": "AR",
+         "unanswerable_unresolved": "UU", "balanced_accuracy": "BA"}
+
+
+def _interval(found: dict[str, Any], signed: bool = False) -> str:
+    value = found.get("value", found.get("difference"))
+    f = "{:+.3f}" if signed else "{:.3f}"
+    return f"{f.format(value)} [{f.format(found['low'])}, {f.format(found['high'])}]"
+
+
+def uncertainty_lines(report: dict[str, Any]) -> list[str]:
+    """95% intervals of each system's rates, and ours minus each baseline
+    (qa/evaluation/uncertainty.py); AR/UU: answerable resolved, unanswerable unresolved."""
+    lines = ["95% intervals (Wilson; n = questions counted):"]
+    for name, s in report["systems"].items():
+        cells = [f"{SHORT[m]} {_interval(v)} n={v['n']}" for m, v in s.get("intervals", {}).items()]
+        lines.append(f"  {name:9s} " + "  ".join(cells))
+    diffs = report.get("differences") or {}
+    if diffs:
+        lines.append("ours minus each baseline, same questions (paired bootstrap, 95%):")
+        for name, found in diffs.items():
+            cells = [f"{SHORT[m]} {_interval(v, signed=True)}" for m, v in found.items()]
+            lines.append(f"  {name:9s} " + "  ".join(cells))
+    return lines
+
+
 def _md_row(cells: list[Any]) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
 
@@ -91,6 +117,7 @@ def render_text(report: dict[str, Any]) -> str:
              f"({report['answerable']} answerable, {report['unanswerable']} unanswerable), "
              f"model {report['model']}", ""]
     lines += metrics_table(report, markdown=False)
+    lines += ["", *uncertainty_lines(report)]
     lines += ["", *calibration_lines(report)] if "calibration" in report else []
     lines += ["", f"{len(report['failures'])} failures of ours; report: {report['files']['json']}"
               f", {report['files']['markdown']}"]
@@ -107,6 +134,8 @@ def render_markdown(report: dict[str, Any]) -> str:
              _md_row(["---"] * 11)]
     for name, s in report["systems"].items():
         lines.append(_md_row([name, *(_fmt(v) for v in s["hit@k"].values())]))
+    lines += ["", "## How sure these figures are", "", "```", *uncertainty_lines(report),
+              "```"]
     lines += ["", "![score distributions](scores.png)", "", "![hit@k](hit-at-k.png)", ""]
     if "calibration" in report:
         lines += ["## Calibration", "", "```", *calibration_lines(report), "```", "",

@@ -44,6 +44,7 @@ from qa.evaluation.systems import (
     SystemAnswer,
     TutorialSystem,
 )
+from qa.evaluation.uncertainty import differences, intervals
 from qa.service import Service
 from qa.settings import Settings, create_embedder
 
@@ -199,8 +200,11 @@ def evaluate(options: EvalOptions, settings: Settings, embedder: Embedder | None
         threshold, source = chosen[name]
         own = name == "ours" and calibration is None
         systems_out[name], per_question[name] = score_run(run, threshold, source, own)
+        systems_out[name]["intervals"] = intervals(per_question[name])
     report.update({k: v for k, v in systems_out["ours"].items()})
     report["systems"] = systems_out
+    report["differences"] = {name: differences(per_question["ours"], records)
+                             for name, records in per_question.items() if name != "ours"}
     if options.calibrate:
         report["calibration"] = {name: s.to_dict() for name, run in runs.items()
                                  if (s := sweep_of(run)) is not None}
