@@ -42,6 +42,7 @@ from qa.answering.answerability import (  # noqa: E402
 )
 from qa.answering.pages import pages_for  # noqa: E402
 from qa.answering.retrieve import Retriever  # noqa: E402
+from qa.evaluation.uncertainty import wilson  # noqa: E402
 from qa.normalize import tokenize  # noqa: E402
 from qa.settings import BUNDLED_POLICY, Settings  # noqa: E402
 
@@ -230,10 +231,25 @@ def lopo(data: dict) -> dict[str, dict[str, tuple[float, float, float]]]:
             p = 1 / (1 + np.exp(-(x @ th[:-1] + th[-1])))
             table[label][held] = rates(p >= 0.5, data[held][POLICIES[held][2]]["y"])
             if label.endswith("[shipped]"):  # and the rule the product adds to it
-                table.setdefault(label + " + direct answer", {})[held] = rates(
-                    (p >= 0.5) | data[held][POLICIES[held][2]]["direct"],
-                    data[held][POLICIES[held][2]]["y"])
+                resolved = (p >= 0.5) | data[held][POLICIES[held][2]]["direct"]
+                y = data[held][POLICIES[held][2]]["y"]
+                table.setdefault(label + " + direct answer", {})[held] = rates(resolved, y)
+                HELD_OUT[held] = (resolved, y)
     return table
+
+
+HELD_OUT: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # the product's rule, per policy
+
+
+def show_intervals() -> None:
+    """The product's held-out AR and UU per policy with 95% Wilson intervals: how far
+    a figure may be from the rate a policy's visitors would see."""
+    print("\nthe product's rule held out, 95% intervals (Wilson):")
+    for held, (resolved, y) in HELD_OUT.items():
+        ar = wilson(int(resolved[y].sum()), int(y.sum()))
+        uu = wilson(int((~resolved[~y]).sum()), int((~y).sum()))
+        print(f"  {held:18s} AR {resolved[y].mean():.2f} [{ar[0]:.2f}, {ar[1]:.2f}] n={y.sum()}"
+              f"   UU {(~resolved[~y]).mean():.2f} [{uu[0]:.2f}, {uu[1]:.2f}] n={(~y).sum()}")
 
 
 def show(table: dict) -> None:
@@ -280,6 +296,7 @@ def main() -> None:
     args = parser.parse_args()
     data = collect(args.cache)
     show(lopo(data))
+    show_intervals()
     if args.write_weights:
         write_weights(data, SHIPPED)
 
