@@ -24,7 +24,7 @@ from qa.answering.retrieve import Retriever, Weights
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
 from qa.records import Answer, EscalationRef, Kind, RequestRef
 from qa.rights.recognize import RightsRecognizer, create_recognizer
-from qa.settings import Settings, create_embedder
+from qa.settings import Settings, create_embedder, parse_fusion
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
 # Not qa/normalize.py's tokenize: these are looked up in the model's whole-word
@@ -55,7 +55,7 @@ class Service:
 
     @functools.cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder, Weights.parse(self.settings.fusion))
+        return Retriever(self.index, self.embedder, Weights.of(parse_fusion(self.settings.fusion)))
 
     @functools.cached_property
     def recognizer(self) -> RightsRecognizer:

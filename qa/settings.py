@@ -8,6 +8,7 @@ field can be set as `POLICY_QA_<FIELD NAME IN CAPITALS>`; the TOML file is given
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -201,12 +202,24 @@ _KIND_NAMES = {"Path": "a path", "int": "a whole number", "float": "a number", "
 _FIELDS = {f.name: f.type for f in fields(Settings)}
 
 
+def parse_fusion(text: str) -> tuple[float, ...] | None:
+    """The `fusion` setting as five weights (None when empty: the shipped ones); a
+    ValueError unless it is five finite non-negative numbers separated by commas. The
+    one reader of the setting (Settings checks it, Service builds its Weights from it)."""
+    if not str(text).strip():
+        return None
+    values = tuple(float(p) for p in str(text).split(","))
+    if len(values) != 5 or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"not five finite non-negative weights: {text!r}")
+    return values
+
+
 def _fusion_ok(text: str) -> bool:
-    parts = [p.strip() for p in str(text).split(",")] if str(text).strip() else []
     try:
-        return not parts or (len(parts) == 5 and all(float(p) >= 0 for p in parts))
+        parse_fusion(text)
     except ValueError:
         return False
+    return True
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:

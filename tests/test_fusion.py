@@ -59,7 +59,8 @@ def test_the_fusion_setting_reaches_the_retriever(accounts, embedder):
     assert load_settings(env={"POLICY_QA_FUSION": "1,0,0,0,0.5"}).fusion == "1,0,0,0,0.5"
 
 
-@pytest.mark.parametrize("bad", ["0.2,0.2", "a,b,c,d,e", "0.2,0.2,0.4,0.2,-1", "1,2,3,4,5,6"])
+@pytest.mark.parametrize("bad", ["0.2,0.2", "a,b,c,d,e", "0.2,0.2,0.4,0.2,-1", "1,2,3,4,5,6",
+                                 "0.2,0.2,0.4,0.2,inf", "nan,0,0,0,0"])
 def test_a_bad_fusion_setting_is_a_clear_error(bad):
     with pytest.raises(ConfigError, match="fusion must be empty or five non-negative"):
         Settings(fusion=bad)

@@ -45,12 +45,10 @@ class Weights:
     lexical: float = 0.12  # BM25, scaled to the query's best chunk
 
     @classmethod
-    def parse(cls, text: str) -> Weights:
-        """The `fusion` setting ("sentences,plain,chunk,heading,lexical"); empty: the
-        shipped weights. qa/settings.py has checked it."""
-        if not text.strip():
-            return cls()
-        return cls(*(float(p) for p in text.split(",")))
+    def of(cls, values: Sequence[float] | None) -> Weights:
+        """From the `fusion` setting's five values, in field order
+        (qa/settings.py parse_fusion); None: the shipped weights."""
+        return cls() if values is None else cls(*values)
 
 
 # The decision's evidence: the same signals fused as they were when the answerability
