@@ -171,11 +171,17 @@ class Retriever:
         ranked = fuse(self.weights, signals)
         sure = ranked if self.weights == CONFIDENCE else fuse(CONFIDENCE, signals)
 
+        quotes: dict[int, tuple[tuple[int, int, float], ...]] = {}  # once per chunk
+
         def top(fusion: tuple[np.ndarray, np.ndarray], n: int) -> tuple[Hit, ...]:
             dense, fused = fusion
-            return tuple(self._hit(words, int(i), float(fused[i]), float(dense[i]),
-                                   float(signals[4][i]), unit_scores, float(sure[1][i]))
-                         for i in np.argsort(-fused, kind="stable")[:n])
+            out = []
+            for i in map(int, np.argsort(-fused, kind="stable")[:n]):
+                if i not in quotes:
+                    quotes[i] = self._sentences(words, i, unit_scores)
+                out.append(Hit(self.index.chunks[i], float(fused[i]), float(dense[i]),
+                               float(signals[4][i]), quotes[i], float(sure[1][i])))
+            return tuple(out)
 
         return top(ranked, k), (() if sure is ranked else top(sure, EVIDENCE))
 
@@ -186,15 +192,15 @@ class Retriever:
         top = raw.max()
         return raw / top if top > 0 else np.zeros_like(raw)
 
-    def _hit(self, q: set[str], i: int, fused: float, dense: float, lexical: float,
-             unit_scores: np.ndarray, sure: float) -> Hit:
+    def _sentences(self, q: set[str], i: int, unit_scores: np.ndarray
+                   ) -> tuple[tuple[int, int, float], ...]:
+        """Chunk i's sentences with their quote scores, in chunk order."""
         units = self.index.units
-        sentences = tuple(
+        return tuple(
             (units[j].start, units[j].end,
              float(QUOTE_MIX * unit_scores[j] + (1 - QUOTE_MIX) * unit_scores[p])
              + QUOTE_LEXICAL * _overlap(q, self._sentence_tokens[j]))
             for j, p in zip(self._by_kind["sentence"][i], self._by_kind["plain"][i], strict=True))
-        return Hit(self.index.chunks[i], fused, dense, lexical, sentences, sure)
 
 
 def fuse(w: Weights, signals: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
