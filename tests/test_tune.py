@@ -179,6 +179,21 @@ def test_sources_are_recognised_by_content_and_split_by_document(tmp_path):
     assert any(not q.answerable for q in korero_train.queries + korero_held.queries)
 
 
+def test_a_label_naming_a_section_of_paragraph_ids_stands_for_its_paragraphs():
+    """Mozilla's websites notice gives each paragraph of "Things you should know" its own
+    id (`{: #personal-info }`), and its labelled set names the section: tune reads the
+    set as eval does, each such paragraph a right passage."""
+    policy = DATA / "policies/mozilla/websites_privacy_notice.md"
+    source = load_sources([f"{DATA / 'mozilla-websites-questions.jsonl'}::{policy}"],
+                          default_policy=None)[0]
+    doc = source.documents[0]
+    section = [q for q in doc.queries if q.question.startswith("I replied to Mozilla on X")]
+    assert section and "things-you-should-know" not in doc.labels
+    assert {"personal-info", "donations", "cookies"} <= section[0].gold <= set(doc.labels)
+    assert all(q.gold <= set(doc.labels) for q in doc.queries)
+    assert len(doc.pairs) == sum(q.answerable for q in doc.queries)
+
+
 def test_a_policyqa_source_prints_the_licence_note(tmp_path):
     notes: list[str] = []
     config = TuneConfig(sources=(str(_squad(tmp_path / "p.json", 3)),), out=tmp_path / "m",

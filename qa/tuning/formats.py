@@ -16,6 +16,7 @@ the set of its acceptable anchors.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from index.errors import PolicyQAError, TuneDataError
 from index.files import json_objects
-from index.split import split_policy
+from index.split import Chunk, split_policy
 from index.units import chunk_text
 from qa.tuning.data import Document, Pair, Query
 
@@ -140,11 +141,22 @@ def policy_document(path: Path, policy_path: Path, policy: Any,
     chunks = split_policy(policy)
     passages = tuple(chunk_text(c) for c in chunks)
     labels = tuple(c.anchor for c in chunks)
-    known = set(labels)
-    for query in queries:
-        unknown = sorted(query.gold - known)
-        if unknown:
-            raise TuneDataError(f"source {path}: question {query.question[:60]!r} names "
-                                f"section {unknown[0]!r}, which {policy_path} does not have")
+    queries = [_as_passage_labels(path, policy_path, chunks, q) for q in queries]
     pairs = tuple(Pair(q.question, q.gold) for q in queries if q.answerable)
     return Document(policy_path.name, str(path), passages, labels, pairs, tuple(queries))
+
+
+def _as_passage_labels(path: Path, policy_path: Path, chunks: list[Chunk], query: Query
+                       ) -> Query:
+    """A query's gold labels as passage labels. A label may name a chunk's anchor or the
+    section a paragraph with its own id is in (`{: #personal-info }` in "Things you
+    should know"), as `policy-qa eval` counts them (qa/evaluation/systems.py `place`);
+    a section label stands for each of its chunks."""
+    gold = frozenset(c.anchor for c in chunks
+                     if c.anchor in query.gold or c.section_anchor in query.gold)
+    known = {c.anchor for c in chunks} | {c.section_anchor for c in chunks}
+    unknown = sorted(query.gold - known)
+    if unknown:
+        raise TuneDataError(f"source {path}: question {query.question[:60]!r} names "
+                            f"section {unknown[0]!r}, which {policy_path} does not have")
+    return dataclasses.replace(query, gold=gold) if gold != query.gold else query
