@@ -87,6 +87,15 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
         assert serving["idle_cpu_pct_of_core"] == max(http["idle"]["pct_of_core"],
                                                       http["idle_after_load"]["pct_of_core"])
         assert "idle after the load:" in printed
+        if "encoder_configured" in result:  # the server's own encoder, without HTTP
+            assert result["latency"]["ours_configured"]["n"] == 10
+            split = result["serving_vs_configured"]
+            assert split["in_process_p50_vs_one_embedding"] > 0
+            assert split["http_p50_vs_in_process"] > 0
+            assert split["in_process_p50_vs_one_embedding"] * split[
+                "http_p50_vs_in_process"] == pytest.approx(
+                    split["p50_1_vs_one_embedding"], rel=0.01)
+            assert "answering in-process, p50 / one raw query embedding" in printed
     encoder = result["encoder"]
     assert encoder["batch"] == 32 and encoder["batched_per_s"] > 0
     assert encoder["one_query_p50_ms"] > 0

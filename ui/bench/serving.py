@@ -119,8 +119,11 @@ TARGETS = {"throughput_32_vs_encoder": (">=", 0.75), "p50_1_vs_one_embedding": (
            "idle_cpu_pct_of_core": ("<=", 0.5), "cold_start_vs_stack": ("<=", 1.5)}
 
 
-def serving_ratios(http: dict[str, Any], encoder: dict[str, Any]) -> dict[str, Any]:
-    """The four serving figures and whether each meets its target."""
+def serving_ratios(http: dict[str, Any], encoder: dict[str, Any],
+                   in_process: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The four serving figures and whether each meets its target; with the in-process
+    latency on the same encoder, the 1-client ratio split into the answering path's
+    factor and HTTP's (their product; not targets)."""
     unique = http.get("unique", {})
     top = unique.get(str(max(map(int, unique), default=0)), {})
     one = unique.get("1", {})
@@ -133,4 +136,9 @@ def serving_ratios(http: dict[str, Any], encoder: dict[str, Any]) -> dict[str, A
     met = {name: (None if value is None else
                   value >= TARGETS[name][1] if TARGETS[name][0] == ">=" else
                   value <= TARGETS[name][1]) for name, value in figures.items()}
-    return {**figures, "met": met}
+    split = {}
+    if in_process and in_process.get("p50_ms"):
+        split = {"in_process_p50_vs_one_embedding":
+                 ratio(in_process["p50_ms"], encoder["one_query_p50_ms"]),
+                 "http_p50_vs_in_process": ratio(one.get("p50_ms"), in_process["p50_ms"])}
+    return {**figures, **split, "met": met}

@@ -113,6 +113,11 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
         met = serving["met"].get(key)
         lines.append(f"  {label:<60} {_num(serving.get(key)):>7}  {op}{target:<5} "
                      f"{'-' if met is None else 'yes' if met else 'NO'}")
+    split = {"in_process_p50_vs_one_embedding": "  of which: answering in-process, p50 / one "
+                                                "raw query embedding",
+             "http_p50_vs_in_process": "  and: /api/ask p50, 1 client / in-process p50"}
+    lines += [f"  {label:<60} {_num(serving[key]):>7}" for key, label in split.items()
+              if serving.get(key) is not None]
     return [*lines, *_idle_lines(result["http"])]
 
 
