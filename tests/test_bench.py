@@ -95,7 +95,7 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
             assert split["in_process_p50_vs_one_embedding"] * split[
                 "http_p50_vs_in_process"] == pytest.approx(
                     split["p50_1_vs_one_embedding"], rel=0.01)
-            assert "answering in-process, p50 / one raw query embedding" in printed
+            assert "= answering in-process, p50 / one raw query embedding" in printed
     encoder = result["encoder"]
     assert encoder["batch"] == 32 and encoder["batched_per_s"] > 0
     assert encoder["one_query_p50_ms"] > 0
