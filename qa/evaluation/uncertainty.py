@@ -12,6 +12,10 @@ helped. Two kinds of interval, both at 95 %:
   questions separately (a draw keeps each class's size). The draws are seeded, so a
   report is reproducible; an interval that excludes 0 is a difference the set shows.
 
+Both treat each question as drawn on its own from the questions visitors ask. A set
+made of clusters (PolicyQA's questions come one website at a time) varies more across
+clusters than these intervals show.
+
 Pure functions over the records `qa.evaluation.score.score_run` writes.
 """
 
