@@ -214,7 +214,10 @@ METHODS = {  # name: (feature columns, question prior, extra features, per-index
 }
 
 
-def lopo(data: dict) -> dict[str, dict[str, tuple[float, float, float]]]:
+def lopo(data: dict, held_out: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+         ) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """Each method's held-out (AR, UU, BA) per policy; `held_out` receives the product's
+    rule's decisions and labels per policy."""
     names = [*FEATURES, *EXTRA]
     fixed = f"baseline {BASELINE}"
     table: dict[str, dict] = {fixed: {}}
@@ -234,18 +237,16 @@ def lopo(data: dict) -> dict[str, dict[str, tuple[float, float, float]]]:
                 resolved = (p >= 0.5) | data[held][POLICIES[held][2]]["direct"]
                 y = data[held][POLICIES[held][2]]["y"]
                 table.setdefault(label + " + direct answer", {})[held] = rates(resolved, y)
-                HELD_OUT[held] = (resolved, y)
+                if held_out is not None:
+                    held_out[held] = (resolved, y)
     return table
 
 
-HELD_OUT: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # the product's rule, per policy
-
-
-def show_intervals() -> None:
+def show_intervals(held_out: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """The product's held-out AR and UU per policy with 95% Wilson intervals: how far
     a figure may be from the rate a policy's visitors would see."""
     print("\nthe product's rule held out, 95% intervals (Wilson):")
-    for held, (resolved, y) in HELD_OUT.items():
+    for held, (resolved, y) in held_out.items():
         ar = wilson(int(resolved[y].sum()), int(y.sum()))
         uu = wilson(int((~resolved[~y]).sum()), int((~y).sum()))
         print(f"  {held:18s} AR {resolved[y].mean():.2f} [{ar[0]:.2f}, {ar[1]:.2f}] n={y.sum()}"
@@ -295,8 +296,9 @@ def main() -> None:
     parser.add_argument("--write-weights", action="store_true")
     args = parser.parse_args()
     data = collect(args.cache)
-    show(lopo(data))
-    show_intervals()
+    held_out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    show(lopo(data, held_out))
+    show_intervals(held_out)
     if args.write_weights:
         write_weights(data, SHIPPED)
 
