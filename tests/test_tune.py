@@ -194,6 +194,29 @@ def test_a_label_naming_a_section_of_paragraph_ids_stands_for_its_paragraphs():
     assert len(doc.pairs) == sum(q.answerable for q in doc.queries)
 
 
+def test_the_gate_says_how_sure_its_check_is():
+    """The verdict carries the hit@3 change on the check's questions with its paired
+    95% interval, and says when those few questions cannot confirm it."""
+    from qa.tuning.check import Metrics, verdict
+
+    def metrics(hits: list[float]) -> Metrics:
+        return Metrics(hits.count(1.0) / len(hits), sum(hits) / len(hits), 0.5, len(hits),
+                       hits3=tuple(hits))
+
+    before = metrics([1.0] * 10 + [0.0] * 30)
+    clear, reason = verdict(before, metrics([1.0] * 30 + [0.0] * 10))
+    assert clear and "hit@3 change +0.500 [+" in reason and "on 40 questions" in reason
+    assert "not confirmed" not in reason
+    one = metrics([1.0] * 11 + [0.0] * 29)
+    passed, reason = verdict(before, one)
+    assert passed and "hit@3 change +0.025" in reason and "not confirmed" in reason
+    refused, reason = verdict(one, before)
+    assert not refused and "hit@3 change -0.025" in reason and "not confirmed" in reason
+    refused, reason = verdict(metrics([1.0] * 30 + [0.0] * 10), before)  # a confirmed fall
+    assert not refused and "hit@3 change -0.500" in reason and "not confirmed" not in reason
+    assert "hits3" not in one.summary() and one.summary()["questions"] == 40
+
+
 def test_a_policyqa_source_prints_the_licence_note(tmp_path):
     notes: list[str] = []
     config = TuneConfig(sources=(str(_squad(tmp_path / "p.json", 3)),), out=tmp_path / "m",

@@ -98,24 +98,33 @@ def paired_difference(a: Sequence[Record], b: Sequence[Record], metric: str,
     """`metric` of system a minus system b on the same questions, with a paired
     bootstrap interval; None when the metric is undefined on these records."""
     _same_questions(a, b)
-    rng = np.random.default_rng(seed)
     if metric != "balanced_accuracy":
-        x, y = outcomes(a, metric), outcomes(b, metric)
-        if not len(x) or len(x) != len(y):
-            return None
-        diffs = _rate_differences(x, y, rng, resamples)
-        point, n = float(x.mean() - y.mean()), len(x)
-    else:
-        parts = [(outcomes(a, m), outcomes(b, m))
-                 for m in ("answerable_resolved", "unanswerable_unresolved")]
-        if any(not len(x) or len(x) != len(y) for x, y in parts):
-            return None
-        diffs = sum(_rate_differences(x, y, rng, resamples) for x, y in parts) / 2
-        point = sum(float(x.mean() - y.mean()) for x, y in parts) / 2
-        n = sum(len(x) for x, _ in parts)
+        return paired_rate_difference(outcomes(a, metric), outcomes(b, metric), resamples,
+                                      seed)
+    parts = [(outcomes(a, m), outcomes(b, m))
+             for m in ("answerable_resolved", "unanswerable_unresolved")]
+    if any(not len(x) or len(x) != len(y) for x, y in parts):
+        return None
+    rng = np.random.default_rng(seed)
+    diffs = sum(_rate_differences(x, y, rng, resamples) for x, y in parts) / 2
+    point = sum(float(x.mean() - y.mean()) for x, y in parts) / 2
+    n = sum(len(x) for x, _ in parts)
     low, high = np.quantile(diffs, [0.025, 0.975])
     return {"difference": round(point, 6), "low": round(float(low), 6),
             "high": round(float(high), 6), "n": n}
+
+
+def paired_rate_difference(a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES,
+                           seed: int = SEED) -> dict[str, float | int] | None:
+    """mean(a) - mean(b) for 0/1 outcomes of the same questions, in the same order, with
+    a paired bootstrap interval; None when there are none (or the lengths differ)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not len(a) or len(a) != len(b):
+        return None
+    diffs = _rate_differences(a, b, np.random.default_rng(seed), resamples)
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    return {"difference": round(float(a.mean() - b.mean()), 6), "low": round(float(low), 6),
+            "high": round(float(high), 6), "n": len(a)}
 
 
 def differences(ours: Sequence[Record], other: Sequence[Record]

@@ -11,7 +11,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +72,7 @@ def build_manifest(config: TuneConfig, sources: Sequence[Source], evaluation: Se
         "batch_sampler": "no duplicates, grouped by length",
         **run,
         "peak_rss_bytes": peak_rss_bytes(),
-        "before": asdict(before), "after": asdict(after),
+        "before": before.summary(), "after": after.summary(),
         "passed_check": better, "forced": config.force and not better,
         "versions": versions,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
