@@ -6,7 +6,14 @@ import pytest
 from scipy.stats import binomtest
 
 from qa.evaluation.report import uncertainty_lines
-from qa.evaluation.uncertainty import differences, intervals, paired_difference, wilson
+from qa.evaluation.uncertainty import (
+    differences,
+    intervals,
+    outcomes,
+    paired_difference,
+    paired_rate_difference,
+    wilson,
+)
 
 
 def record(question: str, answerable: bool, rank: int | None = None,
@@ -94,3 +101,37 @@ def test_the_text_report_shows_each_interval_and_difference():
     assert "hit@1 0.500 [0.237, 0.763] n=10" in text
     assert "UU 1.000 [0.566, 1.000] n=5" in text
     assert "bm25      hit@1 +0.000 [+0.000, +0.000]" in text
+
+
+def grouped(question: str, group: str, hit: bool, answerable: bool = True,
+            resolved: bool = True) -> dict:
+    return {**record(question, answerable, rank=1 if hit else None, resolved=resolved),
+            "group": group}
+
+
+def test_questions_from_several_policies_are_resampled_a_policy_at_a_time():
+    """Ten websites whose questions all succeed or all fail: 200 questions, but only ten
+    independent outcomes, so the interval is far wider than Wilson's over 200."""
+    records = [grouped(f"q{g}-{i}", f"site{g}", g < 5) for g in range(10) for i in range(20)]
+    found = intervals(records)["hit@1"]
+    assert found["value"] == 0.5 and found["n"] == 200 and found["groups"] == 10
+    low, high = wilson(100, 200)
+    assert found["high"] - found["low"] > 2.5 * (high - low)
+    assert found["low"] < 0.3 and found["high"] > 0.7
+    assert intervals([record(f"a{i}", True, 1) for i in range(5)])["hit@1"]["groups"] == 1
+    text = "\n".join(uncertainty_lines({"systems": {"ours": {"intervals": intervals(records)}}}))
+    assert "n=200 in 10 groups" in text
+
+
+def test_a_paired_difference_over_several_policies_resamples_whole_policies():
+    ours = [grouped(f"q{g}-{i}", f"site{g}", True) for g in range(10) for i in range(20)]
+    other = [grouped(f"q{g}-{i}", f"site{g}", g % 2 == 0) for g in range(10) for i in range(20)]
+    found = paired_difference(ours, other, "hit@1")
+    assert found["difference"] == 0.5 and found["groups"] == 10
+    questionwise = paired_rate_difference(outcomes(ours, "hit@1"), outcomes(other, "hit@1"))
+    assert found["high"] - found["low"] > 2 * (questionwise["high"] - questionwise["low"])
+    assert paired_difference(ours, ours, "hit@1")["high"] == 0.0
+    mixed = ours + [grouped(f"u{g}", f"site{g}", False, answerable=False, resolved=g < 3)
+                    for g in range(10)]
+    ba = paired_difference(mixed, mixed, "balanced_accuracy")
+    assert ba["difference"] == ba["low"] == ba["high"] == 0.0 and ba["groups"] == 10

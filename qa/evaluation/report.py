@@ -70,18 +70,25 @@ def _interval(found: dict[str, Any], signed: bool = False) -> str:
     return f"{f.format(value)} [{f.format(found['low'])}, {f.format(found['high'])}]"
 
 
+def _groups(found: dict[str, Any]) -> str:
+    return f" in {found['groups']} groups" if found.get("groups", 1) > 1 else ""
+
+
 def uncertainty_lines(report: dict[str, Any]) -> list[str]:
     """95% intervals of each system's rates, and ours minus each baseline
     (qa/evaluation/uncertainty.py); AR/UU: answerable resolved, unanswerable unresolved."""
-    lines = ["95% intervals (Wilson; n = questions counted):"]
+    lines = ["95% intervals (Wilson, or a bootstrap over groups when the questions come "
+             "from several policies; n = questions counted):"]
     for name, s in report["systems"].items():
-        cells = [f"{SHORT[m]} {_interval(v)} n={v['n']}" for m, v in s.get("intervals", {}).items()]
+        cells = [f"{SHORT[m]} {_interval(v)} n={v['n']}{_groups(v)}"
+                 for m, v in s.get("intervals", {}).items()]
         lines.append(f"  {name:9s} " + "  ".join(cells))
     diffs = report.get("differences") or {}
     if diffs:
         lines.append("ours minus each baseline, same questions (paired bootstrap, 95%):")
         for name, found in diffs.items():
-            cells = [f"{SHORT[m]} {_interval(v, signed=True)}" for m, v in found.items()]
+            cells = [f"{SHORT[m]} {_interval(v, signed=True)}{_groups(v)}"
+                     for m, v in found.items()]
             lines.append(f"  {name:9s} " + "  ".join(cells))
     return lines
 

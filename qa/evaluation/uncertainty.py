@@ -12,9 +12,10 @@ helped. Two kinds of interval, both at 95 %:
   questions separately (a draw keeps each class's size). The draws are seeded, so a
   report is reproducible; an interval that excludes 0 is a difference the set shows.
 
-Both treat each question as drawn on its own from the questions visitors ask. A set
-made of clusters (PolicyQA's questions come one website at a time) varies more across
-clusters than these intervals show.
+Both treat each question as drawn on its own from the questions visitors ask, unless
+the records name several groups (PolicyQA's questions come one website at a time): then
+both bootstrap whole groups instead (a rate pooled over the groups drawn), because
+questions of one website succeed or fail together more than questions of different ones.
 
 Pure functions over the records `qa.evaluation.score.score_run` writes.
 """
@@ -64,15 +65,57 @@ def outcomes(records: Sequence[Record], metric: str) -> np.ndarray:
     return np.array([outcome(r) for r in records if counts(r)], dtype=float)
 
 
-def intervals(records: Sequence[Record]) -> dict[str, dict[str, float | int]]:
-    """Each rate's value, Wilson interval and count; a rate with no records is left out."""
+def clusters(records: Sequence[Record], metric: str) -> list[str]:
+    """The group (policy) of each record the metric counts, in the same order."""
+    counts, _ = RATES[metric]
+    return [str(r.get("group", "")) for r in records if counts(r)]
+
+
+class _Draws:
+    """Bootstrap draws over questions or, when the questions come from several groups
+    (PolicyQA's websites), over whole groups: each draw is a list of groups taken with
+    replacement, and a rate is pooled over the questions of the groups drawn."""
+
+    def __init__(self, labels: Sequence[str], rng: np.random.Generator, resamples: int):
+        self.names = sorted(set(labels))
+        self.clustered = len(self.names) > 1
+        units = len(self.names) if self.clustered else len(labels)
+        self.idx = rng.integers(0, units, size=(resamples, units))
+
+    def rates(self, values: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+        """The rate of `values` in every draw (NaN where a draw counts no question)."""
+        if not self.clustered:
+            return values[self.idx].mean(axis=1)
+        where = {name: i for i, name in enumerate(self.names)}
+        inverse = np.array([where[label] for label in labels], dtype=np.int64)
+        sums = np.bincount(inverse, weights=values, minlength=len(self.names))
+        counts = np.bincount(inverse, minlength=len(self.names)).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums[self.idx].sum(axis=1) / counts[self.idx].sum(axis=1)
+
+
+def _bounds(draws: np.ndarray) -> tuple[float, float]:
+    low, high = np.nanquantile(draws, [0.025, 0.975])
+    return round(float(low), 6), round(float(high), 6)
+
+
+def intervals(records: Sequence[Record], resamples: int = RESAMPLES, seed: int = SEED
+              ) -> dict[str, dict[str, float | int]]:
+    """Each rate's value, 95% interval, count of questions and of groups; a rate with no
+    records is left out. One group: Wilson; several: a bootstrap over groups."""
     out: dict[str, dict[str, float | int]] = {}
     for metric in RATES:
-        values = outcomes(records, metric)
-        bounds = wilson(int(values.sum()), len(values))
-        if bounds is not None:
-            out[metric] = {"value": round(float(values.mean()), 6), "low": round(bounds[0], 6),
-                           "high": round(bounds[1], 6), "n": len(values)}
+        values, labels = outcomes(records, metric), clusters(records, metric)
+        if not len(values):
+            continue
+        groups = len(set(labels))
+        if groups > 1:
+            draws = _Draws(labels, np.random.default_rng(seed), resamples)
+            low, high = _bounds(draws.rates(values, labels))
+        else:
+            low, high = wilson(int(values.sum()), len(values))  # type: ignore[misc]
+        out[metric] = {"value": round(float(values.mean()), 6), "low": round(low, 6),
+                       "high": round(high, 6), "n": len(values), "groups": groups}
     return out
 
 
@@ -82,49 +125,49 @@ def _same_questions(a: Sequence[Record], b: Sequence[Record]) -> None:
                          "questions in the same order")
 
 
-def _draws(n: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
-    return rng.integers(0, n, size=(resamples, n))
-
-
-def _rate_differences(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
-                      resamples: int) -> np.ndarray:
-    idx = _draws(len(a), rng, resamples)
-    return (a[idx] - b[idx]).mean(axis=1)
-
-
 def paired_difference(a: Sequence[Record], b: Sequence[Record], metric: str,
                       resamples: int = RESAMPLES, seed: int = SEED
                       ) -> dict[str, float | int] | None:
     """`metric` of system a minus system b on the same questions, with a paired
-    bootstrap interval; None when the metric is undefined on these records."""
+    bootstrap interval (over groups when there are several); None when the metric is
+    undefined on these records."""
     _same_questions(a, b)
     if metric != "balanced_accuracy":
         return paired_rate_difference(outcomes(a, metric), outcomes(b, metric), resamples,
-                                      seed)
-    parts = [(outcomes(a, m), outcomes(b, m))
+                                      seed, clusters(a, metric))
+    parts = [(outcomes(a, m), outcomes(b, m), clusters(a, m))
              for m in ("answerable_resolved", "unanswerable_unresolved")]
-    if any(not len(x) or len(x) != len(y) for x, y in parts):
+    if any(not len(x) or len(x) != len(y) for x, y, _ in parts):
         return None
-    rng = np.random.default_rng(seed)
-    diffs = sum(_rate_differences(x, y, rng, resamples) for x, y in parts) / 2
-    point = sum(float(x.mean() - y.mean()) for x, y in parts) / 2
-    n = sum(len(x) for x, _ in parts)
-    low, high = np.quantile(diffs, [0.025, 0.975])
-    return {"difference": round(point, 6), "low": round(float(low), 6),
-            "high": round(float(high), 6), "n": n}
+    draws = _Draws([str(r.get("group", "")) for r in a], np.random.default_rng(seed),
+                   resamples)
+    if not draws.clustered:  # each class resampled on its own, keeping its size
+        rng = np.random.default_rng(seed)
+        diffs = sum(_Draws(g, rng, resamples).rates(x - y, g) for x, y, g in parts) / 2
+    else:  # the same groups for both classes
+        diffs = sum(draws.rates(x, g) - draws.rates(y, g) for x, y, g in parts) / 2
+    point = sum(float(x.mean() - y.mean()) for x, y, _ in parts) / 2
+    low, high = _bounds(diffs)
+    return {"difference": round(point, 6), "low": low, "high": high,
+            "n": sum(len(x) for x, _, _ in parts), "groups": len(draws.names)}
 
 
 def paired_rate_difference(a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES,
-                           seed: int = SEED) -> dict[str, float | int] | None:
+                           seed: int = SEED, groups: Sequence[str] | None = None
+                           ) -> dict[str, float | int] | None:
     """mean(a) - mean(b) for 0/1 outcomes of the same questions, in the same order, with
-    a paired bootstrap interval; None when there are none (or the lengths differ)."""
+    a paired bootstrap interval (over `groups` when they name several); None when there
+    are none (or the lengths differ)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if not len(a) or len(a) != len(b):
         return None
-    diffs = _rate_differences(a, b, np.random.default_rng(seed), resamples)
-    low, high = np.quantile(diffs, [0.025, 0.975])
-    return {"difference": round(float(a.mean() - b.mean()), 6), "low": round(float(low), 6),
-            "high": round(float(high), 6), "n": len(a)}
+    labels = list(groups) if groups is not None else [""] * len(a)
+    draws = _Draws(labels, np.random.default_rng(seed), resamples)
+    diffs = (draws.rates(a, labels) - draws.rates(b, labels) if draws.clustered
+             else draws.rates(a - b, labels))
+    low, high = _bounds(diffs)
+    return {"difference": round(float(a.mean() - b.mean()), 6), "low": low, "high": high,
+            "n": len(a), "groups": len(draws.names)}
 
 
 def differences(ours: Sequence[Record], other: Sequence[Record]
