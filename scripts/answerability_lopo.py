@@ -69,9 +69,11 @@ def read_set(name: str) -> list[dict]:
 
 
 def extra_features(r, ev, vocab: set[str]) -> list[float]:
-    s = np.array([h.score for h in r.hits])
+    """On the decision's scale, as `features` (each hit's `sure`; the lexical signal of
+    the decision's best hit), whatever the ranking's weights."""
+    s = np.array(sorted((h.sure for h in r.hits), reverse=True))
     q = set(tokenize(ev.query))
-    return [s[0] - s[1] if len(s) > 1 else s[0], s[0] - s.mean(), r.hits[0].lexical,
+    return [s[0] - s[1] if len(s) > 1 else s[0], s[0] - s.mean(), r.basis[0].lexical,
             len(q - vocab) / len(q) if q else 1.0, min(ev.word_cover, default=0.0)]
 
 

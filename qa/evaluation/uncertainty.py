@@ -120,7 +120,8 @@ def intervals(records: Sequence[Record], resamples: int = RESAMPLES, seed: int =
 
 
 def _same_questions(a: Sequence[Record], b: Sequence[Record]) -> None:
-    if [(r["question"], r["group"]) for r in a] != [(r["question"], r["group"]) for r in b]:
+    if ([(r["question"], r.get("group", "")) for r in a]
+            != [(r["question"], r.get("group", "")) for r in b]):
         raise ValueError("a paired comparison needs both systems' records for the same "
                          "questions in the same order")
 
@@ -139,17 +140,17 @@ def paired_difference(a: Sequence[Record], b: Sequence[Record], metric: str,
              for m in ("answerable_resolved", "unanswerable_unresolved")]
     if any(not len(x) or len(x) != len(y) for x, y, _ in parts):
         return None
-    draws = _Draws([str(r.get("group", "")) for r in a], np.random.default_rng(seed),
-                   resamples)
-    if not draws.clustered:  # each class resampled on its own, keeping its size
-        rng = np.random.default_rng(seed)
-        diffs = sum(_Draws(g, rng, resamples).rates(x - y, g) for x, y, g in parts) / 2
-    else:  # the same groups for both classes
+    groups = [str(r.get("group", "")) for r in a]
+    rng = np.random.default_rng(seed)
+    if len(set(groups)) > 1:  # the same groups drawn for both classes
+        draws = _Draws(groups, rng, resamples)
         diffs = sum(draws.rates(x, g) - draws.rates(y, g) for x, y, g in parts) / 2
+    else:  # each class resampled on its own, keeping its size
+        diffs = sum(_Draws(g, rng, resamples).rates(x - y, g) for x, y, g in parts) / 2
     point = sum(float(x.mean() - y.mean()) for x, y, _ in parts) / 2
     low, high = _bounds(diffs)
     return {"difference": round(point, 6), "low": low, "high": high,
-            "n": sum(len(x) for x, _, _ in parts), "groups": len(draws.names)}
+            "n": sum(len(x) for x, _, _ in parts), "groups": len(set(groups))}
 
 
 def paired_rate_difference(a: np.ndarray, b: np.ndarray, resamples: int = RESAMPLES,
