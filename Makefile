@@ -15,7 +15,7 @@ ADAPT_DATA  := tests/data/korero-train.jsonl tests/data/korero-train-extra.jsonl
 ADAPT_CHECK := tests/data/korero-calib.jsonl
 # the adapted model ranks chunks with the fusion weights it was checked with (those
 # before the leave-one-policy-out choice: with the new ones its hit@1 falls to 0.88)
-ADAPT_FUSION := 0.2,0.2,0.4,0.2,0.04
+ADAPT_FUSION := 0.2,0.2,0.4,0.2,0.04,0
 # `make run` serves the packaged model at once (a quick first run); `make run ADAPT=1`
 # serves the model adapted to the bundled policy, tuning it first if `make adapt` has not
 ADAPT ?= 0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.errors import ConfigError
+from index.runs import TextTokens, token_vectors
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -193,6 +194,44 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        """`encode`, and each text's token vectors from the same model run (for late
+        interaction: index/tokens.py)."""
+        st = _load(self.model)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        runner = self._runner()
+        with self._lock:
+            if runner is not None:
+                vectors, tokens = runner.encode_tokens(texts, self.batch_size)
+            else:
+                vectors, tokens = _forward_tokens(st, texts, self.batch_size)
+        return np.ascontiguousarray(vectors, dtype=np.float32), tokens
+
+
+def _forward_tokens(st: SentenceTransformer, texts: list[str], batch_size: int
+                    ) -> tuple[np.ndarray, list[TextTokens]]:
+    """`_forward` in batches, with each text's token vectors (the Transformer module's
+    `token_embeddings`, which the Pooling module averages)."""
+    import torch
+
+    prepare = getattr(st, "preprocess", None) or st.tokenize
+    special = frozenset(getattr(st.tokenizer, "all_special_ids", ()) or ())
+    pooled, found = [], []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            features = prepare(texts[start:start + batch_size])
+            out = st(features)
+            pooled.append(torch.nn.functional.normalize(out["sentence_embedding"], p=2,
+                                                        dim=1).numpy())
+            hidden, mask = out["token_embeddings"].numpy(), features["attention_mask"].numpy()
+            ids = features["input_ids"].numpy()
+            for r in range(len(ids)):
+                n = int(mask[r].sum())
+                found.append(token_vectors(ids[r, :n].tolist(), hidden[r, :n], special))
+    return np.vstack(pooled), found
+
+
 def _forward(st: SentenceTransformer, texts: list[str]) -> np.ndarray:
     """One batch through the model's own modules (tokenizer, transformer, pooling),
     normalised: what `st.encode` computes for it, without the 1-2 ms per call that
@@ -219,3 +258,14 @@ def vocabulary(embedder: Embedder) -> frozenset[str]:
 
 
 _vocab_cache = functools.lru_cache(maxsize=4)(_vocabulary_of)
+
+
+def token_names(embedder: Embedder) -> tuple[str, ...]:
+    """The model's tokens by id: what the ids of a TextTokens stand for."""
+    return _names_cache(embedder.model)
+
+
+@functools.lru_cache(maxsize=4)
+def _names_cache(name: str) -> tuple[str, ...]:
+    tokenizer = _load(name).tokenizer
+    return tuple(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))

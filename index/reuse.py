@@ -45,3 +45,14 @@ class Stored:
         if old != texts:
             return None
         return index.vectors.reconstruct_n(a, b - a)
+
+    def tokens(self, document: str) -> Any | None:
+        """The earlier index's token table (index/tokens.py) for `document`'s chunks,
+        when its vectors were reused (`vectors`) and that index has one; else None."""
+        found = self._ranges.get(document)
+        table = getattr(self.index, "tokens", None)
+        if not self.fits or found is None or table is None:
+            return None
+        _, a, b = found
+        units = self.index.units
+        return table.part(units[a].chunk, units[b - 1].chunk + 1)

@@ -16,6 +16,7 @@ embedding them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,24 @@ def partition(lengths: Sequence[int], most: int,
     return runs[::-1]
 
 
+@dataclass(frozen=True)
+class TextTokens:
+    """One text's tokens as the model read them: ids and L2-normalised vectors (float32),
+    special tokens ([CLS], [SEP]) left out."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+
+
+def token_vectors(ids: Sequence[int], hidden: np.ndarray, special: frozenset[int]
+                  ) -> TextTokens:
+    """A text's TextTokens from its ids and last hidden states (one row per id)."""
+    keep = [t for t, i in enumerate(ids) if int(i) not in special]
+    rows = np.asarray(hidden[keep], dtype=np.float32)
+    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    return TextTokens(np.asarray([ids[t] for t in keep], dtype=np.int64), rows)
+
+
 class PaddedRunner:
     """Texts -> L2-normalised mean-pooled vectors; subclasses run the transformer."""
 
@@ -64,6 +83,7 @@ class PaddedRunner:
                               "do; use POLICY_QA_ENCODER=torch for this model")
         self.tokenizer, self.max_length = tokenizer, max_length
         self._inputs = inputs
+        self.special = frozenset(getattr(tokenizer, "all_special_ids", ()) or ())
         self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -71,19 +91,36 @@ class PaddedRunner:
         decision needs are not padded to one length: the model's cost follows the padded
         tokens. The texts are tokenized once; each run is padded here, as the tokenizer
         pads (on the right, with the pad id, mask 0, token type 0)."""
+        return self.encode_tokens(texts, batch_size, tokens=False)[0]
+
+    def encode_tokens(self, texts: list[str], batch_size: int = 64, *, tokens: bool = True
+                      ) -> tuple[np.ndarray, list[TextTokens]]:
+        """`encode`, and (with `tokens`) each text's token vectors from the same model
+        run (`token_vectors`)."""
         if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
+            return np.zeros((0, 0), dtype=np.float32), []
         ids = self.tokenizer(texts, truncation=True, max_length=self.max_length,
                              return_attention_mask=False,
                              return_token_type_ids=False)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         runs = partition([len(ids[i]) for i in order], batch_size)
-        stacked = np.concatenate([self._batch([ids[i] for i in order[a:b]]) for a, b in runs])
+        pooled, found = [], []
+        for a, b in runs:
+            rows = [ids[i] for i in order[a:b]]
+            vectors, hidden = self._batch(rows)
+            pooled.append(vectors)
+            if tokens:
+                found += [token_vectors(row, hidden[r, :len(row)], self.special)
+                          for r, row in enumerate(rows)]
+        stacked = np.concatenate(pooled)
         out = np.empty_like(stacked)
         out[order] = stacked
-        return out
+        by_text: list[TextTokens] = [None] * len(texts)  # type: ignore[list-item]
+        for i, item in zip(order, found, strict=False):
+            by_text[i] = item
+        return out, by_text if tokens else []
 
-    def _batch(self, rows: list[list[int]]) -> np.ndarray:
+    def _batch(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(map(len, rows))
         input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -96,7 +133,7 @@ class PaddedRunner:
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        return (pooled / norms).astype(np.float32), hidden
 
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         """The transformer's last hidden states (texts x tokens x dimension)."""

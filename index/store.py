@@ -28,11 +28,12 @@ import faiss
 import numpy as np
 
 from index.documents import Document, DocumentInfo, choose_inbox, document_id, primary
-from index.embed import Embedder
+from index.embed import Embedder, token_names
 from index.errors import IndexLoadError, PolicyQAError
 from index.policy import Policy
 from index.reuse import Stored
 from index.split import Chunk, SplitSettings, split_policy
+from index.tokens import TokenTable, embed_table, join, load_table, table_of, token_units
 from index.units import UNIT_KINDS, Unit, make_units
 from index.vectors import vector_index
 
@@ -47,6 +48,7 @@ class PolicyIndex:
     units: tuple[Unit, ...]
     vectors: Any  # faiss.Index over the units, inner product on unit vectors
     source: str
+    tokens: TokenTable | None = None  # each chunk's token vectors (None: saved without)
 
     @property
     def base_url(self) -> str:
@@ -119,6 +121,7 @@ def build_documents(
     parts: list[np.ndarray] = []
     infos: list[DocumentInfo] = []
     reused: list[str] = []
+    tables: list[TokenTable | None] = []
     offset = 0
     for doc in docs:
         own = split_policy(doc.policy, split)
@@ -128,10 +131,14 @@ def build_documents(
         own_units = make_units(own)
         texts = [u.embed_text(own[u.chunk]) for u in own_units]
         vectors = stored.vectors(doc.id, doc.policy.sha256, texts)
+        table = stored.tokens(doc.id) if vectors is not None else None
         if vectors is None:
-            vectors = embedder.encode(texts)
+            vectors, table = _embed(own, own_units, texts, embedder)
         else:
             reused.append(doc.id)
+            if table is None and hasattr(embedder, "encode_tokens"):
+                table = embed_table(own, own_units, embedder)
+        tables.append(table)
         units += [replace(u, chunk=u.chunk + len(chunks)) for u in own_units]
         chunks += own
         parts.append(np.asarray(vectors, dtype=np.float32))
@@ -170,7 +177,27 @@ def build_documents(
         if doc.policy.source_info:
             info["fetched"] = dict(doc.policy.source_info)
     source = SEPARATOR.join(d.policy.source for d in docs)
-    return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, source)
+    joined = join(tables) if all(t is not None for t in tables) else None
+    return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, source, joined)
+
+
+def _embed(chunks: list[Chunk], units: list[Unit], texts: list[str], embedder: Embedder
+           ) -> tuple[np.ndarray, TokenTable | None]:
+    """The units' vectors, and the token table from the same model runs (the units it
+    keeps are embedded for their tokens too, the others for their vectors alone)."""
+    if not hasattr(embedder, "encode_tokens"):  # a stand-in model: no table
+        return embedder.encode(texts), None
+    kept = token_units(units)
+    others = sorted(set(range(len(units))) - set(kept))
+    kept_vectors, found = embedder.encode_tokens([texts[j] for j in kept])
+    other_vectors = embedder.encode([texts[j] for j in others])
+    vectors = np.zeros((len(units), embedder.dimension), dtype=np.float32)
+    if kept:
+        vectors[kept] = kept_vectors
+    if others:
+        vectors[others] = other_vectors
+    return vectors, table_of(chunks, units, dict(zip(kept, found, strict=True)),
+                             embedder.dimension, token_names(embedder))
 
 
 def previous_index(path: Path, model: str) -> PolicyIndex | None:
@@ -197,7 +224,10 @@ def save_index(index: PolicyIndex, out: Path) -> Path:
         _write_lines(tmp / "units.jsonl", [asdict(u) for u in index.units])
         faiss.write_index(index.vectors, str(tmp / "index.faiss"))
         (tmp / "policy.md").write_text(index.source, encoding="utf-8")
-        for name in FILES:
+        names = list(FILES)
+        if index.tokens is not None:
+            names.append(index.tokens.save(tmp).name)
+        for name in names:
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
         _swap(tmp, out)
@@ -267,10 +297,18 @@ def load_index(path: Path, *, model: str | None = None, dimension: int | None = 
         vectors = faiss.read_index(str(path / "index.faiss"))
         source = (path / "policy.md").read_text(encoding="utf-8")
     except (ValueError, TypeError, KeyError, RuntimeError, UnicodeDecodeError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise IndexLoadError(f"index at {path} is corrupt: {detail[:200]}") from None
+        raise _corrupt(path, exc) from None
     _check_manifest(path, manifest, chunks, units, vectors, model, dimension)
-    return PolicyIndex(manifest, chunks, units, vectors, source)
+    try:
+        tokens = load_table(path, len(chunks), vectors.d)
+    except (ValueError, KeyError, OSError, EOFError) as exc:
+        raise _corrupt(path, exc) from None
+    return PolicyIndex(manifest, chunks, units, vectors, source, tokens)
+
+
+def _corrupt(path: Path, exc: Exception) -> IndexLoadError:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IndexLoadError(f"index at {path} is corrupt: {detail[:200]}")
 
 
 def _read_lines(path: Path) -> list[dict]:

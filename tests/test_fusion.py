@@ -51,18 +51,22 @@ def test_the_retriever_with_the_confidence_weights_has_one_ranking(accounts, emb
 
 
 def test_the_fusion_setting_reaches_the_retriever(accounts, embedder):
-    service = Service(Settings(cache_size=0, fusion="0.2, 0.2, 0.4, 0.2, 0.04"),
+    service = Service(Settings(cache_size=0, fusion="0.2, 0.2, 0.4, 0.2, 0.04, 0"),
                       index=accounts, embedder=embedder)
     assert service.retriever.weights == CONFIDENCE
+    five = Service(Settings(cache_size=0, fusion="0.2, 0.2, 0.4, 0.2, 0.04"),
+                   index=accounts, embedder=embedder).retriever.weights
+    assert five.lexical == 0.04 and five.tokens == Weights().tokens  # the sixth: shipped
     assert Service(Settings(cache_size=0), index=accounts,
                    embedder=embedder).retriever.weights == Weights()
     assert load_settings(env={"POLICY_QA_FUSION": "1,0,0,0,0.5"}).fusion == "1,0,0,0,0.5"
 
 
-@pytest.mark.parametrize("bad", ["0.2,0.2", "a,b,c,d,e", "0.2,0.2,0.4,0.2,-1", "1,2,3,4,5,6",
-                                 "0.2,0.2,0.4,0.2,inf", "nan,0,0,0,0"])
+@pytest.mark.parametrize("bad", ["0.2,0.2", "a,b,c,d,e", "0.2,0.2,0.4,0.2,-1",
+                                 "1,2,3,4,5,6,7", "0.2,0.2,0.4,0.2,inf", "nan,0,0,0,0",
+                                 "0.3,0.5,0.2,0,0.12,-2"])
 def test_a_bad_fusion_setting_is_a_clear_error(bad):
-    with pytest.raises(ConfigError, match="fusion must be empty or five non-negative"):
+    with pytest.raises(ConfigError, match="fusion must be empty or five or six non-negative"):
         Settings(fusion=bad)
 
 

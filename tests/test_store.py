@@ -16,6 +16,8 @@ from index.errors import IndexLoadError
 from index.policy import load_policy, parse_policy
 from index.split import SplitSettings
 from index.store import FILES, build_index, load_index, save_index
+from index.tokens import FILE as TOKENS
+from index.tokens import TokenTable
 
 POLICIES = Path(__file__).parent / "data" / "policies"
 
@@ -47,7 +49,7 @@ def _refused(path: Path, *needles: str, **kwargs) -> str:
 
 
 def test_round_trip(acme_index, saved, embedder):
-    assert sorted(p.name for p in saved.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in saved.iterdir()) == sorted([*FILES, TOKENS])
     loaded = load_index(saved, model=embedder.id, dimension=embedder.dimension)
     assert loaded.manifest == acme_index.manifest
     assert loaded.chunks == acme_index.chunks
@@ -167,6 +169,8 @@ def test_missing_file_is_refused(saved, name):
         ("index.faiss", b"this is not a faiss index"),
         ("index.faiss", b""),
         ("policy.md", b"\xff\xfe\x00broken"),
+        ("tokens.npz", b"not a numpy archive"),
+        ("tokens.npz", b""),
     ],
 )
 def test_corrupt_file_is_refused(saved, name, content):
@@ -233,3 +237,28 @@ def test_copied_index_still_loads(saved, tmp_path, embedder):
 def test_a_saved_index_is_readable_by_other_users(acme_index, tmp_path):
     out = save_index(acme_index, tmp_path / "readable")
     assert out.stat().st_mode & 0o755 == 0o755
+
+
+def test_the_token_table_round_trips_and_holds_each_chunks_content_tokens(acme_index, saved):
+    table = load_index(saved).tokens
+    assert isinstance(table, TokenTable)
+    assert table.chunks == len(acme_index.chunks)
+    assert np.array_equal(table.vectors, acme_index.tokens.vectors)
+    assert np.array_equal(table.starts, acme_index.tokens.starts)
+    assert all(len(table.rows(i)) for i in range(table.chunks))  # every chunk has words
+    norms = np.linalg.norm(table.vectors.astype(np.float32), axis=1)
+    assert np.allclose(norms, 1.0, atol=2e-3)  # unit rows, stored in float16
+
+
+def test_a_token_table_of_other_chunks_is_refused(saved):
+    with np.load(saved / TOKENS) as data:
+        vectors, starts = data["vectors"], data["starts"]
+    with (saved / TOKENS).open("wb") as fh:
+        np.savez(fh, vectors=vectors, starts=starts[:-1])
+    _refused(saved, "corrupt", TOKENS)
+
+
+def test_an_index_saved_before_token_tables_still_loads(saved, embedder):
+    (saved / TOKENS).unlink()
+    loaded = load_index(saved, model=embedder.id)
+    assert loaded.tokens is None and loaded.chunks

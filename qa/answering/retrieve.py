@@ -15,19 +15,25 @@ fitted on. Misspelt words are first replaced by the policy word they were meant 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from index.embed import Embedder, vocabulary
+from index.embed import Embedder, token_names, vocabulary
 from index.split import Chunk
 from index.store import PolicyIndex
+from index.tokens import TokenTable, content_rows, embed_table
 from index.units import UNIT_KINDS, chunk_text, unit_text
 from index.vectors import unit_scores as score_units
+from qa.answering.late import CANDIDATES, maxsim
 from qa.answering.spelling import Speller
 from qa.normalize import tokenize
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,11 @@ class Weights:
     chunk: float = 0.2  # the whole chunk with its title
     heading: float = 0.0  # the section (and sub-section) title alone
     lexical: float = 0.12  # BM25, scaled to the query's best chunk
+    tokens: float = 2.0  # late interaction (qa/answering/late.py), on the best CANDIDATES
 
     @classmethod
     def of(cls, values: Sequence[float] | None) -> Weights:
-        """From the `fusion` setting's five values, in field order
+        """From the `fusion` setting's five or six values, in field order
         (qa/settings.py parse_fusion); None: the shipped weights."""
         return cls() if values is None else cls(*values)
 
@@ -54,7 +61,8 @@ class Weights:
 # The decision's evidence: the same signals fused as they were when the answerability
 # model (qa/answering/data/answerability.json) and the threshold setting were fitted
 # (chosen on Korero's dev set), whichever chunks the ranking shows first.
-CONFIDENCE = Weights(sentences=0.2, plain=0.2, chunk=0.4, heading=0.2, lexical=0.04)
+CONFIDENCE = Weights(sentences=0.2, plain=0.2, chunk=0.4, heading=0.2, lexical=0.04,
+                     tokens=0.0)
 
 
 EVIDENCE = 3  # hits the decision reads (answerability.features: the top one, the top 3)
@@ -65,11 +73,13 @@ QUOTE_LEXICAL = 0.1  # plus this times the share of question words it contains
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
-    score: float  # fused score by the retriever's weights: ranks hits
+    score: float  # ranks hits: fused by the retriever's weights, and for the best
+    # CANDIDATES blended with `late` (`blend`)
     dense: float
     lexical: float
     sentences: tuple[tuple[int, int, float], ...]  # (start, end, cosine), chunk order
     decision_score: float | None = None  # fused by CONFIDENCE (None: the same as score)
+    late: float | None = None  # late interaction (None: not one of the CANDIDATES)
 
     @property
     def sure(self) -> float:
@@ -133,15 +143,34 @@ class Retriever:
         in the same model call, one forward pass per request instead of two; their
         vectors are returned beside the retrievals."""
         queries = [self.speller.correct(q) for q in questions]
-        embedded = self.embedder.encode([*queries, *also])
+        if self.tokens is not None:
+            embedded, found = self.embedder.encode_tokens([*queries, *also])
+            names = token_names(self.embedder)
+            rows: list[np.ndarray | None] = [content_rows(t, names)
+                                             for t in found[:len(queries)]]
+        else:
+            embedded, rows = self.embedder.encode([*queries, *also]), [None] * len(queries)
         vectors, others = embedded[:len(queries)], embedded[len(queries):]
         scores = score_units(self.index.vectors, vectors)  # index/vectors.py
         out = []
-        for question, query, vector, row in zip(questions, queries, vectors, scores,
-                                                strict=True):
-            hits, evidence = self._rank(query, row, k)
+        for question, query, vector, row, words in zip(questions, queries, vectors, scores,
+                                                       rows, strict=True):
+            hits, evidence = self._rank(query, row, k, words)
             out.append(Retrieval(question, hits, vector, evidence))
         return out, others
+
+    @functools.cached_property
+    def tokens(self) -> TokenTable | None:
+        """The chunks' token vectors for late interaction: the index's, else embedded
+        now (an index saved before it kept them); None when `Weights.tokens` is 0 or
+        the embedder gives no tokens."""
+        if not self.weights.tokens or not hasattr(self.embedder, "encode_tokens"):
+            return None
+        if self.index.tokens is not None:
+            return self.index.tokens
+        log.info("this index was saved without token vectors; embedding them now "
+                 "(build it again to keep them)")
+        return embed_table(self.index.chunks, self.index.units, self.embedder)
 
     def _signal(self, kind: str, unit_scores: np.ndarray, top: int = 1) -> np.ndarray:
         """Per chunk: the mean of its `top` (1 or 2) best units of one kind; -1 for a
@@ -162,28 +191,49 @@ class Retriever:
                 self._signal("plain", unit_scores), self._signal("chunk", unit_scores),
                 self._signal("heading", unit_scores), self._lexical(tokens))
 
-    def _rank(self, question: str, unit_scores: np.ndarray, k: int
-              ) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
-        """The top k hits by `weights`, and the top EVIDENCE hits by CONFIDENCE."""
+    def _rank(self, question: str, unit_scores: np.ndarray, k: int,
+              query_rows: np.ndarray | None = None) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
+        """The top k hits by `weights` (the best CANDIDATES ranked again with late
+        interaction when `query_rows`, the question's token vectors, are given), and
+        the top EVIDENCE hits by CONFIDENCE."""
         tokens = tokenize(question)
         signals = self.signals(tokens, unit_scores)
         words = set(tokens)
         ranked = fuse(self.weights, signals)
         sure = ranked if self.weights == CONFIDENCE else fuse(CONFIDENCE, signals)
+        order, late = self._order(ranked[1], query_rows)
 
         quotes: dict[int, tuple[tuple[int, int, float], ...]] = {}  # once per chunk
 
-        def top(fusion: tuple[np.ndarray, np.ndarray], n: int) -> tuple[Hit, ...]:
+        def top(fusion: tuple[np.ndarray, np.ndarray], ids: np.ndarray,
+                late: dict[int, float]) -> tuple[Hit, ...]:
             dense, fused = fusion
             out = []
-            for i in map(int, np.argsort(-fused, kind="stable")[:n]):
+            for i in map(int, ids):
                 if i not in quotes:
                     quotes[i] = self._sentences(words, i, unit_scores)
-                out.append(Hit(self.index.chunks[i], float(fused[i]), float(dense[i]),
-                               float(signals[4][i]), quotes[i], float(sure[1][i])))
+                score = fused[i] if i not in late else blend(self.weights, fused[i], late[i])
+                out.append(Hit(self.index.chunks[i], float(score), float(dense[i]),
+                               float(signals[4][i]), quotes[i], float(sure[1][i]),
+                               late.get(i)))
             return tuple(out)
 
-        return top(ranked, k), (() if sure is ranked else top(sure, EVIDENCE))
+        evidence = () if sure is ranked else top(
+            sure, np.argsort(-sure[1], kind="stable")[:EVIDENCE], {})
+        return top(ranked, order[:k], late), evidence
+
+    def _order(self, fused: np.ndarray, query_rows: np.ndarray | None
+               ) -> tuple[np.ndarray, dict[int, float]]:
+        """Chunks best first by `fused`, the best CANDIDATES ranked again by `fused`
+        plus `Weights.tokens` times their late interaction (given by chunk)."""
+        order = np.argsort(-fused, kind="stable")
+        if query_rows is None or self.tokens is None:
+            return order, {}
+        best = order[:CANDIDATES]
+        late = maxsim(query_rows, self.tokens, best)
+        again = np.argsort(-blend(self.weights, fused[best], late), kind="stable")
+        return (np.concatenate([best[again], order[CANDIDATES:]]),
+                dict(zip(map(int, best), map(float, late), strict=True)))
 
     def _lexical(self, tokens: list[str]) -> np.ndarray:
         if not tokens:
@@ -209,6 +259,13 @@ def fuse(w: Weights, signals: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.nd
     dense = (w.sentences * signals[0] + w.plain * signals[1] + w.chunk * signals[2]
              + w.heading * signals[3])
     return dense, dense + w.lexical * signals[4]
+
+
+def blend(w: Weights, fused: Any, late: Any) -> Any:
+    """A candidate's score: its fused score and its late interaction weighted by
+    `w.tokens`, over 1 + `w.tokens` so it stays on the fused score's scale (what the
+    shown-passage margin, qa/answering/relevance.py, reads)."""
+    return (fused + w.tokens * late) / (1.0 + w.tokens)
 
 
 def _padded(groups: list[list[int]], n_units: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,34 @@
+"""Late interaction: a question's words against a chunk's words, each in context.
+
+ColBERT's MaxSim over the packaged model's own token vectors (no other model): each
+content token of the question (index/tokens.py `content_rows`: stop words and
+punctuation left out, word pieces kept) takes its best cosine among the chunk's content
+tokens (index/tokens.py), and the chunk scores the mean. A unit vector is an average,
+which blurs which words matched; MaxSim asks whether each word of the question is
+there. The retriever adds it, weighted by `Weights.tokens`, to the fused score of its
+CANDIDATES best chunks and ranks those again (scripts/retrieval_lopo.py chose the
+weight leave one policy out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from index.tokens import TokenTable
+
+CANDIDATES = 20  # chunks ranked again: as many as ranking them all, on six labelled sets
+
+
+def maxsim(query: np.ndarray, table: TokenTable, chunks: Sequence[int]) -> np.ndarray:
+    """Per chunk: the mean over the query's rows of the best cosine among its tokens
+    (0 for a chunk without tokens or a query without rows)."""
+    out = np.zeros(len(chunks))
+    if not len(query):
+        return out
+    for n, i in enumerate(chunks):
+        rows = table.rows(int(i))
+        if len(rows):
+            out[n] = float((query @ rows.T).max(axis=1).mean())
+    return out
