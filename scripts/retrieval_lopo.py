@@ -7,7 +7,9 @@ its dev/train/calib sets and measured on its test set only when held out (as in
 scripts/answerability_lopo.py). The Subscription notice's set is never used to choose:
 it is reported with the weights chosen on all five (`--all`); the other sets' figures
 on that line were seen by the choice (Korero's test set was not). `--lexical-only`
-varies only the BM25 weight. "before" is BEFORE, today's shipped `Weights()`.
+varies only the BM25 weight. `--tokens` varies only late interaction's weight
+(`Weights.tokens`, qa/answering/late.py) with the shipped five, "before" being them
+without it; otherwise "before" is BEFORE and the grid keeps the shipped late weight.
 
     HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false .venv/bin/python scripts/retrieval_lopo.py
 
@@ -30,11 +32,13 @@ sys.path.insert(0, str(ROOT))
 
 from answerability_lopo import DATA, POLICIES, SHARED  # noqa: E402  (the same five sets)
 
-from index.embed import Embedder  # noqa: E402
+from index.embed import Embedder, token_names  # noqa: E402
 from index.policy import load_policy  # noqa: E402
 from index.store import build_index  # noqa: E402
+from index.tokens import content_rows  # noqa: E402
 from index.vectors import unit_scores  # noqa: E402
-from qa.answering.retrieve import Retriever, Weights  # noqa: E402
+from qa.answering.late import CANDIDATES, maxsim  # noqa: E402
+from qa.answering.retrieve import Retriever, Weights, blend  # noqa: E402
 from qa.evaluation.data import load_questions  # noqa: E402
 from qa.evaluation.metrics import matches, reading_list  # noqa: E402
 from qa.evaluation.systems import place  # noqa: E402
@@ -42,18 +46,26 @@ from qa.normalize import tokenize  # noqa: E402
 
 CHECK = ("subscription", SHARED / "mozilla/subscription_services_privacy_notice.md",
          "subscription-questions")
-SIGNALS = ("sentences", "plain", "chunk", "heading", "lexical")
-BEFORE = (0.2, 0.2, 0.4, 0.2, 0.04)  # the weights before this choice (chosen on Korero dev)
-
-
+SIGNALS = ("sentences", "plain", "chunk", "heading", "lexical", "tokens")
+BEFORE = (0.2, 0.2, 0.4, 0.2, 0.04, 0.0)  # the weights before this choice (Korero dev)
+LATE = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 LEXICAL = (0.0, 0.02, 0.04, 0.08, 0.12, 0.2, 0.3)
 
 
-def grid(lexical_only: bool) -> list[tuple[float, ...]]:
-    """Dense weights summing to 1 (steps of 0.1) and a lexical weight; or, with
-    `lexical_only`, the shipped dense weights and a lexical weight."""
-    if lexical_only:
-        return [(*BEFORE[:4], lex) for lex in LEXICAL]
+def before(mode: str) -> tuple[float, ...]:
+    """What "before" means: BEFORE, or for `--tokens` the shipped five without it."""
+    return (*astuple(Weights())[:5], 0.0) if mode == "--tokens" else BEFORE
+
+
+def grid(mode: str) -> list[tuple[float, ...]]:
+    """Dense weights summing to 1 (steps of 0.1) and a lexical weight (with the shipped
+    late weight); with "--lexical-only" the dense weights before and a lexical weight;
+    with "--tokens" the shipped five and a late weight."""
+    late = Weights().tokens
+    if mode == "--lexical-only":
+        return [(*BEFORE[:4], lex, BEFORE[5]) for lex in LEXICAL]
+    if mode == "--tokens":
+        return [(*astuple(Weights())[:5], t) for t in LATE]
     steps = [round(x * 0.1, 1) for x in range(11)]
     out = []
     for s, p, h in itertools.product(steps, steps, steps[:6]):
@@ -61,7 +73,7 @@ def grid(lexical_only: bool) -> list[tuple[float, ...]]:
         if c < 0:
             continue
         for lex in LEXICAL:
-            out.append((s, p, c, h, lex))
+            out.append((s, p, c, h, lex, late))
     return out
 
 
@@ -76,27 +88,40 @@ class Policy:
         self.places = places
         self.place_ids = [places.index(p) for p in places]  # equal places, one id
 
-    def signals(self, set_name: str) -> tuple[np.ndarray, np.ndarray]:
+    def signals(self, set_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per question and chunk: the five fused signals, the late interaction, and
+        whether the chunk's place is labelled."""
         qs = [q for q in load_questions(DATA / f"{set_name}.jsonl") if q.answerable]
         r = self.retriever
         queries = [r.speller.correct(q.text) for q in qs]
-        scores = unit_scores(self.index.vectors, r.embedder.encode(queries))
+        vectors, tokens = r.embedder.encode_tokens(queries)
+        scores = unit_scores(self.index.vectors, vectors)
         rows = [np.stack(r.signals(tokenize(query), row), axis=-1)
                 for query, row in zip(queries, scores, strict=True)]
-        return np.stack(rows), self.golden([q.gold for q in qs])
+        names, every = token_names(r.embedder), range(len(self.index.chunks))
+        late = [maxsim(content_rows(t, names), self.index.tokens, every) for t in tokens]
+        return np.stack(rows), np.stack(late), self.golden([q.gold for q in qs])
 
     def golden(self, gold: list[frozenset]) -> np.ndarray:
         """Per question, whether each chunk's place is one its labels name."""
         return np.array([[matches(p, labels) for p in self.places] for labels in gold])
 
-    def hits(self, signals: np.ndarray, golden: np.ndarray, w: np.ndarray
-             ) -> tuple[float, float]:
+    def hits(self, signals: np.ndarray, late: np.ndarray, golden: np.ndarray,
+             w: np.ndarray) -> tuple[float, float]:
         """hit@1 and hit@3 as `policy-qa eval` counts them: the first three distinct
-        places (metrics.reading_list) of the ranked chunks."""
-        fused = signals @ w
-        order = np.argsort(-fused, axis=1, kind="stable")[:, :10]
+        places (metrics.reading_list) of the chunks ranked as the retriever ranks them
+        (the best CANDIDATES again with late interaction: Retriever._order)."""
+        fused = signals @ w[:5]
+        order = np.argsort(-fused, axis=1, kind="stable")
+        if w[5]:
+            weights = Weights(*w)
+            for q, ranked in enumerate(order):
+                best = ranked[:CANDIDATES]
+                again = np.argsort(-blend(weights, fused[q, best], late[q, best]),
+                                   kind="stable")
+                order[q, :CANDIDATES] = best[again]
         h1 = h3 = 0
-        for q, ranked in enumerate(order):
+        for q, ranked in enumerate(order[:, :10]):
             reading = reading_list((self.place_ids[i],) for i in ranked)[:3]
             first = {self.place_ids[i]: i for i in reversed(ranked)}
             found = [bool(golden[q, first[p]]) for p in reading]
@@ -108,9 +133,9 @@ class Policy:
 def table(data: dict, weights: list[tuple[float, ...]]) -> np.ndarray:
     """hit@1 and hit@3 of every weight setting on each (policy, set): settings x sets x 2."""
     out = np.zeros((len(weights), len(data), 2))
-    for j, (policy, sig, gold) in enumerate(data.values()):
+    for j, (policy, sig, late, gold) in enumerate(data.values()):
         for i, w in enumerate(weights):
-            out[i, j] = policy.hits(sig, gold, np.asarray(w))
+            out[i, j] = policy.hits(sig, late, gold, np.asarray(w))
     return out
 
 
@@ -118,8 +143,8 @@ def best(scores: np.ndarray, weights: list[tuple[float, ...]], keys: list[tuple[
          held_out: str) -> int:
     """The setting with the highest hit@1 + hit@3, averaged over the policies other than
     `held_out` (each policy weighs the same, whatever its number of sets); ties go to
-    the one nearest the weights before (BEFORE)."""
-    shipped = np.asarray(BEFORE)
+    the one nearest the first setting (the weights before)."""
+    shipped = np.asarray(weights[0])
     policies = sorted({k[0] for k in keys} - {held_out})
     value = np.mean([scores[:, [j for j, k in enumerate(keys) if k[0] == p]].sum(axis=2)
                      .mean(axis=1) for p in policies], axis=0)
@@ -134,7 +159,8 @@ def astuple(w: Weights) -> tuple[float, ...]:
 
 def main() -> int:
     embedder = Embedder()
-    weights = [BEFORE, *grid("--lexical-only" in sys.argv)]
+    mode = next((a for a in sys.argv[1:] if a in ("--lexical-only", "--tokens")), "")
+    weights = [before(mode), *grid(mode)]
     fit, measure = {}, {}
     for name, (path, fit_sets, measured) in POLICIES.items():
         policy = Policy(path, embedder)
@@ -145,7 +171,7 @@ def main() -> int:
     measure[CHECK[0]] = (check_policy, *check_policy.signals(CHECK[2]))
     fit_scores, measure_scores = table(fit, weights), table(measure, weights)
     fit_keys, names = list(fit), list(measure)
-    print(f"{len(weights) - 1} settings; signals {', '.join(SIGNALS)}; before {BEFORE}; "
+    print(f"{len(weights) - 1} settings; signals {', '.join(SIGNALS)}; before {weights[0]}; "
           f"shipped {astuple(Weights())}")
     print(f"{'held out':18s} {'chosen on the others':34s} hit@1 before -> chosen   "
           "hit@3 before -> chosen")
