@@ -129,3 +129,14 @@ def test_auto_without_openvino_runs_onnx_quietly(tmp_path, monkeypatch, embedder
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert any("openvino-bf16: the openvino encoders need" in r.getMessage()
                for r in caplog.records)
+
+
+def test_the_export_gives_torchs_token_vectors(onnx_embedder, embedder):
+    """Late interaction reads the tokens from the same runs (qa/answering/late.py)."""
+    texts = [*TEXTS, "HIPAA"]
+    ours, ours_tokens = onnx_embedder.encode_tokens(texts)
+    reference, reference_tokens = embedder.encode_tokens(texts)
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
+    for a, b in zip(ours_tokens, reference_tokens, strict=True):
+        assert a.ids.tolist() == b.ids.tolist()
+        np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-4)

@@ -90,3 +90,11 @@ def test_a_runner_that_disagrees_with_torch_is_refused(tmp_path, monkeypatch):
 def test_the_setting_names_both(tmp_path):
     for name in ("openvino", "openvino-bf16"):
         assert create_embedder(Settings(encoder=name, model_cache=tmp_path)).backend == name
+
+
+def test_bf16_token_vectors_are_torchs_in_order(bf16, embedder):
+    """Late interaction reads the tokens from the same runs (qa/answering/late.py)."""
+    ours, reference = bf16.encode_tokens(MIXED[:20]), embedder.encode_tokens(MIXED[:20])
+    for a, b in zip(ours[1], reference[1], strict=True):
+        assert a.ids.tolist() == b.ids.tolist()
+        assert np.sum(a.vectors * b.vectors, axis=1).min() > 0.99

@@ -23,6 +23,7 @@ import numpy as np
 from index.documents import Document
 from index.embed import Embedder
 from index.policy import parse_policy
+from index.runs import TextTokens
 from index.store import build_documents
 from index.vectors import kind, recall_at_k, vector_index
 from qa.evaluation.data import load_policyqa
@@ -40,27 +41,42 @@ class CopyingEmbedder(Embedder):
     def __init__(self, real: Embedder) -> None:
         super().__init__(real.model, real.batch_size)
         self._seen: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, TextTokens] = {}
         self._rng = np.random.default_rng(0)
         self.embed_s = 0.0
         self.embedded = 0
         self.copied = 0
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        return self.encode_tokens(texts, tokens=False)[0]
+
+    def encode_tokens(self, texts: list[str], *, tokens: bool = True
+                      ) -> tuple[np.ndarray, list[TextTokens]]:
+        """As `encode`; a copy's tokens are the original's (late interaction reads a
+        copied policy as the original)."""
         fresh = [t for t in dict.fromkeys(texts) if t not in self._seen]
         new = set(fresh)
         if fresh:
             started = time.perf_counter()
-            for text, vector in zip(fresh, super().encode(fresh), strict=True):
+            vectors, found = (super().encode_tokens(fresh) if tokens
+                              else (super().encode(fresh), [None] * len(fresh)))
+            for text, vector, words in zip(fresh, vectors, found, strict=True):
                 self._seen[text] = vector
+                if words is not None:
+                    self._tokens[text] = words
             self.embed_s += time.perf_counter() - started
             self.embedded += len(fresh)
+        missing = [t for t in dict.fromkeys(texts) if tokens and t not in self._tokens]
+        if missing:  # embedded for its vector alone before: its tokens now
+            self._tokens.update(zip(missing, super().encode_tokens(missing)[1], strict=True))
         out = np.stack([self._seen[t] for t in texts]) if texts else super().encode([])
         repeats = [i for i, t in enumerate(texts) if t not in new]
         if repeats:
             self.copied += len(repeats)
             noisy = out[repeats] + self._rng.normal(0, NOISE, (len(repeats), out.shape[1]))
             out[repeats] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
-        return np.ascontiguousarray(out, dtype=np.float32)
+        return (np.ascontiguousarray(out, dtype=np.float32),
+                [self._tokens[t] for t in texts] if tokens else [])
 
 
 def _documents(path: Path, n: int) -> tuple[list[Document], list[str]]:
