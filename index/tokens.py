@@ -57,9 +57,13 @@ class TokenTable:
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
 
     @functools.cached_property
+    def full(self) -> np.ndarray:
+        """All rows in float32, made once (products in float16 are slow)."""
+        return self.vectors.astype(np.float32)
+
+    @functools.cached_property
     def _rows(self) -> tuple[np.ndarray, ...]:
-        """Each chunk's rows in float32, made once (products in float16 are slow)."""
-        full = self.vectors.astype(np.float32)
+        full = self.full
         return tuple(full[a:b] for a, b in zip(self.starts[:-1], self.starts[1:], strict=True))
 
     def rows(self, chunk: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from index.embed import token_names
 from index.runs import TextTokens
 from index.store import load_index
 from index.tokens import FILE, TokenTable, content_rows, is_content, join
+from qa.answering import late
 from qa.answering.late import CANDIDATES, maxsim
 from qa.answering.retrieve import Retriever, Weights, blend
 
@@ -31,16 +32,18 @@ def _table(parts: list[np.ndarray]) -> TokenTable:
     return TokenTable(np.vstack(parts).astype(np.float16), starts)
 
 
-def test_maxsim_is_the_mean_of_each_query_rows_best_cosine():
+@pytest.mark.parametrize("full", [8192, 0])  # one product with the whole table, or per chunk
+def test_maxsim_is_the_mean_of_each_query_rows_best_cosine(full, monkeypatch):
+    monkeypatch.setattr(late, "FULL", full)
     rng = np.random.default_rng(1)
-    parts = [_unit(rng, 5), _unit(rng, 0), _unit(rng, 9)]
+    parts = [_unit(rng, 5), _unit(rng, 0), _unit(rng, 9), _unit(rng, 0)]
     table, query = _table(parts), _unit(rng, 3)
-    got = maxsim(query, table, [2, 0, 1])
-    for n, i in enumerate([2, 0, 1]):
+    got = maxsim(query, table, [2, 0, 1, 3])
+    for n, i in enumerate([2, 0, 1, 3]):
         rows = table.vectors[table.starts[i]:table.starts[i + 1]].astype(np.float32)
         want = np.mean([max(float(q @ r) for r in rows) for q in query]) if len(rows) else 0.0
         assert got[n] == pytest.approx(want, abs=1e-6)
-    assert got[2] == 0.0  # a chunk without tokens
+    assert got[2] == got[3] == 0.0  # chunks without tokens, the last one too
     assert not maxsim(query[:0], table, [0, 2]).any()  # a question without tokens
 
 

@@ -19,6 +19,8 @@ import numpy as np
 from index.tokens import TokenTable
 
 CANDIDATES = 20  # chunks ranked again: as many as ranking them all, on six labelled sets
+FULL = 8192  # tokens: up to this many, one product with the whole table (cheaper than
+# twenty small ones); above, the candidates' rows only
 
 
 def maxsim(query: np.ndarray, table: TokenTable, chunks: Sequence[int]) -> np.ndarray:
@@ -27,8 +29,22 @@ def maxsim(query: np.ndarray, table: TokenTable, chunks: Sequence[int]) -> np.nd
     out = np.zeros(len(chunks))
     if not len(query):
         return out
+    if len(table.vectors) <= FULL:
+        best = _best_per_chunk(query @ table.full.T, table.starts)
+        return best[:, list(map(int, chunks))].mean(axis=0)
     for n, i in enumerate(chunks):
         rows = table.rows(int(i))
         if len(rows):
             out[n] = float((query @ rows.T).max(axis=1).mean())
     return out
+
+
+def _best_per_chunk(cosines: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """query rows x chunks: each row's best cosine among each chunk's columns (0 where
+    a chunk has none)."""
+    sizes = np.diff(starts)
+    best = np.zeros((len(cosines), len(sizes)))
+    full = sizes > 0
+    if full.any():
+        best[:, full] = np.maximum.reduceat(cosines, starts[:-1][full], axis=1)
+    return best
