@@ -18,8 +18,12 @@
    feedback (the query vector plus beta times the mean vector of the k best chunks,
    normalised, then ranked again).
 
-Part 1 and 2 read the cache of scripts/answerability_lopo.py (/tmp/answerability/,
-built on first use); part 3 builds the six indexes (a few minutes).
+4. Late interaction (qa/answering/late.py) as a fifth answerability signal: the late
+   score of the decision's top evidence chunk, held out as the shipped rule is.
+
+Part 1, 2 and 4 read the cache of scripts/answerability_lopo.py (/tmp/answerability/,
+built on first use); part 3 builds the six indexes (a few minutes), part 4 retrieves
+every labelled question again (about five minutes).
 """
 
 from __future__ import annotations
@@ -38,8 +42,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import answerability_lopo as lopo  # noqa: E402
 import retrieval_lopo as rlopo  # noqa: E402
 
-from index.embed import Embedder  # noqa: E402
+from index.embed import Embedder, token_names  # noqa: E402
+from index.store import load_index  # noqa: E402
+from index.tokens import content_rows  # noqa: E402
 from index.vectors import _flat_matrix, unit_scores  # noqa: E402
+from qa.answering.late import maxsim  # noqa: E402
+from qa.answering.retrieve import Retriever  # noqa: E402
 from qa.evaluation.data import load_questions  # noqa: E402
 from qa.normalize import tokenize  # noqa: E402
 
@@ -166,11 +174,50 @@ def retrieval_ideas() -> None:
               + f"   {mean[0]:.3f}/{mean[1]:.3f}")
 
 
+def late_signal(data: dict, cache: Path) -> None:
+    print("\n4. the top evidence chunk's late score as a fifth answerability signal, held "
+          "out (mean BA; worst AR or UU; per policy AR/UU)")
+    embedder = Embedder()
+    names = token_names(embedder)
+    bank = lopo.read_set("question-bank")
+    extra: dict = {}
+    for name, (_, fit, test) in lopo.POLICIES.items():
+        index = load_index(cache / "idx" / name, model=embedder.id)
+        retriever = Retriever(index, embedder)
+        where = {c.id: i for i, c in enumerate(index.chunks)}
+        extra[name] = {}
+        for s in [*fit, test, "question-bank"]:
+            questions = [r["question"] for r in (bank if s == "question-bank"
+                                                  else lopo.read_set(s))]
+            found = retriever.retrieve_many(questions)
+            _, tokens = embedder.encode_tokens([retriever.speller.correct(q)
+                                                for q in questions])
+            extra[name][s] = np.array([
+                maxsim(content_rows(t, names), retriever.tokens, [where[r.basis[0].chunk.id]])
+                for r, t in zip(found, tokens, strict=True)])
+    for label, with_late in (("shipped four signals", False), ("+ late score", True)):
+        joined = {p: {s: {**d, "x": np.hstack([d["x"], extra[p][s]]) if with_late
+                          else d["x"]} for s, d in sets.items()} for p, sets in data.items()}
+        cols = list(range(len(lopo.FEATURES) + with_late))
+        found = []
+        for held in lopo.POLICIES:
+            th, prior = lopo.fit_model(joined, [p for p in lopo.POLICIES if p != held], cols,
+                                       True, False, "shift")
+            s = lopo.POLICIES[held][2]
+            x = lopo.design(joined, held, s, cols, prior, False, "shift")
+            found.append(lopo.rates(x @ th[:-1] + th[-1] >= 0, joined[held][s]["y"]))
+        print(f"   {label:22s} {np.mean([r[2] for r in found]):.3f}  "
+              f"{min(min(r[0], r[1]) for r in found):.2f}  "
+              + "  ".join(f"{r[0]:.2f}/{r[1]:.2f}" for r in found))
+
+
 def main() -> int:
-    data = lopo.collect(Path("/tmp/answerability"))
+    cache = Path("/tmp/answerability")
+    data = lopo.collect(cache)
     calibration_ceiling(data)
     fit_knobs(data)
     retrieval_ideas()
+    late_signal(data, cache)
     return 0
 
 
