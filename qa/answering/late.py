@@ -26,16 +26,32 @@ FULL = 8192  # tokens: up to this many, one product with the whole table (cheape
 def maxsim(query: np.ndarray, table: TokenTable, chunks: Sequence[int]) -> np.ndarray:
     """Per chunk: the mean over the query's rows of the best cosine among its tokens
     (0 for a chunk without tokens or a query without rows)."""
+    every = maxsim_all([query], table)
+    if every is not None:
+        return every[0][np.asarray(chunks, dtype=np.int64)]
     out = np.zeros(len(chunks))
-    if not len(query):
-        return out
-    if len(table.vectors) <= FULL:
-        best = _best_per_chunk(query @ table.full.T, table.starts)
-        return best[:, list(map(int, chunks))].mean(axis=0)
     for n, i in enumerate(chunks):
         rows = table.rows(int(i))
-        if len(rows):
+        if len(rows) and len(query):
             out[n] = float((query @ rows.T).max(axis=1).mean())
+    return out
+
+
+def maxsim_all(queries: Sequence[np.ndarray], table: TokenTable) -> list[np.ndarray] | None:
+    """Per query, every chunk's late score, from one product of all the queries' rows
+    with the whole table (it is read from memory once for a batch of questions, which
+    is most of the cost); None when the table holds more than FULL tokens."""
+    if len(table.vectors) > FULL:
+        return None
+    sizes = [len(q) for q in queries]
+    if not sum(sizes):
+        return [np.zeros(table.chunks) for _ in queries]
+    best = _best_per_chunk(np.vstack([q for q in queries if len(q)]) @ table.full.T,
+                           table.starts)
+    out, start = [], 0
+    for n in sizes:
+        out.append(best[start:start + n].mean(axis=0) if n else np.zeros(table.chunks))
+        start += n
     return out
 
 

@@ -29,7 +29,7 @@ from index.store import PolicyIndex
 from index.tokens import TokenTable, content_rows, embed_table
 from index.units import UNIT_KINDS, chunk_text, unit_text
 from index.vectors import unit_scores as score_units
-from qa.answering.late import CANDIDATES, maxsim
+from qa.answering.late import CANDIDATES, maxsim, maxsim_all
 from qa.answering.spelling import Speller
 from qa.normalize import tokenize
 
@@ -152,10 +152,12 @@ class Retriever:
             embedded, rows = self.embedder.encode([*queries, *also]), [None] * len(queries)
         vectors, others = embedded[:len(queries)], embedded[len(queries):]
         scores = score_units(self.index.vectors, vectors)  # index/vectors.py
+        every = (maxsim_all(rows, self.tokens) if self.tokens is not None  # type: ignore[arg-type]
+                 else None) or [None] * len(queries)
         out = []
-        for question, query, vector, row, words in zip(questions, queries, vectors, scores,
-                                                       rows, strict=True):
-            hits, evidence = self._rank(query, row, k, words)
+        for question, query, vector, row, words, late in zip(
+                questions, queries, vectors, scores, rows, every, strict=True):
+            hits, evidence = self._rank(query, row, k, words, late)
             out.append(Retrieval(question, hits, vector, evidence))
         return out, others
 
@@ -192,16 +194,18 @@ class Retriever:
                 self._signal("heading", unit_scores), self._lexical(tokens))
 
     def _rank(self, question: str, unit_scores: np.ndarray, k: int,
-              query_rows: np.ndarray | None = None) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
+              query_rows: np.ndarray | None = None, every: np.ndarray | None = None
+              ) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
         """The top k hits by `weights` (the best CANDIDATES ranked again with late
-        interaction when `query_rows`, the question's token vectors, are given), and
-        the top EVIDENCE hits by CONFIDENCE."""
+        interaction when `query_rows`, the question's token vectors, are given; `every`:
+        each chunk's late score when the caller computed them for a batch), and the top
+        EVIDENCE hits by CONFIDENCE."""
         tokens = tokenize(question)
         signals = self.signals(tokens, unit_scores)
         words = set(tokens)
         ranked = fuse(self.weights, signals)
         sure = ranked if self.weights == CONFIDENCE else fuse(CONFIDENCE, signals)
-        order, late = self._order(ranked[1], query_rows)
+        order, late = self._order(ranked[1], query_rows, every)
 
         quotes: dict[int, tuple[tuple[int, int, float], ...]] = {}  # once per chunk
 
@@ -222,15 +226,15 @@ class Retriever:
             sure, np.argsort(-sure[1], kind="stable")[:EVIDENCE], {})
         return top(ranked, order[:k], late), evidence
 
-    def _order(self, fused: np.ndarray, query_rows: np.ndarray | None
-               ) -> tuple[np.ndarray, dict[int, float]]:
-        """Chunks best first by `fused`, the best CANDIDATES ranked again by `fused`
-        plus `Weights.tokens` times their late interaction (given by chunk)."""
+    def _order(self, fused: np.ndarray, query_rows: np.ndarray | None,
+               every: np.ndarray | None = None) -> tuple[np.ndarray, dict[int, float]]:
+        """Chunks best first by `fused`, the best CANDIDATES ranked again by their
+        `blend` with late interaction (returned by chunk)."""
         order = np.argsort(-fused, kind="stable")
         if query_rows is None or self.tokens is None:
             return order, {}
         best = order[:CANDIDATES]
-        late = maxsim(query_rows, self.tokens, best)
+        late = every[best] if every is not None else maxsim(query_rows, self.tokens, best)
         again = np.argsort(-blend(self.weights, fused[best], late), kind="stable")
         return (np.concatenate([best[again], order[CANDIDATES:]]),
                 dict(zip(map(int, best), map(float, late), strict=True)))
