@@ -116,3 +116,13 @@ def test_an_index_saved_without_tokens_gets_them_when_first_used(korero_index_di
     stored = Retriever(korero_index, embedder)
     for question in QUESTIONS:
         assert rebuilt.retrieve(question).hits == stored.retrieve(question).hits
+
+
+def test_a_batch_scores_each_question_as_alone():
+    rng = np.random.default_rng(3)
+    table = _table([_unit(rng, 4), _unit(rng, 0), _unit(rng, 7)])
+    queries = [_unit(rng, 2), _unit(rng, 0), _unit(rng, 5)]
+    batch = late.maxsim_all(queries, table)
+    for query, every in zip(queries, batch, strict=True):
+        np.testing.assert_allclose(every, maxsim(query, table, [0, 1, 2]), atol=1e-6)
+    assert late.maxsim_all(queries, _table([_unit(rng, 9000)])) is None  # too big: per chunk
