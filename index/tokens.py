@@ -58,16 +58,17 @@ class TokenTable:
 
     @functools.cached_property
     def full(self) -> np.ndarray:
-        """All rows in float32, made once (products in float16 are slow)."""
+        """All rows in float32, made once when first asked for (products in float16
+        are slow); a large table is never copied whole (`rows`)."""
         return self.vectors.astype(np.float32)
 
-    @functools.cached_property
-    def _rows(self) -> tuple[np.ndarray, ...]:
-        full = self.full
-        return tuple(full[a:b] for a, b in zip(self.starts[:-1], self.starts[1:], strict=True))
-
     def rows(self, chunk: int) -> np.ndarray:
-        return self._rows[chunk]
+        """One chunk's rows in float32: a view of `full` once it exists, else
+        converted on the spot."""
+        a, b = int(self.starts[chunk]), int(self.starts[chunk + 1])
+        if "full" in self.__dict__:
+            return self.full[a:b]
+        return self.vectors[a:b].astype(np.float32)
 
     def part(self, first: int, end: int) -> TokenTable:
         """The table of chunks first..end-1 (a document's, when an index is rebuilt)."""
