@@ -46,7 +46,7 @@ def maxsim_all(queries: Sequence[np.ndarray], table: TokenTable) -> list[np.ndar
     sizes = [len(q) for q in queries]
     if not sum(sizes):
         return [np.zeros(table.chunks) for _ in queries]
-    best = _best_per_chunk(np.vstack([q for q in queries if len(q)]) @ table.full.T,
+    best = _best_per_chunk(table.full @ np.vstack([q for q in queries if len(q)]).T,
                            table.starts)
     out, start = [], 0
     for n in sizes:
@@ -56,11 +56,12 @@ def maxsim_all(queries: Sequence[np.ndarray], table: TokenTable) -> list[np.ndar
 
 
 def _best_per_chunk(cosines: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """query rows x chunks: each row's best cosine among each chunk's columns (0 where
-    a chunk has none)."""
+    """From tokens x query rows (the table times the rows: the faster product here),
+    query rows x chunks: each row's best cosine among each chunk's tokens (0 where a
+    chunk has none)."""
     sizes = np.diff(starts)
-    best = np.zeros((len(cosines), len(sizes)))
+    best = np.zeros((cosines.shape[1], len(sizes)))
     full = sizes > 0
     if full.any():
-        best[:, full] = np.maximum.reduceat(cosines, starts[:-1][full], axis=1)
+        best[:, full] = np.maximum.reduceat(cosines, starts[:-1][full], axis=0).T
     return best
