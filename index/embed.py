@@ -193,7 +193,6 @@ class Embedder:
                 )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-
     def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
         """`encode`, and each text's token vectors from the same model run (for late
         interaction: index/tokens.py)."""

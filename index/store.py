@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -301,7 +302,7 @@ def load_index(path: Path, *, model: str | None = None, dimension: int | None = 
     _check_manifest(path, manifest, chunks, units, vectors, model, dimension)
     try:
         tokens = load_table(path, len(chunks), vectors.d)
-    except (ValueError, KeyError, OSError, EOFError) as exc:
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise _corrupt(path, exc) from None
     return PolicyIndex(manifest, chunks, units, vectors, source, tokens)
 

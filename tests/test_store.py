@@ -171,6 +171,7 @@ def test_missing_file_is_refused(saved, name):
         ("policy.md", b"\xff\xfe\x00broken"),
         ("tokens.npz", b"not a numpy archive"),
         ("tokens.npz", b""),
+        ("tokens.npz", b"PK\x03\x04 a zip cut short"),
     ],
 )
 def test_corrupt_file_is_refused(saved, name, content):
