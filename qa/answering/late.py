@@ -5,9 +5,9 @@ content token of the question (index/tokens.py `content_rows`: stop words and
 punctuation left out, word pieces kept) takes its best cosine among the chunk's content
 tokens (index/tokens.py), and the chunk scores the mean. A unit vector is an average,
 which blurs which words matched; MaxSim asks whether each word of the question is
-there. The retriever adds it, weighted by `Weights.tokens`, to the fused score of its
-CANDIDATES best chunks and ranks those again (scripts/retrieval_lopo.py chose the
-weight leave one policy out).
+there. The retriever blends it, weighted by `Weights.tokens`, with the fused score of
+its CANDIDATES best chunks and ranks those again (retrieve.py `blend`;
+scripts/retrieval_lopo.py --tokens chose the weight leave one policy out).
 """
 
 from __future__ import annotations

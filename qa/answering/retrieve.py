@@ -8,8 +8,10 @@ chunk of the query. Two fusions of the same signals: `Weights` ranks the chunks 
 (chosen for retrieval, leave-one-policy-out on five labelled policies), and `CONFIDENCE`
 ranks the evidence the resolved/unresolved decision reads (`Retrieval.basis`: its best
 score is the confidence), the fusion the answerability model and the threshold were
-fitted on. Misspelt words are first replaced by the policy word they were meant to be
-(qa/answering/spelling.py); the Retrieval keeps the question as asked.
+fitted on. The ranking's 20 best chunks are then ranked again with late interaction,
+the question's words against each chunk's words (qa/answering/late.py). Misspelt words
+are first replaced by the policy word they were meant to be (qa/answering/spelling.py);
+the Retrieval keeps the question as asked.
 """
 
 from __future__ import annotations
@@ -143,17 +145,17 @@ class Retriever:
         in the same model call, one forward pass per request instead of two; their
         vectors are returned beside the retrievals."""
         queries = [self.speller.correct(q) for q in questions]
+        rows: list[np.ndarray | None] = [None] * len(queries)  # question content tokens
+        every: list[np.ndarray | None] = [None] * len(queries)  # late score of each chunk
         if self.tokens is not None:
             embedded, found = self.embedder.encode_tokens([*queries, *also])
             names = token_names(self.embedder)
-            rows: list[np.ndarray | None] = [content_rows(t, names)
-                                             for t in found[:len(queries)]]
+            asked = [content_rows(t, names) for t in found[:len(queries)]]
+            rows, every = list(asked), list(maxsim_all(asked, self.tokens) or every)
         else:
-            embedded, rows = self.embedder.encode([*queries, *also]), [None] * len(queries)
+            embedded = self.embedder.encode([*queries, *also])
         vectors, others = embedded[:len(queries)], embedded[len(queries):]
         scores = score_units(self.index.vectors, vectors)  # index/vectors.py
-        every = (maxsim_all(rows, self.tokens) if self.tokens is not None  # type: ignore[arg-type]
-                 else None) or [None] * len(queries)
         out = []
         for question, query, vector, row, words, late in zip(
                 questions, queries, vectors, scores, rows, every, strict=True):
