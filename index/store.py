@@ -1,4 +1,5 @@
-"""The saved index: FAISS file + chunks + units + manifest.json (+ the policy source).
+"""The saved index: FAISS file + chunks + units + manifest.json (+ the policy source, and
+the chunks' token vectors for late interaction, index/tokens.py).
 
 Retrieval units are what gets embedded: every sentence of every chunk, prefixed with
 its section (and sub-section) title so a sentence carries its context, the sentence
@@ -7,7 +8,8 @@ writes the one text each is embedded as.
 
 `save_index` writes a temporary directory and renames it into place, so a crash
 mid-build never leaves a half index where the old one stood. `load_index` refuses
-missing or corrupt files and an index built with another model or dimension.
+missing or corrupt files and an index built with another model or dimension (the
+mechanics of both: index/saving.py).
 """
 
 from __future__ import annotations
@@ -33,12 +35,22 @@ from index.embed import Embedder, token_names
 from index.errors import IndexLoadError, PolicyQAError
 from index.policy import Policy
 from index.reuse import Stored
+from index.saving import (
+    FORMAT,
+    check_manifest,
+    check_target,
+    corrupt,
+    previous_of,
+    read_lines,
+    swap,
+    write_json,
+    write_lines,
+)
 from index.split import Chunk, SplitSettings, split_policy
 from index.tokens import TokenTable, embed_table, join, load_table, table_of, token_units
-from index.units import UNIT_KINDS, Unit, make_units
+from index.units import Unit, make_units
 from index.vectors import vector_index
 
-FORMAT = 2
 FILES = ("manifest.json", "chunks.jsonl", "units.jsonl", "index.faiss", "policy.md")
 
 
@@ -215,14 +227,14 @@ def previous_index(path: Path, model: str) -> PolicyIndex | None:
 def save_index(index: PolicyIndex, out: Path) -> Path:
     """Write atomically: a sibling temp dir, fsync'd, then renamed over `out`."""
     out = Path(out)
-    _check_target(out)
+    check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it 0700: a server running as another user reads it
-        _write_json(tmp / "manifest.json", index.manifest)
-        _write_lines(tmp / "chunks.jsonl", [c.to_dict() for c in index.chunks])
-        _write_lines(tmp / "units.jsonl", [asdict(u) for u in index.units])
+        write_json(tmp / "manifest.json", index.manifest)
+        write_lines(tmp / "chunks.jsonl", [c.to_dict() for c in index.chunks])
+        write_lines(tmp / "units.jsonl", [asdict(u) for u in index.units])
         faiss.write_index(index.vectors, str(tmp / "index.faiss"))
         (tmp / "policy.md").write_text(index.source, encoding="utf-8")
         names = list(FILES)
@@ -231,61 +243,19 @@ def save_index(index: PolicyIndex, out: Path) -> Path:
         for name in names:
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
-        _swap(tmp, out)
+        swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
 
-def _check_target(out: Path) -> None:
-    """Saving replaces `out` wholesale: never let that be a file or a folder of
-    something else (`--out .` would otherwise wipe the current folder)."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise PolicyQAError(f"cannot write the index to {out}: it exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
-        raise PolicyQAError(
-            f"refusing to replace {out}: it is not empty and holds no policy-qa index "
-            "(no manifest.json); choose another --out")
-
-
-def _previous(out: Path) -> Path:
-    return out.with_name(f".{out.name}.old")
-
-
-def _swap(new: Path, out: Path) -> None:
-    """Move `new` into place. A directory cannot be renamed over a non-empty one, so
-    the old index steps aside first; if the second rename fails it steps back, and if
-    the process dies in between, `load_index` finds it beside `out` and restores it."""
-    old = _previous(out)
-    if out.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-    try:
-        new.rename(out)
-    except BaseException:
-        if old.exists() and not out.exists():
-            old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def _write_lines(path: Path, rows: list[dict]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def load_index(path: Path, *, model: str | None = None, dimension: int | None = None
                ) -> PolicyIndex:
     """Load and check an index directory; every problem is one IndexLoadError line."""
     path = Path(path)
-    if not path.exists() and _previous(path).is_dir():
-        _previous(path).rename(path)  # a save died between its two renames
+    if not path.exists() and previous_of(path).is_dir():
+        previous_of(path).rename(path)  # a save died between its two renames
     if not path.is_dir():
         raise IndexLoadError(f"no index at {path}; build one with `policy-qa build POLICY`")
     missing = [name for name in FILES if not (path / name).is_file()]
@@ -293,46 +263,17 @@ def load_index(path: Path, *, model: str | None = None, dimension: int | None = 
         raise IndexLoadError(f"index at {path} is incomplete: missing {', '.join(missing)}")
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        chunks = tuple(Chunk(**row) for row in _read_lines(path / "chunks.jsonl"))
-        units = tuple(Unit(**row) for row in _read_lines(path / "units.jsonl"))
+        chunks = tuple(Chunk(**row) for row in read_lines(path / "chunks.jsonl"))
+        units = tuple(Unit(**row) for row in read_lines(path / "units.jsonl"))
         vectors = faiss.read_index(str(path / "index.faiss"))
         source = (path / "policy.md").read_text(encoding="utf-8")
     except (ValueError, TypeError, KeyError, RuntimeError, UnicodeDecodeError) as exc:
-        raise _corrupt(path, exc) from None
-    _check_manifest(path, manifest, chunks, units, vectors, model, dimension)
+        raise corrupt(path, exc) from None
+    check_manifest(path, manifest, chunks, units, vectors, model, dimension)
     try:
         tokens = load_table(path, len(chunks), vectors.d)
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise _corrupt(path, exc) from None
+        raise corrupt(path, exc) from None
     return PolicyIndex(manifest, chunks, units, vectors, source, tokens)
 
 
-def _corrupt(path: Path, exc: Exception) -> IndexLoadError:
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return IndexLoadError(f"index at {path} is corrupt: {detail[:200]}")
-
-
-def _read_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def _check_manifest(path, manifest, chunks, units, vectors, model, dimension) -> None:
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexLoadError(f"index at {path} has an unknown format; rebuild it")
-    if model is not None and manifest.get("model") != model:
-        raise IndexLoadError(
-            f"index at {path} was built with model {manifest.get('model')!r} but the "
-            f"configured model is {model!r}; rebuild it or set POLICY_QA_MODEL"
-        )
-    if dimension is not None and manifest.get("dimension") != dimension:
-        raise IndexLoadError(
-            f"index at {path} has dimension {manifest.get('dimension')} but the model "
-            f"gives dimension {dimension}; rebuild it"
-        )
-    if vectors.d != manifest.get("dimension") or vectors.ntotal != len(units):
-        raise IndexLoadError(
-            f"index at {path} is corrupt: {vectors.ntotal} vectors of dimension {vectors.d} "
-            f"for {len(units)} units of dimension {manifest.get('dimension')}"
-        )
-    if any(not 0 <= u.chunk < len(chunks) or u.kind not in UNIT_KINDS for u in units):
-        raise IndexLoadError(f"index at {path} is corrupt: a unit points to no chunk")
