@@ -144,7 +144,7 @@ class Measured:
         w = np.r_[rlopo.astuple(rlopo.Weights())[:5], 0.0]  # as tried: no late interaction
         vectors = self.vectors
         if beta:
-            best = np.argsort(-(self.signals(self.queries, vectors) @ w), axis=1)[:, :k]
+            best = np.argsort(-(self.signals(self.queries, vectors) @ w[:5]), axis=1)[:, :k]
             vectors = vectors + beta * self.chunk_vectors[best].mean(axis=1)
             vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         signals = self.signals(self.queries, vectors)
