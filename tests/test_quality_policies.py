@@ -3,8 +3,8 @@ and default settings, through `policy-qa eval`'s own code: retrieval, and the
 answerability decision put on each index's scale with no labels of the policy.
 
 The decision's weights and the ranking's fusion and late-interaction weights were fitted
-and chosen with the accounts and OpenGov sets among others, so those two are regression floors, not held-out
-figures (the held-out ones are scripts/answerability_lopo.py's and
+and chosen with the accounts and OpenGov sets among others, so those two are regression
+floors, not held-out figures (the held-out ones are scripts/answerability_lopo.py's and
 scripts/retrieval_lopo.py's, in the README). The subscription services set was written
 after everything was fitted and chosen: nothing fitted saw it (the choice between two
 runs of retrieval_lopo.py looked at it; README). Each floor is a little
