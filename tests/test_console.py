@@ -376,8 +376,10 @@ def test_diagnostics_show_every_candidate_and_why(console) -> None:
     assert verdict.startswith("RESOLVED") and f"{threshold:.2f}" in verdict
     assert "answerability model" in verdict and "no labels of this policy" in verdict
     rows = table["data"]
-    assert len(rows) == 10 and rows[0][3] == SECTION and rows[0][8] == "yes"
+    assert table["headers"][7:10] == ["late", "above threshold", "shown to visitor"]
+    assert len(rows) == 10 and rows[0][3] == SECTION and rows[0][9] == "yes"
     assert all(isinstance(r[4], float) and isinstance(r[5], float) for r in rows)
+    assert all(0 < r[7] <= 1 for r in rows)  # each of the ten is a late-interaction candidate
     assert [r[4] for r in rows] == sorted((r[4] for r in rows), reverse=True)
     assert "Korero does not sell" in preview and '"resolved": true' in raw
 

@@ -81,7 +81,8 @@ def test_the_console_compares_the_decisions_own_score_with_the_threshold(account
     verdict, threshold, table, _, _ = diagnose(service, question)
     hits = service.retriever.retrieve(question, k=10).hits
     assert f"{CONFIDENCE.lexical:g} × lexical" in verdict
-    assert list(table["fused"]) == [round(h.score, 4) for h in hits]
+    assert list(table["score"]) == [round(h.score, 4) for h in hits]
+    assert list(table["late"]) == [round(h.late, 4) for h in hits]  # all ten are candidates
     assert list(table["above threshold"]) == ["yes" if h.sure >= threshold else "no"
                                               for h in hits]
     assert any(h.sure != h.score for h in hits)

@@ -24,8 +24,8 @@ from qa.escalation.outbox import Outbox
 from qa.records import Kind
 from qa.service import clean_question
 
-CANDIDATE_COLUMNS = ["rank", "section", "subsection", "anchor", "fused", "dense", "lexical",
-                     "above threshold", "shown to visitor", "best sentence"]
+CANDIDATE_COLUMNS = ["rank", "section", "subsection", "anchor", "score", "dense", "lexical",
+                     "late", "above threshold", "shown to visitor", "best sentence"]
 DAY_COLUMNS = ["day", "questions", "resolved", "unresolved"]
 
 
@@ -89,6 +89,7 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
     shown = {p.anchor for p in answer.passages} if searched else set()
     rows = [[i, h.chunk.section, h.chunk.subsection or "", h.chunk.anchor, round(h.score, 4),
              round(h.dense, 4), round(h.lexical, 4),
+             "" if h.late is None else round(h.late, 4),  # late interaction (candidates)
              ("yes" if h.sure >= threshold else "no") if by_score else "n/a",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
