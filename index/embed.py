@@ -212,22 +212,16 @@ def _forward_tokens(st: SentenceTransformer, texts: list[str], batch_size: int
                     ) -> tuple[np.ndarray, list[TextTokens]]:
     """`_forward` in batches, with each text's token vectors (the Transformer module's
     `token_embeddings`, which the Pooling module averages)."""
-    import torch
-
-    prepare = getattr(st, "preprocess", None) or st.tokenize
     special = frozenset(getattr(st.tokenizer, "all_special_ids", ()) or ())
     pooled, found = [], []
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            features = prepare(texts[start:start + batch_size])
-            out = st(features)
-            pooled.append(torch.nn.functional.normalize(out["sentence_embedding"], p=2,
-                                                        dim=1).numpy())
-            hidden, mask = out["token_embeddings"].numpy(), features["attention_mask"].numpy()
-            ids = features["input_ids"].numpy()
-            for r in range(len(ids)):
-                n = int(mask[r].sum())
-                found.append(token_vectors(ids[r, :n].tolist(), hidden[r, :n], special))
+    for start in range(0, len(texts), batch_size):
+        vectors, features = _run(st, texts[start:start + batch_size])
+        pooled.append(vectors)
+        hidden = features["token_embeddings"].numpy()
+        mask, ids = features["attention_mask"].numpy(), features["input_ids"].numpy()
+        for r in range(len(ids)):
+            n = int(mask[r].sum())
+            found.append(token_vectors(ids[r, :n].tolist(), hidden[r, :n], special))
     return np.vstack(pooled), found
 
 
@@ -237,13 +231,19 @@ def _forward(st: SentenceTransformer, texts: list[str]) -> np.ndarray:
     `encode` spends on device checks, `eval()` and length sorting (a question's whole
     embedding takes about 7 ms here, so that is the request path's largest fixed cost
     after the model itself). `tests/test_embed.py` checks the two agree."""
+    return _run(st, texts)[0]
+
+
+def _run(st: SentenceTransformer, texts: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """One batch through the model's modules: the normalised vectors, and the modules'
+    outputs (input ids, attention mask, token embeddings) for whoever needs them."""
     import torch
 
     prepare = getattr(st, "preprocess", None) or st.tokenize
     with torch.inference_mode():
-        features = prepare(texts)
-        pooled = st(features)["sentence_embedding"]
-        return torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+        features = st(prepare(texts))
+        pooled = features["sentence_embedding"]
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).numpy(), features
 
 
 def _vocabulary_of(name: str) -> frozenset[str]:

@@ -115,10 +115,12 @@ class PaddedRunner:
         stacked = np.concatenate(pooled)
         out = np.empty_like(stacked)
         out[order] = stacked
+        if not tokens:
+            return out, []
         by_text: list[TextTokens] = [None] * len(texts)  # type: ignore[list-item]
-        for i, item in zip(order, found, strict=False):
+        for i, item in zip(order, found, strict=True):
             by_text[i] = item
-        return out, by_text if tokens else []
+        return out, by_text
 
     def _batch(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         width = max(map(len, rows))
