@@ -13,7 +13,7 @@ from pathlib import Path
 from index.errors import IndexLoadError, PolicyQAError
 from index.units import UNIT_KINDS
 
-FORMAT = 2
+FORMAT = 3  # 3: sentences embedded with glosses (index/glosses.py)
 
 
 def check_target(out: Path) -> None:

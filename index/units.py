@@ -5,7 +5,8 @@ section title, so it carries its context), `plain` (the sentence alone), `chunk`
 whole chunk with its title) and `heading` (the section and sub-section title alone).
 A unit points back to its chunk and to a span of the chunk's text.
 
-`unit_text` is the only place these texts are written. The index embeds them, the
+`unit_text` is the only place these texts are written (`Unit.embed_text` adds the
+glosses of contact details to sentences: index/glosses.py). The index embeds them, the
 lexical scorers (retrieval's BM25 and the BM25 baseline) read `chunk_text`, and tuning
 trains on `chunk_text` as a chunk's passage: if it changes, all of them change together,
 so a tuned model never learns a text the index does not embed.
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from index.glosses import glossed
 from index.split import Chunk
 from index.text import sentence_spans
 
 UNIT_KINDS = ("sentence", "plain", "chunk", "heading")
+GLOSSED = ("sentence", "plain")  # the kinds embedded with glosses (index/glosses.py)
 
 
 def title(chunk: Chunk) -> str:
@@ -51,7 +54,10 @@ class Unit:
     kind: str = "sentence"
 
     def embed_text(self, chunk: Chunk) -> str:
-        return unit_text(chunk, self.kind, self.start, self.end)
+        """What the model reads: `unit_text`, a sentence with the glosses of the contact
+        details it holds (index/glosses.py; never shown, quoted or scored lexically)."""
+        text = unit_text(chunk, self.kind, self.start, self.end)
+        return glossed(text) if self.kind in GLOSSED else text
 
 
 def make_units(chunks: list[Chunk]) -> list[Unit]:

@@ -1,0 +1,46 @@
+"""Contact details said in a visitor's words: the glosses a sentence is embedded with.
+
+A visitor asks "what's your mailing address?", "what's your email?" or "when was this
+last updated?"; the policy answers with "Korero, Inc. 1 Union Sq W New York, NY 10003",
+"privacy@example.com" or "Last Revised: September 4, 2024", which share few words and
+little meaning with the question, so the right section can rank below ones that merely
+talk about addresses. A sentence recognised here as holding a postal address, an e-mail
+address or the date the policy was revised is embedded with a short gloss in
+parentheses (index/units.py `Unit.embed_text`, its `sentence` and `plain` units only).
+
+The gloss is only embedded: it is never shown or quoted, the lexical scorers and the
+quoted sentences read the verbatim text, and a passage's span is unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+_STREET = (r"(?:St|Street|Ave|Avenue|Rd|Road|Sq|Square|Blvd|Boulevard|Ln|Lane|Dr|Drive"
+           r"|Way|Pl|Place|Ct|Court|Pkwy|Parkway)")
+POSTAL = re.compile(
+    rf"\b\d{{1,5}}[A-Za-z]?\s+(?:[A-Z][\w.'-]*\s+){{1,4}}{_STREET}\b"  # 1 Union Sq W
+    r"|\b(?:Avenue|Rue|Via|Calle|Boulevard|Chaussée|Straße|Strasse)\s+"
+    r"(?:[A-Z][\w'-]*\s+){1,3}\d{1,5}\b"  # Avenue Louise 235
+    r"|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"  # NY 10003
+    r"|\bP\.?\s?O\.?\s+Box\s+\d+"  # P.O. Box 12
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"  # SW1A 1AA
+)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+REVISED = re.compile(r"\b(?:last\s+(?:revised|updated|modified|changed)|effective\s+"
+                     r"(?:date|as\s+of|from|on)|updated\s+on)\b", re.IGNORECASE)
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+GLOSSES = (  # (what it says, whether a text holds it)
+    ("our postal mailing address, where we are located", POSTAL.search),
+    ("e-mail address to contact", EMAIL.search),
+    ("the date this policy was last updated",
+     lambda text: REVISED.search(text) and YEAR.search(text)),
+)
+
+
+def glossed(text: str) -> str:
+    """`text`, followed by the glosses of the contact details it holds (unchanged when
+    it holds none)."""
+    found = [words for words, holds in GLOSSES if holds(text)]
+    return f"{text} ({'; '.join(found)})" if found else text

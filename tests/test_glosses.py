@@ -1,0 +1,76 @@
+"""Contact details are embedded with a gloss in a visitor's words (index/glosses.py), and
+that is what lifts the section that holds them; nothing shown or scored lexically moves."""
+
+from __future__ import annotations
+
+import pytest
+
+import index.units
+from index.glosses import glossed
+from index.split import Chunk
+from index.store import build_index
+from index.units import Unit, chunk_text, unit_text
+from qa.answering.retrieve import Retriever
+
+ADDRESS, EMAIL, DATE = "postal mailing address", "e-mail address", "last updated"
+
+
+@pytest.mark.parametrize("text, glosses", [
+    ("Korero, Inc. 1 Union Sq W New York, NY 10003", [ADDRESS]),
+    ("Mozilla Corporation, 149 New Montgomery Street, 4th Floor, San Francisco", [ADDRESS]),
+    ("Bird & Bird DPO Services SRL Avenue Louise 235 b 1 1050 Brussels Belgium", [ADDRESS]),
+    ("Write to P.O. Box 1234, Springfield.", [ADDRESS]),
+    ("Example Ltd, 10 Downing St, London SW1A 2AA", [ADDRESS]),
+    ("Questions should be directed to privacy@koreroapp.com or to:", [EMAIL]),
+    ("Last Revised: September 4, 2024", [DATE]),
+    ("Effective date: 1 May 2023. Mail dpo@example.org", [EMAIL, DATE]),
+    ("We collect your name, email address and postal address.", []),
+    ("In 2019 we last updated our cookie banner design", [DATE]),
+    ("We last updated the page after the review.", []),  # no year: not a revision date
+    ("Section 3 applies to 12 Member States.", []),
+    ("Our Terms of Service establish the use of our website.", []),
+])
+def test_recognised_details_get_their_glosses(text, glosses):
+    out = glossed(text)
+    assert out.startswith(text)
+    for gloss in (ADDRESS, EMAIL, DATE):
+        assert (gloss in out[len(text):]) == (gloss in glosses), (text, out)
+    assert (out == text) == (not glosses)
+
+
+def test_only_sentences_are_embedded_glossed_and_only_embedded():
+    text = "Write to us. Korero, Inc. 1 Union Sq W New York, NY 10003"
+    chunk = Chunk("c0", "Contact us", None, "contact-us", text, 0, len(text))
+    start = text.index("Korero")
+    for kind in ("sentence", "plain"):
+        unit = Unit(0, start, len(text), kind)
+        assert unit.embed_text(chunk) == glossed(unit_text(chunk, kind, start, len(text)))
+        assert ADDRESS in unit.embed_text(chunk)
+        assert ADDRESS not in unit_text(chunk, kind, start, len(text))  # quoted verbatim
+    assert Unit(0, 0, len(text), "chunk").embed_text(chunk) == chunk_text(chunk)
+    assert ADDRESS not in chunk_text(chunk)  # what BM25 and the passages read
+    assert Unit(0, 0, 0, "heading").embed_text(chunk) == "Contact us"
+
+
+def _first_places(retriever: Retriever, question: str) -> list[str]:
+    anchors: list[str] = []
+    for hit in retriever.retrieve(question).hits:
+        if hit.chunk.anchor not in anchors:
+            anchors.append(hit.chunk.anchor)
+    return anchors
+
+
+# Korero dev-set questions (tests/data/korero-dev.jsonl), never its test set
+QUESTIONS = [("what's the full street address of Korero Inc for sending a legal letter?",
+              "contact-us"),
+             ("what date did this policy take effect", "privacy-policy")]
+
+
+def test_glosses_lift_the_section_holding_the_details(korero_index, korero_policy,
+                                                      embedder, monkeypatch):
+    glossed_retriever = Retriever(korero_index, embedder)
+    monkeypatch.setattr(index.units, "glossed", lambda text: text)
+    verbatim = Retriever(build_index(korero_policy, embedder), embedder)
+    for question, section in QUESTIONS:
+        assert _first_places(glossed_retriever, question)[0] == section
+        assert _first_places(verbatim, question).index(section) > 0  # without: lower
