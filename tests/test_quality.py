@@ -51,11 +51,11 @@ def figures(korero_index, embedder):
 
 
 def test_right_section_first(figures):
-    assert figures["top1"] >= 0.78, figures
+    assert figures["top1"] >= 0.80, figures  # today 0.832
 
 
 def test_right_section_in_top_three(figures):
-    assert figures["top3"] >= 0.92, figures
+    assert figures["top3"] >= 0.95, figures  # today 0.970 (0.921 before glosses)
 
 
 def test_resolution_separates_answerable_from_unanswerable(figures):
