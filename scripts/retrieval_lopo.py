@@ -157,17 +157,20 @@ def astuple(w: Weights) -> tuple[float, ...]:
     return tuple(getattr(w, name) for name in SIGNALS)
 
 
-def main() -> int:
+def main(policy_type: type[Policy] = Policy, mode: str | None = None) -> int:
+    """The table; `policy_type` computes the signals (scripts/tried_ideas.py part 5
+    passes one whose late score weighs the question's tokens)."""
     embedder = Embedder()
-    mode = next((a for a in sys.argv[1:] if a in ("--lexical-only", "--tokens")), "")
+    if mode is None:
+        mode = next((a for a in sys.argv[1:] if a in ("--lexical-only", "--tokens")), "")
     weights = [before(mode), *grid(mode)]
     fit, measure = {}, {}
     for name, (path, fit_sets, measured) in POLICIES.items():
-        policy = Policy(path, embedder)
+        policy = policy_type(path, embedder)
         for s in fit_sets or [measured]:
             fit[(name, s)] = (policy, *policy.signals(s))
         measure[name] = (policy, *policy.signals(measured))
-    check_policy = Policy(CHECK[1], embedder)
+    check_policy = policy_type(CHECK[1], embedder)
     measure[CHECK[0]] = (check_policy, *check_policy.signals(CHECK[2]))
     fit_scores, measure_scores = table(fit, weights), table(measure, weights)
     fit_keys, names = list(fit), list(measure)

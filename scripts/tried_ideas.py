@@ -21,6 +21,11 @@
 4. Late interaction (qa/answering/late.py) as a fifth answerability signal: the late
    score of the decision's top evidence chunk, held out as the shipped rule is.
 
+5. Late interaction with each question token weighted by its IDF among the policy's
+   chunks (word pieces, the model's tokenizer; weight idf ** power, normalised), as
+   ColBERT-style scorers often do, its weight chosen leave one policy out as
+   `scripts/retrieval_lopo.py --tokens` chooses the plain one (which it is compared with).
+
 Part 1, 2 and 4 read the cache of scripts/answerability_lopo.py (/tmp/answerability/,
 built on first use); part 3 builds the six indexes (a few minutes), part 4 retrieves
 every labelled question again (about five minutes).
@@ -211,6 +216,38 @@ def late_signal(data: dict, cache: Path) -> None:
               + "  ".join(f"{r[0]:.2f}/{r[1]:.2f}" for r in found))
 
 
+def idf_policy(power: float) -> type:
+    """retrieval_lopo's Policy, its late scores weighing each question token by its IDF
+    among the policy's chunks to the `power` (part 5)."""
+    from index.embed import _load
+    from index.tokens import is_content
+    from qa.answering.late import _best_per_chunk
+
+    class Weighted(rlopo.Policy):
+        def signals(self, set_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            fused, _, gold = super().signals(set_name)
+            questions = [q for q in load_questions(lopo.DATA / f"{set_name}.jsonl")
+                         if q.answerable]
+            r = self.retriever
+            _, tokens = r.embedder.encode_tokens([r.speller.correct(q.text)
+                                                  for q in questions])
+            tokenizer = _load(r.embedder.model).tokenizer
+            chunks = [set(tokenizer(c.text, add_special_tokens=False)["input_ids"])
+                      for c in self.index.chunks]
+            n, names, table = len(chunks), token_names(r.embedder), self.index.tokens
+            late = []
+            for t in tokens:
+                keep = ([k for k, i in enumerate(t.ids) if is_content(names[int(i)])]
+                        or list(range(len(t.ids))))
+                df = np.array([sum(int(t.ids[k]) in c for c in chunks) for k in keep])
+                w = np.log((n + 1) / (df + 0.5)) ** power
+                best = _best_per_chunk(table.full @ t.vectors[keep].T, table.starts)
+                late.append(w @ best / w.sum())
+            return fused, np.stack(late), gold
+
+    return Weighted
+
+
 def main() -> int:
     cache = Path("/tmp/answerability")
     data = lopo.collect(cache)
@@ -218,6 +255,9 @@ def main() -> int:
     fit_knobs(data)
     retrieval_ideas()
     late_signal(data, cache)
+    for power in (1.0, 0.5):
+        print(f"\n5. late interaction, question tokens weighted by idf ** {power}")
+        rlopo.main(idf_policy(power), "--tokens")
     return 0
 
 
