@@ -1,12 +1,13 @@
 """Contact details said in a visitor's words: the glosses a sentence is embedded with.
 
-A visitor asks "what's your mailing address?", "what's your email?" or "when was this
-last updated?"; the policy answers with "Korero, Inc. 1 Union Sq W New York, NY 10003",
-"privacy@example.com" or "Last Revised: September 4, 2024", which share few words and
-little meaning with the question, so the right section can rank below ones that merely
-talk about addresses. A sentence recognised here as holding a postal address, an e-mail
-address or the date the policy was revised is embedded with a short gloss in
-parentheses (index/units.py `Unit.embed_text`, its `sentence` and `plain` units only).
+A visitor asks "what's your mailing address?", "what's your email?", "what number do I
+call?" or "when was this last updated?"; the policy answers with "Korero, Inc. 1 Union
+Sq W New York, NY 10003", "privacy@example.com", "+1 (800) 555-0199" or "Last Revised:
+September 4, 2024", which share few words and little meaning with the question, so the
+right section can rank below ones that merely talk about addresses. A sentence
+recognised here as holding a postal address, an e-mail address, a telephone number or
+the date the policy was revised is embedded with a short gloss in parentheses
+(index/units.py `Unit.embed_text`, its `sentence` and `plain` units only).
 
 The gloss is only embedded: it is never shown or quoted, the lexical scorers and the
 quoted sentences read the verbatim text, and a passage's span is unchanged.
@@ -27,6 +28,10 @@ POSTAL = re.compile(
     r"|\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"  # SW1A 1AA
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(
+    r"\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b"  # +44 20 7946 0958
+    r"|\(?\b\d{3}\)?[\s.-]\d{3}[.-]\d{4}\b"  # (800) 555-0199, 1-800-555-0199
+)
 REVISED = re.compile(r"\b(?:last\s+(?:revised|updated|modified|changed)|effective\s+"
                      r"(?:date|as\s+of|from|on)|updated\s+on)\b", re.IGNORECASE)
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -34,6 +39,7 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 GLOSSES = (  # (what it says, whether a text holds it)
     ("our postal mailing address, where we are located", POSTAL.search),
     ("e-mail address to contact", EMAIL.search),
+    ("telephone number to call", PHONE.search),
     ("the date this policy was last updated",
      lambda text: REVISED.search(text) and YEAR.search(text)),
 )

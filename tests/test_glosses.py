@@ -13,6 +13,8 @@ from index.units import Unit, chunk_text, unit_text
 from qa.answering.retrieve import Retriever
 
 ADDRESS, EMAIL, DATE = "postal mailing address", "e-mail address", "last updated"
+PHONE = "telephone number"
+KINDS = (ADDRESS, EMAIL, PHONE, DATE)
 
 
 @pytest.mark.parametrize("text, glosses", [
@@ -24,7 +26,11 @@ ADDRESS, EMAIL, DATE = "postal mailing address", "e-mail address", "last updated
     ("Questions should be directed to privacy@koreroapp.com or to:", [EMAIL]),
     ("Last Revised: September 4, 2024", [DATE]),
     ("Effective date: 1 May 2023. Mail dpo@example.org", [EMAIL, DATE]),
-    ("We collect your name, email address and postal address.", []),
+    ("Call us on +1 (800) 555-0199 or +44 20 7946 0958.", [PHONE]),
+    ("Our toll-free line is 1-800-555-0199.", [PHONE]),
+    ("Questions? (415) 555.0123", [PHONE]),
+    ("We have 1 000 000 users and 2.500.000 visits; see 2024-09-04.", []),
+    ("We collect your name, email address, phone number and postal address.", []),
     ("In 2019 we last updated our cookie banner design", [DATE]),
     ("We last updated the page after the review.", []),  # no year: not a revision date
     ("Section 3 applies to 12 Member States.", []),
@@ -33,7 +39,7 @@ ADDRESS, EMAIL, DATE = "postal mailing address", "e-mail address", "last updated
 def test_recognised_details_get_their_glosses(text, glosses):
     out = glossed(text)
     assert out.startswith(text)
-    for gloss in (ADDRESS, EMAIL, DATE):
+    for gloss in KINDS:
         assert (gloss in out[len(text):]) == (gloss in glosses), (text, out)
     assert (out == text) == (not glosses)
 
