@@ -39,7 +39,7 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 GLOSSES = (  # (what it says, whether a text holds it)
     ("our postal mailing address, where we are located", POSTAL.search),
     ("e-mail address to contact", EMAIL.search),
-    ("telephone number to call", PHONE.search),
+    ("our phone number, to call us", PHONE.search),
     ("the date this policy was last updated",
      lambda text: REVISED.search(text) and YEAR.search(text)),
 )

@@ -13,7 +13,7 @@ from index.units import Unit, chunk_text, unit_text
 from qa.answering.retrieve import Retriever
 
 ADDRESS, EMAIL, DATE = "postal mailing address", "e-mail address", "last updated"
-PHONE = "telephone number"
+PHONE = "our phone number"
 KINDS = (ADDRESS, EMAIL, PHONE, DATE)
 
 
