@@ -33,12 +33,14 @@ PHONE = re.compile(
     r"|\(?\b\d{3}\)?[\s.-]\d{3}[.-]\d{4}\b"  # (800) 555-0199, 1-800-555-0199
 )
 REVISED = re.compile(r"\b(?:last\s+(?:revised|updated|modified|changed)|effective\s+"
-                     r"(?:date|as\s+of|from|on)|updated\s+on)\b", re.IGNORECASE)
+                     r"(?:date|as\s+of)|updated\s+on)\b", re.IGNORECASE)  # not a law's
+# "effective from 2018"
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 GLOSSES = (  # (what it says, whether a text holds it)
     ("our postal mailing address, where we are located", POSTAL.search),
-    ("e-mail address to contact", EMAIL.search),
+    ("e-mail address to contact", lambda text: "@" in text and EMAIL.search(text)),
+    # (the "@" first: EMAIL alone scans a long run of word characters in quadratic time)
     ("our phone number, to call us", PHONE.search),
     ("the date this policy was last updated",
      lambda text: REVISED.search(text) and YEAR.search(text)),

@@ -34,6 +34,7 @@ KINDS = (ADDRESS, EMAIL, PHONE, DATE)
     ("In 2019 we last updated our cookie banner design", [DATE]),
     ("We last updated the page after the review.", []),  # no year: not a revision date
     ("Section 3 applies to 12 Member States.", []),
+    ("The GDPR is effective from 25 May 2018.", []),  # a law's date, not the policy's
     ("Our Terms of Service establish the use of our website.", []),
 ])
 def test_recognised_details_get_their_glosses(text, glosses):
@@ -42,6 +43,11 @@ def test_recognised_details_get_their_glosses(text, glosses):
     for gloss in KINDS:
         assert (gloss in out[len(text):]) == (gloss in glosses), (text, out)
     assert (out == text) == (not glosses)
+
+
+def test_a_long_run_of_word_characters_is_left_alone():
+    text = "a" * 50_000 + ".b" * 1_000  # a pasted blob; EMAIL alone would be quadratic
+    assert glossed(text) == text
 
 
 def test_only_sentences_are_embedded_glossed_and_only_embedded():
