@@ -24,7 +24,10 @@ import retrieval_lopo as rlopo  # noqa: E402
 import index.glosses  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 
-SETTINGS = {"none": (), **{words.split(",")[0]: (words,) for words, _ in index.glosses.GLOSSES},
+KINDS = ("postal", "e-mail", "phone", "date")  # index.glosses.GLOSSES, in order
+SETTINGS = {"none": (),
+            **{f"{kind} only": (words,) for kind, (words, _) in
+               zip(KINDS, index.glosses.GLOSSES, strict=True)},
             "all (shipped)": tuple(words for words, _ in index.glosses.GLOSSES)}
 
 
