@@ -34,6 +34,7 @@ from answerability_lopo import DATA, POLICIES, SHARED  # noqa: E402  (the same f
 
 from index.embed import Embedder, token_names  # noqa: E402
 from index.policy import load_policy  # noqa: E402
+from index.runs import TextTokens  # noqa: E402
 from index.store import build_index  # noqa: E402
 from index.tokens import content_rows  # noqa: E402
 from index.vectors import unit_scores  # noqa: E402
@@ -98,9 +99,15 @@ class Policy:
         scores = unit_scores(self.index.vectors, vectors)
         rows = [np.stack(r.signals(tokenize(query), row), axis=-1)
                 for query, row in zip(queries, scores, strict=True)]
-        names, every = token_names(r.embedder), range(len(self.index.chunks))
-        late = [maxsim(content_rows(t, names), self.index.tokens, every) for t in tokens]
+        late = [self.late(t) for t in tokens]
         return np.stack(rows), np.stack(late), self.golden([q.gold for q in qs])
+
+    def late(self, tokens: TextTokens) -> np.ndarray:
+        """One question's late interaction with every chunk, as the retriever scores it
+        (scripts/tried_ideas.py part 5 weighs the tokens instead)."""
+        names = token_names(self.retriever.embedder)
+        return maxsim(content_rows(tokens, names), self.index.tokens,
+                      range(len(self.index.chunks)))
 
     def golden(self, gold: list[frozenset]) -> np.ndarray:
         """Per question, whether each chunk's place is one its labels name."""

@@ -33,6 +33,7 @@ every labelled question again (about five minutes).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -220,30 +221,27 @@ def idf_policy(power: float) -> type:
     """retrieval_lopo's Policy, its late scores weighing each question token by its IDF
     among the policy's chunks to the `power` (part 5)."""
     from index.embed import _load
+    from index.runs import TextTokens
     from index.tokens import is_content
     from qa.answering.late import _best_per_chunk
 
     class Weighted(rlopo.Policy):
-        def signals(self, set_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            fused, _, gold = super().signals(set_name)
-            questions = [q for q in load_questions(lopo.DATA / f"{set_name}.jsonl")
-                         if q.answerable]
-            r = self.retriever
-            _, tokens = r.embedder.encode_tokens([r.speller.correct(q.text)
-                                                  for q in questions])
-            tokenizer = _load(r.embedder.model).tokenizer
-            chunks = [set(tokenizer(c.text, add_special_tokens=False)["input_ids"])
-                      for c in self.index.chunks]
-            n, names, table = len(chunks), token_names(r.embedder), self.index.tokens
-            late = []
-            for t in tokens:
-                keep = ([k for k, i in enumerate(t.ids) if is_content(names[int(i)])]
-                        or list(range(len(t.ids))))
-                df = np.array([sum(int(t.ids[k]) in c for c in chunks) for k in keep])
-                w = np.log((n + 1) / (df + 0.5)) ** power
-                best = _best_per_chunk(table.full @ t.vectors[keep].T, table.starts)
-                late.append(w @ best / w.sum())
-            return fused, np.stack(late), gold
+        @functools.cached_property
+        def chunk_ids(self) -> list[set[int]]:
+            """Each chunk's word-piece ids (the model's tokenizer), for the IDF."""
+            tokenizer = _load(self.retriever.embedder.model).tokenizer
+            return [set(tokenizer(c.text, add_special_tokens=False)["input_ids"])
+                    for c in self.index.chunks]
+
+        def late(self, tokens: TextTokens) -> np.ndarray:
+            names, chunks = token_names(self.retriever.embedder), self.chunk_ids
+            table = self.index.tokens
+            keep = ([k for k, i in enumerate(tokens.ids) if is_content(names[int(i)])]
+                    or list(range(len(tokens.ids))))
+            df = np.array([sum(int(tokens.ids[k]) in c for c in chunks) for k in keep])
+            w = np.log((len(chunks) + 1) / (df + 0.5)) ** power
+            best = _best_per_chunk(table.full @ tokens.vectors[keep].T, table.starts)
+            return w @ best / w.sum()
 
     return Weighted
 
