@@ -130,7 +130,13 @@ class Settings:
             f"smtp_tls must be one of {', '.join(SMTP_TLS_MODES)}. "
             f"Currently, smtp_tls is {self.smtp_tls!r}",
         )
+        _check(1 <= self.port <= 65535,
+               f"port must be between 1 and 65535. Currently, port is {self.port}")
+        _check(0 <= self.smtp_port <= 65535,
+               "smtp_port must be between 1 and 65535 (0: the TLS mode's default). "
+               f"Currently, smtp_port is {self.smtp_port}")
         object.__setattr__(self, "public_url", _public_url(self.public_url))
+        object.__setattr__(self, "base_url", _base_url(self.base_url))
         url = str(self.database_url or "").strip()
         _check(not url or url.lower().startswith(("postgresql://", "postgres://")),
                "database_url must be empty (SQLite files) or a PostgreSQL URL like "
@@ -160,6 +166,21 @@ def _public_url(url: str) -> str:
           and not any(c.isspace() or not c.isprintable() for c in url))
     _check(ok, "public_url must be the server's address like https://help.example.com "
                f"(http or https, no query or fragment). Currently, public_url is {url[:80]!r}")
+    return url
+
+
+def _base_url(url: str) -> str:
+    """"" or the absolute http(s) address of the policy's page: every answer's link is
+    this plus "#section", so a relative or script URL would send visitors nowhere."""
+    url = str(url or "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    ok = (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
+          and "@" not in parts.netloc
+          and not any(c.isspace() or not c.isprintable() for c in url))
+    _check(ok, "base_url must be the policy page's address like https://example.com/privacy "
+               f"(http or https, no #fragment). Currently, base_url is {url[:80]!r}")
     return url
 
 

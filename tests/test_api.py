@@ -160,7 +160,7 @@ def test_cross_origin_posts_are_refused_unless_allowed(web):
 
     foreign = ask("https://evil.example")
     assert foreign.status_code == 403
-    assert "evil.example" in error_of(foreign)
+    assert "evil.example" in error_of(foreign) and "POLICY_QA_ALLOWED_ORIGINS" in error_of(foreign)
     assert ask("null").status_code == 403
     assert ask(None).status_code == 200  # curl and scripts send no Origin
     assert ask(web.url).status_code == 200  # same origin
@@ -170,6 +170,9 @@ def test_cross_origin_posts_are_refused_unless_allowed(web):
     gradio_post = web.client.post("/gradio_api/queue/join", json={},
                                   headers={"Origin": "https://evil.example"})
     assert gradio_post.status_code == 403  # the chat's own endpoints are covered too
+    # ... and the setting that opens /api/ to partners is not offered as the fix there
+    assert "ALLOWED_ORIGINS" not in error_of(gradio_post)
+    assert "own pages" in error_of(gradio_post)
     upload = web.client.post("/gradio_api/upload", files={"files": ("a.txt", b"x" * 100)})
     assert upload.status_code == 404  # the public chat takes no files
 
@@ -182,6 +185,7 @@ def test_healthz_reports_index_and_outbox_without_secrets(web, korero_index):
     assert body["index"]["loaded"] is True
     assert body["index"]["chunks"] == len(korero_index.chunks)
     assert set(body["outbox"]) == {"queued", "sent", "failed", "resolved"}
+    assert body["warnings"] == []  # the policy names its privacy inbox
     for secret in ("hunter2-smtp-secret", "s3ssion-secret-value", "correct-horse"):
         assert secret not in response.text
 

@@ -353,3 +353,13 @@ def test_build_says_which_inbox_it_chose_and_why(cli, tmp_path):
     forced = cli("build", str(policy), "--out", str(tmp_path / "j"),
                  env={"POLICY_QA_INBOX": "dpo@shop.example"})
     assert "privacy inbox: dpo@shop.example (POLICY_QA_INBOX)" in forced.stdout
+    assert "cannot be forwarded" not in forced.stderr
+
+
+def test_build_warns_when_unanswered_questions_would_go_nowhere(cli, tmp_path):
+    policy = tmp_path / "p.md"
+    policy.write_text("# Privacy\n\n## Cookies\n\nWe use cookies to keep you signed in.\n")
+    built = cli("build", str(policy), "--out", str(tmp_path / "i"), env={"POLICY_QA_INBOX": ""})
+    assert built.returncode == 0, built.stderr
+    assert "privacy inbox: (none)" in built.stdout
+    assert "cannot be forwarded until POLICY_QA_INBOX" in built.stderr

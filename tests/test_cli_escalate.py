@@ -24,13 +24,15 @@ def env(monkeypatch, tmp_path, korero_index_dir):
     return tmp_path
 
 
-def _ask(capsys, *argv: str) -> list[dict]:
+def _ask(capsys, *argv: str) -> tuple[list[dict], str]:
+    """The Answer JSON lines, and what went to stderr."""
     assert main(["ask", "--json", *argv]) == 0
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    out, err = capsys.readouterr()
+    return [json.loads(line) for line in out.splitlines()], err
 
 
 def test_escalate_forwards_only_unresolved_questions(env, capsys):
-    unresolved, resolved = _ask(capsys, "--escalate", UNANSWERABLE, ANSWERABLE)
+    (unresolved, resolved), note = _ask(capsys, "--escalate", UNANSWERABLE, ANSWERABLE)
     assert not unresolved["resolved"] and resolved["resolved"]
     assert resolved["escalation"] is None
     escalation = unresolved["escalation"]
@@ -42,6 +44,8 @@ def test_escalate_forwards_only_unresolved_questions(env, capsys):
     stored = Outbox(env / "outbox.sqlite3", dedupe_window_seconds=3600,
                     escalations_per_hour=100, retention_days=30).get(escalation["id"])
     assert stored.question == UNANSWERABLE
+    # the CLI delivers nothing itself: it says the question waits, and how it is sent
+    assert "1 question(s) queued" in note and "policy-qa outbox deliver" in note
     assert [p.anchor for p in stored.passages] == [p["anchor"] for p in unresolved["passages"]]
 
     assert main(["outbox", "deliver"]) == 0
@@ -51,8 +55,18 @@ def test_escalate_forwards_only_unresolved_questions(env, capsys):
     assert messages[0]["To"] == "privacy@koreroapp.com"
 
 
+def test_escalate_takes_the_reply_address_and_checks_it(env, capsys):
+    (answer,), _ = _ask(capsys, "--escalate", "--email", "visitor@example.org", UNANSWERABLE)
+    stored = Outbox(env / "outbox.sqlite3", dedupe_window_seconds=3600,
+                    escalations_per_hour=100, retention_days=30).get(answer["escalation"]["id"])
+    assert stored.email == "visitor@example.org"
+    assert main(["ask", "--escalate", "--email", "not an address", "What about HIPAA?"]) == 2
+    assert main(["ask", "--email", "visitor@example.org", UNANSWERABLE]) == 2
+    assert "add --escalate" in capsys.readouterr().err
+
+
 def test_ask_without_escalate_never_touches_the_outbox(env, capsys):
-    (answer,) = _ask(capsys, UNANSWERABLE)
+    (answer,), _ = _ask(capsys, UNANSWERABLE)
     assert not answer["resolved"] and answer["escalation"] is None
     assert "privacy@koreroapp.com" in answer["answer"]
     assert not (env / "outbox.sqlite3").exists()

@@ -46,6 +46,20 @@ def test_missing_index_is_a_503_json_error_not_a_traceback(tmp_path):
         assert "no index at" in error_of(asked)
 
 
+def test_health_warns_when_the_policy_names_no_inbox(tmp_path, embedder):
+    from index.policy import parse_policy
+    from index.store import build_index, save_index
+
+    policy = parse_policy("# Privacy\n\n## Cookies\n\nWe use cookies to keep you signed in.\n")
+    save_index(build_index(policy, embedder), tmp_path / "index")
+    settings = Settings(index=tmp_path / "index", outbox=tmp_path / "outbox.sqlite3",
+                        maildir=tmp_path / "maildir", analytics=tmp_path / "a.sqlite3")
+    with serve_app(create_app(settings, start_worker=False)) as url:
+        health = httpx.get(url + "/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert any("POLICY_QA_INBOX" in w for w in health.json()["warnings"]), health.json()
+
+
 @pytest.mark.slow
 def test_serve_command_runs_the_app_and_prints_the_urls(korero_index_dir, tmp_path):
     port = free_port()

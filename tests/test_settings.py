@@ -99,6 +99,14 @@ def test_replace_converts_values_like_the_environment():
         ("MAX_QUESTION_CHARS", "0", ("max_question_chars", "0")),
         ("MAX_QUESTION_CHARS", "1e3", ("max_question_chars", "'1e3'")),
         ("SMTP_TLS", "tls13", ("smtp_tls", "'tls13'")),
+        # uvicorn would take 99999 modulo 65536 and listen on another port than printed
+        ("PORT", "99999", ("port", "99999")),
+        ("PORT", "0", ("port", "0")),
+        ("SMTP_PORT", "70000", ("smtp_port", "70000")),
+        # every answer link is base_url + "#section": relative or script URLs go nowhere
+        ("BASE_URL", "www.example.com/privacy/", ("base_url", "'www.example.com/privacy/'")),
+        ("BASE_URL", "javascript:alert(1)", ("base_url", "'javascript:alert(1)'")),
+        ("BASE_URL", "https://example.com/privacy#top", ("base_url", "#fragment")),
     ],
 )
 def test_bad_environment_values_name_the_value(name, value, needles):
@@ -125,6 +133,12 @@ def test_bad_toml_values_name_the_value(toml, text, needles):
         load_settings(path, env={})
     for needle in needles:
         assert needle in str(info.value), str(info.value)
+
+
+def test_a_policy_page_address_is_kept_as_given():
+    url = "https://example.com/legal/privacy/?lang=en"
+    assert load_settings(env={"POLICY_QA_BASE_URL": f"  {url} "}).base_url == url
+    assert load_settings(env={"POLICY_QA_PORT": "65535"}).port == 65535
 
 
 def test_missing_config_file(tmp_path):

@@ -30,7 +30,7 @@ REPHRASE = ("I could not make out a question there. Could you rephrase it in a f
 FOUND = "Here is what our privacy policy says:"
 NOT_COVERED = "Our privacy policy does not seem to cover this."
 CONTACT = " You can ask the privacy team at {inbox}."
-FORWARDED = " I have forwarded your question to {to} (reference {id}); they will follow up."
+FORWARDED = " I have forwarded your question to {to} (reference {id})."
 CLOSEST = "These passages came closest, but may not answer your question:"
 REQUEST_FOUND = ("It sounds like you want to {what}. Here is what our privacy policy says "
                  "about that right; you can also submit your request to the privacy team "

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--file", type=Path, help="read one question per line ('-' for stdin)")
     ask.add_argument("--json", action="store_true", help="print Answer JSON lines")
     ask.add_argument("--escalate", action="store_true",
-                     help="forward unresolved questions to the privacy inbox")
+                     help="queue unresolved questions for the privacy inbox (sent by "
+                          "`policy-qa outbox deliver` or a running `policy-qa serve`)")
+    ask.add_argument("--email", help="with --escalate: the address the team replies to")
     ask.set_defaults(handler=cmd_ask)
 
     chat = sub.add_parser("chat", help="interactive chat in the terminal")
@@ -134,6 +136,9 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                                                     or "none found; set POLICY_QA_INBOX")
     m = index.manifest
     print(f"privacy inbox: {m['inbox'] or '(none)'} ({why})")
+    if not m["inbox"]:
+        print("warning: unanswered questions cannot be forwarded until POLICY_QA_INBOX "
+              "names the privacy team's address", file=sys.stderr)
     if len(docs) == 1:
         none = "(fragment-only: the policy names no page URL; pass --base-url)"
         print(f"links: {m['base_url'] or none}")
@@ -186,13 +191,21 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     questions = _read_questions(args)
     service = build_service(settings, escalate=args.escalate)
     service.index  # noqa: B018 - a missing or foreign index fails even for "hi"
+    if args.email and not args.escalate:
+        raise PolicyQAError("--email is the reply address of escalated questions; add --escalate")
+    queued = 0
     for answer in service.ask_many(questions):
         if args.escalate and not answer.resolved and answer.kind == "unresolved":
-            answer = service.escalate(answer, client="cli")
+            answer = service.escalate(answer, client="cli", email=args.email)
+            queued += answer.escalation is not None
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
             print(f"Q: {answer.question}\n{answer.answer}\n", flush=True)
+    if queued:
+        print(f"policy-qa: {queued} question(s) queued in {settings.outbox} for "
+              f"{service.inbox}; `policy-qa outbox deliver` sends them now (a running "
+              "`policy-qa serve` sends them by itself)", file=sys.stderr)
     return 0
 
 

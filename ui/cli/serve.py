@@ -39,7 +39,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings, service=service)
     title = service.index.manifest.get("title", "privacy policy")
     print(f"policy-qa: serving {title!r} ({len(service.index.chunks)} chunks); "
-          f"questions it cannot answer go to {service.inbox or '(no inbox set)'}")
+          f"questions it cannot answer go to {service.inbox or '(nowhere)'}")
+    if not service.inbox:
+        print("policy-qa: warning: no privacy inbox (the policy names no e-mail address): "
+              "unanswered questions cannot be forwarded; set POLICY_QA_INBOX", file=sys.stderr)
     for name, value in urls(settings.host, settings.port).items():
         print(f"  {name:9} {value}")
     print("Press Ctrl-C to stop.", flush=True)

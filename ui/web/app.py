@@ -236,6 +236,10 @@ def _listener(outbox: Outbox, requests: Any, worker: DeliveryWorker | None) -> A
     return outbox.database.listener(worker.wake, *([requests_db] if same else []))
 
 
+NO_INBOX = ("no privacy inbox: questions the policy does not answer cannot be forwarded; "
+            "set POLICY_QA_INBOX")
+
+
 def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None,
             listener: Any) -> dict:
     try:
@@ -249,7 +253,9 @@ def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None,
         counts = outbox.counts()
     except PolicyQAError:
         counts = {}
+    warnings = [] if not info["loaded"] or service.inbox else [NO_INBOX]
     return {"status": "ok" if info["loaded"] else "error", "index": info, "outbox": counts,
+            "warnings": warnings,
             "delivery_worker": bool(worker is not None and worker.running),
             "delivery_wakeups": "this replica" if listener is None else
             "all replicas" if listener.connected.is_set() else "paused"}

@@ -139,6 +139,8 @@ class HealthOut(BaseModel):
     outbox: dict[str, int] = Field(description="Escalations per status",
                                    examples=[{"queued": 0, "sent": 3, "failed": 0,
                                               "resolved": 1}])
+    warnings: list[str] = Field(default_factory=list, description="What works but needs "
+                                "an operator, e.g. no privacy inbox to forward questions to")
     delivery_worker: bool = Field(description="Whether the e-mail delivery worker runs")
     delivery_wakeups: Literal["this replica", "all replicas", "paused"] = Field(
         "this replica", description="What wakes the worker at once: enqueues on this "

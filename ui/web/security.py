@@ -253,8 +253,10 @@ class SecurityMiddleware:
         if method in SAFE_METHODS:
             return None
         if origin is not None and not self.origin_allowed(origin, headers, scope):
-            return (403, f"cross-origin request from {origin[:100]!r} is not allowed; "
-                         "add it to POLICY_QA_ALLOWED_ORIGINS")
+            fix = ("add it to POLICY_QA_ALLOWED_ORIGINS" if api else
+                   "only this server's own pages may send it (behind a reverse proxy, set "
+                   "POLICY_QA_TRUSTED_PROXIES so its scheme and host are known)")
+            return 403, f"cross-origin request from {origin[:100]!r} is not allowed; {fix}"
         if api and self._declared_too_large(headers):
             return 413, f"request body is too large; the limit is {self.api_body_limit} bytes"
         if self.limiter is not None and method == "POST":

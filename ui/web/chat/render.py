@@ -20,7 +20,7 @@ REPLY_INVITE = ("If you would like a reply, leave your e-mail address below (opt
 EMAIL_SAVED = "Thank you. The privacy team will reply to {email}."
 EMAIL_TOO_LATE = ("Your question has already been sent to {to}. To add your e-mail "
                   "address, please write to {to} directly and mention reference {id}.")
-SENT_TO_TEAM = "I have forwarded your question to {to} (reference {id}); they will follow up."
+SENT_TO_TEAM = "I have forwarded your question to {to} (reference {id})."
 NOT_SENT = "Sorry, I could not forward your question right now: {reason}"
 SLOW_DOWN = "You are asking very quickly. Please wait {seconds} seconds and try again."
 ERROR = "Sorry, I could not answer that: {reason}"
