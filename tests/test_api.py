@@ -90,7 +90,8 @@ def test_ask_returns_the_answer_contract(web):
     (b'{"question": ["do you sell my data?"]}', 422, "must be a string"),
     (b'["do you sell my data?"]', 422, "JSON object"),
     (b"", 422, "JSON object"),
-    (b'{"question": "caf\xe9?"}', 400, ""),
+    (b'{"question": "caf\xe9?"}', 400, "UTF-8"),  # Latin-1, not UTF-8
+    (b"[" * 5000 + b"]" * 5000, 400, "JSON"),  # nested too deeply to parse
 ])
 def test_bad_questions_get_a_clear_json_error(web, raw, status, needle):
     response = post(web, "/api/ask", raw=raw)
@@ -102,8 +103,17 @@ def test_a_non_json_content_type_is_refused(web):
     response = web.client.post("/api/ask", content=b'{"question": "hi"}',
                                headers={"Content-Type": "text/plain",
                                         "X-Forwarded-For": next(_ips)})
-    assert response.status_code == 422
-    assert "application/json" in error_of(response)
+    assert response.status_code == 415
+    assert "application/json" in error_of(response) and "text/plain" in error_of(response)
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/escalations", "/api/requests"])
+def test_other_methods_on_the_api_get_405_not_the_chat_404(web, path):
+    for method in ("GET", "PUT", "DELETE"):
+        response = web.client.request(method, path, headers={"X-Forwarded-For": next(_ips)})
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == "POST"
+        assert "use POST" in error_of(response)
 
 
 @pytest.mark.parametrize(("body", "status", "needle"), [

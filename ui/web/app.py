@@ -40,7 +40,7 @@ from ui.web.chat.widget import build_widget
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.pages import mount_console
 from ui.web.docs import mount_docs
-from ui.web.errors import install_error_handlers
+from ui.web.errors import install_error_handlers, refuse_other_methods
 from ui.web.gradio_guard import GradioGuard, own_cache
 from ui.web.gradio_queue import quiet_queues
 from ui.web.schemas import (
@@ -193,6 +193,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
             "Cache-Control": "public, max-age=300"})
 
     app.add_api_route("/widget.js", widget_js, methods=["HEAD"], include_in_schema=False)
+    refuse_other_methods(app, ["/api/ask", "/api/escalations", "/api/requests"])
 
     mount_console(app, service, settings, analytics, limiter=limiter, cache=cache / "console")
     chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,

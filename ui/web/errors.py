@@ -4,6 +4,7 @@ status the error's type calls for (the table below), for the API and every route
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,6 +48,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind and kind != "application/json":
+            return _error(415, f"Content-Type must be application/json, not {kind[:60]!r}")
         status, message = describe_validation(exc.errors())
         return _error(status, message)
 
@@ -56,12 +60,26 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 413:
             limit = request.scope.get("starlette.max_body_size")
             message = f"request body is too large; the limit is {limit} bytes"
+        elif exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "request body could not be read as JSON (it must be UTF-8, not nested deeply)"
         return _error(exc.status_code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "internal error; the problem has been logged")
+
+
+def refuse_other_methods(app: FastAPI, paths: Sequence[str]) -> None:
+    """A JSON 405 with `Allow: POST` for any other method on these POST-only paths
+    (without it the chat mounted at "/" would answer them with a 404)."""
+    async def wrong_method(request: Request) -> JSONResponse:
+        return _error(405, f"{request.method} is not allowed on {request.url.path}; use POST "
+                           "with a JSON body", {"Allow": "POST"})
+
+    for path in paths:
+        app.add_api_route(path, wrong_method, methods=["GET", "PUT", "PATCH", "DELETE"],
+                          include_in_schema=False)
 
 
 def describe_validation(errors: Any) -> tuple[int, str]:
