@@ -265,7 +265,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_cli_deliver_list_resend_resolve_export(settings: Settings, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+                                                capsys: pytest.CaptureFixture[str],
+                                                korero_index_dir: Path) -> None:
+    settings = settings.replace(index=korero_index_dir)  # --section is checked against it
     outbox = Outbox.from_settings(settings)
     esc = outbox.enqueue("Do you sell my data?\r\nBcc: x@y.z " + "long " * 30, to=INBOX)
     assert run_cli(settings, "list") == 0
@@ -285,6 +287,10 @@ def test_cli_deliver_list_resend_resolve_export(settings: Settings, tmp_path: Pa
         run_cli(settings, "resend", esc.id)
     with pytest.raises(NotFoundError):
         run_cli(settings, "resolve", "esc_unknown", "--note", "x")
+    # a section the index does not have would become training data and a dead link
+    with pytest.raises(PolicyQAError, match="unknown section 'nonexistent-anchor'"):
+        run_cli(settings, "resolve", esc.id, "--note", "x", "--section", "nonexistent-anchor")
+    assert outbox.get(esc.id).status == "sent"
     assert run_cli(settings, "resolve", esc.id, "--note", "answered", "--section",
                    "when-would-we-share-your-information") == 0
     out = tmp_path / "exports" / "resolved.jsonl"

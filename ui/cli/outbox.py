@@ -116,10 +116,24 @@ def cmd_resend(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace, settings: Any) -> int:
+    if args.section:
+        _check_section(args.section, settings.index)
     esc = _outbox(settings).resolve(args.id, args.note, section=args.section)
     where = f" (section #{esc.resolution_section})" if esc.resolution_section else ""
     print(f"{esc.id} resolved{where}")
     return 0
+
+
+def _check_section(section: str, index_dir: Path) -> None:
+    """`--section` must be an anchor of the served index: it becomes training data
+    (`export-resolved`) and the link the team's answer points to."""
+    from index.store import load_index
+
+    anchors = list(dict.fromkeys(c.anchor for c in load_index(index_dir).chunks))
+    if section not in anchors:
+        shown = ", ".join(anchors[:8]) + (", ..." if len(anchors) > 8 else "")
+        raise PolicyQAError(f"unknown section {section[:80]!r}: the index at {index_dir} has "
+                            f"{shown}")
 
 
 def cmd_purge(args: argparse.Namespace, settings: Any) -> int:
