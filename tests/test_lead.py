@@ -28,6 +28,12 @@ SELVES = ("korero", "we")
      "We will never share your data with advertisers.", "no"),
     ("Do you store my password?", "Our team stores nothing. We store your password "
      "encrypted.", "yes"),
+    # independent clauses: the other clause's exception is about another verb
+    ("Do you sell my data?", "Korero does not sell or rent visitor information under any "
+     "circumstances, and we do not share it without consent except as compelled by law.",
+     "no"),
+    ("Do you sell my data?", "We do not sell your data; we share it with processors only "
+     "under contract.", "no"),
 ])
 def test_a_plain_sentence_answers_yes_or_no(question, quote, polarity):
     lead = direct_lead(question, quote, SELVES)
@@ -58,6 +64,12 @@ def test_a_plain_sentence_answers_yes_or_no(question, quote, polarity):
     ("Do you use cookies?", "If you accept them, we use cookies."),
     ("Do you encrypt my data?", "On pages where you log in, we encrypt the data."),
     ("Do you use cookies?", "Some of our pages use cookies, but we use cookies rarely."),
+    # a clause with a condition on the very verb asked spoils the plain one beside it
+    ("Do you sell my data?", "We do not sell your data; if you opt in, we sell it to "
+     "partners."),
+    ("Do you share my data?", "Korero does not sell visitor information, and we do not "
+     "share it without consent except as compelled by law."),
+    ("Do you sell my data?", "We do not sell your data, but we sell reports."),
     # both ways in one quote
     ("Do you use cookies?", "We use cookies. We do not use cookies on the blog."),
     # "can I" needs "can"/"may"/"able"
@@ -109,6 +121,17 @@ def test_the_policy_names_itself():
     assert verdict(query, "Acme does not sell your data.", ("korero", "we")) is None
 
 
+def test_short_names_and_refers_to_definitions_name_the_author():
+    page = ("The OpenGov Foundation (OpenGov), lead developers of Madison, protects "
+            'privacy. In this policy, "Madison" refers to the platform. The General Data '
+            "Protection Regulation (GDPR) applies. Contact Acme Corp (ACME).")
+    # a bracketed short name counts when it is a word of the full one: not an acronym
+    assert self_names(page) == {"we", "opengov", "madison", "acme"}
+    query = parse_question("Does OpenGov sell my data?", self_names(page))
+    assert query is not None
+    assert verdict(query, "OpenGov does not sell member information.", self_names(page)) == "no"
+
+
 def test_the_answer_leads_with_no_for_selling_on_the_real_policy(service):
     answer = service.ask("Do you sell my data?")
     assert answer.resolved
@@ -116,3 +139,22 @@ def test_the_answer_leads_with_no_for_selling_on_the_real_policy(service):
     assert answer.answer.startswith(answer.lead)
     neutral = service.ask("How do I delete my account?")
     assert not neutral.lead.startswith(("Yes", "No"))
+
+
+def test_an_unscripted_policy_answers_no_to_selling(tmp_path, embedder):
+    """OpenGov names itself only by a bracketed short name, and its selling sentence
+    goes on with an exception about sharing: still a plain "No", so resolved."""
+    from index.policy import load_policy
+    from index.store import build_index
+    from qa.service import Service
+    from qa.settings import Settings
+
+    index = build_index(load_policy("tests/data/policies/opengov/privacy-policy.md"), embedder)
+    service = Service(Settings(outbox=tmp_path / "o.sqlite3", maildir=tmp_path / "m",
+                               analytics=tmp_path / "a.sqlite3"), index=index, embedder=embedder)
+    for question in ("Do you sell my data?", "Does OpenGov sell my information?"):
+        answer = service.ask(question)
+        assert answer.resolved, question
+        assert answer.lead.startswith("No \u2014 \u201cOpenGov does not sell"), answer.lead
+    shared = service.ask("Do you share my data?")  # the clause that has an exception
+    assert not shared.lead.startswith(("Yes", "No"))

@@ -134,14 +134,25 @@ _CONDITIONS = re.compile(
 _VISITOR_YES = frozenset({"can", "may", "able"})
 
 
+_SHORT_NAME = re.compile(r"((?:[A-Z][\w&.,'-]*\s+){1,6})\(\s*([A-Z][\w-]{1,30})\s*\)")
+_REFERS = re.compile(r"[\"\u201c]([A-Z][\w-]{1,30})[\"\u201d]\s+(?:refers to|means)\b")
+
+
 def self_names(page_text: str) -> frozenset[str]:
     """How the policy names its author: "we", plus the quoted names of a definition
-    such as `Korero, Inc. (henceforward "Korero", "we" or "us")`, lower-case."""
+    such as `Korero, Inc. (henceforward "Korero", "we" or "us")`, a short name given
+    in brackets after the full one (`The OpenGov Foundation (OpenGov)`: one of its
+    words, so "General Data Protection Regulation (GDPR)" is no name of ours), and
+    `"OpenGov" refers to …`; lower-case."""
     names = {"we"}
     for group in re.finditer(r"\(([^()]{0,200}?[\"\u201c]we[\"\u201d][^()]{0,100})\)",
                              page_text, re.I):
         names.update(n.strip().lower() for n in
                      re.findall(r"[\"\u201c]([^\"\u201d]{1,40})[\"\u201d]", group.group(1)))
+    for full, short in _SHORT_NAME.findall(page_text):
+        if short.lower() in {w.strip(".,").lower() for w in full.split()}:
+            names.add(short.lower())
+    names.update(n.lower() for n in _REFERS.findall(page_text))
     return frozenset(n for n in names if n not in {"us", "our"} and " " not in n)
 
 
@@ -150,23 +161,34 @@ def _is_negation(token: str) -> bool:
 
 
 def verdict(query: YesNo, sentence: str, selves: Iterable[str] = ("we",)) -> Polarity | None:
-    """"yes" or "no" if `sentence` plainly answers `query`, else None."""
+    """"yes" or "no" if `sentence` plainly answers `query`, else None. A sentence of
+    independent clauses ("We do not sell X, and we share Y only …") is read clause by
+    clause: one with a condition refuses only if it has the question's verb too."""
     low = sentence.lower().replace("\u2019", "'")
-    if (len(sentence) > MAX_SENTENCE_CHARS or "?" in low or "|" in low
-            or _CONDITIONS.search(low)):
-        return None  # a condition, a question, a table row: no plain yes or no
-    tokens = _TOKEN.findall(low)
-    stems = {_word_stem(t) for t in tokens if t[0].isalnum()}
-    if not all(mentioned(w, stems) for w in query.words):
-        return None
+    if len(sentence) > MAX_SENTENCE_CHARS or "?" in low or "|" in low:
+        return None  # a question, a table row: no plain yes or no
     subjects = {"you"} if query.about == "visitor" else set(selves) | {"we"}
     found: set[Polarity] = set()
-    for i, token in enumerate(tokens):
-        if token[0].isalnum() and stem(token) == query.verb:
-            polarity = _polarity(query, tokens[:i], subjects)
-            if polarity is not None:
-                found.add(polarity)
+    for clause in _clauses(low, subjects):
+        tokens = _TOKEN.findall(clause)
+        verbs = [i for i, t in enumerate(tokens) if t[0].isalnum() and stem(t) == query.verb]
+        if _CONDITIONS.search(clause):
+            if verbs:
+                return None  # a condition on the very thing asked
+            continue
+        stems = {_word_stem(t) for t in tokens if t[0].isalnum()}
+        if not all(mentioned(w, stems) for w in query.words):
+            continue
+        found.update(p for p in (_polarity(query, tokens[:i], subjects) for i in verbs)
+                     if p is not None)
     return found.pop() if len(found) == 1 else None
+
+
+def _clauses(low: str, subjects: Iterable[str]) -> list[str]:
+    """The sentence's independent clauses: split at "; " and at ", and " or ", or "
+    before a subject of ours ("but" is a condition: never split there)."""
+    names = "|".join(sorted(map(re.escape, {*subjects, "we", "you"}), key=len, reverse=True))
+    return re.split(rf";\s+|,\s+(?:and|or)\s+(?=(?:{names})\b)", low)
 
 
 def mentioned(word: str, stems: set[str]) -> bool:
