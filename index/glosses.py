@@ -47,6 +47,12 @@ GLOSSES = (  # (what it says, whether a text holds it)
 )
 
 
+def holds_contact(text: str) -> bool:
+    """Whether `text` gives a way to reach someone: a postal or e-mail address or a
+    phone number (the first three GLOSSES)."""
+    return any(holds(text) for _, holds in GLOSSES[:3])
+
+
 def glossed(text: str) -> str:
     """`text`, followed by the glosses of the contact details it holds (unchanged when
     it holds none)."""

@@ -182,6 +182,31 @@ def test_a_title_line_is_never_the_whole_quote(korero_index):
     assert quote_for(hit) == "We do not track you across websites."
 
 
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("Who can I email to delete my information?", "You may ask us to delete it by e-mail"),
+    ("How do I contact you?", "You may ask us to delete it by e-mail"),
+    ("whats your email address", "You may ask us to delete it by e-mail"),
+    # not asking how to reach anyone: the best sentence, as ever
+    ("Do you delete my information?", "We delete what we no longer need"),
+    ("Do you collect my email?", "We delete what we no longer need"),
+])
+def test_a_question_asking_how_to_reach_us_quotes_the_address(korero_index, question, quoted):
+    from qa.answering.quotes import contact_first, quote_for
+    from qa.answering.retrieve import Hit
+
+    text = ("You may ask us to delete it by e-mail to privacy@shop.example. "
+            "We delete what we no longer need within thirty days.")
+    fake = dataclasses.replace(korero_index.chunks[0], text=text)
+    spans = sentence_spans(text)
+    hit = Hit(fake, 0.5, 0.5, 0.0, tuple((s, e, v) for (s, e), v in zip(spans, (0.50, 0.61),
+                                                                        strict=True)))
+    chosen = contact_first(question, hit)
+    assert quote_for(chosen).startswith(quoted)
+    assert (chosen.score, chosen.dense) == (hit.score, hit.dense)  # only the quote moves
+    far = dataclasses.replace(hit, sentences=((*spans[0], 0.40), (*spans[1], 0.61)))
+    assert quote_for(contact_first(question, far)).startswith("We delete")  # too far below
+
+
 def test_no_quote_is_only_a_heading(answers, korero_index):
     titles = {c.section for c in korero_index.chunks} | {
         c.subsection for c in korero_index.chunks if c.subsection}

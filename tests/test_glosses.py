@@ -86,3 +86,13 @@ def test_glosses_lift_the_section_holding_the_details(korero_index, korero_polic
     for question, section in QUESTIONS:
         assert _first_places(glossed_retriever, question)[0] == section
         assert _first_places(verbatim, question).index(section) > 0  # without: lower
+
+
+def test_holds_contact_means_a_way_to_reach_someone():
+    from index.glosses import holds_contact
+
+    assert holds_contact("Write to privacy@shop.example with questions.")
+    assert holds_contact("Call us on +1 (212) 555-0100.")
+    assert holds_contact("Korero, Inc. 1 Union Sq W New York, NY 10003")
+    assert not holds_contact("Last Revised: September 4, 2024")  # a date is no address
+    assert not holds_contact("We collect your e-mail address and postal address.")

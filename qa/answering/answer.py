@@ -14,7 +14,7 @@ from urllib.parse import quote as percent_encode
 
 from qa.answering.lead import direct_lead, self_names
 from qa.answering.pages import Page
-from qa.answering.quotes import MAX_QUOTE_CHARS, PageLines, quote_for, quote_of
+from qa.answering.quotes import MAX_QUOTE_CHARS, PageLines, contact_first, quote_for, quote_of
 from qa.answering.retrieve import Hit, Retrieval
 from qa.records import Answer, EscalationRef, Kind, Passage, RequestRef
 
@@ -119,7 +119,8 @@ class Answerer:
         answerability model's), it is resolved when the model says so or when a sentence
         of the best quote answers the yes/no question directly (lead.py: the policy's own
         words, high precision); without one, by the fused score against the threshold."""
-        passages = tuple(self._passage(hit) for hit in _distinct(retrieval.hits, self.top_k))
+        passages = tuple(self._passage(contact_first(retrieval.question, hit))
+                         for hit in _distinct(retrieval.hits, self.top_k))
         direct = direct_lead(retrieval.question, passages[0].quote, self.selves) \
             if passages else None
         if decision is None:
