@@ -356,6 +356,16 @@ def test_build_says_which_inbox_it_chose_and_why(cli, tmp_path):
     assert "cannot be forwarded" not in forced.stderr
 
 
+def test_build_warns_that_a_policy_in_another_language_is_beyond_the_model(cli, tmp_path):
+    german = cli("build", str(ROOT.parent / "shared/policies/mozilla/firefox_privacy_notice.de.md"),
+                 "--out", str(tmp_path / "de"))
+    assert german.returncode == 0, german.stderr
+    assert "does not look English" in german.stderr
+    english = cli("build", str(POLICIES / "opengov/privacy-policy.md"),
+                  "--out", str(tmp_path / "en"))
+    assert english.returncode == 0 and "does not look English" not in english.stderr
+
+
 def test_build_warns_when_unanswered_questions_would_go_nowhere(cli, tmp_path):
     policy = tmp_path / "p.md"
     policy.write_text("# Privacy\n\n## Cookies\n\nWe use cookies to keep you signed in.\n")

@@ -132,6 +132,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         reason = exc.strerror or str(exc)
         raise PolicyQAError(f"cannot write the index to {out}: {reason}") from None
     _report_build(index.manifest, docs, out)
+    _warn_language(docs)
     why = "POLICY_QA_INBOX" if settings.inbox else (choose_inbox(docs)[1]
                                                     or "none found; set POLICY_QA_INBOX")
     m = index.manifest
@@ -147,6 +148,16 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
               f"scaled on {decision['bank_questions']} generic unanswerable questions "
               "(no labels of this policy)")
     return 0
+
+
+def _warn_language(docs: list) -> None:
+    from index.stopwords import looks_english
+
+    for doc in docs:
+        if not looks_english(doc.policy.source[doc.policy.body_start:]):
+            print(f"warning: {doc.policy.name} does not look English; the packaged model "
+                  "understands English only (a policy in another language needs a "
+                  "multilingual model: POLICY_QA_MODEL)", file=sys.stderr)
 
 
 def _report_build(m: dict, docs: list, out: Path) -> None:
