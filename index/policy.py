@@ -25,12 +25,23 @@ from index.text import heading_level, heading_lines, render_block, render_inline
 
 MAX_POLICY_BYTES = MAX_TEXT_BYTES
 
+# a date as policies write it: "September 9, 2020", "9 September 2020", "4. Mai 2026",
+# "2020-09-09", with an optional weekday before it ("Montag, 4. Mai 2026")
+_DATE = (r"(?:[^\W\d_]+,\s+)?([^\W\d_]{3,}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}"
+         r"|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th|\.)? [^\W\d_]{3,}\.?,? \d{4})")
+# anywhere in the text: a phrase that can only introduce the revision date
 _REVISED = re.compile(
-    r"(?:last\s+(?:revised|updated|modified)|effective(?:\s+date)?)\s*(?:on)?\s*[:\-–]?\s*"
-    r"\**\s*([A-Z][a-z]+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{4}-\d{2}-\d{2}"
-    r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]+,? \d{4})",
-    re.I,
-)
+    r"(?:last\s+(?:revised|updated|modified)|effective(?:\s+date)?|zuletzt\s+(?:aktualisiert"
+    r"|geändert)|gültig\s+(?:ab|seit))\s*(?:on|am)?\s*[:\-–]?\s*\**\s*" + _DATE, re.I)
+# near the top only: a line that is nothing but a date, maybe after "Updated", "Effective",
+# "Version", "Stand" (German) ...; the month must then be a month's name
+_MONTHS = r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|märz|mai|okt|dez|\d{4}-"
+_DATE_LINE = re.compile(
+    r"(?:(?:last\s+)?(?:updated|revised|modified)|effective(?:\s+date)?|version|dated?"
+    r"|published|gültig\s+(?:ab|seit)|stand|zuletzt\s+aktualisiert)?\s*(?:on|am|as of)?\s*"
+    r"[:\-–]?\s*" + _DATE + r"\.?", re.I)
+_DATETIME_ATTRIBUTE = re.compile(r"^\s*\{:[^{}\n]*\bdatetime=[\"']?(\d{4}-\d{2}-\d{2})")
+TOP_LINES = 4  # how many lines of text before the first section heading count as the top
 _URL_KEYS = ("url", "canonical", "canonical_url", "og_url")
 
 
@@ -127,14 +138,16 @@ def parse_policy(data: bytes | str, name: str = "policy", *, base_url: str = "")
 
 def _title(meta: dict, body: str, name: str) -> str:
     """The H1's text, else the file's own title (front matter, `<title>`, document
-    properties), else a short first line that is not a heading, else the file name."""
+    properties), else a short first line that is not a heading or a date, else the file
+    name."""
     h1 = next((text for _, level, text in heading_lines(body) if level == 1 and text), None)
     if h1:
         return h1
     for key in ("title", "og_title"):
         if isinstance(meta.get(key), str) and render_inline(meta[key]).strip():
             return render_inline(meta[key])
-    first_line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+    first_line = next((ln.strip() for ln in body.splitlines()
+                       if ln.strip() and not date_of_line(render_inline(ln))), "")
     if first_line and not heading_level(first_line):
         first_line = render_inline(first_line)
         if first_line and len(first_line) <= 80 and not first_line.endswith((".", ",", ";")):
@@ -143,11 +156,41 @@ def _title(meta: dict, body: str, name: str) -> str:
 
 
 def _last_revised(meta: dict, body: str) -> str | None:
+    """Front matter; else a "Last revised/updated", "Effective (date)" or "Gültig ab"
+    date anywhere; else a date line at the top (`top_date`)."""
     for key in ("last_revised", "last_updated", "updated", "date"):
         if meta.get(key):
             return str(meta[key])
-    match = _REVISED.search(body)
-    return match.group(1) if match else None
+    match = _REVISED.search(unescape(body))
+    return match.group(1) if match else top_date(body)
+
+
+def top_date(body: str) -> str | None:
+    """The date of a line at the top of the policy (among its first TOP_LINES lines of
+    text, before its first section heading) that is nothing but a date, maybe after
+    "Updated", "Effective", "Gültig ab" …, else a kramdown attribute list there
+    (`{: datetime="2020-09-09" }`). A date inside a paragraph is never taken."""
+    headings = {number: level for number, level, _ in heading_lines(body)}
+    seen, found = 0, None
+    for number, line in enumerate(body.split("\n")):
+        if headings.get(number, 1) > 1 or seen >= TOP_LINES:
+            break
+        attribute = _DATETIME_ATTRIBUTE.match(line)
+        found = found or (attribute.group(1) if attribute else None)
+        text = render_inline(line)
+        if text and number not in headings:
+            seen += 1
+            if date_of_line(text):
+                return date_of_line(text)
+    return found
+
+
+def date_of_line(text: str) -> str | None:
+    """The date of a line of reader text that is nothing but a date (with a month's
+    name, or ISO), maybe after "Updated", "Effective", "Gültig ab" …; else None."""
+    match = _DATE_LINE.fullmatch(text.strip())
+    word = re.search(r"[^\W\d_]{3,}|^\d{4}-", match.group(1)) if match else None
+    return match.group(1) if word and re.match(_MONTHS, word.group(0).lower()) else None
 
 
 def page_url(meta: dict) -> str:

@@ -60,7 +60,7 @@ _HEADING_LINE = re.compile(r"^\s*(#{1,6})(?: +(.*?))?\s*$")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t\r]*$")  # the underline of "Title\n====="
-_TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$")
+_TABLE_DELIMITER = re.compile(r"^\s*(?:\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?|\|\s*:?-+:?\s*\|)\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|(.*)\|[ \t\r]*$")
 _CELL_BAR = re.compile(r"(?<!\\)\|")
 _LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:[ \t]*\S+.*$")
@@ -187,8 +187,10 @@ def render_inline(text: str) -> str:
 _ANY_TAG = re.compile(r"<[^<>\n]*>")
 _LIST_START = re.compile(r"^[ \t]*(?:[*+-]|\d{1,3}[.)])[ \t]+\S*", re.M)  # "1. " is no sentence
 _ROW = re.compile(r"^[ \t]*\|.*\|[ \t\r]*$", re.M)
+# a table's header row and its |---| line: a cut between them would make the header text
+_HEAD_ROW = re.compile(r"^[ \t]*\|.*\|[ \t\r]*\n[ \t]*\|?[ \t:|-]*-[ \t:|-]*\r?$", re.M)
 _INLINE_CONSTRUCTS = (_IAL, _COMMENT, _AUTOLINK, _IMAGE, _LINK, _REF_LINK, _ANY_TAG, _CODE, _STRONG,
-                      _EM_STAR, _EM_UNDER, _LIST_START, _ROW)
+                      _EM_STAR, _EM_UNDER, _LIST_START, _ROW, _HEAD_ROW)
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 
@@ -225,13 +227,24 @@ def lead_in(paragraph: str) -> tuple[str, str] | None:
     return (title, paragraph[match.end() :]) if title else None
 
 
+CELL_SEPARATOR = " | "  # between a table row's cells in reader text (never in a link)
+
+
+def table_cells(row: str) -> list[str]:
+    """The cells of a pipe-table row (the text between its outer bars), as Markdown."""
+    return [cell.strip() for cell in _CELL_BAR.split(row)]
+
+
 def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     """Block Markdown to reader text: one line per paragraph, list item, heading or
     bold lead-in; line wraps inside a paragraph become single spaces.
 
     Section headings (h1-h3) are dropped unless `keep_headings`; minor headings
     (h4-h6) always stay, as lines of their own, because they title sub-sections
-    inside a chunk, like bold lead-ins. Attribute lists (`{: #id }`) are markup."""
+    inside a chunk, like bold lead-ins. Attribute lists (`{: #id }`) are markup. A table
+    row is a line of its own, its non-empty cells joined by CELL_SEPARATOR (what a row
+    is about stays beside what it says); the header row (above `|---|`) is column
+    labels, no text. A quote's link never spans cells (qa/answering/quotes.py)."""
     blocks: list[list[str] | str] = []  # a str is a heading, rendered as is
     current: list[str] | None = None
     markdown = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
@@ -252,10 +265,12 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
                 blocks.append(heading[1])
             continue
         row = _TABLE_ROW.match(line)
-        if row:  # a table row is a line of its own, cells apart
-            cells = _CELL_BAR.split(row.group(1))
-            blocks.append([" | ".join(cell.strip() for cell in cells)])
+        if row:  # a table row: a line of its own, cells apart; the header row is no text
             current = None
+            following = lines[number + 1] if number + 1 < len(lines) else ""
+            cells = [cell for cell in table_cells(row.group(1)) if cell]
+            if cells and not _TABLE_DELIMITER.match(following):
+                blocks.append([CELL_SEPARATOR.join(cells)])
             continue
         line = _QUOTE.sub("", line)
         if _LIST_ITEM.match(line) or current is None:

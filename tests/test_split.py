@@ -205,7 +205,7 @@ def test_setext_headings_tables_and_link_definitions():
     assert [(c.anchor, c.text) for c in chunks] == [
         ("acme-privacy-policy", "Intro text."),
         ("what-we-collect",
-         "Data | Kept\nEmail | 2 years\nIP address | 14 days\nSee the ref."),
+         "Email | 2 years\nIP address | 14 days\nSee the ref."),
     ]
 
 

@@ -61,10 +61,10 @@ def test_heading_lines_know_setext_headings():
     assert render_block(md, keep_headings=True).split("\n")[:2] == ["Privacy", "Text."]
 
 
-def test_tables_render_a_row_per_line_without_the_delimiter_row():
-    md = "| Data | Kept |\n|:-----|-----:|\n| Email, name | 2 **years** |\n| IP | 14 days |\n"
-    assert render_block(md).split("\n") == ["Data | Kept", "Email, name | 2 years",
-                                            "IP | 14 days"]
+def test_tables_render_a_row_per_line_without_the_header_and_delimiter_rows():
+    md = ("| Data | Kept |\n|:-----|-----:|\n| Email, name | 2 **years** |\n| IP | 14 days |\n"
+          "| a \\| b |  |\n")
+    assert render_block(md).split("\n") == ["Email, name | 2 years", "IP | 14 days", "a | b"]
 
 
 def test_link_reference_definitions_are_not_text():

@@ -5,7 +5,8 @@ Markdown and plain text pass through unchanged, so chunk offsets point into the
 file as read. HTML, PDF and Word documents are written out as Markdown whose
 rendering (`index.text.render_block`) is exactly the reader's text of the source:
 headings as `#` lines with the source's own ids as attribute lists (`{#id}`),
-paragraphs and list items one per line, tables as `| a | b |` rows, every other
+paragraphs and list items one per line, tables as `| a | b |` rows (read as one line
+per cell, the header row not text: `index.text.render_block`), every other
 character escaped. Format modules are imported only when a file needs them.
 """
 
@@ -21,12 +22,14 @@ from index.formats.common import (
     MAX_UNZIPPED_BYTES,
     Converted,
     attributes,
+    cell_text,
     decode_text,
     detect,
     escape,
     guard_line_start,
     heading,
     paragraph,
+    table,
     table_row,
     unescape,
 )
@@ -38,6 +41,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "MAX_UNZIPPED_BYTES",
     "attributes",
+    "cell_text",
     "convert",
     "decode_text",
     "detect",
@@ -45,6 +49,7 @@ __all__ = [
     "guard_line_start",
     "heading",
     "paragraph",
+    "table",
     "table_row",
     "unescape",
 ]

@@ -148,6 +148,27 @@ def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(escape(c).strip() for c in cells) + " |"
 
 
+def table(header: list[str] | None, rows: list[list[str]]) -> str:
+    """A pipe table. Its rendering (`index.text.render_block`) reads each row's cells
+    as lines of their own; the header row is column labels, not text, so a table
+    without one gets an empty header row (its first row is data)."""
+    width = max(len(r) for r in [*rows, header or []])
+    lines = [table_row((header or []) + [""] * (width - len(header or [])))]
+    lines.append("|" + " --- |" * width)
+    lines.extend(table_row(r + [""] * (width - len(r))) for r in rows)
+    return "\n".join(lines)
+
+
+def cell_text(parts: list[str]) -> str:
+    """A table cell's paragraphs or list items on one line: "; " between items, a
+    space after a part that ends a sentence ("Technical data; Location")."""
+    out = ""
+    for part in (" ".join(p.split()) for p in parts):
+        if part:
+            out += ("" if not out else " " if out[-1] in ".!?:;," else "; ") + part
+    return out
+
+
 _ID = re.compile(r"[^\s{}#]+")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 

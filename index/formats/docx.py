@@ -15,10 +15,11 @@ import re
 from index.errors import PolicyError
 from index.formats.common import (
     Converted,
+    cell_text,
     escape,
     guard_line_start,
     heading,
-    table_row,
+    table,
 )
 
 _HEADING_STYLE = re.compile(r"(?:heading|überschrift|titre|título|titolo|kop|rubrik)\s*(\d)",
@@ -147,14 +148,20 @@ def _link(text: str, url: str) -> str:
     return escape(text)
 
 
-def _table(table, out: list[str]) -> None:
-    rows = []
-    for row in table.rows:
-        cells = [" ".join(cell.text.split()) for cell in row.cells]
-        if any(cells):
-            rows.append(cells)
-    if rows:
-        width = max(len(r) for r in rows)
-        lines = [table_row(r + [""] * (width - len(r))) for r in rows]
-        lines.insert(1, "|" + " --- |" * width)
-        out.append("\n".join(lines))
+def _table(grid, out: list[str]) -> None:
+    """A pipe table; the first row is its header only when Word marks it so ("repeat
+    as header row") or it is all bold, else every row is data."""
+    rows = [[cell_text([p.text for p in cell.paragraphs]) for cell in row.cells]
+            for row in grid.rows]
+    marked = bool(grid.rows) and _is_header(grid.rows[0])
+    header = rows[0] if marked else None
+    rows = [r for r in rows[1 if marked else 0:] if any(r)]
+    if rows or header:
+        out.append(table(header, rows or [[]]))
+
+
+def _is_header(row) -> bool:
+    if row._tr.find(f"{{{_W}}}trPr/{{{_W}}}tblHeader") is not None:
+        return True
+    runs = [r for cell in row.cells for p in cell.paragraphs for r in p.runs if r.text.strip()]
+    return bool(runs) and all(r.bold for r in runs)

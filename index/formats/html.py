@@ -19,11 +19,12 @@ from index.errors import PolicyError
 from index.formats.common import (
     Converted,
     attributes,
+    cell_text,
     decode_text,
     escape,
     guard_line_start,
     heading,
-    table_row,
+    table,
 )
 
 _DROP = ("script", "style", "noscript", "template", "svg", "canvas", "iframe", "object",
@@ -241,16 +242,20 @@ class _Writer:
         self.flush()
 
     def table(self, el: etree._Element) -> None:
+        """A pipe table: the header row (the rows of `<thead>`, else a first row of
+        `<th>` only) apart, each row's cells with their paragraphs and list items
+        apart ("Technical data; Location")."""
         caption = el.find("caption")
         if caption is not None and _text(caption):
             self.out.append(guard_line_start(escape(_text(caption)).strip()))
-        rows = [[_text(c) for c in tr if c.tag in ("td", "th")] for tr in el.iter("tr")]
-        rows = [r for r in rows if any(r)]
+        rows = [tr for tr in el.iter("tr") if _cells(tr) and any(map(_text, _cells(tr)))]
+        head = [tr for tr in rows if tr.getparent().tag == "thead"] or [
+            tr for tr in rows[:1] if all(c.tag == "th" for c in _cells(tr))]
         if rows:
-            width = max(len(r) for r in rows)
-            lines = [table_row(r + [""] * (width - len(r))) for r in rows]
-            lines.insert(1, "|" + " --- |" * width)
-            self.out.append("\n".join(lines))
+            header = [" ".join(t for t in texts if t) for texts in zip(*(
+                [_text(c) for c in _cells(tr)] for tr in head), strict=False)]
+            body = [[_cell(c) for c in _cells(tr)] for tr in rows if tr not in head]
+            self.out.append(table(header or None, body or [[]]))
             self.listing = False
 
     def opened_section(self, el: etree._Element) -> str | None:
@@ -261,3 +266,26 @@ class _Writer:
                 and not (parent.text or "").strip()):
             return parent.get("id")
         return None
+
+
+def _cells(tr: etree._Element) -> list[etree._Element]:
+    return [c for c in tr if c.tag in ("td", "th")]
+
+
+def _cell(cell: etree._Element) -> str:
+    """A cell's text: its paragraphs and list items as parts (`cell_text`)."""
+    parts = [""]
+
+    def walk(el: etree._Element) -> None:
+        parts[-1] += el.text or ""
+        for child in el:
+            block = child.tag in _BLOCKS
+            if block:
+                parts.append("")
+            walk(child)
+            if block:
+                parts.append("")
+            parts[-1] += child.tail or ""
+
+    walk(cell)
+    return cell_text(parts)

@@ -15,7 +15,8 @@ the ellipsis "…" for what is left out:
   request …”.
 
 Every piece is a verbatim run of the page's reader text; the link's text fragment is
-built from the item (the part that answers), see `Quote.anchor_text`.
+built from the item (the part that answers), see `Quote.anchor_text`, and for a table
+row from its longest cell (a page shows cells apart, so no fragment can span them).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from index.glosses import holds_contact
-from index.text import sentence_spans
+from index.text import CELL_SEPARATOR, sentence_spans
 from qa.answering.retrieve import Hit
 
 MAX_QUOTE_CHARS = 420
@@ -141,6 +142,8 @@ def quote_of(hit: Hit, page: PageLines | None = None) -> Quote:
     sents = list(hit.sentences)
     lo, hi = _grow(text, sents, _best(text, sents))
     core = text[sents[lo][0]: sents[hi][1]]
+    if CELL_SEPARATOR in core:  # a table row: the page shows its cells apart
+        return Quote(core, max(core.split(CELL_SEPARATOR), key=len).strip())
     line_start = text.rfind("\n", 0, sents[lo][0]) + 1
     line_end = text.find("\n", sents[hi][1])
     line = text[line_start: len(text) if line_end < 0 else line_end]

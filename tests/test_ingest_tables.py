@@ -1,0 +1,112 @@
+"""Tables as a reader reads them: each row a line of its own (what it is about beside
+what it says), cells apart, list items in a cell apart ("Technical data; Location"), the
+header row no text (never a passage of its own); a quote's link text fragment is one
+cell's words, which the published page can match (a text fragment never spans cells)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote
+
+import lxml.html
+import pytest
+
+from index.policy import load_policy, parse_policy
+from index.split import split_policy
+from index.store import build_index
+from index.text import render_block, sentence_spans
+from qa.answering.answer import text_fragment
+from qa.answering.quotes import quote_of
+from qa.answering.retrieve import Hit
+from qa.service import Service
+from qa.settings import Settings
+
+ACCOUNTS = Path(__file__).parent / "data" / "policies" / "mozilla" / (
+    "mozilla_accounts_privacy_notice.html")
+TABLE_SECTIONS = ("How we share your personal data", "Data definitions", "Lawful bases")
+_LEAVES = ("p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "caption")
+
+
+def _page_blocks(path: Path) -> list[str]:
+    """The text of each innermost block of the page: what one text fragment can match."""
+    page = lxml.html.document_fromstring(path.read_text("utf-8"))
+    return [" ".join(el.text_content().split()).lower() for el in page.iter(*_LEAVES)
+            if next(el.iterdescendants(*_LEAVES), None) is None]
+
+
+@pytest.fixture(scope="module")
+def accounts():
+    policy = load_policy(ACCOUNTS)
+    return policy, split_policy(policy)
+
+
+def test_html_table_rows_read_as_lines_with_list_items_apart(accounts):
+    _, chunks = accounts
+    lines = [line for c in chunks if c.section == "Lawful bases" for line in c.text.split("\n")]
+    assert (
+        "To provide and improve security | Technical data; Location; Unique identifiers; "
+        "Authorization data; Contact data | Contract to provide a secure infrastructure to "
+        "enable Mozilla accounts to operate. Legitimate interest in providing additional "
+        "security measures, such as the ability to use 2-factor authentication.") in lines
+    assert "What we use your data for" not in " ".join(lines)  # the header row
+
+
+def test_every_sentence_of_a_table_links_with_a_fragment_the_page_can_match(accounts):
+    policy, chunks = accounts
+    page_text = render_block(policy.body, keep_headings=True).lower()
+    blocks = _page_blocks(ACCOUNTS)
+    checked = 0
+    for chunk in (c for c in chunks if c.section in TABLE_SECTIONS):
+        for start, end in sentence_spans(chunk.text):
+            anchor = quote_of(Hit(chunk, 0.5, 0.5, 0.0, ((start, end, 0.5),))).anchor_text
+            if ";" in anchor:  # a cell's list: its items are blocks of their own
+                continue
+            fragment = unquote(text_fragment(anchor, page_text).split("=", 1)[1]).lower()
+            assert "|" not in fragment
+            assert any(fragment in block for block in blocks), (fragment, anchor)
+            checked += 1
+    assert checked >= 25
+
+
+def test_the_lawful_basis_answer_quotes_a_cell_not_the_header_row(embedder, accounts):
+    policy, _ = accounts
+    service = Service(Settings(cache_size=0), index=build_index(policy, embedder),
+                      embedder=embedder)
+    answer = service.ask("What is your lawful basis for processing my data for security?")
+    blocks = _page_blocks(ACCOUNTS)
+    assert answer.passages
+    for passage in answer.passages:
+        assert "What we use your data for" not in passage.quote
+        fragment = unquote(passage.url.split(":~:text=", 1)[1]).lower()
+        assert "%7c" not in passage.url.lower() and "|" not in fragment
+        if ";" not in fragment:
+            assert any(fragment in block for block in blocks), passage.url
+
+
+def test_markdown_pipe_tables_read_like_html_tables():
+    md = ("# P\n\n## Retention\n\n| Data | Kept |\n| --- | --- |\n| Orders | 7 years |\n"
+          "| Logs \\| traces | 14 days |\n")
+    html = ("<main><h1>P</h1><h2>Retention</h2><table><thead><tr><th>Data</th><th>Kept</th>"
+            "</tr></thead><tbody><tr><td>Orders</td><td>7 years</td></tr><tr><td>Logs | traces"
+            "</td><td><p>14 days</p></td></tr></tbody></table></main>")
+    texts = [[c.text for c in split_policy(parse_policy(doc, name=name))]
+             for doc, name in ((md, "p.md"), (html, "p.html"))]
+    assert texts[0] == texts[1] == ["Orders | 7 years\nLogs | traces | 14 days"]
+
+
+def test_html_tables_without_a_header_row_and_with_two():
+    page = ("<main><h1>P</h1><table><tr><td>Orders</td><td><ul><li>name</li><li>address"
+            "</li></ul></td></tr></table><table><thead><tr><th>Data</th></tr><tr><th>Kept</th>"
+            "</tr></thead><tr><td>Logs</td></tr></table><p>The end.</p></main>")
+    chunks = split_policy(parse_policy(page, name="p.html"))
+    assert "\n".join(c.text for c in chunks) == "Orders | name; address\nLogs\nThe end."
+
+
+def test_a_cut_never_falls_between_the_header_row_and_its_delimiter():
+    from index.split import SplitSettings
+
+    intro = "We keep these records for as long as the law requires us to keep them."
+    md = f"# P\n\n{intro}\n| Record | Kept |\n| --- | --- |\n| Orders | 7 years |\n"
+    for size in range(40, 120, 7):
+        chunks = split_policy(parse_policy(md, name="p.md"), SplitSettings(chunk_size=size))
+        assert "Record" not in " ".join(c.text for c in chunks), size
