@@ -214,9 +214,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"Q: {answer.question}\n{answer.answer}\n", flush=True)
     if queued:
-        print(f"policy-qa: {queued} question(s) queued in {settings.outbox} for "
-              f"{service.inbox}; `policy-qa outbox deliver` sends them now (a running "
-              "`policy-qa serve` sends them by itself)", file=sys.stderr)
+        where = "the database" if settings.database_url else str(settings.outbox)
+        print(f"policy-qa: {queued} question(s) queued in {where} for {service.inbox}; "
+              "`policy-qa outbox deliver` sends them now (a running `policy-qa serve` "
+              "sends them by itself)", file=sys.stderr)
     return 0
 
 
