@@ -228,6 +228,7 @@ def lead_in(paragraph: str) -> tuple[str, str] | None:
 
 
 CELL_SEPARATOR = " | "  # between a table row's cells in reader text (never in a link)
+CELL_ITEMS = "; "  # between the list items or paragraphs of one cell (formats/common.py)
 
 
 def table_cells(row: str) -> list[str]:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from index.glosses import holds_contact
-from index.text import CELL_SEPARATOR, sentence_spans
+from index.text import CELL_ITEMS, CELL_SEPARATOR, sentence_spans
 from qa.answering.retrieve import Hit
 
 MAX_QUOTE_CHARS = 420
@@ -143,7 +143,7 @@ def quote_of(hit: Hit, page: PageLines | None = None) -> Quote:
     lo, hi = _grow(text, sents, _best(text, sents))
     core = text[sents[lo][0]: sents[hi][1]]
     if CELL_SEPARATOR in core:  # a table row: the page shows its cells apart
-        return Quote(core, max(core.split(CELL_SEPARATOR), key=len).strip())
+        return Quote(core, _one_block(core))
     line_start = text.rfind("\n", 0, sents[lo][0]) + 1
     line_end = text.find("\n", sents[hi][1])
     line = text[line_start: len(text) if line_end < 0 else line_end]
@@ -158,6 +158,13 @@ def quote_of(hit: Hit, page: PageLines | None = None) -> Quote:
     if len(shown) > MAX_QUOTE_CHARS:
         return Quote(core, core)
     return Quote(shown, item)
+
+
+def _one_block(row: str) -> str:
+    """The words of a table row that one block of the page shows: its longest cell, and
+    of a cell's list ("Technical data; Location"), its longest item."""
+    cell = max(row.split(CELL_SEPARATOR), key=len)
+    return max(cell.split(CELL_ITEMS), key=len).strip()
 
 
 def _best(text: str, sents: list) -> int:
