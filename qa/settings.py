@@ -160,13 +160,22 @@ def _public_url(url: str) -> str:
     url = str(url or "").strip().rstrip("/")
     if not url:
         return ""
-    parts = urlsplit(url)
-    ok = (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query
-          and not parts.fragment and "@" not in parts.netloc
-          and not any(c.isspace() or not c.isprintable() for c in url))
+    ok = _web_address(url) and not urlsplit(url).query
     _check(ok, "public_url must be the server's address like https://help.example.com "
                f"(http or https, no query or fragment). Currently, public_url is {url[:80]!r}")
     return url
+
+
+def _web_address(url: str) -> bool:
+    """An absolute http(s) URL with a host, no fragment, no credentials and nothing
+    unprintable (public_url also refuses a query)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": an unbalanced IPv6 bracket
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
+            and "@" not in parts.netloc
+            and not any(c.isspace() or not c.isprintable() for c in url))
 
 
 def _base_url(url: str) -> str:
@@ -175,12 +184,9 @@ def _base_url(url: str) -> str:
     url = str(url or "").strip()
     if not url:
         return ""
-    parts = urlsplit(url)
-    ok = (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
-          and "@" not in parts.netloc
-          and not any(c.isspace() or not c.isprintable() for c in url))
-    _check(ok, "base_url must be the policy page's address like https://example.com/privacy "
-               f"(http or https, no #fragment). Currently, base_url is {url[:80]!r}")
+    _check(_web_address(url), "base_url must be the policy page's address like "
+           "https://example.com/privacy (http or https, no #fragment). Currently, base_url "
+           f"is {url[:80]!r}")
     return url
 
 

@@ -107,6 +107,8 @@ def test_replace_converts_values_like_the_environment():
         ("BASE_URL", "www.example.com/privacy/", ("base_url", "'www.example.com/privacy/'")),
         ("BASE_URL", "javascript:alert(1)", ("base_url", "'javascript:alert(1)'")),
         ("BASE_URL", "https://example.com/privacy#top", ("base_url", "#fragment")),
+        ("BASE_URL", "http://[::1/privacy", ("base_url",)),  # urlsplit itself refuses it
+        ("PUBLIC_URL", "https://help.example?x=1", ("public_url", "no query")),
     ],
 )
 def test_bad_environment_values_name_the_value(name, value, needles):

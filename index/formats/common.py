@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from index.errors import PolicyError
+from index.text import CELL_ITEMS
 
 MAX_TEXT_BYTES = 5_000_000  # Markdown, HTML, plain text
 MAX_DOCUMENT_BYTES = 20_000_000  # PDF, Word
@@ -160,12 +161,12 @@ def table(header: list[str] | None, rows: list[list[str]]) -> str:
 
 
 def cell_text(parts: list[str]) -> str:
-    """A table cell's paragraphs or list items on one line: "; " between items, a
-    space after a part that ends a sentence ("Technical data; Location")."""
+    """A table cell's paragraphs or list items on one line: CELL_ITEMS between items,
+    a space after a part that ends a sentence ("Technical data; Location")."""
     out = ""
     for part in (" ".join(p.split()) for p in parts):
         if part:
-            out += ("" if not out else " " if out[-1] in ".!?:;," else "; ") + part
+            out += ("" if not out else " " if out[-1] in ".!?:;," else CELL_ITEMS) + part
     return out
 
 

@@ -154,7 +154,7 @@ def _warn_language(docs: list) -> None:
     from index.stopwords import looks_english
 
     for doc in docs:
-        if not looks_english(doc.policy.source[doc.policy.body_start:]):
+        if not looks_english(doc.policy.body):
             print(f"warning: {doc.policy.name} does not look English; the packaged model "
                   "understands English only (a policy in another language needs a "
                   "multilingual model: POLICY_QA_MODEL)", file=sys.stderr)
