@@ -127,6 +127,11 @@ class Policy:
                 again = np.argsort(-blend(weights, fused[q, best], late[q, best]),
                                    kind="stable")
                 order[q, :CANDIDATES] = best[again]
+        return self.counted(order, golden)
+
+    def counted(self, order: np.ndarray, golden: np.ndarray) -> tuple[float, float]:
+        """hit@1 and hit@3 of each question's chunks ranked as `order` says (questions x
+        chunks, best first), counted over their first three distinct places."""
         h1 = h3 = 0
         for q, ranked in enumerate(order[:, :10]):
             reading = reading_list((self.place_ids[i],) for i in ranked)[:3]

@@ -68,12 +68,14 @@ def auc(score: np.ndarray, y: np.ndarray) -> float:
                  / (len(pos) * len(neg)))
 
 
-def held_out_logits(data: dict, held: str) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped rule's logit on `held`'s measured set, fitted without it."""
-    th, prior = lopo.fit_model(data, [p for p in lopo.POLICIES if p != held], COLS, True,
-                               False, "shift")
+def held_out_logits(data: dict, held: str, cols: list[int] = COLS,
+                    policies: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped rule's logit (over feature columns `cols`) on `held`'s measured set,
+    fitted on the other `policies` (default: the five)."""
+    others = [p for p in policies or lopo.POLICIES if p != held]
+    th, prior = lopo.fit_model(data, others, cols, True, False, "shift")
     s = lopo.POLICIES[held][2]
-    x = lopo.design(data, held, s, COLS, prior, False, "shift")
+    x = lopo.design(data, held, s, cols, prior, False, "shift")
     return x @ th[:-1] + th[-1], data[held][s]["y"]
 
 
@@ -205,13 +207,8 @@ def late_signal(data: dict, cache: Path) -> None:
         joined = {p: {s: {**d, "x": np.hstack([d["x"], extra[p][s]]) if with_late
                           else d["x"]} for s, d in sets.items()} for p, sets in data.items()}
         cols = list(range(len(lopo.FEATURES) + with_late))
-        found = []
-        for held in lopo.POLICIES:
-            th, prior = lopo.fit_model(joined, [p for p in lopo.POLICIES if p != held], cols,
-                                       True, False, "shift")
-            s = lopo.POLICIES[held][2]
-            x = lopo.design(joined, held, s, cols, prior, False, "shift")
-            found.append(lopo.rates(x @ th[:-1] + th[-1] >= 0, joined[held][s]["y"]))
+        found = [lopo.rates(z >= 0, y) for z, y in
+                 (held_out_logits(joined, held, cols) for held in lopo.POLICIES)]
         print(f"   {label:22s} {np.mean([r[2] for r in found]):.3f}  "
               f"{min(min(r[0], r[1]) for r in found):.2f}  "
               + "  ".join(f"{r[0]:.2f}/{r[1]:.2f}" for r in found))

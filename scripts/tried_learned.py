@@ -34,13 +34,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import answerability_lopo as lopo  # noqa: E402
 import retrieval_lopo as rlopo  # noqa: E402
+import tried_ideas as ideas  # noqa: E402
 
 from index.embed import Embedder  # noqa: E402
 from index.store import load_index  # noqa: E402
 from index.vectors import unit_scores  # noqa: E402
-from qa.answering.late import CANDIDATES  # noqa: E402
-from qa.answering.retrieve import CONFIDENCE, Retriever, Weights, blend, fuse  # noqa: E402
-from qa.evaluation.metrics import reading_list  # noqa: E402
+from qa.answering.retrieve import CONFIDENCE, Retriever, Weights, fuse  # noqa: E402
 from qa.normalize import tokenize  # noqa: E402
 
 CACHE = Path("/tmp/answerability")
@@ -77,14 +76,9 @@ def chunk_scale(scores: np.ndarray, bank: np.ndarray) -> np.ndarray:
 
 
 def held_out(data: dict, cols: list[int], policies: list[str]) -> list[tuple]:
-    found = []
-    for held in policies:
-        th, prior = lopo.fit_model(data, [p for p in policies if p != held], cols, True,
-                                   False, "shift")
-        s = lopo.POLICIES[held][2]
-        x = lopo.design(data, held, s, cols, prior, False, "shift")
-        found.append(lopo.rates(x @ th[:-1] + th[-1] >= 0, data[held][s]["y"]))
-    return found
+    """The shipped rule over `cols`, each of `policies` held out: (AR, UU, BA)."""
+    return [lopo.rates(z >= 0, y) for z, y in
+            (ideas.held_out_logits(data, held, cols, policies) for held in policies)]
 
 
 def show_rates(label: str, found: list[tuple]) -> None:
@@ -149,26 +143,12 @@ class Ranked:
         return np.stack(f, axis=-1), gold
 
     def hits(self, scores: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
-        """hit@1 and hit@3 over the first three distinct places, as `policy-qa eval`."""
-        ids = self.policy.place_ids
-        h1 = h3 = 0
-        for q, ranked in enumerate(np.argsort(-scores, axis=1, kind="stable")[:, :10]):
-            first = {ids[i]: i for i in reversed(ranked)}
-            found = [bool(gold[q, first[p]]) for p in reading_list((ids[i],) for i in ranked)[:3]]
-            h1, h3 = h1 + found[0], h3 + any(found)
-        return h1 / len(scores), h3 / len(scores)
+        """hit@1 and hit@3 of the chunks ranked by `scores`, as `policy-qa eval` counts."""
+        return self.policy.counted(np.argsort(-scores, axis=1, kind="stable"), gold)
 
-
-def shipped_scores(s: str, r: Ranked) -> np.ndarray:
-    """The shipped ranking: fused, the best CANDIDATES again with late interaction."""
-    signals, late, _ = r.sets[s]
-    w = Weights()
-    fused = signals @ np.asarray(rlopo.astuple(w)[:5])
-    out = fused.copy()
-    for q, order in enumerate(np.argsort(-fused, axis=1, kind="stable")):
-        best = order[:CANDIDATES]
-        out[q, best] = 10 + blend(w, fused[q, best], late[q, best])
-    return out
+    def shipped(self, s: str) -> tuple[float, float]:
+        """The shipped ranking's hit@1 and hit@3 on set `s` (fused, then late interaction)."""
+        return self.policy.hits(*self.sets[s], np.asarray(rlopo.astuple(Weights())))
 
 
 def fit_softmax(blocks: list[tuple[np.ndarray, np.ndarray, float]], l2: float) -> np.ndarray:
@@ -208,8 +188,7 @@ def learned_ranking() -> None:
         print(f"   {label:26s} {mean[0]:.3f}/{mean[1]:.3f}  "
               + "  ".join(f"{a:.3f}/{b:.3f}" for a, b in found))
 
-    show("shipped fusion", [r.hits(shipped_scores(policies[p][2], r), r.sets[policies[p][2]][2])
-                            for p, r in ranked.items()])
+    show("shipped fusion", [r.shipped(policies[p][2]) for p, r in ranked.items()])
     for more in (False, True):
         for l2 in (1e-3, 1e-2, 1e-1):
             found = []
