@@ -118,3 +118,40 @@ def test_a_quote_from_a_row_links_with_words_of_one_block(accounts):
     quote = quote_of(Hit(chunk, 0.5, 0.5, 0.0, ((0, len(row), 0.5),)))
     assert quote.text == row  # shown whole, the row's label beside what it says
     assert quote.anchor_text == "postal address"  # one list item: one block of the page
+
+
+def test_a_raw_html_table_in_markdown_reads_like_the_same_table_in_a_page():
+    table = ("<table>\n  <thead>\n    <tr><th>What we use your data for</th><th>Data</th></tr>\n"
+             "  </thead>\n  <tbody>\n    <tr>\n      <td><a id=\"use\"></a>To run the service</td>"
+             "\n      <td>\n        <ul>\n          <li>Technical data</li>\n          <li>Location"
+             "</li>\n        </ul>\n      </td>\n    </tr>\n    <tr><td>To <b>market</b></td>"
+             "<td><p>Contact data</p></td></tr>\n  </tbody>\n</table>\n")
+    md = f"# P\n\n## Lawful bases\n\nWe rely on these bases.\n{table}\nThe end.\n"
+    page = f"<main><h1>P</h1><h2>Lawful bases</h2><p>We rely on these bases.</p>{table}" \
+           "<p>The end.</p></main>"
+    texts = [[c.text for c in split_policy(parse_policy(doc, name=name))]
+             for doc, name in ((md, "p.md"), (page, "p.html"))]
+    assert texts[0] == texts[1] == [
+        "We rely on these bases.", "To run the service | Technical data; Location\n"
+        "To market | Contact data", "The end."]
+
+
+def test_html_tables_in_code_or_unclosed_stay_as_written():
+    fenced = "# P\n\n## Code\n\n```html\n<table><tr><td>x</td></tr></table>\n```\n"
+    assert parse_policy(fenced, name="p.md").source == fenced
+    unclosed = "# P\n\n## Odd\n\n<table><tr><td>Orders kept 7 years</td></tr>\n"
+    assert "Orders kept 7 years" in split_policy(parse_policy(unclosed, name="p.md"))[0].text
+    nested = ("# P\n\n## Nested\n\n<table><tr><td>Outer <table><tr><td>inner</td></tr></table>"
+              "</td><td>kept</td></tr></table>\nAfter.\n")
+    text = "\n".join(c.text for c in split_policy(parse_policy(nested, name="p.md")))
+    assert "kept" in text and "After." in text and "<" not in text
+
+
+def test_the_markdown_accounts_notice_reads_its_html_table_like_the_page():
+    """The Markdown copy of the accounts notice writes its lawful-bases table as raw
+    HTML; its rows read as the HTML page's do, the header row no text."""
+    markdown = load_policy(ACCOUNTS.with_suffix(".md"))
+    rows = {c.text for c in split_policy(markdown) if c.section == "Lawful bases"}
+    page = {c.text for c in split_policy(load_policy(ACCOUNTS)) if c.section == "Lawful bases"}
+    assert rows == page
+    assert not any("What we use your data for" in text for text in rows)

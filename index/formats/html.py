@@ -242,21 +242,8 @@ class _Writer:
         self.flush()
 
     def table(self, el: etree._Element) -> None:
-        """A pipe table: the header row (the rows of `<thead>`, else a first row of
-        `<th>` only) apart, each row's cells with their paragraphs and list items
-        apart ("Technical data; Location")."""
-        caption = el.find("caption")
-        if caption is not None and _text(caption):
-            self.out.append(guard_line_start(escape(_text(caption)).strip()))
-        rows = [tr for tr in el.iter("tr") if _cells(tr) and any(map(_text, _cells(tr)))]
-        head = [tr for tr in rows if tr.getparent().tag == "thead"] or [
-            tr for tr in rows[:1] if all(c.tag == "th" for c in _cells(tr))]
-        if rows:
-            header = [" ".join(t for t in texts if t) for texts in zip(*(
-                [_text(c) for c in _cells(tr)] for tr in head), strict=False)]
-            body = [[_cell(c) for c in _cells(tr)] for tr in rows if tr not in head]
-            self.out.append(table(header or None, body or [[]]))
-            self.listing = False
+        self.out.extend(table_blocks(el))
+        self.listing = False
 
     def opened_section(self, el: etree._Element) -> str | None:
         """The id of a section/div whose first element is this heading."""
@@ -266,6 +253,36 @@ class _Writer:
                 and not (parent.text or "").strip()):
             return parent.get("id")
         return None
+
+
+def table_fragment(fragment: str) -> list[str]:
+    """The Markdown blocks of an HTML `<table>` written inside a Markdown file."""
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return [guard_line_start(escape(fragment).strip())] if fragment.strip() else []
+    _strip(root)
+    found = root.find(".//table")
+    return table_blocks(found) if found is not None else []
+
+
+def table_blocks(el: etree._Element) -> list[str]:
+    """A `<table>` as Markdown blocks: its caption, then a pipe table (the header row
+    the rows of `<thead>`, else a first row of `<th>` only), each row's cells with their
+    paragraphs and list items apart ("Technical data; Location"); [] if it has no text."""
+    out = []
+    caption = el.find("caption")
+    if caption is not None and _text(caption):
+        out.append(guard_line_start(escape(_text(caption)).strip()))
+    rows = [tr for tr in el.iter("tr") if _cells(tr) and any(map(_text, _cells(tr)))]
+    head = [tr for tr in rows if tr.getparent().tag == "thead"] or [
+        tr for tr in rows[:1] if all(c.tag == "th" for c in _cells(tr))]
+    if rows:
+        header = [" ".join(t for t in texts if t) for texts in zip(*(
+            [_text(c) for c in _cells(tr)] for tr in head), strict=False)]
+        body = [[_cell(c) for c in _cells(tr)] for tr in rows if tr not in head]
+        out.append(table(header or None, body or [[]]))
+    return out
 
 
 def _cells(tr: etree._Element) -> list[etree._Element]:

@@ -1,6 +1,9 @@
 """Markdown (CommonMark, optional YAML front matter) and plain text: kept exactly as
-read, so chunk offsets point into the file. Front matter becomes `meta`; whether the
-text is Markdown or plain paragraphs is decided from its content."""
+read, so chunk offsets point into the file, except raw HTML tables (`<table>` … `</table>`
+outside code), which become pipe tables as an HTML page's do: a row is a line of its
+own and the header row no text, where the raw tags would run every cell of the table
+into one paragraph. Front matter becomes `meta`; whether the text is Markdown or plain
+paragraphs is decided from its content."""
 
 from __future__ import annotations
 
@@ -21,7 +24,68 @@ def convert(raw: bytes, name: str) -> Converted:
     text = decode_text(raw, name)
     meta, body_start = front_matter(text, name)
     kind = "markdown" if _MARKDOWN_HINT.search(text, body_start) else "text"
+    if kind == "markdown" or _TABLE_START.search(text, body_start):
+        kind, text = "markdown", text[:body_start] + html_tables(text[body_start:])
     return Converted(kind, text, body_start, meta)
+
+
+def html_tables(markdown: str) -> str:
+    """`markdown` with each raw HTML table outside fenced code (a line opening with
+    `<table`, to the line that closes it) written as a pipe table, blank lines around."""
+    if not _TABLE_START.search(markdown):
+        return markdown
+    out: list[str] = []
+    cursor = 0
+    for start, end in _table_spans(markdown):
+        out.append(markdown[cursor:start])
+        out.append(_pipe_table(markdown[start:end]))
+        cursor = end
+    out.append(markdown[cursor:])
+    return "".join(out)
+
+
+def _table_spans(markdown: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    fence, offset, resume = "", 0, 0
+    for line in markdown.splitlines(keepends=True):
+        begin, offset = offset, offset + len(line)
+        if begin < resume:
+            continue
+        opened = _FENCE.match(line)
+        if fence:
+            fence = "" if line.strip().startswith(fence) else fence
+        elif opened:
+            fence = opened.group(1)
+        elif _TABLE_START.match(line):
+            end = _table_end(markdown, begin)
+            if end is not None:
+                spans.append((begin, end))
+                resume = end
+    return spans
+
+
+def _table_end(markdown: str, start: int) -> int | None:
+    """The end of the line where the table opening at `start` closes (nested tables
+    counted), or None if it never closes."""
+    depth = 0
+    for tag in _TABLE_TAG.finditer(markdown, start):
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            newline = markdown.find("\n", tag.end())
+            return len(markdown) if newline < 0 else newline + 1
+    return None
+
+
+def _pipe_table(fragment: str) -> str:
+    from index.formats.html import table_fragment  # lxml only when a table is there
+
+    blocks = table_fragment(fragment)
+    return "\n" + "\n\n".join(blocks) + "\n\n" if blocks else "\n"
+
+
+_TABLE_START = re.compile(r"^ {0,3}<table(?=[\s>/])", re.I | re.M)
+_TABLE_TAG = re.compile(r"<(/?)table(?=[\s>/])", re.I)
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
 def front_matter(text: str, name: str) -> tuple[dict, int]:
