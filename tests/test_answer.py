@@ -191,7 +191,8 @@ def test_a_title_line_is_never_the_whole_quote(korero_index):
     ("Do you collect my email?", "We delete what we no longer need"),
 ])
 def test_a_question_asking_how_to_reach_us_quotes_the_address(korero_index, question, quoted):
-    from qa.answering.quotes import contact_first, quote_for
+    from qa.answering.contact import contact_first
+    from qa.answering.quotes import quote_for
     from qa.answering.retrieve import Hit
 
     text = ("You may ask us to delete it by e-mail to privacy@shop.example. "

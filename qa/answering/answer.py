@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
+from qa.answering.contact import contact_first, reach_lead
 from qa.answering.lead import direct_lead, self_names
 from qa.answering.pages import Page
-from qa.answering.quotes import MAX_QUOTE_CHARS, PageLines, contact_first, quote_for, quote_of
+from qa.answering.quotes import MAX_QUOTE_CHARS, PageLines, quote_for, quote_of
 from qa.answering.retrieve import Hit, Retrieval
 from qa.records import Answer, EscalationRef, Kind, Passage, RequestRef
 
@@ -130,7 +131,8 @@ class Answerer:
             answered = decision[0] or direct is not None
         confidence = max(0.0, min(1.0, decision[1]))
         resolved = bool(passages) and answered
-        lead = (direct.text if direct else FOUND) if resolved else NOT_COVERED + (
+        reach = reach_lead(retrieval.question, [p.quote for p in passages], self.inbox)
+        lead = (direct.text if direct else reach + FOUND) if resolved else NOT_COVERED + (
             CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
                       answer_text(lead, passages, resolved=resolved,

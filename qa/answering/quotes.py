@@ -24,19 +24,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from index.glosses import holds_contact
 from index.text import CELL_ITEMS, CELL_SEPARATOR, sentence_spans
 from qa.answering.retrieve import Hit
 
 MAX_QUOTE_CHARS = 420
 NEIGHBOUR_MARGIN = 0.06
-CONTACT_MARGIN = 0.15  # how far below the best a sentence with a contact detail may score
-_ASKS_CONTACT = re.compile(
-    r"\b(?:contact|reach|write to|call|phone|telephone|mailing address|postal address|"
-    r"e-?mail (?:you|us|them|someone|somebody|the)|your (?:e-?mail|address|phone)|"
-    r"who (?:can|do|should|would) i (?:e-?mail|write|contact|ask|call))\b", re.IGNORECASE)
 ELLIPSIS = "\u2026"
 MAX_LIST_LINES = 12  # how far back a list's opening line is looked for
 _TRAILING = re.compile(r"(?:[,;]\s*(?:or|and)?|\s+(?:or|and))\s*$")
@@ -104,27 +98,6 @@ def is_title(line: str) -> bool:
 def _last_sentence(line: str) -> str:
     spans = sentence_spans(line)
     return line[spans[-1][0]:spans[-1][1]] if spans else line
-
-
-def contact_first(question: str, hit: Hit) -> Hit:
-    """For a question that asks how to reach someone ("who can I email to delete my
-    data?"), the hit with its best sentence that gives a contact detail (an e-mail or
-    postal address, a phone number: index/glosses.py) made its best, when it scores
-    within CONTACT_MARGIN of the best: the quote then shows the address. Only the
-    quote changes; the hit's scores, and so the ranking and the decision, do not."""
-    if not hit.sentences or not _ASKS_CONTACT.search(question):
-        return hit
-    text, sents = hit.chunk.text, list(hit.sentences)
-    best = max(s[2] for s in sents)
-    found = [i for i, (a, b, score) in enumerate(sents)
-             if score >= best - CONTACT_MARGIN and holds_contact(text[a:b])]
-    if not found:
-        return hit
-    pick = max(found, key=lambda i: sents[i][2])
-    if sents[pick][2] >= best:
-        return hit
-    sents[pick] = (sents[pick][0], sents[pick][1], best + 1e-6)
-    return replace(hit, sentences=tuple(sents))
 
 
 def quote_for(hit: Hit, page: PageLines | None = None) -> str:
