@@ -7,6 +7,7 @@ block of body size that does not read as a sentence; levels rank the heading sty
 bold run opening a paragraph is a lead-in. Page numbers and running headers and
 footers are dropped; a word hyphenated across a line break is joined. The offset of
 each page's first block is kept, so a chunk knows its page (links: `…pdf#page=N`).
+Ruled tables are pipe tables, as an HTML page's (index/formats/pdf_tables.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import io
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.errors import PolicyError
-from index.formats.common import Converted, escape, guard_line_start, heading
+from index.formats.common import Converted, escape, guard_line_start, heading, table
+from index.formats.pdf_tables import PdfTable, continued, inside, page_tables
 
 MAX_PAGES = 500
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
@@ -38,6 +40,7 @@ class _Line:
     bold: bool  # every word bold
     lead: str  # the bold words opening the line (not the whole line)
     text: str
+    table: PdfTable | None = None  # a ruled table, a block of its own
 
 
 def convert(raw: bytes, name: str) -> Converted:
@@ -45,7 +48,7 @@ def convert(raw: bytes, name: str) -> Converted:
     if not any(ln.text.strip() for ln in lines):
         raise PolicyError(f"policy {name} is a PDF with no text layer (scanned pages?); "
                           "run OCR first (e.g. ocrmypdf) and load the result")
-    blocks = _blocks(_without_furniture(lines))
+    blocks = _joined_tables(_blocks(_without_furniture(lines)))
     body = _body_size(lines)
     compounds = _compounds(lines)
     levels = _heading_levels(blocks, body)
@@ -57,8 +60,12 @@ def convert(raw: bytes, name: str) -> Converted:
         while len(pages) < page:
             pages.append(offset)
         level = levels.get(id(block))
-        text = heading(level, _join(block, compounds)) if level else _paragraph(block,
-                                                                                compounds)
+        if block[0].table:
+            text = _table(block[0].table)
+        elif level:
+            text = heading(level, _join(block, compounds))
+        else:
+            text = _paragraph(block, compounds)
         out.append(text)
         offset += len(text) + 2
     count = max((ln.page for ln in lines), default=1)
@@ -96,14 +103,44 @@ def _refusal(name: str, exc: Exception) -> PolicyError:
 
 def _page_lines(page, number: int) -> list[_Line]:
     words = page.extract_words(x_tolerance=1.5, y_tolerance=3, extra_attrs=["fontname", "size"])
+    tables, boxes = page_tables(page, number, words)
     lines: list[list[dict]] = []
     for word in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        if boxes and inside(word, boxes):
+            continue
         first = lines[-1][0] if lines else None
         if first and abs(word["top"] - first["top"]) <= 0.5 * first["size"]:
             lines[-1].append(word)
         else:
             lines.append([word])
-    return [_line(sorted(group, key=lambda w: w["x0"]), number) for group in lines]
+    out = [_line(sorted(group, key=lambda w: w["x0"]), number) for group in lines]
+    out += [_Line(number, t.top, t.bottom, 0.0, t.size, False, "", _table_words(t), t)
+            for t in tables]
+    return sorted(out, key=lambda ln: ln.top)
+
+
+def _table_words(found: PdfTable) -> str:
+    return " ".join(" ".join(cells) for cells in found.rows)
+
+
+def _table(found: PdfTable) -> str:
+    header = list(found.header) if found.header else None
+    return table(header, [list(row) for row in found.rows])
+
+
+def _joined_tables(blocks: list[list[_Line]]) -> list[list[_Line]]:
+    """A table that goes on at the top of the next page is one table with the part
+    before it (the page's running header or footer aside, dropped already)."""
+    out: list[list[_Line]] = []
+    for block in blocks:
+        before = out[-1][0].table if out else None
+        after = block[0].table
+        joined = continued(before, after) if before and after else None
+        if joined:
+            out[-1] = [replace(out[-1][0], table=joined, text=_table_words(joined))]
+        else:
+            out.append(block)
+    return out
 
 
 def _line(words: list[dict], page: int) -> _Line:
@@ -158,7 +195,8 @@ def _blocks(lines: list[_Line]) -> list[list[_Line]]:
     blocks: list[list[_Line]] = []
     for line in lines:
         prev = blocks[-1][-1] if blocks else None
-        if prev is None or _BULLET.match(line.text) or _style(line, body) != _style(prev, body):
+        if (prev is None or line.table or prev.table or _BULLET.match(line.text)
+                or _style(line, body) != _style(prev, body)):
             blocks.append([line])
         elif line.page != prev.page and _SENTENCE_END.search(prev.text) and (
                 line.text[:1].isupper()):
@@ -178,6 +216,8 @@ def _heading_levels(blocks: list[list[_Line]], body: float) -> dict[int, int]:
     found: dict[int, tuple[tuple[float, bool], int]] = {}
     for i, block in enumerate(blocks):
         kind, size = _style(block[0], body)
+        if block[0].table:
+            continue
         text = _join(block)
         following = blocks[i + 1][0].text if i + 1 < len(blocks) else ""
         if kind == "body" or len(block) > 3 or len(text.split()) > 24:
