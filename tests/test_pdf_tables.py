@@ -100,3 +100,16 @@ def test_a_table_going_on_on_the_next_page_is_one_table():
 ])
 def test_other_tables_are_not_joined(after):
     assert continued(_table(1, ("Data", "Kept"), ("Orders", "7 years")), after) is None
+
+
+def test_the_printed_pdf_reads_as_its_page_drawn_bullets_included(chunks):
+    """A browser draws a list's bullets as shapes: each item is still a line of its own,
+    and the PDF has the page's sections, sub-sections and nearly all of its lines."""
+    pdf, html = chunks
+    assert list(dict.fromkeys((c.section, c.subsection) for c in pdf)) == list(
+        dict.fromkeys((c.section, c.subsection) for c in html))
+    lines = [line for c in pdf for line in c.text.split("\n")]
+    assert ("Responding to requests to exercise privacy rights, such as your right to access "
+            "or delete your personal data.") in lines
+    page_lines = {line for c in html for line in c.text.split("\n")}
+    assert len(page_lines.intersection(lines)) >= 0.85 * len(page_lines)

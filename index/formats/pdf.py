@@ -7,7 +7,8 @@ block of body size that does not read as a sentence; levels rank the heading sty
 bold run opening a paragraph is a lead-in. Page numbers and running headers and
 footers are dropped; a word hyphenated across a line break is joined. The offset of
 each page's first block is kept, so a chunk knows its page (links: `…pdf#page=N`).
-Ruled tables are pipe tables, as an HTML page's (index/formats/pdf_tables.py).
+Ruled tables are pipe tables, as an HTML page's (index/formats/pdf_tables.py); a bullet
+drawn as a shape (as browsers print lists) starts a list item as a bullet character does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from dataclasses import dataclass, replace
 
 from index.errors import PolicyError
 from index.formats.common import Converted, escape, guard_line_start, heading, table
-from index.formats.pdf_tables import PdfTable, continued, inside, page_tables
+from index.formats.pdf_tables import (
+    PdfTable,
+    bullet_marks,
+    continued,
+    inside,
+    marked,
+    page_tables,
+)
 
 MAX_PAGES = 500
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
@@ -113,7 +121,9 @@ def _page_lines(page, number: int) -> list[_Line]:
             lines[-1].append(word)
         else:
             lines.append([word])
-    out = [_line(sorted(group, key=lambda w: w["x0"]), number) for group in lines]
+    marks = bullet_marks(page)
+    ordered = [sorted(group, key=lambda w: w["x0"]) for group in lines]
+    out = [_line(group, number, marked(group, marks)) for group in ordered]
     out += [_Line(number, t.top, t.bottom, 0.0, t.size, False, "", _table_words(t), t)
             for t in tables]
     return sorted(out, key=lambda ln: ln.top)
@@ -143,8 +153,10 @@ def _joined_tables(blocks: list[list[_Line]]) -> list[list[_Line]]:
     return out
 
 
-def _line(words: list[dict], page: int) -> _Line:
-    text = words[0]["text"]
+def _line(words: list[dict], page: int, bullet: bool = False) -> _Line:
+    """One line of words; `bullet`: a bullet is drawn left of it (as a browser prints a
+    list), which its text then starts with, as a bullet character would."""
+    text = ("\u2022 " if bullet else "") + words[0]["text"]
     for before, word in zip(words, words[1:], strict=False):
         glued = word["x0"] - before["x1"] < 0.08 * word["size"]  # a font change mid-word
         text += ("" if glued else " ") + word["text"]

@@ -43,8 +43,7 @@ def page_tables(page, number: int, words: list[dict]) -> tuple[list[PdfTable], l
              if max(len(row.cells) for row in t.rows) >= 2]  # a bordered box is no table
     if not found:
         return [], []
-    marks = [(g["x0"], g["top"], g["x1"], g["bottom"]) for g in (*page.curves, *page.rects)
-             if g["width"] <= _MARK and g["height"] <= _MARK]
+    marks = bullet_marks(page)
     tables = []
     for table in found:
         rows = [[_cell(box, words, marks) if box else _EMPTY for box in row.cells]
@@ -61,6 +60,19 @@ def page_tables(page, number: int, words: list[dict]) -> tuple[list[PdfTable], l
             tuple(tuple(c.text for c in row) for row in body),
             tuple(c.opens_list for c in body[0]) if body else ()))
     return tables, [t.bbox for t in found]
+
+
+def bullet_marks(page) -> list[Box]:
+    """The small shapes drawn on the page: a browser draws a list's bullets so."""
+    return [(g["x0"], g["top"], g["x1"], g["bottom"]) for g in (*page.curves, *page.rects)
+            if g["width"] <= _MARK and g["height"] <= _MARK]
+
+
+def marked(line: list[dict], marks: list[Box]) -> bool:
+    """Whether a drawn bullet stands just left of the line's first word."""
+    first = line[0]
+    return any(m[2] <= first["x0"] and first["x0"] - m[2] < 3 * first["size"]
+               and m[1] < first["bottom"] and m[3] > first["top"] for m in marks)
 
 
 def _settings(page) -> dict:
@@ -117,9 +129,7 @@ def _cell(box: Box, words: list[dict], marks: list[Box]) -> _Cell:
     for line in lines:
         line.sort(key=lambda w: w["x0"])
         text = _words(line)
-        item = _BULLET.match(text) or any(
-            m[2] <= line[0]["x0"] and line[0]["x0"] - m[2] < 3 * line[0]["size"]
-            and m[1] < line[0]["bottom"] and m[3] > line[0]["top"] for m in marks)
+        item = _BULLET.match(text) or marked(line, marks)
         text = _BULLET.sub("", text)
         first_item = first_item or bool(item and not parts)
         if not parts or item:
