@@ -10,6 +10,8 @@ from urllib.parse import unquote
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.policy import load_policy, parse_policy
 from index.split import split_policy
@@ -155,3 +157,35 @@ def test_the_markdown_accounts_notice_reads_its_html_table_like_the_page():
     page = {c.text for c in split_policy(load_policy(ACCOUNTS)) if c.section == "Lawful bases"}
     assert rows == page
     assert not any("What we use your data for" in text for text in rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>",
+                                 "<th>", "<thead>", "<ul><li>", "Orders", "kept", "\n",
+                                 "\n\n", "```\n", "| a | b |\n", "# T\n", "  "]),
+                max_size=40))
+def test_any_mix_of_table_tags_in_markdown_reads_without_tags_or_errors(parts):
+    md = "# P\n\n## S\n\n" + "".join(parts) + "\nThe end.\n"
+    chunks = split_policy(parse_policy(md, name="p.md"))
+    text = "\n".join(c.text for c in chunks)
+    assert "The end." in text
+    assert "<td>" not in text and "</table>" not in text
+
+
+def test_table_tags_are_matched_in_one_pass(monkeypatch):
+    """An unclosed `<table` on every line of a 5 MB file must not be matched line by line
+    to the end of the file (quadratic: minutes); the tags are read once."""
+    from index.formats import markdown
+
+    scans = []
+    real = markdown._TABLE_TAG
+
+    class Counting:
+        def finditer(self, text, *args):
+            scans.append(len(text))
+            return real.finditer(text, *args)
+
+    monkeypatch.setattr(markdown, "_TABLE_TAG", Counting())
+    text = "<table>\n" * 2_000 + "<table><tr><td>x</td></tr></table>\n"
+    assert markdown.html_tables(text).count("| x |") == 1
+    assert len(scans) == 1

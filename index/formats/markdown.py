@@ -46,6 +46,7 @@ def html_tables(markdown: str) -> str:
 
 def _table_spans(markdown: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
+    closes = _closing_tags(markdown)
     fence, offset, resume = "", 0, 0
     for line in markdown.splitlines(keepends=True):
         begin, offset = offset, offset + len(line)
@@ -56,24 +57,25 @@ def _table_spans(markdown: str) -> list[tuple[int, int]]:
             fence = "" if line.strip().startswith(fence) else fence
         elif opened:
             fence = opened.group(1)
-        elif _TABLE_START.match(line):
-            end = _table_end(markdown, begin)
-            if end is not None:
-                spans.append((begin, end))
-                resume = end
+        elif (start := _TABLE_START.match(line)) and begin + start.end() - 6 in closes:
+            close = closes[begin + start.end() - 6]
+            newline = markdown.find("\n", close)
+            resume = len(markdown) if newline < 0 else newline + 1
+            spans.append((begin, resume))
     return spans
 
 
-def _table_end(markdown: str, start: int) -> int | None:
-    """The end of the line where the table opening at `start` closes (nested tables
-    counted), or None if it never closes."""
-    depth = 0
-    for tag in _TABLE_TAG.finditer(markdown, start):
-        depth += -1 if tag.group(1) else 1
-        if depth == 0:
-            newline = markdown.find("\n", tag.end())
-            return len(markdown) if newline < 0 else newline + 1
-    return None
+def _closing_tags(markdown: str) -> dict[int, int]:
+    """Where each `<table` tag's table closes (the end of its `</table` tag), nested tables
+    counted, in one pass; a table that never closes is not in it."""
+    closes: dict[int, int] = {}
+    opened: list[int] = []
+    for tag in _TABLE_TAG.finditer(markdown):
+        if not tag.group(1):
+            opened.append(tag.start())
+        elif opened:
+            closes[opened.pop()] = tag.end()
+    return closes
 
 
 def _pipe_table(fragment: str) -> str:
