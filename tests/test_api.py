@@ -345,3 +345,18 @@ def test_escalation_carries_the_page_and_the_conversation(web):
     too_long = "https://a.example/" + "x" * 2000
     response = post(web, "/api/escalations", {**body, "page_url": too_long})
     assert response.status_code == 422  # the schema's length cap
+
+
+def test_a_server_fault_is_told_to_visitors_without_its_settings(caplog):
+    """The database's reason names its host, user and name, and an index's its folder:
+    settings no visitor may read. Visitors get a fixed sentence; the log the reason."""
+    from index.errors import EmailError, IndexLoadError, StoreUnavailableError
+    from ui.web.errors import visitor_message
+
+    secret = "the outbox (PostgreSQL at postgresql://app@10.0.0.5:5432/pq) is unavailable"
+    with caplog.at_level("WARNING", logger="ui.web.errors"):
+        told = visitor_message(StoreUnavailableError(secret))
+    assert "10.0.0.5" not in told and "nothing was recorded" in told
+    assert secret in caplog.text
+    assert "/srv/index" not in visitor_message(IndexLoadError("no index at /srv/index"))
+    assert visitor_message(EmailError("not an e-mail address")) == "not an e-mail address"

@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from index.errors import PolicyQAError
+from index.errors import PolicyQAError, StoreUnavailableError
 from index.store import package_version
 from qa.analytics import Analytics
 from qa.escalation.context import check_page_url
@@ -40,7 +40,7 @@ from ui.web.chat.widget import build_widget
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.pages import mount_console
 from ui.web.docs import mount_docs
-from ui.web.errors import install_error_handlers, refuse_other_methods
+from ui.web.errors import install_error_handlers, refuse_other_methods, visitor_message
 from ui.web.gradio_guard import GradioGuard, own_cache
 from ui.web.gradio_queue import quiet_queues
 from ui.web.schemas import (
@@ -176,9 +176,11 @@ def create_app(settings: Settings, *, service: Service | None = None,
         return JSONResponse(answer.to_dict(), status_code=201)
 
     @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],
-             responses={503: {"model": HealthOut, "description": "Index not loaded"}})
+             responses={503: {"model": HealthOut,
+                              "description": "Index not loaded, or the database unreachable"}})
     def healthz() -> Response:
-        """Index loaded, chunk count and the outbox's escalations per status."""
+        """Index loaded, chunk count, whether the database is reachable, and the outbox's
+        escalations per status."""
         health = _health(service, outbox, worker, listener)
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
@@ -249,14 +251,19 @@ def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None,
                                 "title": str(index.manifest.get("title", "")),
                                 "model": str(index.manifest.get("model", ""))}
     except PolicyQAError as exc:
-        info = {"loaded": False, "error": str(exc)}
+        info = {"loaded": False, "error": visitor_message(exc)}
+    database = "ok"
     try:
         counts = outbox.counts()
+    except StoreUnavailableError as exc:  # the replica cannot record escalations now
+        counts, database = {}, "unavailable"
+        visitor_message(exc)  # logs the reason
     except PolicyQAError:
         counts = {}
     warnings = [] if not info["loaded"] or service.inbox else [NO_INBOX]
-    return {"status": "ok" if info["loaded"] else "error", "index": info, "outbox": counts,
-            "warnings": warnings,
+    ok = info["loaded"] and database == "ok"
+    return {"status": "ok" if ok else "error", "index": info, "database": database,
+            "outbox": counts, "warnings": warnings,
             "delivery_worker": bool(worker is not None and worker.running),
             "delivery_wakeups": "this replica" if listener is None else
             "all replicas" if listener.connected.is_set() else "paused"}

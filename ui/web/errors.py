@@ -35,6 +35,30 @@ def status_of(exc: PolicyQAError) -> int:
     return next(status for kind, status in STATUS if isinstance(exc, kind))
 
 
+# What an anonymous visitor is told when the server, not the visitor, is at fault: the
+# real reason names the database's host, user and name, or the index's path (settings no
+# visitor may read: SECURITY.md); it goes to the server's log instead.
+UNAVAILABLE = {
+    StoreUnavailableError: "the service's database cannot be reached right now, so nothing "
+                           "was recorded; please try again in a minute",
+    IndexLoadError: "the privacy policy's index is not loaded on this server; the operator "
+                    "can see why in its log",
+    ConfigError: "the service is not configured correctly; the operator can see why in its "
+                 "log",
+}
+RETRY_AFTER = "30"  # seconds, with a 503 for the database
+
+
+def visitor_message(exc: PolicyQAError) -> str:
+    """`exc` as a visitor may read it: the reason itself for what the visitor can fix
+    (a bad address, a rate limit), else a fixed sentence, the reason logged."""
+    for kind, message in UNAVAILABLE.items():
+        if isinstance(exc, kind):
+            log.warning("%s: %s", type(exc).__name__, exc)
+            return message
+    return str(exc)
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -44,7 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: PolicyQAError) -> JSONResponse:
         if isinstance(exc, RateLimitedError):
             return _error(429, str(exc), {"Retry-After": str(exc.retry_after)})
-        return _error(status_of(exc), str(exc))
+        retry = {"Retry-After": RETRY_AFTER} if isinstance(exc, StoreUnavailableError) else None
+        return _error(status_of(exc), visitor_message(exc), retry)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -136,6 +136,9 @@ class IndexHealth(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "error"]
     index: IndexHealth
+    database: Literal["ok", "unavailable"] = Field(
+        "ok", description="Whether this replica reaches its store (the shared PostgreSQL "
+        "database, or the SQLite files): while it cannot, escalations and requests get 503")
     outbox: dict[str, int] = Field(description="Escalations per status",
                                    examples=[{"queued": 0, "sent": 3, "failed": 0,
                                               "resolved": 1}])

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import RateLimitedError, StoreUnavailableError
 from qa.database.shared import WebState
+from ui.web.errors import RETRY_AFTER, visitor_message
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -267,7 +268,7 @@ class SecurityMiddleware:
             except RateLimitedError as exc:
                 return 429, str(exc), {"retry-after": str(exc.retry_after)}
             except StoreUnavailableError as exc:  # the shared buckets' database is away
-                return 503, str(exc)
+                return 503, visitor_message(exc), {"retry-after": RETRY_AFTER}
         return None
 
     async def _preflight(self, send: Send, origin: str | None) -> None:

@@ -28,6 +28,7 @@ from ui.web.chat.render import (
     escape_user,
     render_notice,
 )
+from ui.web.errors import visitor_message
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot
                                       hold_seconds=0.0 if address else HOLD_SECONDS,
                                       **visit_context(state, request, offered["q"]))
         except (RateLimitedError, PolicyQAError) as exc:
-            return kept(_closed(state, render_notice(NOT_SENT, reason=exc), None))
+            return kept(_closed(state, render_notice(NOT_SENT, reason=visitor_message(exc)), None))
         ref = answer.escalation
         if ref is None:  # the policy answers it after all (e.g. an updated index)
             return kept(_closed(state, render_notice(DECLINED), None))

@@ -19,6 +19,7 @@ import gradio as gr
 from index.errors import PolicyQAError
 from qa.service import Service
 from ui.web.chat.render import escape_user, render_notice
+from ui.web.errors import visitor_message
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def wire(box: RequestBox, service: Service, state: gr.State, chatbot: gr.Chatbot
                 details=details if isinstance(details, str) and details.strip() else None,
                 kind=offered["kind"], client=client(request))
         except PolicyQAError as exc:  # a bad address: say so, keep the form open
-            return state["history"], state, gr.update(visible=True), escape_user(str(exc))
+            return (state["history"], state, gr.update(visible=True),
+                    escape_user(visitor_message(exc)))
         ref = answer.request
         assert ref is not None and ref.id is not None
         log.info("chat: rights request %s submitted (kind=%s)", ref.id, ref.kind)

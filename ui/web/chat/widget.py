@@ -43,6 +43,7 @@ from ui.web.chat.render import (
 from ui.web.chat.requests import offer_text as request_offer_text
 from ui.web.chat.requests import request_box
 from ui.web.chat.requests import wire as wire_request
+from ui.web.errors import visitor_message
 from ui.web.security import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def build_widget(
         except RateLimitedError as exc:
             reply = render_notice(SLOW_DOWN, seconds=exc.retry_after)
         except PolicyQAError as exc:
-            reply = render_notice(ERROR, reason=exc)
+            reply = render_notice(ERROR, reason=visitor_message(exc))
         else:
             _hook(on_answer, answer, client)
             reply = render_answer(answer, show_documents=len(service.index.documents) > 1)
@@ -210,7 +211,8 @@ def build_widget(
                                        hold_seconds=HOLD_SECONDS, reason="unhelpful",
                                        **visit_context(state, request, turn["q"]))
         except PolicyQAError as exc:
-            reply, pending = render_notice(NOT_SENT, reason=exc), state.get("pending")
+            reply = render_notice(NOT_SENT, reason=visitor_message(exc))
+            pending = state.get("pending")
         else:
             turn["esc"], pending = esc.id, esc.id
             reply = render_notice(SENT_TO_TEAM + " " + REPLY_INVITE, to=esc.to, id=esc.id)
@@ -233,7 +235,7 @@ def build_widget(
             esc = service.outbox.get(esc_id)
             reply = render_notice(EMAIL_TOO_LATE, to=esc.to, id=esc.id)
         except PolicyQAError as exc:
-            reply = render_notice(NOT_SENT, reason=exc)
+            reply = render_notice(NOT_SENT, reason=visitor_message(exc))
         else:
             reply = render_notice(EMAIL_SAVED, email=validate_email(email))  # theirs only
         history = [*history, {"role": "assistant", "content": reply}]
