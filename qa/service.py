@@ -17,7 +17,14 @@ from dataclasses import replace
 from index.embed import PACKAGED_MODEL, Embedder
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
-from qa.answering.answer import Answerer, as_request, escalated, rephrase, small_talk
+from qa.answering.answer import (
+    Answerer,
+    as_request,
+    escalated,
+    rephrase,
+    small_talk,
+    submitted,
+)
 from qa.answering.decider import Decider, create_decider
 from qa.answering.pages import pages_for
 from qa.answering.retrieve import Retriever, Weights
@@ -237,7 +244,8 @@ class Service:
                                      to=self.inbox, details=details,
                                      passages=answer.passages, client=client)
         ref = RequestRef(kind, taken.id, taken.state, taken.respond_by)
-        return replace(answer, request=ref)
+        return submitted(replace(answer, request=ref), taken.email,
+                         show_documents=self.several)
 
 
 def build_service(settings: Settings, *, escalate: bool = False, index: PolicyIndex | None = None,

@@ -186,7 +186,7 @@ def chat(page, base: str, shots: Shots) -> tuple[str, str]:
     taken = page.locator("#pqa-chat [data-testid='bot']").nth(1)
     taken.wait_for()
     text = taken.inner_text()
-    found = re.search(r"reference (req_[A-Za-z0-9_-]+).*respond by (\d{4}-\d\d-\d\d)", text,
+    found = re.search(r"reference (req_[A-Za-z0-9_-]+).*respond is (\d{4}-\d\d-\d\d)", text,
                       re.S)
     if not found or "cannot verify, carry out or promise" not in text:
         raise WalkError(f"no reference number and honest next steps in: {text[:300]!r}")

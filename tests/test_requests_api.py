@@ -69,6 +69,11 @@ def test_a_request_is_on_disk_then_mailed_once_with_its_due_date(web):
     assert ref["kind"] == "deletion" and ref["status"] == "received"
     today = dt.datetime.now(dt.UTC).date()
     assert ref["due"] == due_dates("deletion", "eu_uk", today).respond_by.isoformat()
+    lead = response.json()["answer"]  # what was done, not the offer to do it
+    assert lead.startswith(f"Your request is submitted (reference {ref['id']})"), lead
+    assert f"reply to ana@example.com. Their deadline to respond is {ref['due']}" in lead
+    assert "some privacy laws allow them to extend it" in lead
+    assert "submit your request" not in response.json()["answer"]
     stored = RequestStore.from_settings(web.settings).get(ref["id"])  # a fresh reader
     assert stored.email == "ana@example.com" and stored.question == message
     assert stored.passages  # the policy's words on the right go to the team too

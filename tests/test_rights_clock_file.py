@@ -78,6 +78,7 @@ def test_without_the_setting_the_defaults_apply(tmp_path: Path, monkeypatch) -> 
     ("opt_out_kinds = [\"erasure\"]\n", r"opt_out_kinds must be a list of kinds"),
     ("eu_uk = 3\n", r"\[eu_uk\] must be a table"),
     ("[eu_uk\n", r"cannot read the request deadlines file"),
+    ("time_zone = \"Pacific Time\"\n", r"time_zone must be an IANA time zone"),
 ])
 def test_bad_files_are_one_named_error(tmp_path: Path, text: str, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
@@ -94,3 +95,27 @@ def test_periods() -> None:
     assert parse_period(" None ", "x") is None
     with pytest.raises(ConfigError, match="x must be"):
         parse_period(45, "x")
+
+
+def test_the_day_of_receipt_is_the_deployments_calendar_day(tmp_path: Path) -> None:
+    """19:00 in California on 6 December 2033 is 03:00 UTC on the 7th: with the time zone
+    set, the request is received on the 6th and due 45 days later (2034-01-20), its
+    opt-out 15 business days later, and "today" and an extension read that zone too."""
+    evening = datetime(2033, 12, 7, 3, 0, tzinfo=UTC).timestamp()
+    now = [evening]
+    pacific, _ = load_clock(write(tmp_path, 'time_zone = "America/Los_Angeles"\n'))
+    assert pacific.time_zone == "America/Los_Angeles"
+    store = RequestStore(tmp_path / "r.sqlite3", clock=lambda: now[0], rules=pacific)
+    access = store.submit("access", "california", "ana@example.org", "send me my data",
+                          to="privacy@example.com")
+    assert access.due == "2034-01-20"
+    assert store.submit("opt_out", "california", "ana@example.org", "stop selling my data",
+                        to="privacy@example.com").due == "2033-12-27"
+    utc = RequestStore(tmp_path / "u.sqlite3", clock=lambda: evening)
+    assert utc.submit("access", "california", "bo@example.org", "send me my data",
+                      to="privacy@example.com").due == "2034-01-21"  # the UTC day, the 7th
+    # done at 20:00 Pacific on the due date, 04:00 UTC the day after: on time
+    now[0] = datetime(2034, 1, 21, 4, 0, tzinfo=UTC).timestamp()
+    store.set_state(access.id, "in_progress")
+    done = store.set_state(access.id, "done")
+    assert done.on_time is True and done.time_zone == "America/Los_Angeles"

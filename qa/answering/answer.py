@@ -20,7 +20,7 @@ from qa.answering.retrieve import Hit, Retrieval
 from qa.records import Answer, EscalationRef, Kind, Passage, RequestRef
 
 __all__ = ["MAX_QUOTE_CHARS", "Answer", "Answerer", "Passage", "as_request", "escalated",
-           "quote_for", "rephrase", "small_talk"]
+           "quote_for", "rephrase", "small_talk", "submitted"]
 
 
 GREETING = ("Hello! Ask me anything about our privacy policy, for example "
@@ -38,6 +38,10 @@ REQUEST_FOUND = ("It sounds like you want to {what}. Here is what our privacy po
                  "here.")
 REQUEST_NO_QUOTE = ("It sounds like you want to {what}. You can submit your request to the "
                     "privacy team here.")
+SUBMITTED = ("Your request is submitted (reference {id}). The privacy team will verify your "
+             "identity and reply to {email}. Their deadline to respond is {due}; some privacy "
+             "laws allow them to extend it. I cannot verify, carry out or promise the outcome "
+             "of the request myself.")
 RIGHTS = {  # what each kind of rights request asks for, as the lead says it
     "access": "get a copy of the personal data held about you",
     "deletion": "have your personal data deleted",
@@ -73,6 +77,17 @@ def as_request(answer: Answer, kind: str, *, show_documents: bool = False) -> An
     return replace(answer, kind=Kind.REQUEST, lead=lead, request=RequestRef(kind),
                    answer=answer_text(lead, answer.passages, resolved=True,
                                       show_documents=show_documents))
+
+
+def submitted(answer: Answer, email: str, *, show_documents: bool = False) -> Answer:
+    """The answer once its rights request is submitted (`answer.request` has the id and
+    due date): the lead gives the reference, the reply address and the team's deadline,
+    no longer an offer to submit."""
+    ref = answer.request
+    assert ref is not None and ref.id is not None
+    lead = SUBMITTED.format(id=ref.id, email=email, due=ref.due)
+    return replace(answer, lead=lead, answer=answer_text(lead, answer.passages, resolved=True,
+                                                         show_documents=show_documents))
 
 
 def answer_text(lead: str, passages: tuple[Passage, ...], *, resolved: bool,

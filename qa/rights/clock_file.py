@@ -3,6 +3,7 @@
 qa/rights/deadlines.py apply. Every key is optional; a section changes only the keys
 it gives:
 
+    time_zone = "America/Los_Angeles"   # the day of receipt and "today" (default UTC)
     holidays = ["2027-01-01", "2027-12-24", "2027-12-25"]   # skipped by business days
     opt_out_kinds = ["opt_out"]          # kinds on the california_opt_out clock
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigError
-from qa.rights.deadlines import DEFAULT_RULES, KNOWN, Clock, Period, Rules
+from qa.rights.deadlines import DEFAULT_RULES, KNOWN, Clock, Period, Rules, zone
 from qa.rights.features import KINDS
 
 CLOCKS = (*KNOWN, "california_opt_out")
@@ -78,9 +79,9 @@ def _kinds(values: object, where: str) -> frozenset[str]:
 
 def parse_clock(table: dict[str, Any], name: str) -> tuple[Rules, frozenset[date]]:
     """(rules, holidays) from a parsed TOML table; `name` names it in errors."""
-    unknown = sorted(set(table) - {*CLOCKS, "holidays", "opt_out_kinds"})
+    unknown = sorted(set(table) - {*CLOCKS, "holidays", "opt_out_kinds", "time_zone"})
     if unknown:
-        raise ConfigError(f"{name}: unknown key {unknown[0]!r}; known: holidays, "
+        raise ConfigError(f"{name}: unknown key {unknown[0]!r}; known: time_zone, holidays, "
                           f"opt_out_kinds, {', '.join(CLOCKS)}")
     rules = DEFAULT_RULES
     for clock in CLOCKS:
@@ -90,6 +91,12 @@ def parse_clock(table: dict[str, Any], name: str) -> tuple[Rules, frozenset[date
     if "opt_out_kinds" in table:
         rules = replace(rules, opt_out_kinds=_kinds(table["opt_out_kinds"],
                                                     f"{name}: opt_out_kinds"))
+    if "time_zone" in table:
+        try:
+            zone(str(table["time_zone"]))
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+        rules = replace(rules, time_zone=str(table["time_zone"]))
     holidays = _holidays(table.get("holidays", []), f"{name}: holidays")
     return rules, holidays
 

@@ -15,7 +15,10 @@ Defaults (`DEFAULT_RULES`, every figure configurable):
   response dates, and an extension only if every regime allows one (then the
   earliest) — so "unknown" never allows an extension under the defaults.
 
-Periods count from the day of receipt (day 0): "10 business days" from a Monday is the
+Periods count from the day of receipt (day 0), that day being the calendar day in the
+deployment's time zone (`time_zone`, UTC unless set: a request made at 19:00 in
+California on 6 December is received on the 6th with "America/Los_Angeles", on the 7th
+in UTC): "10 business days" from a Monday is the
 Monday two weeks later. Business days skip Saturdays, Sundays and the given holidays. An
 extension of the same unit as the response period counts from receipt too (one month +
 two months = three months from receipt; 45 + 45 = 90 days). A deadline that falls on a
@@ -29,6 +32,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.errors import ConfigError
 from qa.rights.features import KINDS
@@ -69,6 +73,8 @@ class Rules:
     elsewhere: Clock = Clock(Period(1, "months"))
     # kinds that run on the california_opt_out clock in California
     opt_out_kinds: frozenset[str] = field(default=frozenset({"opt_out"}))
+    # the IANA time zone whose calendar day a request is received on, and days are told in
+    time_zone: str = "UTC"
 
     def clock(self, kind: str, jurisdiction: str) -> Clock:
         if jurisdiction == "california" and kind in self.opt_out_kinds:
@@ -154,6 +160,20 @@ def strictest(options: Iterable[Deadlines]) -> Deadlines:
     extended_to = min(extensions) if len(extensions) == len(options) else None
     return Deadlines(min(confirms, default=None), min(d.respond_by for d in options),
                      extended_to)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` ("Europe/Berlin"); ConfigError if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"time_zone must be an IANA time zone such as "
+                          f"'America/Los_Angeles'. Currently, it is {name!r}") from None
+
+
+def local_day(timestamp: float, rules: Rules = DEFAULT_RULES) -> dt.date:
+    """The calendar day of `timestamp` in the rules' time zone."""
+    return dt.datetime.fromtimestamp(timestamp, zone(rules.time_zone)).date()
 
 
 def due_dates(kind: str, jurisdiction: str, received: dt.datetime | dt.date,

@@ -65,17 +65,18 @@ BEGIN SELECT RAISE(ABORT, 'request events are never changed'); END;
 """
 
 
-def get(con: Connection, req_id: str) -> RightsRequest:
+def get(con: Connection, req_id: str, time_zone: str = "UTC") -> RightsRequest:
     """One request with its history, or NotFoundError naming the id."""
     row = con.execute("SELECT * FROM requests WHERE id = ?", (str(req_id),)).fetchone()
     if row is None:
         raise NotFoundError(f"no rights request with id {one_line(str(req_id), 40)!r}")
     events = con.execute("SELECT * FROM request_events WHERE request_id = ? ORDER BY seq",
                          (row["id"],))
-    return from_row(row, (event_from_row(e) for e in events))
+    return from_row(row, (event_from_row(e) for e in events), time_zone)
 
 
-def select(con: Connection, filters: dict[str, str]) -> list[RightsRequest]:
+def select(con: Connection, filters: dict[str, str], time_zone: str = "UTC"
+           ) -> list[RightsRequest]:
     """Requests whose columns equal `filters` (checked names), soonest due first (the
     extended date once extended), each with its history."""
     where = " AND ".join(f"{column} = ?" for column in filters)
@@ -86,7 +87,7 @@ def select(con: Connection, filters: dict[str, str]) -> list[RightsRequest]:
     events = defaultdict(list)
     for event in con.execute("SELECT * FROM request_events ORDER BY seq"):
         events[event["request_id"]].append(event_from_row(event))
-    return [from_row(r, events[r["id"]]) for r in rows]
+    return [from_row(r, events[r["id"]], time_zone) for r in rows]
 
 
 def append_event(con: Connection, req_id: str, at: float, from_state: str | None,

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from index.errors import EscalationStateError, QuestionError
 from qa.escalation.mail import body_text, one_line
@@ -107,6 +108,7 @@ class RightsRequest:
     mail_error: str | None
     mail_sent_at: float | None
     history: tuple[RequestEvent, ...] = ()
+    time_zone: str = "UTC"  # the deployment's (qa/rights/deadlines.py), not stored per row
 
     @property
     def respond_by(self) -> str:
@@ -119,17 +121,18 @@ class RightsRequest:
 
     @property
     def on_time(self) -> bool | None:
-        """For a done request, whether it was done on or before its due date (UTC);
-        None while open or when refused."""
+        """For a done request, whether it was done on or before its due date (the
+        calendar day in the deployment's time zone); None while open or when refused."""
         if self.state != "done" or self.closed_at is None:
             return None
-        return iso_time(self.closed_at)[:10] <= self.respond_by
+        closed = datetime.fromtimestamp(self.closed_at, ZoneInfo(self.time_zone)).date()
+        return closed.isoformat() <= self.respond_by
 
     def deadlines(self) -> Deadlines:
         """The clock as `qa.rights.deadlines` computes with it (for `extend`)."""
         def day(text: str | None) -> date | None:
             return date.fromisoformat(text) if text else None
-        return Deadlines(day(self.confirm_by), date.fromisoformat(self.due),
+        return Deadlines(day(self.confirm_by), date.fromisoformat(self.respond_by),
                          day(self.extendable_to), extended=self.extended_due is not None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,17 +221,18 @@ def event_from_row(row: Mapping[str, Any]) -> RequestEvent:
                         note=row["note"], reason=row["reason"], actor=row["actor"])
 
 
-def from_row(row: sqlite3.Row, events: Iterable[RequestEvent] = ()) -> RightsRequest:
+def from_row(row: sqlite3.Row, events: Iterable[RequestEvent] = (), time_zone: str = "UTC"
+             ) -> RightsRequest:
     """The record for one row of the requests table, with its history."""
     passages = clean_passages(json.loads(row["passages"] or "[]"))
     columns = {name: row[name] for name in _COLUMNS}
     return RightsRequest(**columns, passages=passages, to=row["recipient"],
-                         history=tuple(events))
+                         history=tuple(events), time_zone=time_zone)
 
 
 # the fields of a RightsRequest stored as columns of the same name
-_COLUMNS = tuple(f.name for f in fields(RightsRequest) if f.name not in ("passages", "to",
-                                                                          "history"))
+_COLUMNS = tuple(f.name for f in fields(RightsRequest)
+                 if f.name not in ("passages", "to", "history", "time_zone"))
 
 
 EXPORT_FIELDS = (

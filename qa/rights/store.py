@@ -25,7 +25,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,6 @@ def default_path(settings: Any) -> Path:
     return Path(settings.outbox).expanduser().parent / FILE_NAME
 
 
-def _day(timestamp: float) -> date:
-    return datetime.fromtimestamp(timestamp, UTC).date()
 
 
 def _iso(day: date | None) -> str | None:
@@ -76,7 +74,8 @@ class RequestStore:
 
     Every call opens its own short-lived connection, so one store can be shared by
     request threads and a delivery worker, and several processes can share the file.
-    Due dates count from the UTC calendar day of receipt under `rules` and `holidays`.
+    Due dates count from the calendar day of receipt in the rules' time zone (UTC unless
+    the deadlines file sets `time_zone`) under `rules` and `holidays`.
     A client (never the empty one: operators, the CLI) may submit `requests_per_hour`
     requests (0: no limit); a repeat within `dedupe_window_seconds` is the same request.
     """
@@ -136,7 +135,7 @@ class RequestStore:
         details = clean_details(details)
         offered = json.dumps([p.to_dict() for p in clean_passages(passages)])
         now = self.clock()
-        limits = deadlines.due_dates(kind, jurisdiction, datetime.fromtimestamp(now, UTC),
+        limits = deadlines.due_dates(kind, jurisdiction, deadlines.local_day(now, self.rules),
                                      self.rules, self.holidays)
         ckey = client_hash(self._secret, client)
         with self.database.transaction() as con:
@@ -144,7 +143,7 @@ class RequestStore:
                 same = queries.find_duplicate(con, ckey, kind, email, text,
                                               now - self.dedupe_window_seconds)
                 if same is not None:
-                    return queries.get(con, same)
+                    return queries.get(con, same, self.rules.time_zone)
             self._check_rate(con, ckey, now)
             req_id = "req_" + secrets.token_urlsafe(9)
             con.execute(
@@ -156,7 +155,7 @@ class RequestStore:
                  _iso(limits.extended_to), now))
             queries.append_event(con, req_id, now, None, "received", "", "", "assistant")
             self.database.announce(con)  # every replica's worker wakes on the commit
-            return queries.get(con, req_id)
+            return queries.get(con, req_id, self.rules.time_zone)
 
     def _check_rate(self, con: Any, ckey: str, now: float) -> None:
         limit = self.requests_per_hour
@@ -174,7 +173,7 @@ class RequestStore:
     def get(self, req_id: str) -> RightsRequest:
         """One request with its history, or NotFoundError naming the id."""
         with self.database.connect() as con:
-            return queries.get(con, req_id)
+            return queries.get(con, req_id, self.rules.time_zone)
 
     def list(self, kind: str | None = None, state: str | None = None,
              jurisdiction: str | None = None) -> builtins.list[RightsRequest]:
@@ -187,7 +186,7 @@ class RequestStore:
             if value is not None:
                 filters[column] = check_choice(value, choices, column)
         with self.database.connect() as con:
-            return queries.select(con, filters)
+            return queries.select(con, filters, self.rules.time_zone)
 
     def history(self, req_id: str) -> builtins.list[RequestEvent]:
         """Every state change of one request, oldest first (the submission included)."""
@@ -200,11 +199,11 @@ class RequestStore:
     def counts(self) -> dict[str, Any]:
         """Totals by kind and by state; done on time (on or before the due date in
         force) ÷ done as `on_time_rate` (None before any is done); open requests past
-        their due date (UTC today) as `overdue`."""
+        their due date (today in the rules' time zone) as `overdue`."""
         requests = self.list()
         done = [r for r in requests if r.state == "done"]
         on_time = sum(1 for r in done if r.on_time)
-        today = _day(self.clock()).isoformat()
+        today = deadlines.local_day(self.clock(), self.rules).isoformat()
         return {
             "total": len(requests),
             "by_kind": {k: sum(r.kind == k for r in requests) for k in KINDS},
@@ -228,12 +227,13 @@ class RequestStore:
             clean_actor(actor)
         now = self.clock()
         with self.database.transaction() as con:
-            request = queries.get(con, req_id)
+            request = queries.get(con, req_id, self.rules.time_zone)
             check_transition(request, state, reason)
             sets, params = "state = ?", [state]
             if state == "extended":
                 try:
-                    extended = deadlines.extend(request.deadlines(), on=_day(now))
+                    on = deadlines.local_day(now, self.rules)
+                    extended = deadlines.extend(request.deadlines(), on=on)
                 except ConfigError as exc:
                     raise RequestStateError(f"request {request.id}: {exc}") from None
                 sets += ", extended_due = ?"
@@ -243,7 +243,7 @@ class RequestStore:
                 params.append(now)
             con.execute(f"UPDATE requests SET {sets} WHERE id = ?", (*params, request.id))
             queries.append_event(con, request.id, now, request.state, state, note, reason, actor)
-            return queries.get(con, request.id)
+            return queries.get(con, request.id, self.rules.time_zone)
 
     # --- delivery of the request's e-mail (leases) ------------------------------------
 
@@ -265,7 +265,7 @@ class RequestStore:
             con.execute("UPDATE requests SET lease_until = ?, lease_token = ?,"
                         " mail_attempts = mail_attempts + 1 WHERE id = ?",
                         (now + lease_seconds, token, row["id"]))
-            return MailClaim(queries.get(con, row["id"]), token)
+            return MailClaim(queries.get(con, row["id"], self.rules.time_zone), token)
 
     def mark_mail_sent(self, claim: MailClaim, now: float | None = None) -> bool:
         """The transport accepted the e-mail; False if the lease was lost meanwhile."""
@@ -285,14 +285,14 @@ class RequestStore:
     def resend_mail(self, req_id: str) -> RightsRequest:
         """Queue a failed e-mail again, with a fresh attempt budget."""
         with self.database.transaction() as con:
-            request = queries.get(con, req_id)
+            request = queries.get(con, req_id, self.rules.time_zone)
             if request.mail_status != "failed":
                 raise RequestStateError(f"the e-mail of request {request.id} is "
                                         f"{request.mail_status}, not failed")
             con.execute("UPDATE requests SET mail_status = 'queued', mail_attempts = 0,"
                         " mail_next_at = ? WHERE id = ?", (self.clock(), request.id))
             self.database.announce(con)
-            return queries.get(con, request.id)
+            return queries.get(con, request.id, self.rules.time_zone)
 
     def _release(self, claim: MailClaim, sets: str, *params: Any) -> bool:
         with self.database.transaction() as con:

@@ -29,9 +29,6 @@ JURISDICTIONS = [("I don't know", "unknown"), ("EU / UK", "eu_uk"),
 OFFER = ("**Submit this as a request to the privacy team?** Your message, your e-mail "
          "address and any details go to {inbox}, who will verify your identity and reply "
          "by e-mail. Nothing is sent unless you press *Submit my request*.")
-TAKEN = ("Your request is submitted (reference {id}). The privacy team will verify your "
-         "identity and reply to {email}; they must respond by {due}. I cannot verify, "
-         "carry out or promise the outcome of the request myself.")
 DECLINED = "All right, nothing was sent. You can still ask me anything about the policy."
 NOT_TAKEN = "Sorry, I could not submit your request: {reason}"
 
@@ -97,7 +94,7 @@ def wire(box: RequestBox, service: Service, state: gr.State, chatbot: gr.Chatbot
         ref = answer.request
         assert ref is not None and ref.id is not None
         log.info("chat: rights request %s submitted (kind=%s)", ref.id, ref.kind)
-        reply = render_notice(TAKEN, id=ref.id, email=email.strip(), due=ref.due)
+        reply = render_notice("{lead}", lead=answer.lead)  # the e-mail: a value, escaped
         return kept(_closed(state, reply))
 
     def decline(state: dict):

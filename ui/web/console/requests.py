@@ -22,7 +22,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from index.errors import PolicyQAError
-from qa.rights.deadlines import JURISDICTIONS
+from qa.rights.deadlines import JURISDICTIONS, local_day
 from qa.rights.features import KINDS
 from qa.rights.records import FINAL_STATES, STATES, TRANSITIONS, RightsRequest, to_csv, to_json
 from qa.rights.store import RequestStore
@@ -48,8 +48,8 @@ def _when(ts: float | None) -> str:
 
 
 def today(store: RequestStore) -> date:
-    """The UTC calendar day of the store's clock (deadlines are UTC days)."""
-    return datetime.fromtimestamp(store.clock(), UTC).date()
+    """The calendar day of the store's clock in its deadlines' time zone."""
+    return local_day(store.clock(), store.rules)
 
 
 def urgency(request: RightsRequest, on: date) -> str:
