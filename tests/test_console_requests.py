@@ -310,3 +310,21 @@ def test_state_and_jurisdiction_filters_narrow_the_queue(store: RequestStore) ->
     assert len(ids(jurisdiction="us_other")) == 3
     assert ids(kind="deletion", state="identity_check") == []
     assert tab.request_rows(store, state="closed")[0].startswith("Cannot list: state must be")
+
+
+def test_a_request_not_yet_confirmed_is_flagged_by_its_confirmation_date(tmp_path: Path):
+    """California: confirm receipt within 10 business days. Still "received" after
+    that, the request is overdue, though its response date is weeks away."""
+    from datetime import UTC, datetime
+
+    received = datetime(2027, 3, 1, 12, tzinfo=UTC).timestamp()  # a Monday
+    store = RequestStore(tmp_path / "r.sqlite3", clock=lambda: received)
+    ca = store.submit("access", "california", "ana@example.org", "send me my data",
+                      to="privacy@example.com")
+    assert ca.confirm_by == "2027-03-15"
+    assert tab.flag_label(ca, date(2027, 3, 12)) == "CONFIRM RECEIPT: 3 days"
+    assert tab.flag_label(ca, date(2027, 3, 15)) == "CONFIRM RECEIPT TODAY"
+    assert tab.urgency(ca, date(2027, 3, 16)) == "overdue"
+    assert tab.flag_label(ca, date(2027, 3, 16)) == "CONFIRM RECEIPT: OVERDUE by 1 day"
+    confirmed = store.set_state(ca.id, "identity_check", note="wrote to ana")
+    assert tab.urgency(confirmed, date(2027, 3, 16)) == ""  # the response is due 04-15

@@ -52,7 +52,7 @@ def test_list_shows_requests_soonest_due_first(two, capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split() == ["ID", "KIND", "JURISDICTION", "STATE", "RECEIVED", "DUE",
-                                "MAIL", "MESSAGE"]
+                                "FLAG", "MAIL", "MESSAGE"]
     order = sorted(two, key=lambda r: (r.due, r.received_at))
     assert [line.split()[0] for line in lines[1:]] == [r.id for r in order]
     assert "Please delete my account" in out and deletion.due in out
@@ -62,6 +62,32 @@ def test_list_shows_requests_soonest_due_first(two, capsys):
     assert [json.loads(line)["id"] for line in out.splitlines()] == [access.id]
     code, out, _ = run(capsys, "requests", "list", "--state", "done")
     assert code == 0 and "(no requests)" in out
+
+
+def test_list_flags_overdue_requests_and_their_confirmations(env, capsys):
+    """Received 60 and 12 days ago: the first past its response date, the second (in
+    California, still "received") past its 10 business days to confirm receipt."""
+    import time
+
+    now = time.time()
+    at = [now - 60 * 86400]
+    old = RequestStore(env / "state" / "requests.sqlite3", clock=lambda: at[0])
+    late = old.submit("deletion", "eu_uk", "ana@example.org", "Please delete my data", to=INBOX)
+    at[0] = now - 16 * 86400
+    unconfirmed = old.submit("access", "california", "bo@example.org", "Send me my data",
+                             to=INBOX)
+    at[0] = now
+    fresh = old.submit("access", "eu_uk", "cy@example.org", "Send me my data", to=INBOX)
+    code, out, _ = run(capsys, "requests", "list")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "OVERDUE by" in rows[late.id]
+    assert "CONFIRM RECEIPT: OVERDUE by" in rows[unconfirmed.id]
+    assert " - " in rows[fresh.id]
+    code, out, _ = run(capsys, "requests", "list", "--overdue", "--json")
+    flagged = {json.loads(line)["id"]: json.loads(line)["flag"] for line in out.splitlines()}
+    assert set(flagged) == {late.id, unconfirmed.id}
+    assert flagged[late.id].startswith("OVERDUE by 2")  # one month from 60 days ago
 
 
 def test_show_and_set_state_record_the_history(two, store, capsys):

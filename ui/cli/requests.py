@@ -17,8 +17,10 @@ from typing import Any
 
 from index.errors import PolicyQAError
 from index.files import write_atomic
+from qa.rights.deadlines import local_day
 from qa.rights.records import STATES, RightsRequest, iso_time, to_csv, to_json
 from qa.rights.store import RequestStore
+from qa.rights.urgency import flag_label, urgency
 from ui.cli.outbox import shorten
 
 FORMATS = ("csv", "json")
@@ -32,6 +34,8 @@ def register(subparsers: Any) -> None:
     show_all.add_argument("--kind", help="only this kind (access, deletion, ...)")
     show_all.add_argument("--state", help=f"only this state ({', '.join(STATES)})")
     show_all.add_argument("--jurisdiction", help="only this jurisdiction (eu_uk, ...)")
+    show_all.add_argument("--overdue", action="store_true",
+                          help="only open requests past their response or confirmation date")
     show_all.add_argument("--json", action="store_true", help="one JSON object per line")
     show_all.set_defaults(handler=cmd_list)
 
@@ -66,17 +70,22 @@ def _store(settings: Any) -> RequestStore:
 
 
 def cmd_list(args: argparse.Namespace, settings: Any) -> int:
-    rows = _store(settings).list(kind=args.kind, state=args.state,
-                                 jurisdiction=args.jurisdiction)
+    store = _store(settings)
+    rows = store.list(kind=args.kind, state=args.state, jurisdiction=args.jurisdiction)
+    on = local_day(store.clock(), store.rules)
+    if args.overdue:
+        rows = [r for r in rows if urgency(r, on) == "overdue"]
     if args.json:
         for request in rows:
-            print(json.dumps(request.to_dict(), ensure_ascii=False))
+            print(json.dumps({**request.to_dict(), "flag": flag_label(request, on)},
+                             ensure_ascii=False))
         return 0
-    header = ("ID", "KIND", "JURISDICTION", "STATE", "RECEIVED", "DUE", "MAIL", "MESSAGE")
+    header = ("ID", "KIND", "JURISDICTION", "STATE", "RECEIVED", "DUE", "FLAG", "MAIL",
+              "MESSAGE")
     table = [header] + [
         (r.id, r.kind, r.jurisdiction, r.state, r.received_iso[:16].replace("T", " "),
-         r.respond_by + (" (ext.)" if r.extended_due else ""), r.mail_status,
-         shorten(r.question)) for r in rows]
+         r.respond_by + (" (ext.)" if r.extended_due else ""), flag_label(r, on) or "-",
+         r.mail_status, shorten(r.question)) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -13,7 +13,7 @@ Styler CSS made here from fixed strings, never from request data.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from qa.rights.deadlines import JURISDICTIONS, local_day
 from qa.rights.features import KINDS
 from qa.rights.records import FINAL_STATES, STATES, TRANSITIONS, RightsRequest, to_csv, to_json
 from qa.rights.store import RequestStore
+from qa.rights.urgency import SOON_DAYS, flag_label, urgency
 from ui.web.console.exports import EXPORT_SECONDS, write_export  # noqa: F401 (the tests read it)
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ REQUEST_COLUMNS = ["id", "due", "flag", "kind", "jurisdiction", "state", "receiv
 HISTORY_COLUMNS = ["when", "from", "to", "note", "reason", "by"]
 SUMMARY_COLUMNS = ["kind", "requests", "open", "overdue", "done", "done on time",
                    "on-time rate"]
-SOON_DAYS = 3
 MAX_ROWS = 500
 EXPORT_DIR = "requests-export"
 # text on background, both fixed: 8.2:1 (overdue) and 7.8:1 (due soon), WCAG AA needs 4.5
@@ -50,29 +50,6 @@ def _when(ts: float | None) -> str:
 def today(store: RequestStore) -> date:
     """The calendar day of the store's clock in its deadlines' time zone."""
     return local_day(store.clock(), store.rules)
-
-
-def urgency(request: RightsRequest, on: date) -> str:
-    """"overdue" for an open request past its due date, "soon" for one due within
-    SOON_DAYS days (today included), else ""; done and refused requests are never
-    flagged."""
-    if request.state in FINAL_STATES:
-        return ""
-    due = date.fromisoformat(request.respond_by)
-    if due < on:
-        return "overdue"
-    return "soon" if due <= on + timedelta(days=SOON_DAYS) else ""
-
-
-def flag_label(request: RightsRequest, on: date) -> str:
-    """The words that carry the flag (colour is never the only signal)."""
-    level = urgency(request, on)
-    days = (date.fromisoformat(request.respond_by) - on).days
-    if level == "overdue":
-        return f"OVERDUE by {-days} day{'s' * (days != -1)}"
-    if level == "soon":
-        return "DUE TODAY" if days == 0 else f"DUE SOON: {days} day{'s' * (days != 1)}"
-    return ""
 
 
 def request_row(request: RightsRequest, on: date) -> list[str]:
