@@ -1,4 +1,4 @@
-"""`policy-qa requests ...`: list, show, set-state, export, deliver, resend-mail over the
+"""`policy-qa requests ...`: list, show, set-state, export, deliver, remind, resend-mail over the
 log of privacy rights requests (qa/rights/store.py, `requests.sqlite3` next to the
 outbox).
 
@@ -59,6 +59,10 @@ def register(subparsers: Any) -> None:
 
     deliver = sub.add_parser("deliver", help="e-mail pending requests to the privacy inbox")
     deliver.set_defaults(handler=cmd_deliver)
+
+    remind = sub.add_parser("remind", help="e-mail the privacy inbox today's overdue and "
+                            "due-soon requests (run it daily)")
+    remind.set_defaults(handler=cmd_remind)
 
     resend = sub.add_parser("resend-mail", help="queue a request's failed e-mail again")
     resend.add_argument("id")
@@ -163,6 +167,20 @@ def cmd_deliver(args: argparse.Namespace, settings: Any) -> int:
     transport = transport_from_settings(settings)
     report = deliver_requests_once(_store(settings), settings, transport=transport)
     print(f"{report} via {transport.describe()}")
+    return 0
+
+
+def cmd_remind(args: argparse.Namespace, settings: Any) -> int:
+    from qa.escalation.mail import transport_from_settings
+    from qa.rights.reminders import send_reminders
+
+    transport = transport_from_settings(settings)
+    sent = send_reminders(_store(settings), transport, mail_from=settings.sender,
+                          public_url=settings.public_url)
+    for inbox, count in sent:
+        print(f"reminded {inbox} of {count} request(s) via {transport.describe()}")
+    if not sent:
+        print("nothing overdue or due soon: no reminder sent")
     return 0
 
 
