@@ -224,3 +224,22 @@ def test_a_service_on_another_model_still_recognises_requests(korero_policy) -> 
     assert service.recognizer.embedder is not other
     assert request.kind == Kind.REQUEST and request.request.kind == "deletion"
     assert question.kind != Kind.REQUEST
+
+
+@pytest.mark.parametrize("message", [
+    "Please don't delete my account",
+    "Do not remove my data, I still use the app!",
+    "I don't want you to delete anything",
+])
+def test_asking_to_keep_data_is_no_deletion_request(recognizer, message) -> None:
+    assert not recognizer.recognize(message).is_request
+
+
+@pytest.mark.parametrize(("message", "kind"), [
+    ("don't wait, delete my account now", "deletion"),
+    ("Delete my account. Don't email me again.", "deletion"),
+    ("Do not sell my personal information", "opt_out"),
+])
+def test_a_negation_elsewhere_keeps_the_request(recognizer, message, kind) -> None:
+    found = recognizer.recognize(message)
+    assert found.is_request and found.kind == kind, found

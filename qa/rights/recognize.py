@@ -15,6 +15,7 @@ The embedding model, the rules and the classifier weights load on first use (or
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,13 @@ from qa.rights.features import RULES_FILE, Rules, load_rules, signal_matrix
 from qa.rights.model import CLASSES, MODEL_FILE, Classifier, load_classifier
 
 DEFAULT_THRESHOLD = 0.5
+# "please don't delete my account" asks to keep it: a deletion verb under a negation is
+# no deletion request unless another deletion verb stands free ("don't wait, delete it").
+# (Negated "sell", "share", "track" stay requests: "do not sell my data" is an opt-out.)
+_ERASE = r"(?:delete|remove|erase|wipe|close|cancel|deactivate|forget)"
+_KEEP = re.compile(r"\b(?:don'?t|do not|never|no need to|not)\s+(?:\w+\s+){0,3}?" + _ERASE
+                   + r"\w*", re.IGNORECASE)
+_ERASES = re.compile(r"\b" + _ERASE + r"\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ class RightsRecognizer:
             probabilities = classifier.probabilities(embedded, signal_matrix(batch, rules))
             for i, row in zip(filled, probabilities, strict=True):
                 out[i] = self._decide(row)
+                if out[i].kind == "deletion" and keeps(texts[i]):
+                    out[i] = Recognition(is_request=False, kind=None, score=out[i].score)
         return out
 
     def _decide(self, probabilities: np.ndarray) -> Recognition:
@@ -92,6 +102,11 @@ class RightsRecognizer:
             return Recognition(is_request=False, kind=None, score=score)
         kind = CLASSES[1 + int(np.argmax(probabilities[1:]))]
         return Recognition(is_request=True, kind=kind, score=score)
+
+
+def keeps(text: str) -> bool:
+    """Whether every deletion verb of `text` is negated ("please don't delete it")."""
+    return bool(_KEEP.search(text)) and not _ERASES.search(_KEEP.sub(" ", text))
 
 
 def _text(message: object) -> str:
