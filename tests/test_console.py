@@ -211,6 +211,27 @@ def test_console_pages_and_api_need_a_session(console) -> None:
         assert "named_endpoints" not in http.get("/console/gradio_api/info").text
 
 
+def test_a_mails_deep_link_survives_the_sign_in(console) -> None:
+    """A mail links /console/?escalation=ID: signed out, the login keeps the link and
+    signing in lands on it. Anything else in the query is dropped (no open redirect)."""
+    c = console()
+    with c.client() as http:
+        r = http.get("/console/?escalation=esc_Ab3-x_9")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/console/login?escalation=esc_Ab3-x_9"
+        form = http.get("/console/login?escalation=esc_Ab3-x_9").text
+        assert 'action="login?escalation=esc_Ab3-x_9"' in form
+        r = http.post("/console/login?escalation=esc_Ab3-x_9", headers={"Origin": c.base},
+                      data={"username": "alice", "password": "s3cret-Pa55-long"})
+        assert r.status_code == 303 and r.headers["location"] == "./?escalation=esc_Ab3-x_9"
+    with c.client() as http:
+        for query in ("escalation=x&next=//evil.example", "next=https://evil.example",
+                      "escalation=%3Cscript%3E"):
+            r = http.get(f"/console/?{query}")
+            assert r.headers["location"] == "/console/login", query
+            assert "evil" not in http.get(f"/console/login?{query}").text
+
+
 def test_cross_origin_posts_are_refused(console) -> None:
     c = console()
     http = c.login()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,7 +61,7 @@ code{{background:#eee;padding:0 .2rem}}</style></head>
 <body><h1>{title}</h1>{body}</body></html>"""
 
 _LOGIN_FORM = """{message}
-<form method="post" action="login">
+<form method="post" action="login{query}">
 <label for="username">Name</label>
 <input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label>
@@ -80,9 +81,21 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-def _login_page(message: str = "", status: int = 200) -> HTMLResponse:
+def _login_page(message: str = "", status: int = 200, link: str = "") -> HTMLResponse:
     note = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
-    return _page("policy-qa console: sign in", _LOGIN_FORM.format(message=note), status)
+    query = html.escape("?" + link) if link else ""
+    return _page("policy-qa console: sign in", _LOGIN_FORM.format(message=note, query=query),
+                 status)
+
+
+_DEEP_LINK = re.compile(r"escalation=[A-Za-z0-9_-]{1,64}")
+
+
+def deep_link(query: str) -> str:
+    """The console deep link a mail gives (`escalation=ID`) if `query` is exactly one,
+    else "": it survives the sign-in, and nothing else can ride along (no redirect
+    to elsewhere)."""
+    return query if _DEEP_LINK.fullmatch(query or "") else ""
 
 
 class ConsoleGuard:
@@ -121,7 +134,8 @@ class ConsoleGuard:
         if method in SAFE_METHODS and (path in (PREFIX, PREFIX + "/")
                                        or "text/html" in request.headers.get("accept", "")):
             root = request.scope.get("root_path", "")
-            return RedirectResponse(root + LOGIN, status_code=303)
+            link = deep_link(request.scope.get("query_string", b"").decode("latin-1"))
+            return RedirectResponse(root + LOGIN + (f"?{link}" if link else ""), status_code=303)
         return JSONResponse({"error": "sign in to the console first"}, status_code=401)
 
 
@@ -140,9 +154,10 @@ def _client(request: HTTPConnection) -> str:
 def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
     @app.get(LOGIN, include_in_schema=False)
     def login_form(request: Request) -> Response:
+        link = deep_link(request.url.query)
         if auth.user_for(request.cookies) is not None:
-            return RedirectResponse("./", status_code=303)
-        return _login_page()
+            return RedirectResponse("./" + (f"?{link}" if link else ""), status_code=303)
+        return _login_page(link=link)
 
     @app.post(LOGIN, include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -154,12 +169,13 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
             return page
         form = await request.form()
         name, password = str(form.get("username", "")), str(form.get("password", ""))
+        link = deep_link(request.url.query)
         if not auth.credentials.check(name, password):
             auth.limiter.charge(client, "login")
             log.info("failed console sign-in")
-            return _login_page("Wrong name or password.", 401)
+            return _login_page("Wrong name or password.", 401, link)
         log.info("console sign-in by %s", name)
-        response = RedirectResponse("./", status_code=303)
+        response = RedirectResponse("./" + (f"?{link}" if link else ""), status_code=303)
         response.set_cookie(COOKIE, auth.sessions.issue(name), max_age=int(SESSION_SECONDS),
                             path=PREFIX, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https")
