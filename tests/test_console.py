@@ -169,6 +169,15 @@ def test_console_hash_command(monkeypatch, capsys) -> None:
     with pytest.raises(ConfigError):
         args.handler(parser.parse_args(["console-hash", "bad,name"]), None)
 
+    def ended(prompt: str) -> str:  # Ctrl-D at the terminal's prompt
+        raise EOFError
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", ended)
+    with pytest.raises(ConfigError, match="no password given"):  # one line, exit 2
+        args.handler(args, None)
+
 
 def test_logout_revokes_the_session(console) -> None:
     c = console()

@@ -28,8 +28,12 @@ def register(subparsers: Any) -> None:
 def _read_password() -> str:
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("password: ")
-    if first != getpass.getpass("again: "):
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except EOFError:  # Ctrl-D at the prompt
+        raise ConfigError("no password given (input ended)") from None
+    if first != again:
         raise ConfigError("the two passwords differ")
     return first
 
