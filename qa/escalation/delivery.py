@@ -196,6 +196,7 @@ class DeliveryWorker(Daemon):
         rng: random.Random | None = None, purge_interval: float = 3600.0,
         extra_passes: Sequence[Callable[[], object]] = (),
         extra_due: Sequence[Callable[[], float | None]] = (), public_url: str = "",
+        extra_purges: Sequence[Callable[[float], int]] = (),
     ) -> None:
         validate_email(mail_from, allow_local=True)  # a bad setting fails now, not each pass
         self.outbox = outbox
@@ -204,6 +205,7 @@ class DeliveryWorker(Daemon):
         self.purge_interval = purge_interval
         self.extra_passes = tuple(extra_passes)  # other mail queues (rights requests)
         self.extra_due = tuple(extra_due)  # when each of those has work next
+        self.extra_purges = tuple(extra_purges)  # other stores' retention (rights log)
         self._options = {
             "mail_from": mail_from, "public_url": public_url, "max_attempts": max_attempts,
             "max_age_seconds": max_age_seconds, "base": base, "cap": cap,
@@ -220,11 +222,13 @@ class DeliveryWorker(Daemon):
     def from_settings(cls, outbox: Outbox, settings: Any, *,
                       transport: Transport | None = None,
                       extra_passes: Sequence[Callable[[], object]] = (),
-                      extra_due: Sequence[Callable[[], float | None]] = ()
+                      extra_due: Sequence[Callable[[], float | None]] = (),
+                      extra_purges: Sequence[Callable[[float], int]] = ()
                       ) -> DeliveryWorker:
         return cls(outbox, transport or transport_from_settings(settings),
                    interval=settings.deliver_interval_seconds, extra_passes=extra_passes,
-                   extra_due=extra_due, **delivery_options(settings))
+                   extra_due=extra_due, extra_purges=extra_purges,
+                   **delivery_options(settings))
 
     def wake(self) -> None:
         """Run a pass now (e.g. right after an enqueue) instead of at the next tick."""
@@ -290,3 +294,6 @@ class DeliveryWorker(Daemon):
             if purged:
                 logger.info("retention: purged question text of %d resolved escalations",
                             purged)
+            for extra in self.extra_purges:
+                if extra(now):
+                    logger.info("retention: purged the personal data of closed requests")

@@ -1,6 +1,6 @@
-"""`policy-qa requests ...`: list, show, set-state, export, deliver, remind, resend-mail over the
-log of privacy rights requests (qa/rights/store.py, `requests.sqlite3` next to the
-outbox).
+"""`policy-qa requests ...`: list, show, set-state, set-jurisdiction, export, deliver,
+remind, purge, resend-mail over the log of privacy rights requests (qa/rights/store.py,
+`requests.sqlite3` next to the outbox).
 
 Handlers take `(args, settings)` and return an exit code. Kinds, states,
 jurisdictions and formats are checked by the store, not by argparse, so bad input is
@@ -51,6 +51,19 @@ def register(subparsers: Any) -> None:
     move.add_argument("--reason", default="", help="required for refused and extended")
     move.add_argument("--actor", default="cli", help="who did it (default: cli)")
     move.set_defaults(handler=cmd_set_state)
+
+    where = sub.add_parser("set-jurisdiction", help="correct a request's jurisdiction (its "
+                           "dates are computed again from the day of receipt)")
+    where.add_argument("id")
+    where.add_argument("jurisdiction", metavar="JURISDICTION",
+                       help="eu_uk, california, us_other, elsewhere or unknown")
+    where.add_argument("--note", default="", help="how it was established")
+    where.add_argument("--actor", default="cli", help="who did it (default: cli)")
+    where.set_defaults(handler=cmd_set_jurisdiction)
+
+    purge = sub.add_parser("purge", help="blank the personal data of requests closed longer "
+                           "ago than retention (the record stays)")
+    purge.set_defaults(handler=cmd_purge)
 
     export = sub.add_parser("export", help="every request as CSV or JSON")
     export.add_argument("--format", default="csv", help="csv (default) or json")
@@ -167,6 +180,24 @@ def cmd_deliver(args: argparse.Namespace, settings: Any) -> int:
     transport = transport_from_settings(settings)
     report = deliver_requests_once(_store(settings), settings, transport=transport)
     print(f"{report} via {transport.describe()}")
+    return 0
+
+
+def cmd_set_jurisdiction(args: argparse.Namespace, settings: Any) -> int:
+    from qa.rights.upkeep import set_jurisdiction
+
+    r = set_jurisdiction(_store(settings), args.id, args.jurisdiction, args.note, args.actor)
+    extension = f", extendable to {r.extendable_to}" if r.extendable_to else ""
+    print(f"{r.id} is now {r.jurisdiction}: due {r.due}{extension}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Any) -> int:
+    from qa.rights.upkeep import purge
+
+    count = purge(_store(settings), settings.retention_days)
+    print(f"blanked the e-mail, message and details of {count} requests closed more than "
+          f"{settings.retention_days:g} days ago")
     return 0
 
 

@@ -32,6 +32,7 @@ from qa.escalation.delivery import REQUESTS_DUE, DeliveryWorker, next_due
 from qa.escalation.outbox import Outbox, validate_email
 from qa.records import Answer
 from qa.rights.mail import deliver_requests_once
+from qa.rights.upkeep import purge as purge_requests
 from qa.service import Service, build_service, clean_question, with_outbox
 from qa.settings import Settings
 from ui.web.batching import BackgroundRecorder, MicroBatcher
@@ -83,7 +84,9 @@ def create_app(settings: Settings, *, service: Service | None = None,
     worker = DeliveryWorker.from_settings(
         outbox, settings, extra_passes=[lambda: deliver_requests_once(
             service.requests, settings)],
-        extra_due=[lambda: next_due(service.requests, REQUESTS_DUE)]) if start_worker else None
+        extra_due=[lambda: next_due(service.requests, REQUESTS_DUE)],
+        extra_purges=[lambda now: purge_requests(service.requests, settings.retention_days,
+                                                 now)]) if start_worker else None
     listener = _listener(outbox, service.requests, worker)
 
     @asynccontextmanager
