@@ -33,21 +33,23 @@ _local = threading.local()  # a PyStemmer Stemmer is not thread-safe: one per th
 
 # --- questions -----------------------------------------------------------------------
 
-def clean_question(question: object, max_chars: int) -> str:
-    """The question as we will treat it, or QuestionError naming what is wrong."""
+def clean_question(question: object, max_chars: int, what: str = "question") -> str:
+    """The question as we will treat it, or QuestionError naming what is wrong (`what`:
+    how the visitor's text is called, "message" for a rights request)."""
     if not isinstance(question, str):
-        raise QuestionError("question must be a string")
+        raise QuestionError(f"{what} must be a string")
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
     text = " ".join(text.split())
     if not text:
-        raise QuestionError("question is empty; type a question about the privacy policy")
+        raise QuestionError(f"{what} is empty; type a question about the privacy policy"
+                            if what == "question" else f"{what} is empty")
     if len(text) > max_chars:
         raise QuestionError(
-            f"question is {len(text)} characters long; the limit is {max_chars}")
+            f"{what} is {len(text)} characters long; the limit is {max_chars}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise QuestionError("question is not valid Unicode text (lone surrogates)") from None
+        raise QuestionError(f"{what} is not valid Unicode text (lone surrogates)") from None
     return text
 
 

@@ -233,6 +233,7 @@ class Service:
             raise ConfigError("rights requests are not taken by this service")
         if not self.inbox:
             raise ConfigError("the policy names no privacy inbox; set POLICY_QA_INBOX")
+        clean_question(message, self.settings.max_question_chars, "message")
         answer = self.ask(message)
         kind = kind or (answer.request.kind if answer.request else None)
         if kind is None:

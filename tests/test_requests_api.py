@@ -103,6 +103,8 @@ def test_a_request_is_on_disk_then_mailed_once_with_its_due_date(web):
      "jurisdiction"),
     ({"message": "what cookies do you use?", "email": "a@example.com"}, 400,
      "privacy right"),
+    ({"message": "delete my data " * 100, "email": "a@example.com"}, 400,
+     "message is 1499 characters long; the limit is"),
 ])
 def test_bad_requests_get_a_reason_and_store_nothing(web, body, status, needle):
     before = len(RequestStore.from_settings(web.settings).list())

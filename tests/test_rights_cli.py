@@ -118,9 +118,13 @@ def test_export_to_a_file_and_to_stdout(two, store, env, capsys, fmt):
     code, out, _ = run(capsys, "requests", "export", "--format", fmt, "--out", str(out_file))
     assert code == 0 and "wrote 2 requests" in out
     written = out_file.read_text("utf-8")
-    rows = (list(csv.DictReader(io.StringIO(written))) if fmt == "csv"
-            else json.loads(written))
-    assert rows == store.export_rows()
+    if fmt == "csv":
+        assert list(csv.DictReader(io.StringIO(written))) == store.export_rows()
+    else:  # the same rows, with passages and history as arrays, not JSON text
+        rows = json.loads(written)
+        assert rows == [{**r, "passages": json.loads(r["passages"]),
+                         "history": json.loads(r["history"])} for r in store.export_rows()]
+        assert isinstance(rows[0]["history"], list) and rows[0]["history"][0]["to_state"]
     assert oct(out_file.stat().st_mode & 0o777) == "0o600"  # personal data
     code, out, _ = run(capsys, "requests", "export", "--format", fmt)
     assert code == 0 and out == written

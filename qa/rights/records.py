@@ -263,9 +263,14 @@ def export_row(request: RightsRequest) -> dict[str, str]:
     return {name: row[name] for name in EXPORT_FIELDS}
 
 
+NESTED = ("passages", "history")  # JSON text in a CSV cell, arrays in a JSON export
+
+
 def to_json(rows: Iterable[Mapping[str, str]]) -> str:
-    """Export rows as one JSON array."""
-    return json.dumps(list(rows), ensure_ascii=False, indent=1) + "\n"
+    """Export rows as one JSON array, `passages` and `history` as arrays."""
+    out = [{**row, **{k: json.loads(row[k] or "[]") for k in NESTED if k in row}}
+           for row in rows]
+    return json.dumps(out, ensure_ascii=False, indent=1) + "\n"
 
 
 # a spreadsheet runs a cell that starts like a formula; CSV cells starting so get a "'"

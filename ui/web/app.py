@@ -166,7 +166,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
         this returns, then e-mailed to the privacy inbox with its legal due date. The
         answer quotes what the policy says about that right; `request` holds the
         reference. The team verifies the requester's identity; nothing is done here."""
-        message = _question(body.message, settings)
+        message = _question(body.message, settings, "message")
         email = validate_email(body.email)
         answer = await run_in_threadpool(
             service.submit_request, message, email=email, jurisdiction=body.jurisdiction,
@@ -216,8 +216,8 @@ def create_app(settings: Settings, *, service: Service | None = None,
     return app
 
 
-def _question(text: str, settings: Settings) -> str:
-    return clean_question(text, settings.max_question_chars)  # qa/normalize.py: the one rule
+def _question(text: str, settings: Settings, what: str = "question") -> str:
+    return clean_question(text, settings.max_question_chars, what)  # the one rule
 
 
 def _client(request: Request) -> str:
