@@ -70,3 +70,13 @@ def test_ask_without_escalate_never_touches_the_outbox(env, capsys):
     assert not answer["resolved"] and answer["escalation"] is None
     assert "privacy@koreroapp.com" in answer["answer"]
     assert not (env / "outbox.sqlite3").exists()
+
+
+def test_a_rights_request_is_neither_queued_nor_silently_dropped(env, capsys):
+    """`ask --escalate "Delete my account"` files no escalation (a rights request is no
+    unanswered question) and says where a request is submitted instead."""
+    (answer,), note = _ask(capsys, "--escalate", "--email", "me@example.org",
+                           "Please delete my account and all my data")
+    assert answer["request"]["kind"] == "deletion" and answer["escalation"] is None
+    assert "1 message(s) ask to exercise a privacy right; nothing was submitted" in note
+    assert "POST /api/requests" in note and "queued" not in note

@@ -204,11 +204,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     service.index  # noqa: B018 - a missing or foreign index fails even for "hi"
     if args.email and not args.escalate:
         raise PolicyQAError("--email is the reply address of escalated questions; add --escalate")
-    queued = 0
+    queued = requests = 0
     for answer in service.ask_many(questions):
         if args.escalate and not answer.resolved and answer.kind == "unresolved":
             answer = service.escalate(answer, client="cli", email=args.email)
             queued += answer.escalation is not None
+        requests += answer.kind == "request"
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
@@ -218,6 +219,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"policy-qa: {queued} question(s) queued in {where} for {service.inbox}; "
               "`policy-qa outbox deliver` sends them now (a running `policy-qa serve` "
               "sends them by itself)", file=sys.stderr)
+    if requests:
+        print(f"policy-qa: {requests} message(s) ask to exercise a privacy right; nothing was "
+              "submitted from here (the chat's form, or POST /api/requests, submits one)",
+              file=sys.stderr)
     return 0
 
 
