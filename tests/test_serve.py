@@ -180,3 +180,19 @@ def test_micro_batcher_isolates_a_failing_question():
         same.close()
     finally:
         batcher.close()
+
+
+def test_serve_refuses_bad_console_users_before_loading_the_model(
+        korero_index_dir, tmp_path, monkeypatch, capsys):
+    from qa.service import Service
+    from ui.cli.main import main
+
+    def loads(self):
+        raise AssertionError("the model was loaded before the settings were checked")
+
+    monkeypatch.setattr(Service, "warm_up", loads)
+    monkeypatch.setenv("POLICY_QA_OUTBOX", str(tmp_path / "outbox.sqlite3"))
+    monkeypatch.setenv("POLICY_QA_CONSOLE_USERS", "alice:short")
+    monkeypatch.delenv("POLICY_QA_CONFIG", raising=False)
+    assert main(["serve", "--index", str(korero_index_dir), "--port", "1"]) == 2
+    assert "alice" in capsys.readouterr().err

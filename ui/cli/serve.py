@@ -27,6 +27,16 @@ def urls(host: str, port: int) -> dict[str, str]:
             "embed": f'<script src="{base}/widget.js" defer></script>'}
 
 
+def _check_early(settings: Settings, service) -> None:
+    """What the operator can get wrong fails before the model loads (seconds), not
+    after: the console users and the database (a wrong URL, a server that is away)."""
+    from ui.web.console.auth import parse_users
+
+    parse_users(settings.console_users)
+    if service.outbox is not None:
+        service.outbox.counts()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from qa.service import build_service
     from ui.web.app import create_app
@@ -35,7 +45,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.replace(**changes) if changes else settings
     print(f"policy-qa: loading the index {settings.index} and the model ...", file=sys.stderr,
           flush=True)
-    service = build_service(settings, escalate=True).warm_up()
+    service = build_service(settings, escalate=True)
+    _check_early(settings, service)
+    service.warm_up()
     app = create_app(settings, service=service)
     title = service.index.manifest.get("title", "privacy policy")
     print(f"policy-qa: serving {title!r} ({len(service.index.chunks)} chunks); "
