@@ -113,3 +113,8 @@ def test_the_printed_pdf_reads_as_its_page_drawn_bullets_included(chunks):
             "or delete your personal data.") in lines
     page_lines = {line for c in html for line in c.text.split("\n")}
     assert len(page_lines.intersection(lines)) >= 0.85 * len(page_lines)
+
+
+def test_a_table_with_a_header_after_one_without_is_another_table():
+    assert continued(_table(1, (), ("Orders", "7 years")),
+                     _table(2, ("Data", "Kept"), ("Mail", "1 year"))) is None

@@ -3,11 +3,12 @@ borders), read as an HTML page's tables are: a row of cells; the lines of a cell
 (a line ending in a hyphen goes on without a space: "de-" "identified"); the items of a
 bulleted list in a cell apart ("Technical data; Location": a bullet is a character, or a
 small drawn mark left of the line); a first row set in bold only the header row, column
-labels and no text. A table continued on the next page is one table (`continued`): its
-header row repeated there is dropped, and a row cut by the page break (its first cell
-empty on the next page; the cut side has no border, so one is assumed where the column
-borders end) is made whole. A bordered box of one column is no table, and tables
-without drawn borders are not found: their words read as the page's other lines.
+labels and no text (a table of one row has none). A table continued on the next page is
+one table (`continued`): its header row repeated there is dropped, and a row cut by the
+page break (its first cell empty on the next page; the cut side has no border, so one is
+assumed where the column borders end) is made whole. A bordered box of one column is no
+table, and tables without drawn borders are not found: their words read as the page's
+other lines.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def page_tables(page, number: int, words: list[dict]) -> tuple[list[PdfTable], l
         rows = [row for row in rows if any(cell.text for cell in row)]
         if not rows:
             continue
-        head = all(cell.bold for cell in rows[0] if cell.text)
+        head = len(rows) > 1 and all(cell.bold for cell in rows[0] if cell.text)
         body = rows[1:] if head else rows
         sizes = sorted(w["size"] for w in words if inside(w, [table.bbox]))
         tables.append(PdfTable(
@@ -96,7 +97,7 @@ def continued(before: PdfTable, after: PdfTable) -> PdfTable | None:
     width = len(before.rows[0]) if before.rows else len(before.header)
     if after.page != before.page + 1 or not after.rows or len(after.rows[0]) != width:
         return None
-    if before.header and after.header not in ((), before.header):
+    if after.header and after.header != before.header:  # another table's header row
         return None
     rows = list(after.rows)
     if before.rows and rows and not rows[0][0]:  # a row cut by the page break
