@@ -18,6 +18,7 @@ from index.embed import PACKAGED_MODEL, Embedder
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
 from qa.answering.answer import (
+    RIGHT_TOPICS,
     Answerer,
     as_request,
     escalated,
@@ -27,10 +28,10 @@ from qa.answering.answer import (
 )
 from qa.answering.decider import Decider, create_decider
 from qa.answering.pages import pages_for
-from qa.answering.retrieve import Retriever, Weights
+from qa.answering.retrieve import Retrieval, Retriever, Weights
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
 from qa.records import Answer, EscalationRef, Kind, RequestRef
-from qa.rights.recognize import RightsRecognizer, create_recognizer
+from qa.rights.recognize import Recognition, RightsRecognizer, create_recognizer
 from qa.settings import Settings, create_embedder, parse_fusion
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
@@ -142,6 +143,7 @@ class Service:
             vectors = [r.vector for r in found] if shared else None
             rights = self.recognizer.recognize_many(texts, vectors)
             decisions = decider.decide_many(found) if decider else [None] * len(found)
+            found = self._on_the_right(found, rights)
             for i, retrieval, right, decision in zip(todo, found, rights, decisions,
                                                      strict=True):
                 answer = self.answerer.compose(retrieval, decision)
@@ -149,6 +151,22 @@ class Service:
                     answer = as_request(answer, right.kind, show_documents=self.several)
                 answers[i] = self._remember(cleaned[i], answer)
         return [answers[i] for i in range(len(cleaned))]
+
+    def _on_the_right(self, found: list[Retrieval], rights: list[Recognition]
+                      ) -> list[Retrieval]:
+        """A message that asks to exercise a right is answered with what the policy says
+        about that right: it is retrieved again with the right's words beside it ("send me
+        a copy of my data" matched a sentence on copies of an addendum), the message kept
+        as asked."""
+        asks = [n for n, right in enumerate(rights) if right.kind in RIGHT_TOPICS]
+        if not asks:
+            return found
+        again = self.retriever.retrieve_many(
+            [f"{found[n].question} ({RIGHT_TOPICS[rights[n].kind]})" for n in asks], k=10)
+        out = list(found)
+        for n, retrieval in zip(asks, again, strict=True):
+            out[n] = replace(retrieval, question=found[n].question)
+        return out
 
     def _has_words(self, text: str) -> bool:
         """A question with a word the model or the policy knows, after the spelling

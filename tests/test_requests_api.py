@@ -131,3 +131,18 @@ def test_a_retried_post_is_the_same_request_and_one_mail(web):
     mine = [r for r in RequestStore.from_settings(web.settings).list()
             if r.email == "retry@example.com"]
     assert [r.id for r in mine] == [first.json()["request"]["id"]]
+
+
+def test_a_request_quotes_what_the_policy_says_about_that_right(service):
+    """"send me a copy of my data" alone finds Korero's sentence on a copy of its data
+    protection addendum; with the right's words beside it, the access sentence. An
+    opt-out's message is specific already: "Korero does not sell …" is still quoted."""
+    access = service.ask("send me a copy of my data")
+    assert access.request is not None and access.request.kind == "access"
+    assert access.question == "send me a copy of my data"  # kept as asked
+    assert access.passages[0].quote.startswith("You may have the right to access the "
+                                               "personal information that we hold about you")
+    assert not any("addendum" in p.quote for p in access.passages)
+    opt_out = service.ask("stop selling my data")
+    assert opt_out.request is not None and opt_out.request.kind == "opt_out"
+    assert any(p.quote.startswith("Korero does not sell") for p in opt_out.passages)

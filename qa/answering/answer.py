@@ -42,6 +42,18 @@ SUBMITTED = ("Your request is submitted (reference {id}). The privacy team will 
              "identity and reply to {email}. Their deadline to respond is {due}; some privacy "
              "laws allow them to extend it. I cannot verify, carry out or promise the outcome "
              "of the request myself.")
+# Each right as a policy words it, retrieved beside a request's message: "send me a copy
+# of my data" alone finds a sentence on a copy of an addendum. Not opt-outs: their
+# messages name what is to stop ("stop selling my data"), and a policy's words on that
+# ("we do not sell …") are found by the message itself.
+RIGHT_TOPICS = {
+    "access": "access the personal information you hold about me",
+    "deletion": "delete or remove my personal information",
+    "correction": "correct or update my personal information",
+    "portability": "receive my personal data in a portable format",
+    "objection": "object to or restrict the processing of my personal data",
+    "withdraw_consent": "withdraw my consent to the processing of my personal data",
+}
 RIGHTS = {  # what each kind of rights request asks for, as the lead says it
     "access": "get a copy of the personal data held about you",
     "deletion": "have your personal data deleted",
