@@ -133,3 +133,20 @@ def test_a_thumbs_down_hand_off_tells_the_officer_the_answer_was_unhelpful(site,
     body = got.message.get_content().replace("\r\n", "\n")
     assert "The visitor found this answer unhelpful:\n1. " in body
     assert "good enough" not in body and "score" not in body
+
+
+def test_a_new_question_closes_the_offer_to_add_an_email_to_an_earlier_hand_off(site, page):
+    """Sent without an address, a hand-off offers to add one; a later question closes
+    that offer, so an address typed under a later answer never goes with the earlier
+    question (an audit typed one there after a thumbs-down, and it did)."""
+    with serve_page(host_page(site.url)) as host:
+        chat = _open_chat(page, site, host)
+        ask(chat, UNANSWERED, 0)
+        chat.locator("#pqa-handoff-send").click()
+        sent = chat.locator(REPLY).nth(1)
+        sent.wait_for()
+        esc_id = re.search(r"reference (esc_[A-Za-z0-9_-]+)", sent.inner_text()).group(1)
+        chat.locator("#pqa-email-box").wait_for(state="visible")
+        ask(chat, FIRST, 2)
+        chat.locator("#pqa-email-box").wait_for(state="hidden")
+    assert Outbox.from_settings(site.settings).get(esc_id).email is None

@@ -120,7 +120,9 @@ def build_widget(
             return ("", state["history"], state, *[gr.update()] * 6)
         client = _client(request)
         history = [*state["history"], {"role": "user", "content": escape_user(message)}]
-        pending, handoff, offered = state.get("pending"), None, None
+        # a new question closes the offer to add an e-mail to an earlier hand-off: left
+        # open below a later answer, the address went with a question not meant
+        pending, handoff, offered = None, None, None
         try:
             check(client, "ask")
             answer = ask(message)
