@@ -87,7 +87,9 @@ def test_the_mail_says_where_the_visitor_was_and_what_they_asked_before(site, pa
         host_url = host.rstrip("/") + "/pricing?token=s3cret#plans"
         chat = _open_chat(page, site, host_url)
         ask(chat, FIRST, 0)
-        ask(chat, UNANSWERED, 1)
+        closest = ask(chat, UNANSWERED, 1)
+        seen = [q.inner_text().strip("\u201c\u201d") for q in
+                closest.locator("blockquote.pqa-quote > p:first-child").all()]
         chat.locator("#pqa-handoff-email input").fill("visitor@example.com")
         chat.locator("#pqa-handoff-send").click()
         sent = chat.locator(REPLY).nth(2)
@@ -97,6 +99,8 @@ def test_the_mail_says_where_the_visitor_was_and_what_they_asked_before(site, pa
     stored = Outbox.from_settings(site.settings).get(esc_id)
     assert (stored.page_url, stored.conversation, stored.reason) == (
         page_url, (FIRST,), "unanswered")
+    # the mail's "passages the visitor was shown" are the ones the chat showed
+    assert [p.quote for p in stored.passages] == seen
     got = _mail_for(site.smtp, esc_id)
     assert got.mail_from == SENDER and got.message["From"] == SENDER
     assert got.message["Reply-To"] == "visitor@example.com"

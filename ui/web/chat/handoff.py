@@ -25,6 +25,7 @@ from ui.web.chat.render import (
     NOT_SENT,
     REPLY_INVITE,
     SENT_TO_TEAM,
+    as_shown,
     escape_user,
     render_notice,
 )
@@ -108,8 +109,8 @@ def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot
                     gr.update())
         try:
             check(client(request), "escalate")
-            answer = service.escalate(service.ask(offered["q"]), client=client(request),
-                                      email=address,
+            answer = service.escalate(as_shown(service.ask(offered["q"])),
+                                      client=client(request), email=address,
                                       hold_seconds=0.0 if address else HOLD_SECONDS,
                                       **visit_context(state, request, offered["q"]))
         except (RateLimitedError, PolicyQAError) as exc:

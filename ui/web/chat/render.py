@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 from qa.answering.answer import CLOSEST
 from qa.answering.relevance import shown
@@ -59,12 +60,19 @@ def render_answer(answer: Answer, *, show_documents: bool = False) -> str:
     parts = [_lead(answer)]
     if answer.escalation:
         parts.append(_p(REPLY_INVITE))
-    passages = shown(answer.passages, answer.question, resolved=answer.resolved)
+    passages = as_shown(answer).passages
     if passages:
         if not answer.resolved:
             parts.append(_p(CLOSEST))
         parts.extend(quote_html(p, show_documents) for p in passages)
     return _wrap(parts)
+
+
+def as_shown(answer: Answer) -> Answer:
+    """`answer` with only the passages the chat shows: what a hand-off from the chat
+    records as shown to the visitor (the mail and the console say so)."""
+    return replace(answer, passages=shown(answer.passages, answer.question,
+                                          resolved=answer.resolved))
 
 
 def _lead(answer: Answer) -> str:

@@ -35,6 +35,7 @@ from ui.web.chat.render import (
     SENT_TO_TEAM,
     SLOW_DOWN,
     TYPING,
+    as_shown,
     escape_user,
     plain_text,
     render_answer,
@@ -209,7 +210,7 @@ def build_widget(
             return history, state, gr.update(), gr.update(visible=False)
         try:
             check(_client(request), "escalate")
-            esc = service.send_to_team(ask(turn["q"]), client=_client(request),
+            esc = service.send_to_team(as_shown(ask(turn["q"])), client=_client(request),
                                        hold_seconds=HOLD_SECONDS, reason="unhelpful",
                                        **visit_context(state, request, turn["q"]))
         except PolicyQAError as exc:
