@@ -102,6 +102,15 @@ class Service:
         return self.settings.inbox or self.index.manifest.get("inbox", "")
 
     @property
+    def title(self) -> str:
+        """What the index answers from, as mails and banners name it: the policy's title,
+        or for several documents how many and their titles."""
+        documents = self.index.documents
+        if len(documents) <= 1:
+            return str(self.index.manifest.get("title", ""))
+        return f"{len(documents)} documents ({'; '.join(d.title for d in documents)})"
+
+    @property
     def several(self) -> bool:
         """Whether the index holds several documents (answers then name each quote's)."""
         return len(self.index.documents) > 1
@@ -212,7 +221,7 @@ class Service:
             email=email,
             passages=[p.to_dict() for p in answer.passages],
             client=client,
-            policy_title=self.index.manifest.get("title", ""),
+            policy_title=self.title,
             hold_seconds=hold_seconds,
             page_url=page_url,
             conversation=conversation,

@@ -304,3 +304,26 @@ def test_a_toml_list_may_fetch_a_document_by_url(tmp_path):
     assert dict(docs[1].policy.source_info)["sha256"] == docs[1].policy.sha256
     with pytest.raises(PolicyError, match="private"):
         load_documents([DocumentSpec(page.replace("127.0.0.1", "localhost"), "x")])
+
+
+def test_the_escalation_mail_names_every_document_searched(three, tmp_path):
+    """A question none of the documents answers: the mail names all three documents
+    (not only the first) and each passage's document."""
+    from qa.escalation.mail import build_message
+    from qa.escalation.outbox import Outbox
+
+    service = Service(replace(three.settings, outbox=tmp_path / "o.sqlite3",
+                              inbox="privacy@example.org"),
+                      index=three.index, embedder=three.embedder,
+                      outbox=Outbox(tmp_path / "o.sqlite3", dedupe_window_seconds=0,
+                                    escalations_per_hour=0, retention_days=30))
+    titles = [d.title for d in service.index.documents]
+    assert service.title == f"3 documents ({'; '.join(titles)})"
+    answer = service.escalate(service.ask("Is Mozilla HIPAA compliant for my records?"))
+    stored = service.outbox.get(answer.escalation.id)
+    body = build_message(stored, mail_from="bot@example.org").get_content()
+    assert f"A question about the 3 documents ({titles[0]}; {titles[1]}" in body.replace(
+        "\r\n", " ").replace("\n", " ")
+    numbered = [line for line in body.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert numbered and all(any(line[3:].startswith(t + ":") for t in titles)
+                            for line in numbered), numbered

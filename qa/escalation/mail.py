@@ -100,7 +100,8 @@ def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "",
                   public_url: str = "") -> EmailMessage:
     """The e-mail for `esc`, from `mail_from`; with `public_url` (the
     POLICY_QA_PUBLIC_URL setting) it links to the escalation in the console."""
-    title = one_line(policy_title or esc.policy_title or "Privacy Policy", SUBJECT_TITLE_CHARS)
+    full = policy_title or esc.policy_title or "Privacy Policy"
+    title = one_line(full, SUBJECT_TITLE_CHARS)  # the subject's; the body names it all
     msg = EmailMessage(policy=email_policy.SMTP)
     msg["From"] = validate_email(mail_from, allow_local=True)
     msg["To"] = validate_email(esc.to, allow_local=True)
@@ -114,7 +115,8 @@ def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "",
     msg["Message-ID"] = message_id(esc.id)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Policy-QA-Escalation"] = esc.id if _SAFE_ID.match(esc.id) else "invalid-id"
-    msg.set_content(_body(esc, title, reply_to, console_link(public_url, esc.id)),
+    msg.set_content(_body(esc, one_line(full, 1000), reply_to,
+                          console_link(public_url, esc.id)),
                     charset="utf-8")
     return msg
 

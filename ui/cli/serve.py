@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _check_early(settings, service)
     service.warm_up()
     app = create_app(settings, service=service)
-    title = service.index.manifest.get("title", "privacy policy")
+    title = service.title or "privacy policy"
     print(f"policy-qa: serving {title!r} ({len(service.index.chunks)} chunks); "
           f"questions it cannot answer go to {service.inbox or '(nowhere)'}")
     if not service.inbox:

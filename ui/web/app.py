@@ -251,7 +251,7 @@ def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None,
     try:
         index = service.index
         info: dict[str, Any] = {"loaded": True, "chunks": len(index.chunks),
-                                "title": str(index.manifest.get("title", "")),
+                                "title": service.title,
                                 "model": str(index.manifest.get("model", ""))}
     except PolicyQAError as exc:
         info = {"loaded": False, "error": visitor_message(exc)}
