@@ -37,6 +37,9 @@ def test_the_lead_gives_the_inbox_only_when_no_quote_does():
     assert reach_lead("How do I contact you?", ["We are a shop."], inbox) == REACH.format(
         inbox=inbox)
     assert reach_lead("How do I contact you?", ["Write to PRIVACY@shop.example."], inbox) == ""
+    # another address quoted: that is the policy's answer, no second one beside it
+    assert reach_lead("How do I contact you?", ["Contact us at help@shop.example."],
+                      inbox) == ""
     assert reach_lead("Do you sell my data?", ["We are a shop."], inbox) == ""
     assert reach_lead("How do I contact you?", ["We are a shop."], "") == ""
 

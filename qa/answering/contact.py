@@ -63,11 +63,13 @@ REACH = "You can reach the privacy team at {inbox}. "
 
 def reach_lead(question: str, quotes: Sequence[str], inbox: str) -> str:
     """The words before a resolved answer's quotes for a question that asks how to reach
-    the team, when no quote shown gives the privacy inbox the policy names: "You can
-    reach the privacy team at ADDRESS. " (the policy's own address, which it may give
-    only inside, say, its rights section); else ""."""
+    the team, when no quote gives the privacy inbox the policy names nor any other
+    address or phone number: "You can reach the privacy team at ADDRESS. " (the
+    policy's own address, which it may give only inside, say, its rights section); else
+    "" (a second address beside a quoted one contradicted it: a DPO's beside the
+    "contact us at" of the quotes)."""
     if not inbox or not ASKS_TO_REACH.search(question):
         return ""
-    if any(inbox.lower() in quote.lower() for quote in quotes):
-        return ""
+    if any(inbox.lower() in quote.lower() or holds_contact(quote) for quote in quotes):
+        return ""  # a quote gives a way to reach them (maybe another address: its words)
     return REACH.format(inbox=inbox)
