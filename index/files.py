@@ -39,8 +39,9 @@ NOT_JSON = "{where} line {number} is not valid JSON: {reason}"
 def json_lines(text: str, where: str, error: type[PolicyQAError], *,
                not_json: str = NOT_JSON) -> Iterator[tuple[int, Any]]:
     """(line number, parsed value) for each non-blank line of JSON Lines `text`; a line
-    that is not JSON is `error` with the `not_json` message (naming where and the line)."""
-    for number, line in enumerate(text.splitlines(), 1):
+    that is not JSON is `error` with the `not_json` message (naming where and the line).
+    A UTF-8 byte order mark (as some editors save) is no JSON and is skipped."""
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
         if not line.strip():
             continue
         try:

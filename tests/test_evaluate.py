@@ -364,3 +364,27 @@ def test_sweep_of_identical_scores_is_finite():
     sweep = threshold_sweep([0.5, 0.5], [True, False])
     assert all(math.isfinite(p.threshold) for p in sweep.curve)
     assert sweep.best.balanced_accuracy == 0.5
+
+
+def test_a_label_naming_no_section_is_an_error_with_the_nearest(tiny, tmp_path, capsys,
+                                                                  embedder):
+    """A typo in an anchor would count every answer to it wrong, silently (hit@1 0.000):
+    it is one line, exit 2, with the index's nearest anchors."""
+    policy, questions = tiny
+    rows = [json.loads(line) for line in questions.read_text("utf-8").splitlines()]
+    rows[0]["sections"] = ["deleting-your-dta"]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    code = main(["eval", str(questions), "--policy", str(policy), "--out",
+                 str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "1 label(s) name no section of the index: 'deleting-your-dta' (nearest: " \
+           "deleting-your-data" in err
+
+
+def test_a_labelled_file_saved_with_a_byte_order_mark_reads(tmp_path):
+    from qa.evaluation.data import load_questions
+
+    path = tmp_path / "bom.jsonl"
+    path.write_text("\ufeff" + json.dumps(QUESTIONS[0]) + "\n", encoding="utf-8")
+    assert [q.text for q in load_questions(path)] == [QUESTIONS[0]["question"]]

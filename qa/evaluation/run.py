@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from qa.evaluation.data import (
     load_policyqa,
     load_questions,
 )
-from qa.evaluation.metrics import locate, reading_list
+from qa.evaluation.metrics import Alternatives, locate, reading_list
 from qa.evaluation.score import SystemRun, failed, score_run, summary, sweep_of, thresholds
 from qa.evaluation.systems import (
     TOP_K,
@@ -43,6 +44,7 @@ from qa.evaluation.systems import (
     System,
     SystemAnswer,
     TutorialSystem,
+    place,
 )
 from qa.evaluation.uncertainty import differences, intervals
 from qa.service import Service
@@ -172,8 +174,8 @@ def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
             return run_policyqa(docs, embedder, settings, options.compare, tick), None, None
         index = _index_for(options, settings, embedder)
         ids = [d.id for d in index.documents]
-        questions = for_documents(questions, ids, options.labels_for)
-        extra = for_documents(extra, ids, options.labels_for)
+        questions = known_places(for_documents(questions, ids, options.labels_for), index)
+        extra = known_places(for_documents(extra, ids, options.labels_for), index)
         systems = make_systems(index, embedder, settings, options.compare)
         runs = run_questions(questions, systems, tick)
         decision = systems[0].service.decision if isinstance(systems[0], OursSystem) else None
@@ -181,6 +183,23 @@ def _collect(options: EvalOptions, settings: Settings, embedder: Embedder,
     finally:
         if bar is not None:
             bar.close()
+
+
+def known_places(questions: list[Question], index: PolicyIndex) -> list[Question]:
+    """`questions`, or EvalDataError when a label names no place of the index (a typo
+    in an anchor would count every answer to it as wrong, silently): the first few such
+    labels, each with the index's nearest anchors."""
+    known: set[str] = set()
+    for chunk in index.chunks:
+        found = place(index, chunk)
+        known.update(map(str, found if isinstance(found, Alternatives) else [found]))
+    unknown = sorted({label for q in questions for label in q.gold if label not in known})
+    if unknown:
+        hints = "; ".join(f"{label!r} (nearest: "
+                          f"{', '.join(get_close_matches(label, known, 2, 0.5)) or 'none'})"
+                          for label in unknown[:3])
+        raise EvalDataError(f"{len(unknown)} label(s) name no section of the index: {hints}")
+    return questions
 
 
 def evaluate(options: EvalOptions, settings: Settings, embedder: Embedder | None = None,
