@@ -265,7 +265,8 @@ def test_hostile_data_values_stay_text(site, new_page):
         assert page.locator("#policy-qa-widget .title").inner_text() == PAYLOAD
         assert shadow(page, "root.querySelectorAll('img, script').length") == 0
         assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == DEFAULT_ACCENT
-        assert shadow(page, "root.querySelector('style').textContent.includes('evil')") is False
+        assert shadow(page, "[...root.adoptedStyleSheets[0].cssRules].map(r => r.cssText)"
+                            ".join(' ').includes('evil')") is False
         box = launcher.bounding_box()
         assert box is not None and box["x"] > 500  # unknown position: bottom-right
         query = parse_qs(urlsplit(page.locator("#policy-qa-widget iframe")
@@ -416,6 +417,48 @@ def test_axe_finds_no_serious_violation_with_the_panel_open(site, new_page, widt
 
 
 # --- /docs ---------------------------------------------------------------------------
+
+@browser_test
+def test_a_strict_content_security_policy_on_the_host_page_keeps_the_widget(site, new_page):
+    """A host page allowing the app's origin in script-src and frame-src only (no inline
+    styles anywhere): the widget keeps its look (a <style> element would be refused)."""
+    csp = (f"default-src 'self'; script-src 'self' {site.url}; frame-src {site.url}; "
+           "style-src 'self'")
+    page = new_page()
+    strict = host_page(site.url, {}).replace(
+        "<head>", f'<head><meta http-equiv="Content-Security-Policy" content="{csp}">')
+    with serve_page(strict) as host_url:
+        load_host(page, site.url, host_url)
+        launcher = page.locator("#policy-qa-widget button.launcher").bounding_box()
+        assert launcher is not None and round(launcher["width"]) == 56
+        assert shadow(page, "getComputedStyle(root.querySelector('.panel')).position") \
+            == "fixed"
+        page.locator("#policy-qa-widget button.launcher").click()
+        panel = page.locator("#policy-qa-widget .panel").bounding_box()
+        assert panel is not None and round(panel["width"]) == 400 and panel["height"] > 500
+        chat_loaded(page)
+    assert not [e for e in page.errors if "Content Security Policy" in e], page.errors
+
+
+@browser_test
+def test_the_host_pages_own_css_does_not_reach_the_widget(site, new_page):
+    """Rules a host page aims at every div or child of body, !important included, lose
+    to the widget's: its element is not rotated, faded or squeezed."""
+    page = new_page()
+    hostile = host_page(site.url, {}).replace(
+        "</head>", "<style>div { transform: rotate(2deg); opacity: .5 !important; "
+        "filter: blur(2px) !important } body > * { max-width: 200px !important; "
+        "position: relative !important }</style></head>")
+    with serve_page(hostile) as host_url:
+        load_host(page, site.url, host_url)
+        look = page.evaluate("() => { const s = getComputedStyle(document.querySelector("
+                             "'#policy-qa-widget')); return [s.transform, s.opacity, "
+                             "s.filter, s.maxWidth]; }")
+        assert look == ["none", "1", "none", "none"], look
+        page.locator("#policy-qa-widget button.launcher").click()
+        panel = page.locator("#policy-qa-widget .panel").bounding_box()
+        assert panel is not None and panel["x"] + panel["width"] <= 1100 and panel["x"] > 0
+
 
 def test_docs_serve_only_the_swagger_ui_assets_they_use(docs_url):
     with httpx.Client(base_url=docs_url, timeout=30) as client:

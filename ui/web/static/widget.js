@@ -29,6 +29,10 @@
  *                               privacy team says which page the visitor was on
  * e.g. https://HOST/?greeting=Hi&suggest=Do+you+sell+my+data%3F%7CHow+do+I+delete...
  *
+ * Content-Security-Policy of the host page: allow HOST in script-src (this file) and
+ * frame-src (the chat); the styles are a constructed stylesheet on the widget's shadow
+ * root, which style-src does not govern, and the host page's own CSS does not reach in.
+ *
  * Every data-* value is treated as untrusted: text goes in with textContent, the colour
  * only as numbers parsed from it, the rest through URLSearchParams.
  *
@@ -120,7 +124,10 @@
   var chatUrl = origin + "/" + (query.toString() ? "?" + query.toString() : "");
 
   var styles = [
-    ":host { all: initial; --pqa-accent: " + css(accent) + "; --pqa-ink: " + css(ink) + "; }",
+    /* important: the host page's own rules on the host element (div { transform: … },
+       body > * { max-width: … } with !important) lose to these */
+    ":host { all: initial !important; --pqa-accent: " + css(accent) + "; --pqa-ink: " +
+      css(ink) + "; }",
     ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483646;",
     "  width: 56px; height: 56px; border-radius: 50%; border: none; cursor: pointer;",
     "  background: var(--pqa-accent); color: var(--pqa-ink);",
@@ -180,8 +187,18 @@
   var host = element("div");
   host.id = "policy-qa-widget";
   var root = host.attachShadow({ mode: "open" });
+  // a constructed stylesheet, not a <style> element: a host page whose
+  // Content-Security-Policy has no 'unsafe-inline' in style-src refuses <style>
+  var sheet = null;
+  try {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(styles);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    sheet = null;  // an old browser: the <style> element below
+  }
   var style = element("style");
-  style.textContent = styles;
+  style.textContent = sheet ? "" : styles;
 
   var side = left ? " left" : "";
   var launcher = element("button", "launcher" + side);
@@ -267,7 +284,7 @@
     if (e.origin === origin && e.data && e.data.policyQa === "close") hide();
   });
 
-  root.appendChild(style);
+  if (!sheet) root.appendChild(style);
   root.appendChild(panel);
   root.appendChild(launcher);
 
