@@ -47,11 +47,13 @@ def test_a_policy_nobody_labelled_keeps_its_figures(name, embedder, tmp_path):
     assert figures["unanswerable_unresolved"] >= unresolved, figures
 
 
-def test_adapting_without_labels_keeps_retrieval_on_a_policy(embedder, tmp_path):
+def test_adapting_without_labels_keeps_retrieval_on_a_policy(embedder, tmp_path, capsys):
     """`policy-qa adapt` (the policy's own titles and sentences, no labels) on Mozilla
-    accounts, then its labelled set: hit@1 0.786 -> 0.786 and hit@3 1.000 -> 0.986
-    today (scripts/adapt_policies.sh; it lifted them from 0.643 / 0.886 when the ranking
-    was Korero-chosen), with the decision still the shipped model's."""
+    accounts, then its labelled set, with the decision still the shipped model's. Since
+    the notice's lawful-bases table reads as rows (2026-12-06), its gate refuses the
+    model (its own held-out check: hit@3 0.955 -> 0.909 on 22 sentences), so it is
+    written with --force to be measured: hit@1 0.886 -> 0.871, hit@3 1.000 -> 0.986
+    (it had lifted them from 0.643 / 0.886 when the ranking was Korero-chosen)."""
     from index.embed import Embedder
     from qa.evaluation.run import EvalOptions, evaluate
     from qa.settings import Settings
@@ -59,7 +61,8 @@ def test_adapting_without_labels_keeps_retrieval_on_a_policy(embedder, tmp_path)
 
     policy, questions, _ = POLICIES["mozilla-accounts"]
     out = tmp_path / "adapted"
-    assert main(["adapt", str(policy), "--out", str(out)]) == 0  # its gate passes here
+    assert main(["adapt", str(policy), "--out", str(out), "--force"]) == 0
+    assert "written because of --force" in capsys.readouterr().out  # the gate's verdict
     report = evaluate(EvalOptions(questions, policy=policy, out=tmp_path / "r"),
                       Settings(model=str(out)), Embedder(str(out)))
     assert report["decision"]["method"] == "answerability"
