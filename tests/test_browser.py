@@ -102,7 +102,8 @@ def test_unanswerable_question_is_handed_off_only_with_consent(site, page, tmp_p
     email = page.locator("#pqa-handoff-email input")
     email.fill("not an address")
     page.locator("#pqa-handoff-send").click()
-    page.locator("#pqa-handoff-note").get_by_text("invalid e-mail address").wait_for()
+    page.locator("#pqa-handoff-note").get_by_text(
+        "That does not look like an e-mail address. Please check it").wait_for()
     assert {e.id for e in outbox.list()} == before
     email.fill("visitor@example.com")
     page.locator("#pqa-handoff-send").click()
@@ -274,3 +275,12 @@ def test_the_chat_shows_only_passages_near_the_best_one(site, page):
     reply = ask(page, site.answered)
     assert reply.locator("blockquote.pqa-quote").count() == len(
         shown(answer.passages, answer.question, resolved=answer.resolved))
+
+
+def test_the_question_box_shows_where_the_focus_is(site, page):
+    page.goto(site.url + "/")
+    box = page.locator("#pqa-ask textarea")
+    box.focus()
+    ring = box.evaluate("t => { const s = getComputedStyle(t); "
+                        "return [s.outlineStyle, s.outlineWidth]; }")
+    assert ring == ["solid", "3px"], ring

@@ -22,6 +22,7 @@ from qa.escalation.context import check_page_url
 from qa.escalation.outbox import validate_email
 from qa.service import Service
 from ui.web.chat.render import (
+    BAD_EMAIL,
     NOT_SENT,
     REPLY_INVITE,
     SENT_TO_TEAM,
@@ -104,9 +105,8 @@ def wire(box: HandoffBox, service: Service, state: gr.State, chatbot: gr.Chatbot
         email = email.strip() if isinstance(email, str) else ""
         try:
             address = validate_email(email) if email else None
-        except EmailError as exc:  # say so, keep the offer open
-            return (state["history"], state, gr.update(visible=True), escape_user(str(exc)),
-                    gr.update())
+        except EmailError:  # say so, keep the offer open
+            return (state["history"], state, gr.update(visible=True), BAD_EMAIL, gr.update())
         try:
             check(client(request), "escalate")
             answer = service.escalate(as_shown(service.ask(offered["q"])),

@@ -21,6 +21,10 @@ WIDGET_CSS = """
 #pqa-chat .pqa-source { font-size: .92em; margin-top: .25em; }
 #pqa-chat .pqa-ref { font-family: var(--font-mono, monospace); }
 #pqa-ask textarea, #pqa-email input { font-size: 16px; }  /* no zoom-on-focus on iOS */
+/* a visible focus ring on the fields (gradio draws none), and placeholders at 4.8:1 */
+#pqa-ask textarea:focus, .pqa-offer input:focus {
+  outline: 3px solid #1d4ed8 !important; outline-offset: 1px; }
+#pqa-ask textarea::placeholder, .pqa-offer input::placeholder { color: #6b7280; opacity: 1; }
 @media (max-width: 480px) {
   .main.fillable { padding: 8px !important; }
   #pqa-chat { height: calc(100dvh - 190px) !important; min-height: 300px; }

@@ -31,6 +31,12 @@ TYPING = ('<div class="pqa-typing"><span class="pqa-dots" aria-hidden="true"><sp
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
+# an address the visitor typed that is no address: the reason (IDNA labels, lengths) is
+# for logs and the API, not for a visitor
+BAD_EMAIL = ("That does not look like an e-mail address. Please check it, for example "
+             "name@example.com.")
+
+
 def escape_user(text: str) -> str:
     """User text for a Markdown+HTML renderer: shows literally, never as markup."""
     return html.escape(_MARKDOWN.sub(r"\\\1", text), quote=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 import gradio as gr
 
-from index.errors import PolicyQAError
+from index.errors import EmailError, PolicyQAError
 from qa.service import Service
-from ui.web.chat.render import escape_user, render_notice
+from ui.web.chat.render import BAD_EMAIL, escape_user, render_notice
 from ui.web.errors import visitor_message
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,9 @@ def wire(box: RequestBox, service: Service, state: gr.State, chatbot: gr.Chatbot
                 jurisdiction=where if isinstance(where, str) else "unknown",
                 details=details if isinstance(details, str) and details.strip() else None,
                 kind=offered["kind"], client=client(request))
-        except PolicyQAError as exc:  # a bad address: say so, keep the form open
+        except EmailError:  # a bad address: say so, keep the form open
+            return state["history"], state, gr.update(visible=True), BAD_EMAIL
+        except PolicyQAError as exc:  # say so, keep the form open
             return (state["history"], state, gr.update(visible=True),
                     escape_user(visitor_message(exc)))
         ref = answer.request

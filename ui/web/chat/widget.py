@@ -27,6 +27,7 @@ from ui.web.chat.handoff import handoff_box, visit_context
 from ui.web.chat.handoff import offer_text as handoff_offer_text
 from ui.web.chat.handoff import wire as wire_handoff
 from ui.web.chat.render import (
+    BAD_EMAIL,
     EMAIL_SAVED,
     EMAIL_TOO_LATE,
     ERROR,
@@ -232,8 +233,8 @@ def build_widget(
         try:
             check(_client(request), "email")
             esc = service.outbox.attach_email(esc_id, email)
-        except EmailError as exc:
-            return email, escape_user(str(exc)), history, state, gr.update(visible=True)
+        except EmailError:
+            return email, BAD_EMAIL, history, state, gr.update(visible=True)
         except EscalationStateError:
             esc = service.outbox.get(esc_id)
             reply = render_notice(EMAIL_TOO_LATE, to=esc.to, id=esc.id)
