@@ -22,16 +22,17 @@ from dataclasses import dataclass, replace
 from index.errors import PolicyError
 from index.formats.common import Converted, escape, guard_line_start, heading, table
 from index.formats.pdf_tables import (
+    BOLD,
     PdfTable,
     bullet_marks,
     continued,
     inside,
+    line_text,
     marked,
     page_tables,
 )
 
 MAX_PAGES = 500
-_BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
 _BULLET = re.compile(r"^[•◦▪▫‣●○■□·∙]\s*")
 _PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\W*$", re.I)
 _NUMBERING = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+\S")
@@ -156,11 +157,8 @@ def _joined_tables(blocks: list[list[_Line]]) -> list[list[_Line]]:
 def _line(words: list[dict], page: int, bullet: bool = False) -> _Line:
     """One line of words; `bullet`: a bullet is drawn left of it (as a browser prints a
     list), which its text then starts with, as a bullet character would."""
-    text = ("\u2022 " if bullet else "") + words[0]["text"]
-    for before, word in zip(words, words[1:], strict=False):
-        glued = word["x0"] - before["x1"] < 0.08 * word["size"]  # a font change mid-word
-        text += ("" if glued else " ") + word["text"]
-    bold = [bool(_BOLD.search(w["fontname"])) for w in words]
+    text = ("\u2022 " if bullet else "") + line_text(words)
+    bold = [bool(BOLD.search(w["fontname"])) for w in words]
     lead = 0
     while lead < len(words) and bold[lead]:
         lead += 1

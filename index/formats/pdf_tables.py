@@ -20,7 +20,7 @@ from index.formats.common import cell_text
 from index.text import CELL_ITEMS
 
 _BULLET = re.compile(r"^(?:[•◦▪▫‣●○■□·∙]\s*|[–-]\s+)")
-_BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)
+BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.I)  # a font name's weight
 _MARK = 6.0  # a drawn bullet is at most this wide and tall (points)
 
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
@@ -129,7 +129,7 @@ def _cell(box: Box, words: list[dict], marks: list[Box]) -> _Cell:
     first_item = False
     for line in lines:
         line.sort(key=lambda w: w["x0"])
-        text = _words(line)
+        text = line_text(line)
         item = _BULLET.match(text) or marked(line, marks)
         text = _BULLET.sub("", text)
         first_item = first_item or bool(item and not parts)
@@ -139,12 +139,13 @@ def _cell(box: Box, words: list[dict], marks: list[Box]) -> _Cell:
             parts[-1] += text  # "de-" "identified": cells are narrow, not hyphenated
         else:
             parts[-1] += " " + text
-    bold = bool(mine) and all(_BOLD.search(w.get("fontname", "")) for w in mine)
+    bold = bool(mine) and all(BOLD.search(w.get("fontname", "")) for w in mine)
     return _Cell(cell_text(parts), bold, first_item)
 
 
-def _words(line: list[dict]) -> str:
-    """A line's words, with no space where a word goes on in another font ("Consent,")."""
+def line_text(line: list[dict]) -> str:
+    """A line's words (left to right), with no space where a word goes on in another
+    font ("Consent,"): the page's lines and a cell's alike."""
     text = line[0]["text"]
     for before, word in zip(line, line[1:], strict=False):
         glued = word["x0"] - before["x1"] < 0.08 * word["size"]
