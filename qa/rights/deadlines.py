@@ -173,7 +173,17 @@ def zone(name: str) -> ZoneInfo:
 
 def local_day(timestamp: float, rules: Rules = DEFAULT_RULES) -> dt.date:
     """The calendar day of `timestamp` in the rules' time zone."""
-    return dt.datetime.fromtimestamp(timestamp, zone(rules.time_zone)).date()
+    return day_in(timestamp, rules.time_zone)
+
+
+def day_in(timestamp: float, time_zone: str) -> dt.date:
+    """The calendar day of `timestamp` in the IANA time zone `time_zone`."""
+    return dt.datetime.fromtimestamp(timestamp, zone(time_zone)).date()
+
+
+def iso_day(day: dt.date | None) -> str | None:
+    """A date as the request log stores it (ISO), None kept."""
+    return None if day is None else day.isoformat()
 
 
 def due_dates(kind: str, jurisdiction: str, received: dt.datetime | dt.date,

@@ -22,13 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from index.errors import EscalationStateError, QuestionError
 from qa.escalation.mail import body_text, one_line
 from qa.escalation.records import MAX_NOTE_CHARS, clean_passages
 from qa.records import Passage
-from qa.rights.deadlines import Deadlines
+from qa.rights.deadlines import Deadlines, day_in
 
 __all__ = [
     "EXPORT_FIELDS", "FINAL_STATES", "MAIL_STATUSES", "MAX_DETAILS_CHARS", "STATES",
@@ -125,8 +124,7 @@ class RightsRequest:
         calendar day in the deployment's time zone); None while open or when refused."""
         if self.state != "done" or self.closed_at is None:
             return None
-        closed = datetime.fromtimestamp(self.closed_at, ZoneInfo(self.time_zone)).date()
-        return closed.isoformat() <= self.respond_by
+        return day_in(self.closed_at, self.time_zone).isoformat() <= self.respond_by
 
     def deadlines(self) -> Deadlines:
         """The clock as `qa.rights.deadlines` computes with it (for `extend`)."""

@@ -65,10 +65,6 @@ def default_path(settings: Any) -> Path:
 
 
 
-def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
 class RequestStore:
     """Durable store of rights requests in one SQLite file, held as `database`.
 
@@ -151,8 +147,8 @@ class RequestStore:
                 " passages, client, recipient, received_at, confirm_by, due, extendable_to,"
                 " state, mail_next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'received',?)",
                 (req_id, kind, jurisdiction, email, details, text, offered, ckey, to, now,
-                 _iso(limits.confirm_by), limits.respond_by.isoformat(),
-                 _iso(limits.extended_to), now))
+                 deadlines.iso_day(limits.confirm_by), limits.respond_by.isoformat(),
+                 deadlines.iso_day(limits.extended_to), now))
             queries.append_event(con, req_id, now, None, "received", "", "", "assistant")
             self.database.announce(con)  # every replica's worker wakes on the commit
             return queries.get(con, req_id, self.rules.time_zone)

@@ -49,8 +49,8 @@ def set_jurisdiction(store: RequestStore, req_id: str, jurisdiction: str, note: 
         due = limits.respond_by.isoformat()
         con.execute("UPDATE requests SET jurisdiction = ?, confirm_by = ?, due = ?,"
                     " extendable_to = ? WHERE id = ?",
-                    (jurisdiction, _iso(limits.confirm_by), due, _iso(limits.extended_to),
-                     request.id))
+                    (jurisdiction, deadlines.iso_day(limits.confirm_by), due,
+                     deadlines.iso_day(limits.extended_to), request.id))
         said = f"jurisdiction {request.jurisdiction} -> {jurisdiction}, due {request.due}"
         said += f" -> {due}" + (f"; {note}" if note else "")
         queries.append_event(con, request.id, now, request.state, request.state, said, "",
@@ -72,7 +72,3 @@ def purge(store: RequestStore, retention_days: float, now: float | None = None) 
     if count:
         store.database.checkpoint()
     return count
-
-
-def _iso(day) -> str | None:
-    return None if day is None else day.isoformat()
