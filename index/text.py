@@ -136,16 +136,10 @@ def heading_lines(markdown: str) -> list[tuple[int, int, str]]:
     (`## Title`) or setext (`Title` over `=====`/`-----`, whose underline is the next
     line), lines numbered as in `markdown.split("\n")`."""
     out: list[tuple[int, int, str]] = []
-    fence = ""
     lines = markdown.split("\n")
+    code = in_code(lines)
     for number, line in enumerate(lines):
-        opened = _FENCE.match(line)
-        if fence:
-            if line.strip().startswith(fence):
-                fence = ""
-            continue
-        if opened and not (opened.group(1) == "```" and line.count("```") > 1):
-            fence = opened.group(1)
+        if code[number]:
             continue
         if out and out[-1][0] == number - 1 and _SETEXT.match(line) and not heading_level(
                 lines[number - 1]):
@@ -156,6 +150,25 @@ def heading_lines(markdown: str) -> list[tuple[int, int, str]]:
             out.append((number, found[0], heading_text(found[1])))
         elif level:
             out.append((number, level, heading_text(line.strip())))
+    return out
+
+
+def in_code(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (``` or ~~~, its fence
+    lines included); "```code```" on one line opens none."""
+    out: list[bool] = []
+    fence = ""
+    for line in lines:
+        opened = _FENCE.match(line)
+        if fence:
+            out.append(True)
+            if line.strip().startswith(fence):
+                fence = ""
+        elif opened and not (opened.group(1) == "```" and line.count("```") > 1):
+            fence = opened.group(1)
+            out.append(True)
+        else:
+            out.append(False)
     return out
 
 

@@ -141,6 +141,8 @@ def test_a_raw_html_table_in_markdown_reads_like_the_same_table_in_a_page():
 def test_html_tables_in_code_or_unclosed_stay_as_written():
     fenced = "# P\n\n## Code\n\n```html\n<table><tr><td>x</td></tr></table>\n```\n"
     assert parse_policy(fenced, name="p.md").source == fenced
+    inline = "# P\n\n## Code\n\n```x``` is code.\n\n<table><tr><td>kept 7 years</td></tr></table>\n"
+    assert "| kept 7 years |" in parse_policy(inline, name="p.md").source  # no fence opened
     unclosed = "# P\n\n## Odd\n\n<table><tr><td>Orders kept 7 years</td></tr>\n"
     assert "Orders kept 7 years" in split_policy(parse_policy(unclosed, name="p.md"))[0].text
     nested = ("# P\n\n## Nested\n\n<table><tr><td>Outer <table><tr><td>inner</td></tr></table>"

@@ -13,6 +13,7 @@ import yaml
 
 from index.errors import PolicyError
 from index.formats.common import Converted, decode_text
+from index.text import in_code
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
 _MARKDOWN_HINT = re.compile(
@@ -47,17 +48,13 @@ def html_tables(markdown: str) -> str:
 def _table_spans(markdown: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     closes = _closing_tags(markdown)
-    fence, offset, resume = "", 0, 0
-    for line in markdown.splitlines(keepends=True):
+    lines = markdown.splitlines(keepends=True)
+    offset, resume = 0, 0
+    for line, code in zip(lines, in_code(lines), strict=True):
         begin, offset = offset, offset + len(line)
-        if begin < resume:
+        if begin < resume or code:
             continue
-        opened = _FENCE.match(line)
-        if fence:
-            fence = "" if line.strip().startswith(fence) else fence
-        elif opened:
-            fence = opened.group(1)
-        elif (start := _TABLE_START.match(line)) and begin + start.end() - 6 in closes:
+        if (start := _TABLE_START.match(line)) and begin + start.end() - 6 in closes:
             close = closes[begin + start.end() - 6]
             newline = markdown.find("\n", close)
             resume = len(markdown) if newline < 0 else newline + 1
@@ -87,7 +84,6 @@ def _pipe_table(fragment: str) -> str:
 
 _TABLE_START = re.compile(r"^ {0,3}<table(?=[\s>/])", re.I | re.M)
 _TABLE_TAG = re.compile(r"<(/?)table(?=[\s>/])", re.I)
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
 def front_matter(text: str, name: str) -> tuple[dict, int]:
