@@ -47,6 +47,13 @@ def page():
         page.context.close()
 
 
+def _assert_landmarks(page, title: str) -> None:
+    """One h1 naming the page and one main landmark (screen-reader navigation)."""
+    page.get_by_role("heading", level=1, name=title).wait_for()
+    assert page.locator("h1").count() == 1
+    assert page.get_by_role("main").count() == 1
+
+
 def _assert_text_only(page) -> None:
     assert page.locator("img[src='x']").count() == 0
     assert page.evaluate("() => window.__xss") is None
@@ -56,6 +63,7 @@ def _assert_text_only(page) -> None:
 def _sign_in(page, base: str, tmp_path: Path) -> None:
     page.goto(base + "/console/")
     assert page.url == base + "/console/login"
+    _assert_landmarks(page, "policy-qa console: sign in")
     page.get_by_label("Name").fill("agent")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
@@ -71,6 +79,7 @@ def test_console_asks_for_login_then_shows_the_escalation_as_text(
         console_url: tuple[str, str], page, tmp_path: Path) -> None:
     base, esc_id = console_url
     _sign_in(page, base, tmp_path)
+    _assert_landmarks(page, "policy-qa support console")
     cookie, = [c for c in page.context.cookies() if c["name"] == "policy_qa_console"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
 

@@ -58,7 +58,7 @@ _PAGE = """<!doctype html>
 label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem;font:inherit}}
 button{{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}}.error{{color:#b00020}}
 code{{background:#eee;padding:0 .2rem}}</style></head>
-<body><h1>{title}</h1>{body}</body></html>"""
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
 
 _LOGIN_FORM = """{message}
 <form method="post" action="login{query}">
@@ -221,7 +221,7 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics,
     index status, analytics."""
     with gr.Blocks(title="policy-qa console", analytics_enabled=False) as demo:
         with gr.Row():
-            gr.Markdown("## policy-qa support console")
+            gr.Markdown("# policy-qa support console")
             # a link button, not gr.HTML: gradio 6 evaluates gr.HTML templates as
             # JavaScript, which the CSP (no 'unsafe-eval') refuses; GET logout signs out
             gr.Button("Sign out", link="logout", link_target="_self", elem_id="logout",
