@@ -102,8 +102,11 @@ def test_unanswerable_question_is_handed_off_only_with_consent(site, page, tmp_p
     email = page.locator("#pqa-handoff-email input")
     email.fill("not an address")
     page.locator("#pqa-handoff-send").click()
-    page.locator("#pqa-handoff-note").get_by_text(
-        "That does not look like an e-mail address. Please check it").wait_for()
+    note = page.locator("#pqa-handoff-note")
+    note.get_by_text("That does not look like an e-mail address. Please check it").wait_for()
+    assert note.get_attribute("role") == "status"  # announced by screen readers
+    page.wait_for_timeout(300)  # chat.js brings it into the conversation's view
+    _inside(note, page.locator("#pqa-chat [role='log']"))
     assert {e.id for e in outbox.list()} == before
     email.fill("visitor@example.com")
     page.locator("#pqa-handoff-send").click()
@@ -223,6 +226,45 @@ def test_widget_js_on_another_origin_opens_the_chat_and_answers(site, browser, t
         assert page.evaluate("Object.keys(window).filter(k => k.startsWith('PolicyQA'))") == [
             "PolicyQAWidget"]
     page.context.close()
+
+
+def _inside(item, view) -> None:
+    box, frame = item.bounding_box(), view.bounding_box()
+    assert box and frame
+    assert frame["y"] - 1 <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame[
+        "height"] + 1, (box, frame)
+
+
+def test_the_page_is_named_for_screen_readers(site, page):
+    """One h1; the question box is "Your question" (gradio alone names it "Textbox Ask")."""
+    page.goto(site.url + "/")
+    page.get_by_role("heading", level=1, name="Questions about the Privacy Policy?").wait_for()
+    page.get_by_role("textbox", name="Your question", exact=True).wait_for()
+    assert page.get_by_role("main").count() == 1
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (375, 700)])
+def test_the_framed_chat_fits_its_frame(site, browser, size):
+    """In the widget's frame the page itself never scrolls (only the conversation
+    does); unframed on a phone, the question box is on the first screen."""
+    width, height = size
+    html = HOST_PAGE.read_text(encoding="utf-8").replace("https://HOST", site.url)
+    page = new_page(browser, width=width, height=height)
+    try:
+        with serve_page(html) as host_url:
+            page.goto(host_url)
+            page.locator("#policy-qa-widget button.launcher").click()
+            ask(page.frame_locator("#policy-qa-widget iframe"), site.unanswered)
+            frame, = [f for f in page.frames if "from_page=" in f.url]
+            frame.wait_for_timeout(300)
+            sizes = frame.evaluate(
+                "() => [document.documentElement.scrollHeight, window.innerHeight]")
+            assert sizes[0] <= sizes[1], sizes
+        page.goto(site.url + "/")
+        box = page.locator("#pqa-ask textarea").bounding_box()
+        assert box and box["y"] + box["height"] <= height, box
+    finally:
+        page.context.close()
 
 
 def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):

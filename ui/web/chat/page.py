@@ -27,10 +27,13 @@ WIDGET_CSS = """
 #pqa-ask textarea::placeholder, .pqa-offer input::placeholder { color: #6b7280; opacity: 1; }
 @media (max-width: 480px) {
   .main.fillable { padding: 8px !important; }
-  #pqa-chat { height: calc(100dvh - 190px) !important; min-height: 300px; }
+  #pqa-chat { height: calc(100dvh - 265px) !important; min-height: 260px; }
 }
+#pqa-title h1 { font-size: 1.25rem !important; line-height: 1.3 !important;
+  margin: 0 0 .25em 0 !important; }
 .pqa-framed #pqa-title { display: none; }  /* widget.js shows its own title bar */
-.pqa-framed #pqa-chat { height: calc(100dvh - 110px) !important; min-height: 260px; }
+/* the title bar hidden, the rest fills the frame exactly: no scrolling of the page itself */
+.pqa-framed #pqa-chat { height: calc(100dvh - 130px) !important; min-height: 260px; }
 footer { display: none !important; }
 #pqa-chat .pqa-typing { color: var(--body-text-color-subdued, #4b5563); }
 #pqa-chat .pqa-dots { display: inline-flex; gap: 3px; margin-right: .4em; vertical-align: middle; }

@@ -249,7 +249,7 @@ def build_widget(
 
     with gr.Blocks(title="Privacy policy assistant", analytics_enabled=False) as demo:
         state = gr.State(fresh())
-        gr.Markdown(f"### Questions about the {escape_user(title)}?\nAnswers quote the policy "
+        gr.Markdown(f"# Questions about the {escape_user(title)}?\nAnswers quote the policy "
                     "word for word and link to the section.", elem_id="pqa-title")
         chatbot = gr.Chatbot(
             elem_id="pqa-chat", show_label=False, sanitize_html=True, render_markdown=True,

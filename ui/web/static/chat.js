@@ -4,7 +4,9 @@
  * - each reply scrolls to its own start (the lead and the best quote are read first),
  *   and the echoed question with its typing indicator is scrolled into view;
  * - an offer (hand-off, rights request, late e-mail, thumbs-down) is shown inside the
- *   conversation, after the message that offers it;
+ *   conversation, after the message that offers it; a note under the e-mail box (an
+ *   address refused) is scrolled into view and announced;
+ * - the question box is named "Your question" for screen readers;
  * - the copy button of a reply copies plain text: the lead, then each quote with its
  *   section and link (never the message's HTML); a refused clipboard is not an error;
  * - the conversation token (ui/web/chat/conversations.py) is kept in sessionStorage:
@@ -28,7 +30,8 @@
   // A hidden slot stays where gradio put the box: gradio removes the slot with the rest
   // of the component when it hides the box, and the moved box is then removed too.
   var OFFERS = ["pqa-handoff-box", "pqa-request-box", "pqa-email-box", "pqa-dislike-box"];
-  var seen = 0, typing = null, moved = {};
+  var NOTES = ["pqa-handoff-note", "pqa-request-note", "pqa-email-note"];
+  var seen = 0, typing = null, moved = {}, noted = {};
   function placeOffers(log, replied) {
     OFFERS.forEach(function (id) {
       var was = moved[id];
@@ -54,7 +57,22 @@
       }
     });
   }
+  // the question box is named by its purpose (gradio names it "Textbox" plus its
+  // button's "Ask"); an offer's note (e.g. an address refused) is announced and shown
+  function label() {
+    var ask = document.querySelector("#pqa-ask textarea");
+    if (ask && !ask.hasAttribute("aria-label")) ask.setAttribute("aria-label", "Your question");
+    NOTES.forEach(function (id) {
+      var note = document.getElementById(id);
+      if (!note) return;
+      if (!note.hasAttribute("role")) note.setAttribute("role", "status");
+      var text = note.textContent.trim();
+      if (text && text !== noted[id]) note.scrollIntoView({block: "nearest", behavior: "auto"});
+      noted[id] = text;
+    });
+  }
   function onChange() {
+    label();
     var chat = document.getElementById("pqa-chat");
     if (!chat) return;
     var dots = chat.querySelector(".pqa-typing");
