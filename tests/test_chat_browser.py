@@ -118,7 +118,9 @@ def test_the_question_is_echoed_at_once_with_a_typing_indicator(site, context, t
     reply.wait_for()
     assert page.locator("#pqa-chat .pqa-typing").count() == 0  # replaced by the answer
     lead = reply.locator("p").first
-    assert lead.inner_text().startswith("No \u2014 \u201cKorero does not sell")
+    assert lead.inner_text() == "No \u2014 in the policy's own words:"  # the quote follows
+    assert reply.locator("blockquote.pqa-quote p").first.inner_text().startswith(
+        "\u201cKorero does not sell")
     box, view = lead.bounding_box(), page.locator("#pqa-chat [role='log']").bounding_box()
     assert box and view
     assert view["y"] - 1 <= box["y"] <= view["y"] + view["height"] - box["height"]
@@ -135,7 +137,7 @@ def test_copy_gives_the_quote_and_its_link_as_plain_text(site, context):
     page.locator("#pqa-chat button[aria-label='Copy message']").last.click()
     page.wait_for_function("() => document.querySelector('#pqa-chat [data-copied]')")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("No \u2014 \u201cKorero does not sell")
+    assert copied.startswith("No \u2014 in the policy's own words:\n\n\u201cKorero does not sell")
     assert quote in copied and f"\u2014 {section}: {href}" in copied
     assert "<" not in copied and "pqa-" not in copied  # no HTML
     assert page.errors == []  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering.lead import direct_lead, parse_question, self_names, verdict
+from qa.answering.lead import direct_lead, lead_above, parse_question, self_names, verdict
 
 SELVES = ("korero", "we")
 
@@ -158,3 +158,24 @@ def test_an_unscripted_policy_answers_no_to_selling(tmp_path, embedder):
         assert answer.lead.startswith("No \u2014 \u201cOpenGov does not sell"), answer.lead
     shared = service.ask("Do you share my data?")  # the clause that has an exception
     assert not shared.lead.startswith(("Yes", "No"))
+
+
+def test_a_lead_above_its_own_sentence_does_not_repeat_it():
+    """The chat shows "No — in the policy's own words:" above a quote that is the lead's
+    whole sentence; a longer quote keeps the sentence in the lead (it points into it)."""
+    sentence = "Korero does not sell your personally identifiable information."
+    lead = "No \u2014 \u201c" + sentence + "\u201d"
+    assert lead_above(lead, sentence) == "No \u2014 in the policy's own words:"
+    assert lead_above(lead, sentence + " We share it with processors.") == lead
+    assert lead_above("Yes \u2014 \u201cWe use cookies.\u201d", " We use cookies. ") == (
+        "Yes \u2014 in the policy's own words:")
+    assert lead_above("Here is what the policy says:", sentence) == "Here is what the policy says:"
+
+
+def test_the_chat_reply_quotes_the_sentence_once(service):
+    from ui.web.chat.render import render_answer
+
+    answer = service.ask("Do you sell my data?")
+    html = render_answer(answer)
+    assert html.count("Korero does not sell") == 1
+    assert "No \u2014 in the policy&#x27;s own words:" in html

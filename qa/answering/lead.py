@@ -31,11 +31,13 @@ from typing import Literal
 from index.text import sentence_spans
 from qa.normalize import stem
 
-__all__ = ["Lead", "YesNo", "direct_lead", "lead_line", "parse_question", "self_names",
-           "verdict"]
+__all__ = ["Lead", "YesNo", "direct_lead", "lead_above", "lead_line", "parse_question",
+           "self_names", "verdict"]
 
 YES = "Yes \u2014 \u201c{sentence}\u201d"
 NO = "No \u2014 \u201c{sentence}\u201d"
+ABOVE = "{answer} \u2014 in the policy's own words:"  # when the quote below is the sentence
+_LEAD = re.compile("(?P<answer>Yes|No) \u2014 \u201c(?P<sentence>.+)\u201d", re.DOTALL)
 MAX_SENTENCE_CHARS = 300  # a longer sentence is no one-line answer
 
 Polarity = Literal["yes", "no"]
@@ -63,6 +65,15 @@ class Lead:
 
 def lead_line(lead: Lead) -> str:
     return (YES if lead.polarity == "yes" else NO).format(sentence=lead.sentence)
+
+
+def lead_above(lead: str, quote: str) -> str:
+    """`lead` as shown right above `quote`: a Yes/No lead whose sentence is the whole
+    quote says only "Yes"/"No" (the quote follows it, word for word, with its link)."""
+    found = _LEAD.fullmatch(lead)
+    if found and found["sentence"].strip() == quote.strip():
+        return ABOVE.format(answer=found["answer"])
+    return lead
 
 
 # --- the question ----------------------------------------------------------------------

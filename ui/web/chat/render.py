@@ -12,6 +12,7 @@ import re
 from dataclasses import replace
 
 from qa.answering.answer import CLOSEST
+from qa.answering.lead import lead_above
 from qa.answering.relevance import shown
 from qa.records import Answer, Passage
 from ui.web.chat.page import CHAT_HEAD, WIDGET_CSS  # noqa: F401 - app.py takes them here
@@ -63,10 +64,10 @@ def render_answer(answer: Answer, *, show_documents: bool = False) -> str:
     has several documents): lead sentence(s), then the quotes within a
     margin of the best one and on the question's topic (qa/answering/relevance.py);
     never scores."""
-    parts = [_lead(answer)]
+    passages = as_shown(answer).passages
+    parts = [_lead(answer, passages[0].quote if passages and answer.resolved else "")]
     if answer.escalation:
         parts.append(_p(REPLY_INVITE))
-    passages = as_shown(answer).passages
     if passages:
         if not answer.resolved:
             parts.append(_p(CLOSEST))
@@ -81,11 +82,12 @@ def as_shown(answer: Answer) -> Answer:
                                           resolved=answer.resolved))
 
 
-def _lead(answer: Answer) -> str:
-    """The lead line; an escalation's reference id set apart (it is read out, copied)."""
+def _lead(answer: Answer, first_quote: str = "") -> str:
+    """The lead line, not repeating the `first_quote` shown under it; an escalation's
+    reference id set apart (it is read out, copied)."""
     esc = answer.escalation
     if esc is None:
-        return _p(answer.lead)
+        return _p(lead_above(answer.lead, first_quote) if first_quote else answer.lead)
     before, _, after = answer.lead.partition(esc.id)
     ref = f'<span class="pqa-ref">{html.escape(esc.id)}</span>'
     return f"<p>{html.escape(before)}{ref}{html.escape(after)}</p>"
