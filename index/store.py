@@ -32,7 +32,7 @@ import numpy as np
 
 from index.documents import Document, DocumentInfo, choose_inbox, document_id, primary
 from index.embed import Embedder, token_names
-from index.errors import IndexLoadError, PolicyQAError
+from index.errors import IndexLoadError, PolicyError, PolicyQAError
 from index.policy import Policy
 from index.reuse import Stored
 from index.saving import (
@@ -138,6 +138,9 @@ def build_documents(
     offset = 0
     for doc in docs:
         own = split_policy(doc.policy, split)
+        if not own:
+            raise PolicyError(f"policy {doc.policy.name} has no text to index besides its "
+                              f"title ({doc.policy.title!r})")
         if several:
             own = [replace(c, id=f"{doc.id}/{c.id}", document=doc.id, start=c.start + offset,
                            end=c.end + offset) for c in own]

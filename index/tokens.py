@@ -91,8 +91,9 @@ def join(tables: Sequence[TokenTable]) -> TokenTable:
         starts.append(t.starts[1:] + offset)
         offset += len(t.vectors)
     dim = next((v.shape[1] for v in vectors if v.ndim == 2 and len(v)), 0)
-    return TokenTable(np.vstack([v.reshape(-1, dim) for v in vectors]).astype(np.float16)
-                      if vectors else np.zeros((0, dim), np.float16), np.concatenate(starts))
+    rows = [v.reshape(-1, dim) for v in vectors if v.size]  # a table may hold no tokens
+    return TokenTable(np.vstack(rows).astype(np.float16) if rows
+                      else np.zeros((0, dim), np.float16), np.concatenate(starts))
 
 
 def token_units(units: Sequence[Unit]) -> list[int]:

@@ -171,6 +171,9 @@ def test_build_missing_policy(cli, tmp_path):
         ("empty.md", b"", "no text"),
         ("blank.md", b"  \n\n\t\n", "no text"),
         ("headings.md", b"---\ntitle: P\n---\n# Privacy\n\n## Data\n", "no text"),
+        # one line of plain text is its title and nothing else (a traceback before)
+        ("one-line.md", b"We use cookies", "besides its title ('We use cookies')"),
+        ("fake.docx", b"not a zip", "besides its title"),
     ],
 )
 def test_build_refuses_bad_policies(cli, tmp_path, name, content, needle):

@@ -56,6 +56,9 @@ def test_a_table_splits_and_joins_by_chunk_and_refuses_bad_offsets():
     assert np.array_equal(table.part(1, 3).rows(1), table.rows(2))
     with pytest.raises(ValueError, match=FILE):
         TokenTable(table.vectors, table.starts[:-1])
+    empty = TokenTable(np.zeros((0, 8), np.float16), np.zeros(3, np.int64))  # 2 chunks, no rows
+    joined = join([empty, empty])  # a traceback before (an index of chunks without tokens)
+    assert joined.vectors.shape[0] == 0 and list(joined.starts) == [0, 0, 0, 0, 0]
 
 
 def test_content_tokens_leave_out_stop_words_and_punctuation(embedder):
