@@ -61,8 +61,10 @@ class SplitSettings:
 class Chunk:
     """`anchor` is where a link to the chunk lands (its section's heading, or an id
     the source gives a paragraph in it); `section_anchor` is always the heading's.
-    `page` is the PDF page the chunk starts on (None for other formats). `document` is
-    the id of the document it comes from in an index of several (else "")."""
+    `page` is the PDF page the chunk starts on (None for other formats); `page_turns`
+    the offsets in `text` where each next page begins, for a chunk that runs across a
+    page break. `document` is the id of the document it comes from in an index of
+    several (else "")."""
 
     id: str
     section: str
@@ -74,10 +76,18 @@ class Chunk:
     page: int | None = None
     section_anchor: str = ""
     document: str = ""
+    page_turns: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.section_anchor:
             object.__setattr__(self, "section_anchor", self.anchor)
+        object.__setattr__(self, "page_turns", tuple(self.page_turns))  # a JSON list
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page of the character at `offset` in `text` (None: no pages)."""
+        if self.page is None:
+            return None
+        return self.page + bisect.bisect_right(self.page_turns, offset)
 
     def to_dict(self) -> dict:
         """The saved form: `page`, `section_anchor` and `document` only when they say
@@ -89,6 +99,8 @@ class Chunk:
             del row["section_anchor"]
         if not row["document"]:
             del row["document"]
+        if not row["page_turns"]:
+            del row["page_turns"]
         return row
 
 
@@ -136,8 +148,16 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
                     continue  # the title line of a plain-text policy
                 page = bisect.bisect_right(policy.pages, start) or None if policy.pages else None
                 chunks.append(Chunk(f"c{len(chunks):04d}", span.section, sub, anchor, text,
-                                    start, end, page, span.anchor))
+                                    start, end, page, span.anchor,
+                                    page_turns=_page_turns(source, start, end, policy.pages)))
     return chunks
+
+
+def _page_turns(source: str, start: int, end: int, pages: tuple[int, ...]) -> tuple[int, ...]:
+    """Where in the chunk's text (render_block of source[start:end]) each page after its
+    first begins: a page starts at a block (index/formats/pdf.py), so the text of the
+    source before it renders to a prefix of the chunk's text."""
+    return tuple(len(render_block(source[start:b])) for b in pages if start < b < end)
 
 
 def _section_spans(policy: Policy) -> tuple[list[_Span], _Minor]:

@@ -87,6 +87,35 @@ def test_a_pdf_answer_links_to_its_page_with_the_text_fragment(services):
     assert all(page for page in pages.values())
 
 
+def _page_texts(pdf_path: Path) -> list[str]:
+    import pdfplumber
+
+    with pdfplumber.open(pdf_path) as pdf:
+        return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
+
+
+def test_every_pdf_sentence_links_to_the_page_it_is_on(services):
+    """A paragraph or chunk that runs on across a page break: each sentence's page is
+    the one the text layer has it on (the chunk's first page before: 3 of the audit's
+    quotes opened a page early, e.g. "We use session cookies …" on page 1, not 2)."""
+    from index.text import sentence_spans
+
+    pages = _page_texts(OPENGOV.with_suffix(".pdf"))
+    checked = 0
+    for chunk in services["pdf"].index.chunks:
+        for start, end in sentence_spans(chunk.text):
+            opening = " ".join(chunk.text[start:end].split()[:6])
+            on = [n for n, text in enumerate(pages, 1) if opening in text]
+            if len(opening) >= 20 and len(on) == 1:  # a page that alone has these words
+                checked += 1
+                assert chunk.page_at(start) == on[0], (chunk.id, opening)
+    assert checked >= 50
+    assert sum(bool(c.page_turns) for c in services["pdf"].index.chunks) >= 2
+    cookies = services["pdf"].ask("What cookies do you use?")
+    session = [p for p in cookies.passages if p.quote.startswith("We use session cookies")]
+    assert session and "#page=2:" in session[0].url, [p.url for p in cookies.passages]
+
+
 def test_other_formats_link_to_the_section_anchor(services):
     for ext in ("md", "html", "docx"):
         passage = services[ext].ask(_questions(1)[0]).passages[0]

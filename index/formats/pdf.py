@@ -75,6 +75,9 @@ def convert(raw: bytes, name: str) -> Converted:
             text = heading(level, _join(block, compounds))
         else:
             text = _paragraph(block, compounds)
+        for line, at in _page_starts(block, text):  # a paragraph that runs on across pages
+            while len(pages) < line.page:
+                pages.append(offset + at)
         out.append(text)
         offset += len(text) + 2
     count = max((ln.page for ln in lines), default=1)
@@ -137,6 +140,21 @@ def _table_words(found: PdfTable) -> str:
 def _table(found: PdfTable) -> str:
     header = list(found.header) if found.header else None
     return table(header, [list(row) for row in found.rows])
+
+
+def _page_starts(block: list[_Line], text: str) -> list[tuple[_Line, int]]:
+    """The block's first line on each later page, with where its words begin in the
+    block's `text` (found near where the lines before it end: escaping may add a few
+    characters)."""
+    out, estimate = [], 0
+    for before, line in zip(block, block[1:], strict=False):
+        estimate += len(before.text) + 1
+        if line.page == before.page or block[0].table:
+            continue
+        first = line.text.split()[0] if line.text.split() else ""
+        at = text.find(first, max(0, estimate - 40)) if first else -1
+        out.append((line, at if at >= 0 else min(estimate, len(text))))
+    return out
 
 
 def _joined_tables(blocks: list[list[_Line]]) -> list[list[_Line]]:
