@@ -221,6 +221,13 @@ _PRIVACY_LABEL = re.compile(r"\b(privacy|data[ -]protection(?: officer)?|DPO|GDP
                             r"datenschutz\w*)\b", re.I)
 _CONTACT_SECTION = re.compile(r"contact|privacy|rights|data protection|questions|reach|dpo"
                               r"|kontakt|complain", re.I)
+# "if you have any (other) questions about … privacy, contact us at …": the general inbox
+_QUESTIONS_TO = re.compile(r"\bquestions?\b[^.]{0,160}\b(?:contact|write|e-?mail|reach)\b", re.I)
+_ABOUT_PRIVACY = re.compile(r"privacy|personal (?:data|information)|data protection|"
+                            r"th(?:is|e) (?:policy|notice|statement)", re.I)
+# "if you're in the UK or EEA, you can also contact our DPO at …": for some visitors only
+_ONLY_FOR = re.compile(r"\bif you(?:['\u2019]re| are| live| reside)\s+(?:located\s+|based\s+)?"
+                       r"(?:in|a resident of)\b[^.]{0,60}$", re.I)
 _UNWANTED_BOX = re.compile(r"^(?:no-?reply|do-?not-?reply|press|media|jobs|careers|sales"
                            r"|marketing|abuse|webmaster)\b", re.I)
 
@@ -287,6 +294,11 @@ def _score(text: str, start: int, line: int, address: str, how: str,
     title = next((t for n, t in reversed(sections) if n <= line), "")
     if title and _CONTACT_SECTION.search(title):
         score, why = score + 2, [*why, f"in section {title!r}"]
+    sentence = before.replace("mailto:", " ").rsplit(". ", 1)[-1]
+    if _QUESTIONS_TO.search(sentence) and _ABOUT_PRIVACY.search(sentence):
+        score, why = score + 6, [*why, "given for questions"]
+    if _ONLY_FOR.search(sentence.split(",")[0] if "," in sentence else sentence):
+        score, why = score - 4, [*why, "for visitors in some places only"]
     if how:
         score, why = score + (1 if how.startswith("a mailto") else 0.5), [*why, how]
     if _UNWANTED_BOX.match(local):

@@ -24,7 +24,7 @@ def test_korero_metadata():
     # its front matter `url` is the page it is published at
     assert policy.url == policy.base_url == "https://koreroapp.com/privacy"
     assert policy.format == "markdown"
-    assert "privacy mailbox" in policy.inbox_reason and "Contact us" in policy.inbox_reason
+    assert "privacy mailbox" in policy.inbox_reason and "given for questions" in policy.inbox_reason
     assert policy.is_markdown
     assert policy.name == "korero-privacy.md"
     # the front matter is not body, and the source is kept exactly as read
@@ -220,6 +220,30 @@ def test_an_address_in_the_contact_section_beats_one_elsewhere():
                           "## Contact us\n\nWrite to team@acme.example.\n")
     assert policy.inbox == "team@acme.example"
     assert policy.inbox_reason == "in section 'Contact us'"
+
+
+def test_the_address_given_for_privacy_questions_beats_a_dpo_for_some_visitors():
+    """Mozilla's notices: "If you have any other questions regarding personal data or
+    our privacy practices, please contact us at compliance@…", then "If you're in the
+    UK or EEA, you can also contact our Data Protection Officer at dpo@…" (dpo@ won
+    before: the audit found every hand-off of the accounts notice sent there)."""
+    policy = parse_policy(
+        "# P\n\n## Your rights\n\nComplain to your data protection authority; we'd prefer "
+        "you contact us first (via dpo@acme.example).\n\nIf you have any other questions "
+        "regarding personal data or our privacy practices, please contact us at "
+        "team@acme.example.\n\nIf you're in the UK or EEA, you can also contact our Data "
+        "Protection Officer at dpo@acme.example.\n")
+    assert policy.inbox == "team@acme.example"
+    assert "given for questions" in policy.inbox_reason
+    for name in ("mozilla_accounts_privacy_notice.html", "mozilla_accounts_privacy_notice.md"):
+        assert load_policy(POLICIES / "mozilla" / name).inbox == "compliance@mozilla.com", name
+
+
+def test_questions_about_something_else_do_not_make_an_inbox():
+    policy = parse_policy("# P\n\nIf you have questions about your order, contact "
+                          "orders@acme.example.\n\n## Contact us\n\nWrite to "
+                          "privacy@acme.example.\n")
+    assert policy.inbox == "privacy@acme.example"
 
 
 def test_a_dpo_mailbox_beats_a_noreply_in_the_rights_section():
