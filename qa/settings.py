@@ -32,6 +32,8 @@ DECISIONS = ("answerability", "threshold")
 ENCODERS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-bf16")
 
 
+PROXY_HEADERS = ("x-forwarded-for", "forwarded")
+
 @dataclass(frozen=True)
 class Settings:
     # --- index and retrieval -------------------------------------------------
@@ -98,6 +100,10 @@ class Settings:
     batch_wait_ms: float = 4.0
     allowed_origins: str = ""
     trusted_proxies: str = ""
+    # which header the trusted proxy writes the client into: "x-forwarded-for" (with
+    # X-Forwarded-Proto/-Host) or "forwarded" (RFC 7239); the other is never read, so a
+    # visitor cannot add one the proxy passes through untouched
+    proxy_header: str = "x-forwarded-for"
     analytics: Path = DEFAULT_HOME / "analytics.sqlite3"
     public_url: str = ""  # where people reach this server, e.g. https://help.example.com
 
@@ -107,6 +113,9 @@ class Settings:
             0.0 <= self.threshold <= 1.0,
             f"threshold must be between 0 and 1. Currently, threshold is {self.threshold}",
         )
+        _check(self.proxy_header in PROXY_HEADERS,
+               f"proxy_header must be one of {', '.join(PROXY_HEADERS)}; got "
+               f"{self.proxy_header!r}")
         _check(0.0 <= self.batch_wait_ms <= 1000.0,
                "batch_wait_ms must be between 0 and 1000. "
                f"Currently, batch_wait_ms is {self.batch_wait_ms}")

@@ -166,11 +166,36 @@ def test_a_trusted_proxys_forwarded_address_is_the_client(proxied) -> None:
         assert [ask(**{"X-Forwarded-For": one}) for _ in range(6)][-1] == 429
         # the client cannot hide behind an address it prepends itself
         assert ask(**{"X-Forwarded-For": f"{next(_ips)}, {one}"}) == 429
-        assert [ask(Forwarded=f'for="{next(_ips)}";proto=https') for _ in range(3)] == [200] * 3
+        # a Forwarded header the visitor sent, which a proxy writing X-Forwarded-For
+        # passes through: never read (it named any address it liked before: audit)
+        assert [ask(**{"X-Forwarded-For": one, "Forwarded": f"for={next(_ips)}"})
+                for _ in range(3)] == [429] * 3
+        assert http.get("/healthz", headers={"Forwarded": "proto=https"}).headers.get(
+            "strict-transport-security") is None
         https = http.get("/healthz", headers={"X-Forwarded-Proto": "https"})
         assert https.headers["strict-transport-security"].startswith("max-age=")
         assert "strict-transport-security" not in http.get("/healthz").headers
     proxied.app.state.recorder.flush()
+
+
+def test_a_proxy_writing_forwarded_is_read_instead_when_configured(
+        tmp_path, korero_index_dir, korero_index, embedder) -> None:
+    """`proxy_header = "forwarded"`: RFC 7239 names the client, and X-Forwarded-For,
+    which a visitor can send through such a proxy, is not read."""
+    w = make_web(tmp_path, korero_index_dir, korero_index, embedder,
+                 trusted_proxies="127.0.0.0/8", proxy_header="forwarded")
+    with serve_app(w.app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        def ask(**headers: str) -> int:
+            return http.post("/api/ask", json={"question": "hello"}, headers=headers).status_code
+
+        assert [ask(Forwarded=f'for="{next(_ips)}";proto=https') for _ in range(8)] == [200] * 8
+        one = 'for="[2001:db8::7]:4711"'
+        assert [ask(Forwarded=one, **{"X-Forwarded-For": next(_ips)})
+                for _ in range(6)][-1] == 429
+        https = http.get("/healthz", headers={"Forwarded": "for=192.0.2.1;proto=https"})
+        assert https.headers["strict-transport-security"].startswith("max-age=")
+    with pytest.raises(ConfigError, match="proxy_header must be one of"):
+        Settings(proxy_header="x-real-ip")
 
 
 def test_every_public_action_shares_the_one_limiter(fresh) -> None:

@@ -212,7 +212,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
     app.add_middleware(GradioGuard, routes=app, blocks=chat, cache=cache / "chat")
     app.add_middleware(SecurityMiddleware, allowed_origins=parse_origins(settings.allowed_origins),
                        limiter=limiter, api_body_limit=settings.max_body_bytes)
-    app.add_middleware(ClientAddressMiddleware, trusted=trusted)
+    app.add_middleware(ClientAddressMiddleware, trusted=trusted, header=settings.proxy_header)
     return app
 
 

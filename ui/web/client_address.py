@@ -1,10 +1,13 @@
 """The client's address: the socket peer, unless that peer is a trusted reverse proxy.
 
 `ClientAddressMiddleware` is the outermost layer of the web app. When the TCP peer is in
-`trusted_proxies` (addresses or CIDRs, default none) it reads `Forwarded` (RFC 7239) or,
-without it, `X-Forwarded-For`/`X-Forwarded-Proto`, and takes the right-most address that
-is not itself a trusted proxy: a client can prepend anything to those headers, but it
-cannot change what the last trusted hop appended. Otherwise the headers are ignored.
+`trusted_proxies` (addresses or CIDRs, default none) it reads the one header family the
+`proxy_header` setting names — `X-Forwarded-For`/`-Proto`/`-Host` (the default), or
+`Forwarded` (RFC 7239) — never the other: a proxy passes an unknown header through, so
+a visitor's own `Forwarded` would otherwise name any address it liked. It takes the
+right-most address that is not itself a trusted proxy: a client can prepend anything to
+the header, but it cannot change what the last trusted hop appended. Otherwise the
+headers are ignored.
 The result replaces `scope["client"]` (and `scope["scheme"]`, and the Host header from
 `X-Forwarded-Host`/`Forwarded: host=` for the Origin check), so the rate limiter,
 login lockout, escalation limits, analytics and logs all see the same one address.
@@ -53,11 +56,12 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _forwarded_hops(headers: Headers) -> tuple[list[str], str | None, str | None]:
-    """(`for` values, first to last; the last hop's proto; its host) from Forwarded or,
-    without it, X-Forwarded-For/-Proto/-Host."""
-    forwarded = headers.getlist("forwarded")
-    if forwarded:
+def _forwarded_hops(headers: Headers, header: str = "x-forwarded-for"
+                    ) -> tuple[list[str], str | None, str | None]:
+    """(`for` values, first to last; the last hop's proto; its host) from Forwarded
+    (`header` "forwarded") or X-Forwarded-For/-Proto/-Host."""
+    if header == "forwarded":
+        forwarded = headers.getlist("forwarded")
         hops, last = [], {}
         for element in ",".join(forwarded).split(","):
             pairs = dict(p.strip().partition("=")[::2] for p in element.split(";") if "=" in p)
@@ -73,9 +77,11 @@ def _forwarded_hops(headers: Headers) -> tuple[list[str], str | None, str | None
 
 
 class ClientAddressMiddleware:
-    def __init__(self, app: ASGIApp, *, trusted: tuple[Network, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, trusted: tuple[Network, ...] = (),
+                 header: str = "x-forwarded-for") -> None:
         self.app = app
         self.trusted = trusted
+        self.header = header
 
     def is_trusted(self, host: str) -> bool:
         address = _address(host)
@@ -89,7 +95,7 @@ class ClientAddressMiddleware:
         await self.app(scope, receive, send)
 
     def _rewrite(self, scope: Scope) -> None:
-        hops, proto, host = _forwarded_hops(Headers(scope=scope))
+        hops, proto, host = _forwarded_hops(Headers(scope=scope), self.header)
         client = None
         for hop in reversed(hops):
             address = _address(hop)

@@ -122,6 +122,7 @@ class Credentials:
         self.users = dict(users)
         hashed = [s for s in self.users.values() if s.startswith(HASH_SCHEME + "$")]
         self._dummy = hashed[0] if hashed else _DUMMY_PLAIN
+        self._mixed = 0 < len(hashed) < len(self.users)  # plain and hashed passwords
 
     @property
     def enabled(self) -> bool:
@@ -129,9 +130,13 @@ class Credentials:
 
     def check(self, name: str, password: str) -> bool:
         """True for a configured user with the right password. An unknown name costs
-        the same work as a known one, so response times do not reveal user names."""
+        the same work as a known one, so response times do not reveal user names; with
+        plain and hashed passwords mixed, a plain one costs a hash's work too."""
         stored = self.users.get(name)
-        ok = verify_password(password, stored if stored is not None else self._dummy)
+        target = stored if stored is not None else self._dummy
+        ok = verify_password(password, target)
+        if self._mixed and not target.startswith(HASH_SCHEME + "$"):
+            verify_password(password, self._dummy)  # the work of a hashed user's check
         return ok and stored is not None
 
 
