@@ -5,6 +5,10 @@ that are security decisions.
   before the app sees the request; the app decides instead (ui/web/client_address.py, the
   `trusted_proxies` setting);
 - `server_header=False`: no `server: uvicorn` banner;
+- `http=GuardedHttpProtocol`: caps on a request's head and how slowly it may arrive
+  (ui/web/http_guard.py), and `limit_concurrency`: past `MAX_CONNECTIONS` connections
+  and requests in flight, new requests are answered 503 at once (a flood of idle
+  sockets is also closed by the guard's head timeout);
 - `QuietServer`: uvicorn's housekeeping loop wakes once a second, not ten times (its
   only jobs are the Date header, refreshed once a second anyway, and noticing a stop
   request, now within a second); those wake-ups were most of an idle server's CPU;
@@ -23,9 +27,14 @@ from typing import Any
 
 import uvicorn
 
+from ui.web.http_guard import GuardedHttpProtocol
+
+MAX_CONNECTIONS = 1000
+
 
 def server_config(app: Any, **options: Any) -> uvicorn.Config:
     """A uvicorn.Config for `app`; `options` are any other uvicorn settings."""
+    options = {"http": GuardedHttpProtocol, "limit_concurrency": MAX_CONNECTIONS, **options}
     return uvicorn.Config(app, proxy_headers=False, server_header=False, **options)
 
 
