@@ -22,7 +22,10 @@ import Stemmer
 from index.errors import QuestionError
 from index.stopwords import STOPWORDS
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# invisible characters: format (bidi marks, zero-width, BOM, tag characters used to hide
+# text), private use, unassigned; control characters become spaces
+_INVISIBLE = frozenset({"Cf", "Co", "Cn"})
 _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 STEMMER = "english"  # Snowball's English (Porter2) stemmer, as PyStemmer names it
@@ -38,7 +41,7 @@ def clean_question(question: object, max_chars: int, what: str = "question") -> 
     how the visitor's text is called, "message" for a rights request)."""
     if not isinstance(question, str):
         raise QuestionError(f"{what} must be a string")
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
+    text = unicodedata.normalize("NFC", visible(question))
     text = " ".join(text.split())
     if not text:
         raise QuestionError(f"{what} is empty; type a question about the privacy policy"
@@ -51,6 +54,19 @@ def clean_question(question: object, max_chars: int, what: str = "question") -> 
     except UnicodeEncodeError:
         raise QuestionError(f"{what} is not valid Unicode text (lone surrogates)") from None
     return text
+
+
+def visible(text: str) -> str:
+    """`text` without invisible characters (`_INVISIBLE`); control characters and the
+    zero-width space as spaces."""
+    if text.isascii():
+        return _ASCII_CONTROL.sub(" ", text)
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        spaced = category == "Cc" or char == "\u200b"  # a zero-width space parts words
+        out.append(" " if spaced else "" if category in _INVISIBLE else char)
+    return "".join(out)
 
 
 def question_key(text: str) -> str:

@@ -139,7 +139,9 @@ def test_header_injection_through_the_question_is_impossible(
     assert msg["Bcc"] is None and msg["X-Injected"] is None
     body = msg.get_content().replace("\r\n", "\n")
     # nothing lost: the question's words are all there, as body text
-    assert "Bcc: evil@attacker.example\nX-Injected: yes" in body
+    # quoted, so the visitor's lines cannot pass for the mail's own
+    assert "> Bcc: evil@attacker.example\n> X-Injected: yes" in body
+    assert "\nBcc:" not in body and "\nX-Injected" not in body
     assert "=?utf-8?q?=0D=0ABcc:_evil2@attacker.example?=" in body
     assert "\u202e" not in body
     assert outbox.get(esc.id).question == HOSTILE.strip()

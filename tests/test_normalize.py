@@ -54,6 +54,12 @@ def test_the_service_cleans_with_the_one_cleaner() -> None:
 def test_clean_question_collapses_controls_and_whitespace_and_composes() -> None:
     assert clean_question("  Do\x00you\u200bsell \n\t my data? ", 100) == "Do you sell my data?"
     assert clean_question("cafe\u0301?", 100) == "caf\u00e9?"
+    # bidi and zero-width marks, the BOM and tag characters (hidden "ASCII smuggling"
+    # text) are dropped: they were stored verbatim for the console and exports (audit)
+    hidden = "Do\u061c you\u2060 sell\ufeff my \U000e0041\U000e0042data\u202e?\ue000"
+    assert clean_question(hidden, 100) == "Do you sell my data?"
+    assert clean_question("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", 100) == (
+        "\u0645\u06cc\u062e\u0648\u0627\u0647\u0645")  # ZWNJ is a format character too
 
 
 @pytest.mark.parametrize(("question", "limit", "message"), [

@@ -101,11 +101,13 @@ def test_the_mail_arrives_once_with_every_field(store, server, clock):
     body = text(msg)
     for expected in ("Kind: deletion", "Jurisdiction: eu_uk", "GDPR",
                      "Received: 2027-03-15T09:30:00+00:00", "Due: 2027-04-15",
-                     "if extended: 2027-06-15", f"Reference: {req.id}", MESSAGE, DETAILS,
+                     "if extended: 2027-06-15", f"Reference: {req.id}", "> " + MESSAGE,
+                     "> My username is ana_k.\n> I signed up in 2024.",
                      PASSAGES[0]["quote"], PASSAGES[0]["url"], PASSAGES[0]["section"],
                      "did not verify the requester's identity"):
         assert expected in body, expected
     stored = store.get(req.id)
+    assert "\nI signed up" not in body  # the visitor's lines are quoted, never the mail's own
     assert (stored.mail_status, stored.mail_attempts, stored.mail_sent_at) == ("sent", 1, T0)
 
 

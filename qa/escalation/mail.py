@@ -80,6 +80,12 @@ def body_text(text: str) -> str:
     return "".join(c for c in text if c == "\n" or unicodedata.category(c) not in _DROP)
 
 
+def quoted(text: str) -> str:
+    """A visitor's text in a mail body, each line after "> " (as a reply quotes): it
+    cannot pass for the mail's own lines ("Identity: VERIFIED …")."""
+    return "\n".join("> " + line for line in body_text(text).split("\n"))
+
+
 # --- the message -------------------------------------------------------------------
 
 
@@ -150,7 +156,7 @@ def _body(esc: Escalation, title: str, reply_to: str | None, link: str) -> str:
         intro = [f"A question about the {title} could not be answered from the policy",
                  "text; the visitor chose to send it to you."]
         shown = "The closest passages the visitor was shown:"
-    lines = [*intro, "", "Question:", body_text(esc.question), "",
+    lines = [*intro, "", "Question:", quoted(esc.question), "",
              f"Asker's e-mail: {asker}",
              f"Page: {one_line(esc.page_url, 2000) if esc.page_url else 'not known'}", ""]
     if esc.conversation:

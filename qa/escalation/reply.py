@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from index.errors import EmailError
-from qa.escalation.mail import body_text, one_line
+from qa.escalation.mail import one_line, quoted
 from qa.escalation.records import Escalation, askers, validate_email
 
 __all__ = ["MAX_BODY_CHARS", "mailto", "reply_body"]
@@ -30,7 +30,7 @@ def _recipients(esc: Escalation) -> list[str]:
 
 def reply_body(esc: Escalation) -> str:
     """The draft: the question quoted, then what the policy says (the passages)."""
-    question = "\n".join("> " + line for line in body_text(esc.question).split("\n"))
+    question = quoted(esc.question)
     lines = ["Hello,", "", "Thank you for your question:", "", question, ""]
     if esc.passages:
         lines += ["Our privacy policy says:", ""]
