@@ -193,6 +193,10 @@ def test_invalid_addresses_are_refused_with_a_clear_message(
     ("Bob.Smith+tag@Example.COM", "Bob.Smith+tag@example.com"),
     ("  bob@example.com ", "bob@example.com"),
     ("user@bücher.de", "user@xn--bcher-kva.de"),
+    ("user@BÜCHER.de", "user@xn--bcher-kva.de"),
+    # IDNA2008: straße.de is its own domain (IDNA2003, Python's codec, made it strasse.de)
+    ("hans@straße.de", "hans@xn--strae-oqa.de"),
+    ("x@рaypal.com", "x@xn--aypal-uye.com"),  # a Cyrillic look-alike shows as punycode
     ("o'brien@sub.example.co.uk", "o'brien@sub.example.co.uk"),
 ])
 def test_valid_addresses_are_normalised(address: str, normalised: str) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import idna
+
 from index.errors import EmailError, PolicyQAError, QuestionError
 from qa.normalize import question_key
 from qa.records import DocumentRef, EscalationRef, Passage
@@ -126,9 +128,10 @@ def validate_email(addr: str, *, allow_local: bool = False) -> str:
 
 
 def _check_domain(domain: str, allow_local: bool, bad: Callable[[str], EmailError]) -> str:
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+    try:  # IDNA2008 with UTS 46 mapping: "straße.de" is xn--strae-oqa.de, not strasse.de
+        ascii_domain = (domain.lower() if domain.isascii() else
+                        idna.encode(domain, uts46=True).decode("ascii")).lower()
+    except (idna.IDNAError, UnicodeError):
         raise bad("the domain is not a valid (internationalised) domain name") from None
     labels = ascii_domain.split(".")
     if len(ascii_domain) > 253 or not all(_LABEL.match(label) for label in labels):
