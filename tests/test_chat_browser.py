@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from browser_kit import TIMEOUT, chromium, needs_chromium
-from web_server import serve_app
+from web_server import serve_app, serve_page
 
 from qa.escalation.outbox import Outbox
 from qa.rights.store import RequestStore
@@ -188,17 +188,36 @@ def test_a_forged_token_restores_nothing(site, context):
     page.wait_for_function(f"() => sessionStorage.getItem('{STORAGE_KEY}') !== 'A'.repeat(43)")
 
 
-def test_the_page_reads_its_greeting_and_suggestions_from_the_url(site, context):
-    page = chat(context, site.url, "/?greeting=Kia+ora%21+%3Cb%3Ehi%3C%2Fb%3E"
-                                   "&suggest=Do+you+use+cookies%3F%7CDo+you+sell+my+data%3F")
-    placeholder = page.locator("#pqa-chat .placeholder")
-    placeholder.get_by_text("Kia ora! <b>hi</b>").wait_for()  # escaped, not markup
-    assert page.locator("#pqa-chat .placeholder b").count() == 0
-    examples = page.locator("#pqa-chat button.example")
-    assert examples.all_inner_texts() == ["Do you use cookies?", "Do you sell my data?"]
-    examples.nth(1).click()
-    page.locator("#pqa-chat .pqa-answer").first.wait_for()
-    assert user_messages(page) == [SELL]
+TEXTS = ("/?greeting=Kia+ora%21+%3Cb%3Ehi%3C%2Fb%3E"
+         "&suggest=Do+you+use+cookies%3F%7CDo+you+sell+my+data%3F&from_page=x")
+
+
+def test_the_framed_page_reads_its_greeting_and_suggestions_from_the_url(site, context):
+    host = context.new_page()
+    with serve_page(f'<iframe id="f" src="{site.url}{TEXTS}" title="chat" '
+                    'style="width:420px;height:640px"></iframe>') as host_url:
+        host.goto(host_url)
+        page = host.frame_locator("#f")
+        placeholder = page.locator("#pqa-chat .placeholder")
+        placeholder.get_by_text("Kia ora! <b>hi</b>").wait_for()  # escaped, not markup
+        assert page.locator("#pqa-chat .placeholder b").count() == 0
+        examples = page.locator("#pqa-chat button.example")
+        examples.nth(1).wait_for()
+        assert examples.all_inner_texts() == ["Do you use cookies?", "Do you sell my data?"]
+        examples.nth(1).click()
+        page.locator("#pqa-chat .pqa-answer").first.wait_for()
+        assert [t.strip() for t in page.locator("#pqa-chat [data-testid='user']")
+                .all_inner_texts()] == [SELL]
+
+
+def test_a_link_to_the_page_itself_cannot_put_words_in_the_assistants_mouth(site, context):
+    """Opened directly (a phishing link: "your session expired, reply with your
+    password"), the page drops `greeting` and `suggest` and keeps the rest (audit)."""
+    page = chat(context, site.url, TEXTS)
+    assert page.url == site.url + "/?from_page=x"
+    page.locator("#pqa-chat .placeholder").get_by_text("Hello!").wait_for()
+    assert "Kia ora" not in page.locator("#pqa-chat").inner_text()
+    assert page.locator("#pqa-chat button.example").count() == 0
 
 
 @pytest.mark.parametrize("context", WIDTHS, indirect=True)

@@ -36,6 +36,7 @@ from qa.rights.upkeep import purge as purge_requests
 from qa.service import Service, build_service, clean_question, with_outbox
 from qa.settings import Settings
 from ui.web.batching import BackgroundRecorder, MicroBatcher
+from ui.web.chat.options import FramedTextsOnly
 from ui.web.chat.render import CHAT_HEAD
 from ui.web.chat.widget import build_widget
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
@@ -209,6 +210,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
                         show_error=False)
     # added last, so outermost: they also cover the console's own middleware; the client
     # address is settled first, so every layer below sees the same one
+    app.add_middleware(FramedTextsOnly)  # the widget's greeting and suggestions: framed only
     app.add_middleware(GradioGuard, routes=app, blocks=chat, cache=cache / "chat")
     app.add_middleware(SecurityMiddleware, allowed_origins=parse_origins(settings.allowed_origins),
                        limiter=limiter, api_body_limit=settings.max_body_bytes)
