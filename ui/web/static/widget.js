@@ -28,6 +28,8 @@
  *                               path, without query or fragment; a hand-off to the
  *                               privacy team says which page the visitor was on
  * e.g. https://HOST/?greeting=Hi&suggest=Do+you+sell+my+data%3F%7CHow+do+I+delete...
+ * (greeting and suggest are shown only in this frame: the page opened by itself drops
+ * them, so a link cannot put words in the assistant's mouth; ui/web/chat/options.py)
  *
  * Content-Security-Policy of the host page: allow HOST in script-src (this file) and
  * frame-src (the chat); the styles are a constructed stylesheet on the widget's shadow
