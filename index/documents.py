@@ -102,6 +102,9 @@ def resolve(arguments: list[str]) -> list[DocumentSpec]:
         if not is_url(argument) and Path(argument).is_dir():
             raise PolicyError(f"{argument} is a folder; name a folder on its own, not with "
                               "other documents")
+        if not is_url(argument) and Path(argument).suffix.lower() == ".toml":
+            raise PolicyError(f"{argument} is a document list; name it on its own, not "
+                              "with other documents (or add them to it)")
     return [DocumentSpec(a) for a in arguments]
 
 

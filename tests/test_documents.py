@@ -222,6 +222,8 @@ def bad_lists(tmp_path_factory, embedder) -> tuple[Path, Path]:
     (lambda f: [str(f / "dupes.toml")], "duplicate document id 'terms'"),
     (lambda f: [str(f / "badid.toml")], "must be a short slug"),
     (lambda f: [str(f / "policies.toml"), "--base-url", "https://x.example/"], "several"),
+    # a list with another document was indexed as policy text, config and all (audit)
+    (lambda f: [str(f / "policies.toml"), str(f / FILES["terms"])], "is a document list"),
 ])
 def test_bad_document_lists_are_one_line_and_leave_the_index(cli, bad_lists, setup,  # noqa: F811
                                                              needle):
