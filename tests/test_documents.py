@@ -194,6 +194,10 @@ def test_cli_builds_from_files_a_folder_and_a_toml_list(cli, three, tmp_path):  
     assert built["toml"]["inbox"] == built["files"]["inbox"] != ""
     result = cli("build", str(folder / "policies.toml"), "--out", str(tmp_path / "toml"))
     assert "vectors reused" in result.stdout and "embedded)" not in result.stdout
+    for doc in built["toml"]["documents"]:  # each document's revision date, as for one
+        assert f"last revised {doc['last_revised'] or '?'}, {doc['chunks']} chunks" in (
+            result.stdout)
+    assert any(d["last_revised"] for d in built["toml"]["documents"])
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +330,38 @@ def test_the_escalation_mail_names_every_document_searched(three, tmp_path):
     body = build_message(stored, mail_from="bot@example.org").get_content()
     assert f"A question about the 3 documents ({titles[0]}; {titles[1]}" in body.replace(
         "\r\n", " ").replace("\n", " ")
+    message = build_message(stored, mail_from="bot@example.org")
+    assert message["Subject"].startswith("[3 documents] Unanswered question: Is Mozilla")
     numbered = [line for line in body.splitlines() if line[:2] in ("1.", "2.", "3.")]
     assert numbered and all(any(line[3:].startswith(t + ":") for t in titles)
                             for line in numbered), numbered
+
+
+def test_an_index_of_several_documents_presents_itself_as_several(three):
+    """The answer's lead names the one document it quotes, never "our privacy policy"
+    for terms of use; the chat's heading, the CLI banner and the console's index
+    status name every document, not the first alone (audit)."""
+    from ui.web.app import _title
+    from ui.web.console.tabs import index_rows
+
+    answer = three.ask("What happens if I break the terms of use?")
+    assert answer.resolved
+    titles = {p.document.title for p in answer.passages}
+    expected = ("Here is what the " + titles.pop() + " says:" if len(titles) == 1
+                else "Here is what our documents say:")
+    assert answer.lead.endswith(expected) and "privacy policy" not in answer.lead
+    assert _title(three) == f"{three.index.manifest['title']} and 2 related documents"
+    rows = dict(index_rows(three).values.tolist())
+    assert rows["documents"] == "3" and "policy title" not in rows
+    for doc in three.index.documents:
+        assert rows[f"document {doc.id}"].startswith(doc.title)
+        assert f"{doc.chunks} chunks" in rows[f"document {doc.id}"]
+
+
+def test_the_cli_chat_banner_names_every_document(three, capsys, monkeypatch):
+    from ui.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main, "build_service", lambda settings: three)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("\n"))
+    assert cli_main.main(["chat"]) == 0
+    assert f"Ask about {three.title}." in capsys.readouterr().out

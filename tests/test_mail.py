@@ -360,3 +360,11 @@ def test_sender_setting(mail_from: str, public_url: str, sender: str) -> None:
                                   "POLICY_QA_PUBLIC_URL": public_url})
     assert settings.sender == sender
     assert Settings().replace(public_url=public_url, mail_from=mail_from).sender == sender
+
+
+def test_a_cut_line_ends_at_a_word() -> None:
+    from qa.escalation.mail import one_line
+
+    cut = one_line("Do you share my personal information with advertisers?", 30)
+    assert cut == "Do you share my personal…"
+    assert one_line("x" * 50, 10) == "x" * 9 + "…"  # no word end near: cut where it must

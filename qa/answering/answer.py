@@ -8,7 +8,7 @@ at the section and carry a text fragment that scrolls to the quoted words.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
@@ -29,6 +29,8 @@ THANKS = "You're welcome! Ask me anything else about our privacy policy."
 REPHRASE = ("I could not make out a question there. Could you rephrase it in a few words, "
             "for example \u201cWhat data do you collect about me?\u201d")
 FOUND = "Here is what our privacy policy says:"
+FOUND_IN = "Here is what the {title} says:"  # an index of several documents, quoting one
+FOUND_SEVERAL = "Here is what our documents say:"  # … quoting more than one
 NOT_COVERED = "Our privacy policy does not seem to cover this."
 CONTACT = " You can ask the privacy team at {inbox}."
 FORWARDED = " I have forwarded your question to {to} (reference {id})."
@@ -70,6 +72,17 @@ _GREETING = re.compile(
 _THANKS = re.compile(
     r"^(thanks?( you)?( so much| a lot| very much)?|thx|ty|cheers|great,? thanks?|ok(ay)?,? "
     r"thanks?|perfect,? thanks?|bye|goodbye|see you)[\s!.,?]*$", re.I)
+
+
+def found_lead(passages: Sequence[Passage]) -> str:
+    """The lead of a resolved answer from an index of several documents: it names the
+    one document its quotes come from ("Here is what the Firefox Terms of Use says:"),
+    or says they come from several; never "our privacy policy" for terms of use."""
+    titles = list(dict.fromkeys(p.document.title for p in passages
+                                if p.document is not None and p.document.title))
+    if len(titles) != 1:
+        return FOUND_SEVERAL
+    return FOUND_IN.format(title=re.sub(r"^the\s+", "", titles[0], flags=re.I))
 
 
 def escalated(answer: Answer, ref: EscalationRef, *, show_documents: bool = False) -> Answer:
@@ -159,7 +172,8 @@ class Answerer:
         confidence = max(0.0, min(1.0, decision[1]))
         resolved = bool(passages) and answered
         reach = reach_lead(retrieval.question, [p.quote for p in passages], self.inbox)
-        lead = (direct.text if direct else reach + FOUND) if resolved else NOT_COVERED + (
+        found = found_lead(passages) if len(self.pages) > 1 else FOUND
+        lead = (direct.text if direct else reach + found) if resolved else NOT_COVERED + (
             CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
                       answer_text(lead, passages, resolved=resolved,

@@ -70,7 +70,12 @@ def one_line(text: str, limit: int) -> str:
     kept = "".join(" " if c.isspace() else c for c in text
                    if c.isspace() or unicodedata.category(c) not in _DROP)
     line = " ".join(kept.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut[limit // 2:]:  # at a word's end, when one is near
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
 
 
 def body_text(text: str) -> str:
@@ -107,7 +112,9 @@ def build_message(esc: Escalation, *, mail_from: str, policy_title: str = "",
     """The e-mail for `esc`, from `mail_from`; with `public_url` (the
     POLICY_QA_PUBLIC_URL setting) it links to the escalation in the console."""
     full = policy_title or esc.policy_title or "Privacy Policy"
-    title = one_line(full, SUBJECT_TITLE_CHARS)  # the subject's; the body names it all
+    # the subject's: "3 documents" for an index of several; the body names them all
+    several = re.fullmatch(r"(\d+ documents) \(.*\)", full, re.DOTALL)
+    title = one_line(several.group(1) if several else full, SUBJECT_TITLE_CHARS)
     msg = EmailMessage(policy=email_policy.SMTP)
     msg["From"] = validate_email(mail_from, allow_local=True)
     msg["To"] = validate_email(esc.to, allow_local=True)

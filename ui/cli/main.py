@@ -178,8 +178,8 @@ def _report_build(m: dict, docs: list, out: Path) -> None:
     for info in m["documents"]:
         vectors = "vectors reused" if info["id"] in m["reused"] else "embedded"
         link = info["url"] or "fragment-only links: give its url in a TOML list"
-        print(f"  {info['id']}: {info['title']!r} ({info['name']}, {info['chunks']} chunks, "
-              f"{vectors}) -> {link}")
+        print(f"  {info['id']}: {info['title']!r} ({info['name']}, last revised "
+              f"{info.get('last_revised') or '?'}, {info['chunks']} chunks, {vectors}) -> {link}")
 
 
 # --- ask / chat --------------------------------------------------------------------
@@ -230,7 +230,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_progress()
     service = build_service(settings)
     service.index  # noqa: B018 - fail fast on a missing index, before the prompt
-    title = service.index.manifest.get("title", "the privacy policy")
+    title = service.title or "the privacy policy"
     print(f"Ask about {title}. An empty line or Ctrl-D quits.")
     while True:
         try:

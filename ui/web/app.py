@@ -227,10 +227,16 @@ def _client(request: Request) -> str:
 
 
 def _title(service: Service) -> str:
+    """What the chat's heading asks about: the policy's title, and how many other
+    documents the index holds ("… and 2 related documents")."""
     try:
-        return str(service.index.manifest.get("title") or "Privacy Policy")
+        title = str(service.index.manifest.get("title") or "Privacy Policy")
+        others = len(service.index.documents) - 1
     except PolicyQAError:
         return "Privacy Policy"
+    if others < 1:
+        return title
+    return f"{title} and {others} related document{'s' if others > 1 else ''}"
 
 
 def _listener(outbox: Outbox, requests: Any, worker: DeliveryWorker | None) -> Any:

@@ -134,9 +134,25 @@ def index_rows(service: Any, outbox: Outbox | None = None) -> pd.DataFrame:
             ["package version", m.get("package_version", "")],
             ["index folder", str(service.settings.index)],
             *decision_rows(service.decision), ["top_k", service.settings.top_k]]
+    documents = service.index.documents
+    if len(documents) > 1:  # one row per document, not the first one's rows
+        rows = [["documents", len(documents)],
+                *[[f"document {d.id}", _document_line(d)] for d in documents],
+                *[r for r in rows if r[0] not in _ONE_DOCUMENT_ROWS]]
     if outbox is not None:
         rows += [[f"escalations {s}", n] for s, n in outbox.counts().items()]
     return frame([[k, str(v)] for k, v in rows], ["field", "value"])
+
+
+_ONE_DOCUMENT_ROWS = frozenset({"policy title", "last revised", "policy SHA-256",
+                                "policy file", "base URL"})
+
+
+def _document_line(doc: Any) -> str:
+    """One document of an index: title, revision, chunks, where it is published, its file."""
+    parts = [doc.title, f"last revised {doc.last_revised}" if doc.last_revised else "",
+             f"{doc.chunks} chunks", doc.url or "no page URL", doc.name]
+    return " \u00b7 ".join(p for p in parts if p)
 
 
 def decision_rows(rule: dict[str, Any]) -> list[list[Any]]:
