@@ -319,7 +319,11 @@ def test_queue_open_resend_and_resolve(console) -> None:
     assert c.outbox.mark_failed(claim, "SMTP 550 mailbox unavailable")
     esc = c.outbox.enqueue(XSS, to="privacy@example.com", email="asker@example.org",
                            passages=[{"section": "Sharing", "anchor": SECTION, "url": "u",
-                                      "quote": "Korero does not sell", "score": 0.31}],
+                                      "quote": "Korero does not sell", "score": 0.31,
+                                      "document": {"id": "privacy", "title": "Privacy Policy",
+                                                   "url": "https://koreroapp.com/privacy"}},
+                                     {"section": "Cookies", "anchor": "cookies", "url": "",
+                                      "quote": "We use cookies", "score": 0.2}],
                            page_url="https://koreroapp.com/pricing",
                            conversation=["Do you sell my data?"])
     http = c.login()
@@ -347,7 +351,9 @@ def test_queue_open_resend_and_resolve(console) -> None:
     assert (question, email, ident, message) == (XSS, "asker@example.org", esc.id, "")
     assert state.startswith("queued; asked ") and "no response yet" in state
     assert page == "https://koreroapp.com/pricing" and earlier == "1. Do you sell my data?"
-    assert passages["data"] == [["Sharing", SECTION, "Korero does not sell"]]
+    # which document each passage is from, and its link (audit: several documents)
+    assert passages["data"] == [["Privacy Policy", "Sharing", "Korero does not sell", "u"],
+                                ["", "Cookies", "We use cookies", "#cookies"]]
     assert 'href="mailto:asker@example.org?subject=Re%3A%20%26lt' not in reply
     assert 'href="mailto:asker@example.org?subject=Re%3A%20%3Cimg' in reply
     assert "<img" not in reply and "<script" not in reply

@@ -31,7 +31,7 @@ from ui.web.console.exports import write_export
 
 QUEUE_COLUMNS = ["id", "created", "age", "status", "assignee", "first response", "reason",
                  "question", "askers", "last error"]
-PASSAGE_COLUMNS = ["section", "anchor", "quote"]
+PASSAGE_COLUMNS = ["document", "section", "quote", "link"]
 HISTORY_COLUMNS = ["when", "who", "action", "detail"]
 GROUP_COLUMNS = ["asked", "example question", "escalations"]
 EXPORT_COLUMNS = ["id", "created", "status", "reason", "assignee", "age seconds",
@@ -129,7 +129,8 @@ def details(inbox: Inbox, esc_id: str) -> dict[str, Any]:
         "conversation": "\n".join(f"{n}. {q}" for n, q in enumerate(e.conversation, 1))
                         or "(no earlier questions)",
         "last_error": e.last_error or "", "assignee": e.assignee or "",
-        "passages": pd.DataFrame([[p.section, p.anchor, p.quote] for p in e.passages],
+        "passages": pd.DataFrame([[p.document.title if p.document else "", p.section,
+                                   p.quote, p.url or f"#{p.anchor}"] for p in e.passages],
                                  columns=PASSAGE_COLUMNS),
         "resolution": resolution, "reply": reply_html(item),
         "history": history_rows(inbox, e.id), "actions": item.actions,
