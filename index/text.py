@@ -322,7 +322,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         for match in _BOUNDARY.finditer(line):
             words = line[start : match.start()].split()
             last = words[-1].lower().lstrip("\"“‘'([") if words else ""
-            if last in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", last):
+            if last in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+", last):  # "P.O.", "a.m."
                 continue
             spans.append((offset + start, offset + match.end(1)))
             start = match.end()

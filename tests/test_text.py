@@ -152,6 +152,10 @@ def test_sentence_spans_do_not_split_at_abbreviations():
     assert sentences(text) == ["Trusted parties (e.g. Google Analytics) help us.",
                                "Korero, Inc. Is the owner.", "That is, i.e. Acme.",
                                "A U.S. Company.", "Dr. Who agrees."]
+    # dotted initials of any kind: OpenGov's donation sentence was cut at "(P.O." (audit)
+    donation = ("We are pleased to receive anonymous donations in the mail (P.O. 3672, "
+                "Washington, DC 20027), but please note that it is required. Thanks.")
+    assert sentences(donation) == [donation[:-8], "Thanks."]
 
 
 def test_sentence_spans_end_at_line_breaks_and_keep_quotes():
