@@ -360,3 +360,24 @@ def test_one_bad_question_in_a_batch_is_refused(service):
 def test_non_string_question_is_refused(service):
     with pytest.raises(QuestionError):
         service.ask(None)
+
+
+def test_the_same_words_in_two_sections_are_quoted_once(embedder, tmp_path):
+    """Mozilla's subscription notice says "We use technical data to improve
+    performance and stability …" under two products: one quote, where it ranks best,
+    and the next passage in its place (the audit saw it twice)."""
+    from index.policy import parse_policy
+    from index.store import build_index
+    from qa.service import Service
+    from qa.settings import Settings
+
+    same = "We use technical data to improve performance and stability for our users."
+    policy = parse_policy(
+        f"# Notice\n\n## Mozilla VPN\n\n{same}\n\n## Mozilla Monitor\n\n{same}\n\n"
+        "## Relay\n\nWe use interaction data to improve the Relay service.\n\n"
+        "## Contact\n\nWrite to privacy@example.com with questions about this notice.\n")
+    service = Service(Settings(outbox=tmp_path / "o.sqlite3", maildir=tmp_path / "m",
+                               analytics=tmp_path / "a.sqlite3", top_k=3),
+                      index=build_index(policy, embedder), embedder=embedder)
+    quotes = [p.quote for p in service.ask("Do you use technical data for performance?").passages]
+    assert quotes.count(same) == 1 and len(quotes) == 3, quotes

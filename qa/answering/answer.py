@@ -160,8 +160,7 @@ class Answerer:
         answerability model's), it is resolved when the model says so or when a sentence
         of the best quote answers the yes/no question directly (lead.py: the policy's own
         words, high precision); without one, by the fused score against the threshold."""
-        passages = tuple(self._passage(contact_first(retrieval.question, hit))
-                         for hit in _distinct(retrieval.hits, self.top_k))
+        passages = self._passages(retrieval)
         direct = direct_lead(retrieval.question, passages[0].quote, self.selves) \
             if passages else None
         if decision is None:
@@ -179,6 +178,21 @@ class Answerer:
                       answer_text(lead, passages, resolved=resolved,
                                   show_documents=len(self.pages) > 1), passages,
                       kind=Kind.ANSWER if resolved else Kind.UNRESOLVED, lead=lead)
+
+    def _passages(self, retrieval: Retrieval) -> tuple[Passage, ...]:
+        """The top_k best hits' passages, one per chunk and per quote: the same words in
+        two sections (or documents) are quoted once, where they rank best."""
+        out: list[Passage] = []
+        seen: set[str] = set()
+        for hit in _distinct(retrieval.hits, len(retrieval.hits)):
+            passage = self._passage(contact_first(retrieval.question, hit))
+            key = " ".join(passage.quote.split()).casefold()
+            if key not in seen:
+                seen.add(key)
+                out.append(passage)
+            if len(out) == self.top_k:
+                break
+        return tuple(out)
 
     def _passage(self, hit: Hit) -> Passage:
         chunk = hit.chunk
