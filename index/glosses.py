@@ -53,6 +53,11 @@ def holds_contact(text: str) -> bool:
     return any(holds(text) for _, holds in GLOSSES[:3])
 
 
+def holds_mail_or_phone(text: str) -> bool:
+    """Whether `text` gives an e-mail address or a phone number (not only a postal one)."""
+    return any(holds(text) for _, holds in GLOSSES[1:3])
+
+
 def glossed(text: str) -> str:
     """`text`, followed by the glosses of the contact details it holds (unchanged when
     it holds none)."""

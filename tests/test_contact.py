@@ -42,6 +42,10 @@ def test_the_lead_gives_the_inbox_only_when_no_quote_does():
                       inbox) == ""
     assert reach_lead("Do you sell my data?", ["We are a shop."], inbox) == ""
     assert reach_lead("How do I contact you?", ["We are a shop."], "") == ""
+    assert reach_lead("How do I contact you?", ["Call us on (800) 555-0199."], inbox) == ""
+    # a postal address alone gives no e-mail to write to: the inbox is still given
+    donations = "We receive donations in the mail (P.O. 3672, Washington, DC 20027)."
+    assert reach_lead("How do I contact you?", [donations], inbox) == REACH.format(inbox=inbox)
 
 
 def test_opengov_gives_its_address_to_a_visitor_who_asks_how_to_reach_it(tmp_path, embedder):

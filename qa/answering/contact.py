@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from index.glosses import holds_contact
+from index.glosses import holds_contact, holds_mail_or_phone
 from qa.answering.retrieve import Hit
 
 CONTACT_MARGIN = 0.15  # how far below the best a sentence with a contact detail may score
@@ -64,12 +64,13 @@ REACH = "You can reach the privacy team at {inbox}. "
 def reach_lead(question: str, quotes: Sequence[str], inbox: str) -> str:
     """The words before a resolved answer's quotes for a question that asks how to reach
     the team, when no quote gives the privacy inbox the policy names nor any other
-    address or phone number: "You can reach the privacy team at ADDRESS. " (the
+    e-mail address or phone number: "You can reach the privacy team at ADDRESS. " (the
     policy's own address, which it may give only inside, say, its rights section); else
     "" (a second address beside a quoted one contradicted it: a DPO's beside the
     "contact us at" of the quotes)."""
     if not inbox or not ASKS_TO_REACH.search(question):
         return ""
-    if any(inbox.lower() in quote.lower() or holds_contact(quote) for quote in quotes):
-        return ""  # a quote gives a way to reach them (maybe another address: its words)
+    if any(inbox.lower() in quote.lower() or holds_mail_or_phone(quote) for quote in quotes):
+        return ""  # a quote gives a way to reach them (maybe another address: its words);
+    # a postal address alone does not (OpenGov's is where donations are mailed)
     return REACH.format(inbox=inbox)
