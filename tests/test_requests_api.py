@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -146,3 +147,23 @@ def test_a_request_quotes_what_the_policy_says_about_that_right(service):
     opt_out = service.ask("stop selling my data")
     assert opt_out.request is not None and opt_out.request.kind == "opt_out"
     assert any(p.quote.startswith("Korero does not sell") for p in opt_out.passages)
+
+
+def test_a_request_the_policy_does_not_cover_says_so_over_its_closest_quotes():
+    """The audit: "Here is what our privacy policy says about that right" above three
+    passages that never mention it. Unresolved, the lead says the policy does not seem
+    to say how, and the quotes are introduced as the closest ones."""
+    from qa.answering.answer import CLOSEST, REQUEST_FOUND, REQUEST_UNSURE, as_request
+    from qa.records import Answer, Kind, Passage
+
+    passage = Passage("Donations", "donations", "#donations", "We accept donations.", 0.2)
+    unresolved = Answer("Can I get a copy of all the data you hold about me?", False, 0.2,
+                        "", (passage,), kind=Kind.UNRESOLVED, lead="")
+    request = as_request(unresolved, "access")
+    assert request.kind == Kind.REQUEST and request.request.kind == "access"
+    assert request.lead == REQUEST_UNSURE.format(
+        what="get a copy of the personal data held about you")
+    assert "does not seem to say how" in request.lead and CLOSEST in request.answer
+    resolved = as_request(replace(unresolved, resolved=True), "access")
+    assert resolved.lead.startswith(REQUEST_FOUND.split("{what}")[0])
+    assert "does not seem" not in resolved.lead and CLOSEST not in resolved.answer

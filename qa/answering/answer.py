@@ -38,6 +38,8 @@ CLOSEST = "These passages came closest, but may not answer your question:"
 REQUEST_FOUND = ("It sounds like you want to {what}. Here is what our privacy policy says "
                  "about that right; you can also submit your request to the privacy team "
                  "here.")
+REQUEST_UNSURE = ("It sounds like you want to {what}. Our privacy policy does not seem to "
+                  "say how; you can submit your request to the privacy team here.")
 REQUEST_NO_QUOTE = ("It sounds like you want to {what}. You can submit your request to the "
                     "privacy team here.")
 SUBMITTED = ("Your request is submitted (reference {id}). The privacy team will verify your "
@@ -98,9 +100,11 @@ def as_request(answer: Answer, kind: str, *, show_documents: bool = False) -> An
     """A message that asks to exercise a privacy right: the policy's words on that right
     (the passages found, shown as quotes), a lead that says so, and `request.kind`."""
     what = RIGHTS.get(kind, "exercise a privacy right")
-    lead = (REQUEST_FOUND if answer.passages else REQUEST_NO_QUOTE).format(what=what)
+    template = REQUEST_NO_QUOTE if not answer.passages else (
+        REQUEST_FOUND if answer.resolved else REQUEST_UNSURE)  # unsure: quotes came closest
+    lead = template.format(what=what)
     return replace(answer, kind=Kind.REQUEST, lead=lead, request=RequestRef(kind),
-                   answer=answer_text(lead, answer.passages, resolved=True,
+                   answer=answer_text(lead, answer.passages, resolved=answer.resolved,
                                       show_documents=show_documents))
 
 
