@@ -381,3 +381,26 @@ def test_the_same_words_in_two_sections_are_quoted_once(embedder, tmp_path):
                       index=build_index(policy, embedder), embedder=embedder)
     quotes = [p.quote for p in service.ask("Do you use technical data for performance?").passages]
     assert quotes.count(same) == 1 and len(quotes) == 3, quotes
+
+
+def test_a_quote_ending_with_a_colon_goes_on_with_the_address_it_announces(embedder, tmp_path):
+    """The accounts notice: "… contact our Data Protection Officer at dpo@…, or by mail
+    at:" and the address on the lines after it, which the quote had left out (audit)."""
+    from index.policy import parse_policy
+    from index.store import build_index
+    from qa.service import Service
+    from qa.settings import Settings
+
+    policy = parse_policy(
+        "# Notice\n\n## Your rights\n\nIf you are in the EEA, you can also contact our Data "
+        "Protection Officer at dpo@acme.example, or by mail at:\n\nAcme DPO Services SRL<br>\n"
+        "Avenue Louise 235<br>\n1050 Brussels<br>\nBelgium<br>\n\nWe respond to all requests "
+        "within one month of receiving them, as the law requires.\n")
+    service = Service(Settings(outbox=tmp_path / "o.sqlite3", maildir=tmp_path / "m",
+                               analytics=tmp_path / "a.sqlite3"),
+                      index=build_index(policy, embedder), embedder=embedder)
+    quote = service.ask("How do I write to your data protection officer by post?").passages[0]
+    assert quote.quote.startswith("If you are in the EEA") and "\n" not in quote.quote
+    assert quote.quote.endswith("or by mail at: Acme DPO Services SRL Avenue Louise 235 1050 "
+                                "Brussels Belgium"), quote.quote
+    assert "We respond" not in quote.quote  # a sentence of prose is not an address line

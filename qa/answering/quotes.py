@@ -114,6 +114,10 @@ def quote_of(hit: Hit, page: PageLines | None = None) -> Quote:
         return Quote(cut, cut)
     sents = list(hit.sentences)
     lo, hi = _grow(text, sents, _best(text, sents))
+    announced = _what_follows_a_colon(text, sents, lo, hi)
+    if announced > hi:  # "… by mail at:" and the address's lines, as one line
+        core = text[sents[lo][0]: sents[announced][1]]
+        return Quote(" ".join(core.split("\n")), core)
     core = text[sents[lo][0]: sents[hi][1]]
     if CELL_SEPARATOR in core:  # a table row: the page shows its cells apart
         return Quote(core, _one_block(core))
@@ -169,6 +173,28 @@ def _grow(text: str, sents: list, best: int) -> tuple[int, int]:
             return lo, hi
         pick = max(options, key=lambda i: sents[i][2])
         lo, hi = min(lo, pick), max(hi, pick)
+
+
+MAX_ADDRESS_LINE = 120  # a line of an address or a short list: no full stop, not long
+MAX_ADDRESS_LINES = 6
+
+
+def _what_follows_a_colon(text: str, sents: list, lo: int, hi: int) -> int:
+    """A quote that ends "… or by mail at:" goes on with the short lines after it (the
+    postal address it announces), within MAX_QUOTE_CHARS; else `hi` as it is."""
+    if not text[sents[lo][0]: sents[hi][1]].rstrip().endswith(":"):
+        return hi
+    end = hi
+    while end + 1 < len(sents) and end - hi < MAX_ADDRESS_LINES and _address_line(
+            text[sents[end + 1][0]: sents[end + 1][1]]) and (
+            sents[end + 1][1] - sents[lo][0] <= MAX_QUOTE_CHARS):
+        end += 1
+    return end
+
+
+def _address_line(line: str) -> bool:
+    line = line.strip()
+    return 0 < len(line) <= MAX_ADDRESS_LINE and line[-1] not in ".!?:"
 
 
 def _same_line(text: str, sents: list, lo: int, hi: int) -> bool:
