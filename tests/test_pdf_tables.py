@@ -74,7 +74,9 @@ def test_a_question_on_the_pdf_quotes_a_row_and_links_its_page(chunks, embedder)
     first = service.ask("What counts as technical data?").passages[0]
     assert first.section == "Data definitions"
     assert first.quote.startswith("Technical data | This is information about the hardware")
-    assert "#page=4:~:text=This%20is%20information" in first.url  # one cell's words
+    # one cell's words, on the page that row is printed on: the table starts on page 4
+    # and goes on; this row is on page 5 (pdfplumber's text of page 5 has it)
+    assert "#page=5:~:text=This%20is%20information" in first.url
 
 
 def _table(page, header, *rows, items=()):
@@ -89,6 +91,7 @@ def test_a_table_going_on_on_the_next_page_is_one_table():
     assert joined.rows == (("Orders", "7 years"), ("Logs", "name; IP; address"),
                            ("Mail", "1 year"))
     assert joined.header == ("Data", "Kept") and joined.bottom == 10.0
+    assert joined.turns == ((2, 2),)  # page 2's first whole row: "Mail"
     plain = continued(before, _table(2, (), ("", "of 2024"), items=(False, False)))
     assert plain.rows[-1] == ("Logs", "name; IP of 2024")  # a sentence goes on
 

@@ -75,8 +75,10 @@ def convert(raw: bytes, name: str) -> Converted:
             text = heading(level, _join(block, compounds))
         else:
             text = _paragraph(block, compounds)
-        for line, at in _page_starts(block, text):  # a paragraph that runs on across pages
-            while len(pages) < line.page:
+        turns = (_table_turns(block[0].table, text) if block[0].table
+                 else [(line.page, at) for line, at in _page_starts(block, text)])
+        for page, at in turns:  # a paragraph or a table that runs on across pages
+            while len(pages) < page:
                 pages.append(offset + at)
         out.append(text)
         offset += len(text) + 2
@@ -140,6 +142,16 @@ def _table_words(found: PdfTable) -> str:
 def _table(found: PdfTable) -> str:
     header = list(found.header) if found.header else None
     return table(header, [list(row) for row in found.rows])
+
+
+def _table_turns(found: PdfTable, text: str) -> list[tuple[int, int]]:
+    """(page, offset in the table's `text`) of each later page's first row: the table is
+    written a row a line, after its header lines."""
+    lines = text.split("\n")
+    head = len(lines) - len(found.rows)
+    starts = [sum(len(x) + 1 for x in lines[:head + row]) for row, _ in found.turns]
+    return [(page, at) for (row, page), at in zip(found.turns, starts, strict=True)
+            if row < len(found.rows)]
 
 
 def _page_starts(block: list[_Line], text: str) -> list[tuple[_Line, int]]:

@@ -35,6 +35,7 @@ class PdfTable:
     header: tuple[str, ...]  # () without a header row
     rows: tuple[tuple[str, ...], ...]
     opens_list: tuple[bool, ...] = ()  # whether each cell of the first row opens with an item
+    turns: tuple[tuple[int, int], ...] = ()  # (row, page): where a later page's rows begin
 
 
 def page_tables(page, number: int, words: list[dict]) -> tuple[list[PdfTable], list[Box]]:
@@ -100,11 +101,14 @@ def continued(before: PdfTable, after: PdfTable) -> PdfTable | None:
     if after.header and after.header != before.header:  # another table's header row
         return None
     rows = list(after.rows)
+    # either way, the row after the page break's first is row len(before.rows)
+    turns = (*before.turns, (len(before.rows), after.page))
     if before.rows and rows and not rows[0][0]:  # a row cut by the page break
         cut = tuple((CELL_ITEMS if item else " ").join(p for p in (a, b) if p) for a, b, item
                     in zip(before.rows[-1], rows[0], after.opens_list, strict=True))
-        return replace(before, bottom=after.bottom, rows=(*before.rows[:-1], cut, *rows[1:]))
-    return replace(before, bottom=after.bottom, rows=(*before.rows, *rows))
+        return replace(before, bottom=after.bottom, turns=turns,
+                       rows=(*before.rows[:-1], cut, *rows[1:]))
+    return replace(before, bottom=after.bottom, turns=turns, rows=(*before.rows, *rows))
 
 
 @dataclass(frozen=True)
