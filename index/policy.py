@@ -297,7 +297,7 @@ def _score(text: str, start: int, line: int, address: str, how: str,
     sentence = before.replace("mailto:", " ").rsplit(". ", 1)[-1]
     if _QUESTIONS_TO.search(sentence) and _ABOUT_PRIVACY.search(sentence):
         score, why = score + 6, [*why, "given for questions"]
-    if _ONLY_FOR.search(sentence.split(",")[0] if "," in sentence else sentence):
+    if _ONLY_FOR.search(sentence.split(",")[0]):  # the clause before the first comma
         score, why = score - 4, [*why, "for visitors in some places only"]
     if how:
         score, why = score + (1 if how.startswith("a mailto") else 0.5), [*why, how]

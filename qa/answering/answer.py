@@ -203,8 +203,8 @@ class Answerer:
         key = chunk.document if chunk.document in self.pages else next(iter(self.pages))
         page = self.pages[key]
         quote = quote_of(hit, self.lines[key])
-        found = chunk.text.find(quote.anchor_text)
-        target = chunk.anchor if chunk.page is None else f"page={chunk.page_at(max(found, 0))}"
+        target = chunk.anchor if chunk.page is None else \
+            f"page={chunk.page_at(max(chunk.text.find(quote.anchor_text), 0))}"  # the quote's
         return Passage(chunk.section, chunk.anchor,
                        section_url(page.base_url, target, quote.anchor_text, page.text),
                        quote.text, round(hit.score, 4), page.document)
