@@ -26,6 +26,11 @@ _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # invisible characters: format (bidi marks, zero-width, BOM, tag characters used to hide
 # text), private use, unassigned; control characters become spaces
 _INVISIBLE = frozenset({"Cf", "Co", "Cn"})
+# Unicode's other default-ignorable code points (not format characters, yet drawn as
+# nothing): combining grapheme joiner, Hangul fillers, Mongolian and other variation
+# selectors
+_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f"
+                        "\uffa0\U000e0100-\U000e01ef]")
 _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"})
 
 STEMMER = "english"  # Snowball's English (Porter2) stemmer, as PyStemmer names it
@@ -66,7 +71,7 @@ def visible(text: str) -> str:
         category = unicodedata.category(char)
         spaced = category == "Cc" or char == "\u200b"  # a zero-width space parts words
         out.append(" " if spaced else "" if category in _INVISIBLE else char)
-    return "".join(out)
+    return _IGNORABLE.sub("", "".join(out))
 
 
 def question_key(text: str) -> str:

@@ -70,6 +70,18 @@ def test_a_head_over_the_cap_is_431_and_the_server_answers_others(base) -> None:
     assert httpx.get(base + "/ping", timeout=5).json() == {"ok": True}
 
 
+@pytest.mark.parametrize("headers", [
+    {"X-A": "a" * 100_000},  # one header just over the cap, in one read (200 before)
+    {f"X-H{i}": "b" * 1000 for i in range(70)},  # 70 headers of 1 KB
+])
+def test_a_head_over_the_cap_in_one_read_is_431_too(base, headers) -> None:
+    with httpx.Client(base_url=base, timeout=10) as http:
+        refused = http.get("/ping", headers=headers)
+        assert refused.status_code == 431 and "too large" in refused.text
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/ping", headers={"X-A": "a" * 60_000}).json() == {"ok": True}
+
+
 def test_a_silent_connection_and_a_trickled_head_are_closed_at_the_deadline(base) -> None:
     silent = _connect(base)
     trickle = _connect(base)

@@ -58,6 +58,9 @@ def test_clean_question_collapses_controls_and_whitespace_and_composes() -> None
     # text) are dropped: they were stored verbatim for the console and exports (audit)
     hidden = "Do\u061c you\u2060 sell\ufeff my \U000e0041\U000e0042data\u202e?\ue000"
     assert clean_question(hidden, 100) == "Do you sell my data?"
+    # default-ignorable letters and selectors, drawn as nothing (a re-test found them kept)
+    fillers = "Do\u034f you\u3164 sell\u115f my\ufe0f data?"
+    assert clean_question(fillers, 100) == "Do you sell my data?"
     assert clean_question("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", 100) == (
         "\u0645\u06cc\u062e\u0648\u0627\u0647\u0645")  # ZWNJ is a format character too
 

@@ -33,14 +33,18 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes read while in a head (a head not yet parsed counts)
+        self._parsed = 0  # the head's request line and headers as parsed, exactly
         self._in_head = True
+        self._refused = False
         self._deadline: asyncio.TimerHandle | None = None
         self._arm(self.head_seconds)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._in_head:
-            if self._head_bytes > self.max_head_bytes:  # what came before this read
+            if self._head_bytes > self.max_head_bytes:  # an unfinished head, read so far
                 self._refuse_head()
                 return
             self._head_bytes += len(data)
@@ -51,15 +55,39 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self._in_head:  # a next request on a kept-alive connection
             self._in_head, self._head_bytes = True, 0
             self._arm(self.head_seconds)
+        self._parsed = 0
+
+    def on_url(self, url: bytes) -> None:
+        if self._counted(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._counted(len(name) + len(value) + 4):  # "name: value\r\n"
+            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self._refused:  # the rest of a read the head was refused in: nothing runs
+            return
         self._in_head = False
         self._arm(self.body_seconds)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
         self._disarm()
-        super().on_message_complete()
+        if not self._refused:
+            super().on_message_complete()
+
+    def _counted(self, size: int) -> bool:
+        """Count `size` bytes of the head as parsed; False (and the head refused) once
+        the head is over the cap, even when it came in one read."""
+        self._parsed += size
+        if self._parsed > self.max_head_bytes and not self._refused:
+            self._refuse_head()
+        return not self._refused
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
@@ -84,6 +112,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _refuse_head(self) -> None:
+        self._refused = True
         self._disarm()
         self.transport.write(
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
