@@ -77,3 +77,10 @@ def test_greeting_and_suggestions_from_the_url_are_clipped_and_cleaned():
     asks = suggestions({"suggest": "A?| |B?|A?|" + "|".join(f"q{i}" for i in range(10))})
     assert asks == ["A?", "B?", "q0", "q1", "q2", "q3"]
     assert len(suggestions({"suggest": "y" * 500})[0]) == 200
+    # a greeting with a link is not shown (the chat's Markdown would make it clickable)
+    for linked in ("Sign in at https://evil.example/login", "see www.evil.example",
+                   "Sign in at evil\u3002example/x", "go to http://2130706433/login",
+                   "write to help.example.com"):
+        assert greeting({"greeting": linked}) == "", linked
+    assert greeting({"greeting": "Kia ora! Ask about e.g. cookies."}) == (
+        "Kia ora! Ask about e.g. cookies.")

@@ -149,6 +149,15 @@ def test_a_request_quotes_what_the_policy_says_about_that_right(service):
     assert any(p.quote.startswith("Korero does not sell") for p in opt_out.passages)
 
 
+def test_a_null_jurisdiction_is_an_unknown_one(web):
+    response = post(web, "/api/requests", {"message": "Please delete all my data",
+                                           "email": "nul@example.com", "jurisdiction": None})
+    assert response.status_code == 201, response.text
+    today = dt.datetime.now(dt.UTC).date()
+    assert response.json()["request"]["due"] == due_dates(
+        "deletion", "unknown", today).respond_by.isoformat()
+
+
 def test_a_request_the_policy_does_not_cover_says_so_over_its_closest_quotes():
     """The audit: "Here is what our privacy policy says about that right" above three
     passages that never mention it. Unresolved, the lead says the policy does not seem

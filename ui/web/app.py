@@ -169,14 +169,15 @@ def create_app(settings: Settings, *, service: Service | None = None,
         reference. The team verifies the requester's identity; nothing is done here."""
         message = _question(body.message, settings, "message")
         email = validate_email(body.email)
+        where = body.jurisdiction or "unknown"  # null: not said
         answer = await run_in_threadpool(
-            service.submit_request, message, email=email, jurisdiction=body.jurisdiction,
+            service.submit_request, message, email=email, jurisdiction=where,
             details=body.details, kind=body.kind, client=_client(request))
         if worker is not None:
             worker.wake()
         assert answer.request is not None
         log.info("rights request %s: kind=%s, jurisdiction=%s", answer.request.id,
-                 answer.request.kind, body.jurisdiction)
+                 answer.request.kind, where)
         return JSONResponse(answer.to_dict(), status_code=201)
 
     @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],

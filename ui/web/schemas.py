@@ -61,9 +61,9 @@ class RightsRequestIn(BaseModel):
     message: str = Field(description="The visitor's request in their own words")
     email: str = Field(description="Where the privacy team replies (required: the team "
                                    "verifies the requester's identity by e-mail)")
-    jurisdiction: JURISDICTION = Field(
+    jurisdiction: JURISDICTION | None = Field(
         default="unknown", description="Where the visitor lives; sets the legal deadline "
-        "(`unknown` takes the strictest)")
+        "(`unknown`, or null, takes the strictest)")
     details: str | None = Field(default=None, description="Anything the team should know")
     kind: RIGHT | None = Field(default=None, description="The right exercised; by default "
                                                          "the one recognised in `message`")

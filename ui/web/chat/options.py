@@ -12,6 +12,7 @@ without them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -30,8 +31,14 @@ def _param(params: Mapping[str, Any] | None, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# a link in a greeting would be made clickable by the chat's Markdown: none is shown
+_LINK = re.compile(r"[a-z][a-z0-9+.-]*:/|\bwww\.|[\w-]{2,}[.\u3002\uff0e][a-z]{2,}\b", re.I)
+
+
 def greeting(params: Mapping[str, Any] | None) -> str:
-    return " ".join(_param(params, "greeting")[:MAX_GREETING].split())
+    """The greeting, or "" (the default one) when it is empty or holds a link."""
+    text = " ".join(_param(params, "greeting")[:MAX_GREETING].split())
+    return "" if _LINK.search(text) else text
 
 
 def suggestions(params: Mapping[str, Any] | None) -> list[str]:
