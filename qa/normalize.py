@@ -61,17 +61,21 @@ def clean_question(question: object, max_chars: int, what: str = "question") -> 
     return text
 
 
+def invisible(char: str) -> bool:
+    """Whether `char` is drawn as nothing: a format, private-use or unassigned character,
+    or another default-ignorable one (`_IGNORABLE`). The one test for stored visitor
+    text (`visible`) and for mail text (qa/escalation/mail.py)."""
+    return unicodedata.category(char) in _INVISIBLE or _IGNORABLE.match(char) is not None
+
+
 def visible(text: str) -> str:
-    """`text` without invisible characters (`_INVISIBLE`); control characters and the
-    zero-width space as spaces."""
+    """`text` without invisible characters; control characters and the zero-width space
+    as spaces."""
     if text.isascii():
         return _ASCII_CONTROL.sub(" ", text)
-    out = []
-    for char in text:
-        category = unicodedata.category(char)
-        spaced = category == "Cc" or char == "\u200b"  # a zero-width space parts words
-        out.append(" " if spaced else "" if category in _INVISIBLE else char)
-    return _IGNORABLE.sub("", "".join(out))
+    spaced = (" " if char == "\u200b" or unicodedata.category(char) == "Cc"  # parts words
+              else "" if invisible(char) else char for char in text)
+    return "".join(spaced)
 
 
 def question_key(text: str) -> str:

@@ -114,3 +114,13 @@ def test_cache_dedupe_and_analytics_keys_agree() -> None:
     other = "Do you sell my e-mail?"
     assert len({question_key(other), analytics_key(other)}) == 1
     assert dedupe_key(other) != dedupe_key("Do you sell my email?")  # as the cache
+
+
+def test_mail_text_drops_what_stored_text_drops() -> None:
+    """One test of "drawn as nothing" (normalize.invisible) for stored text and mails:
+    a rights request's details, cleaned by the mail's body_text, lose a Hangul filler
+    too (it kept them)."""
+    from qa.escalation.mail import body_text, one_line
+
+    assert body_text("Account\u3164 ana\u034f\nsince\ufe0f 2024\u202e") == "Account ana\nsince 2024"
+    assert one_line("Do\u3164 you\u200b sell\n my data?", 100) == "Do you sell my data?"

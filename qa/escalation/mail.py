@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from index.errors import EmailError
 from qa.escalation.outbox import Escalation, validate_email
 from qa.escalation.records import askers
+from qa.normalize import invisible
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ MESSAGE_ID_DOMAIN = "policy-qa.invalid"
 SUBJECT_QUESTION_CHARS = 60
 SUBJECT_TITLE_CHARS = 60
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-_DROP = {"Cc", "Cf", "Cs", "Co", "Cn"}  # controls, format (bidi, zero-width), unassigned
+_CONTROLS = {"Cc", "Cs"}  # dropped with what qa.normalize.invisible says is drawn as nothing
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 
 
@@ -68,7 +69,7 @@ class Transport(Protocol):
 def one_line(text: str, limit: int) -> str:
     """A single header-safe line: no CR/LF/controls/invisibles, spaces collapsed, capped."""
     kept = "".join(" " if c.isspace() else c for c in text
-                   if c.isspace() or unicodedata.category(c) not in _DROP)
+                   if c.isspace() or not _dropped(c))
     line = " ".join(kept.split())
     if len(line) <= limit:
         return line
@@ -82,7 +83,11 @@ def body_text(text: str) -> str:
     """Multi-line text for the plain-text body: newlines kept, other controls removed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n")
-    return "".join(c for c in text if c == "\n" or unicodedata.category(c) not in _DROP)
+    return "".join(c for c in text if c == "\n" or not _dropped(c))
+
+
+def _dropped(char: str) -> bool:
+    return unicodedata.category(char) in _CONTROLS or invisible(char)
 
 
 def quoted(text: str) -> str:
