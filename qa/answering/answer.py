@@ -187,12 +187,16 @@ class Answerer:
         """The top_k best hits' passages, one per chunk and per quote: the same words in
         two sections (or documents) are quoted once, where they rank best."""
         out: list[Passage] = []
-        seen: set[str] = set()
-        for hit in _distinct(retrieval.hits, len(retrieval.hits)):
+        chunks: set[str] = set()  # (hits are one per chunk already)
+        quotes: set[str] = set()
+        for hit in retrieval.hits:
+            if hit.chunk.id in chunks:
+                continue
+            chunks.add(hit.chunk.id)
             passage = self._passage(contact_first(retrieval.question, hit))
             key = " ".join(passage.quote.split()).casefold()
-            if key not in seen:
-                seen.add(key)
+            if key not in quotes:
+                quotes.add(key)
                 out.append(passage)
             if len(out) == self.top_k:
                 break
@@ -208,17 +212,6 @@ class Answerer:
         return Passage(chunk.section, chunk.anchor,
                        section_url(page.base_url, target, quote.anchor_text, page.text),
                        quote.text, round(hit.score, 4), page.document)
-
-
-def _distinct(hits: tuple[Hit, ...], k: int) -> list[Hit]:
-    """At most k hits, one per chunk (hits are already one per chunk, best first)."""
-    seen: set[str] = set()
-    out = []
-    for hit in hits:
-        if hit.chunk.id not in seen:
-            seen.add(hit.chunk.id)
-            out.append(hit)
-    return out[:k]
 
 
 def text_fragment(quote: str, page_text: str, min_words: int = 4) -> str:
