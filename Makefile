@@ -30,7 +30,7 @@ export POLICY_QA_OUTBOX ?= $(CURDIR)/var/outbox.sqlite3
 export POLICY_QA_MAILDIR ?= $(CURDIR)/var/maildir
 export POLICY_QA_ANALYTICS ?= $(CURDIR)/var/analytics.sqlite3
 export POLICY_QA_MODEL_CACHE ?= $(CURDIR)/var/model-cache
-.PHONY: install run chat index adapt test lint eval bench tune clean
+.PHONY: install run chat index adapt test test-training lint eval bench tune clean
 
 install: $(STAMP)
 
@@ -70,7 +70,12 @@ $(ADAPTED)/policy-qa.toml: $(ADAPT_DATA) $(ADAPT_CHECK) $(POLICY) | $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests
 	$(VENV)/bin/lint-imports
-	POLICY_QA_MODEL= POLICY_QA_CONFIG= $(PY) -m pytest -q
+	POLICY_QA_MODEL= POLICY_QA_CONFIG= $(PY) -m pytest -q -m "not training"
+
+# the tests that train a model (the `make adapt` recipe, `tune --negatives`, `adapt`
+# without labels): minutes each, so not in `make test`; CI runs them after it
+test-training: $(STAMP)
+	POLICY_QA_MODEL= POLICY_QA_CONFIG= $(PY) -m pytest -q -m training
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check index qa ui tests

@@ -31,7 +31,7 @@ from ui.web.console.auth import (
 )
 from ui.web.console.pages import mount_console
 from ui.web.console.queue import section_choices
-from ui.web.security import Rate, RateLimiter
+from ui.web.rate_limit import Rate, RateLimiter
 
 XSS = "<img src=x onerror=alert(1)> do you sell my data to <script>alert(2)</script>?"
 USERS = "alice:s3cret-Pa55-long,bob:" + hash_password("hunter22-hunter22", iterations=1000)

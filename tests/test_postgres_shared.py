@@ -25,7 +25,7 @@ from qa.settings import Settings
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.auth import COOKIE, ConsoleAuth
 from ui.web.console.pages import mount_console
-from ui.web.security import Rate, RateLimiter
+from ui.web.rate_limit import Rate, RateLimiter
 
 pytest_plugins = ["postgres_server"]  # its postgres_server and postgres_url fixtures
 

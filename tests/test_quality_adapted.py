@@ -99,6 +99,7 @@ def test_no_training_or_calibration_question_is_a_test_question():
         assert not near, (name, near)
 
 
+@pytest.mark.training
 def test_the_adapted_model_learnt_from_unanswerable_questions_too(adapted):
     manifest = json.loads((adapted[0] / "tune.json").read_text("utf-8"))
     assert manifest["passed_check"] and not manifest["forced"]
@@ -109,17 +110,21 @@ def test_the_adapted_model_learnt_from_unanswerable_questions_too(adapted):
     assert manifest["after"]["balanced_accuracy"] > manifest["before"]["balanced_accuracy"]
 
 
+@pytest.mark.training
 def test_right_section_first_for_90_percent(figures):
     assert figures["top1"] >= 0.90, figures
 
 
+@pytest.mark.training
 def test_right_section_in_top_three_for_98_percent(figures):
     assert figures["top3"] >= 0.98, figures
 
 
+@pytest.mark.training
 def test_90_percent_of_answerable_questions_resolved(figures):
     assert figures["answerable_resolved"] >= 0.90, figures
 
 
+@pytest.mark.training
 def test_90_percent_of_unanswerable_questions_escalated(figures):
     assert figures["unanswerable_unresolved"] >= 0.90, figures

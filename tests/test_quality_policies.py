@@ -47,6 +47,7 @@ def test_a_policy_nobody_labelled_keeps_its_figures(name, embedder, tmp_path):
     assert figures["unanswerable_unresolved"] >= unresolved, figures
 
 
+@pytest.mark.training
 def test_adapting_without_labels_keeps_retrieval_on_a_policy(embedder, tmp_path, capsys):
     """`policy-qa adapt` (the policy's own titles and sentences, no labels) on Mozilla
     accounts, then its labelled set, with the decision still the shipped model's. Since

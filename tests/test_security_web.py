@@ -27,7 +27,8 @@ from qa.service import Service
 from qa.settings import Settings
 from ui.web.app import create_app
 from ui.web.console.auth import COOKIE
-from ui.web.security import CHAT_CSP, Rate
+from ui.web.rate_limit import Rate
+from ui.web.security import CHAT_CSP
 
 PASSWORD = "correct-horse-battery-staple"
 CANARY = "console-canary-5d1e0b9a"

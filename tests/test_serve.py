@@ -19,7 +19,7 @@ from index.errors import RateLimitedError
 from qa.settings import Settings
 from ui.web.app import create_app
 from ui.web.batching import MicroBatcher
-from ui.web.security import RateLimiter
+from ui.web.rate_limit import RateLimiter
 
 
 def free_port() -> int:

@@ -114,6 +114,7 @@ def _best_cosines(model: Path, questions: list[str], passages: list[str]) -> np.
     return (embedder.encode(questions) @ embedder.encode(passages).T).max(axis=1)
 
 
+@pytest.mark.training
 def test_unanswerable_questions_are_pushed_away_from_their_nearest_passages(tmp_path):
     """Two real runs on the Korero dev set (46 answerable, 20 unanswerable questions), the
     same but for --negatives (one epoch at the default learning rate, as `make adapt` uses):

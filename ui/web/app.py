@@ -45,6 +45,7 @@ from ui.web.docs import mount_docs
 from ui.web.errors import install_error_handlers, refuse_other_methods, visitor_message
 from ui.web.gradio_guard import GradioGuard, own_cache
 from ui.web.gradio_queue import quiet_queues
+from ui.web.rate_limit import RateLimiter
 from ui.web.schemas import (
     ERROR_RESPONSES,
     AnswerOut,
@@ -54,7 +55,7 @@ from ui.web.schemas import (
     HealthOut,
     RightsRequestIn,
 )
-from ui.web.security import RateLimiter, SecurityMiddleware, parse_origins
+from ui.web.security import SecurityMiddleware, parse_origins
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from ui.web.chat.requests import offer_text as request_offer_text
 from ui.web.chat.requests import request_box
 from ui.web.chat.requests import wire as wire_request
 from ui.web.errors import visitor_message
-from ui.web.security import RateLimiter
+from ui.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 

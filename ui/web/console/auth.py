@@ -30,7 +30,8 @@ from collections.abc import Callable, Mapping
 
 from index.errors import ConfigError
 from qa.database.shared import WebState
-from ui.web.security import RateLimiter, same_origin
+from ui.web.rate_limit import RateLimiter
+from ui.web.security import same_origin
 
 __all__ = [
     "COOKIE", "MIN_PASSWORD_CHARS", "ConsoleAuth", "Credentials", "Sessions",

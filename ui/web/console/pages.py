@@ -40,7 +40,7 @@ from ui.web.console import requests as console_requests
 from ui.web.console import tabs as console_tabs
 from ui.web.console.auth import COOKIE, SESSION_SECONDS, ConsoleAuth, same_origin
 from ui.web.gradio_guard import GradioGuard, own_cache
-from ui.web.security import RateLimiter
+from ui.web.rate_limit import RateLimiter
 
 __all__ = ["PREFIX", "build_console", "mount_console"]
 
