@@ -18,8 +18,8 @@ from smtp_server import SmtpServer, free_port
 
 from index.errors import EmailError
 from qa.escalation.delivery import DeliveryWorker, backoff_delay, deliver_due
-from qa.escalation.mail import SmtpTransport
 from qa.escalation.outbox import Outbox
+from qa.escalation.transport import SmtpTransport
 
 INBOX = "privacy@koreroapp.example"
 MAIL_FROM = "policy-qa@koreroapp.example"

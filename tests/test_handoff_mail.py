@@ -17,8 +17,8 @@ from smtp_server import SmtpServer
 from web_server import serve_app, serve_page
 
 from qa.escalation.delivery import deliver_due
-from qa.escalation.mail import SmtpTransport
 from qa.escalation.outbox import Outbox
+from qa.escalation.transport import SmtpTransport
 from qa.service import Service
 from qa.settings import Settings
 from ui.web.app import create_app

@@ -11,8 +11,8 @@ import httpx
 from web_server import serve_app
 
 from qa.escalation.delivery import DeliveryWorker, next_due
-from qa.escalation.mail import MaildirTransport, TransientDeliveryError
 from qa.escalation.outbox import Outbox
+from qa.escalation.transport import MaildirTransport, TransientDeliveryError
 from qa.service import Service
 from qa.settings import Settings
 from ui.web.app import create_app

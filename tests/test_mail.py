@@ -12,13 +12,9 @@ from smtp_server import SmtpServer
 
 from index.errors import ConfigError, EmailError
 from qa.escalation.delivery import deliver_due, deliver_once
-from qa.escalation.mail import (
-    MaildirTransport,
-    SmtpTransport,
-    build_message,
-    transport_from_settings,
-)
+from qa.escalation.mail import build_message
 from qa.escalation.outbox import Outbox, validate_email
+from qa.escalation.transport import MaildirTransport, SmtpTransport, transport_from_settings
 from qa.settings import Settings, load_settings
 
 INBOX = "privacy@koreroapp.example"

@@ -22,8 +22,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from smtp_server import SmtpServer, TlsRecordingHandler
 
 from qa.escalation.delivery import DeliveryReport, deliver_due
-from qa.escalation.mail import SmtpTransport
 from qa.escalation.outbox import Outbox
+from qa.escalation.transport import SmtpTransport
 
 INBOX = "privacy@koreroapp.example"
 MAIL_FROM = "policy-qa@koreroapp.example"

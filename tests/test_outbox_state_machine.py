@@ -35,8 +35,9 @@ from hypothesis.stateful import (
 
 from index.errors import RateLimitedError
 from qa.escalation.delivery import deliver_due
-from qa.escalation.mail import PermanentDeliveryError, TransientDeliveryError, message_id
+from qa.escalation.mail import message_id
 from qa.escalation.outbox import EscalationStateError, Outbox
+from qa.escalation.transport import PermanentDeliveryError, TransientDeliveryError
 
 INBOX = "privacy@koreroapp.example"
 # fsync-free tmpfs when there is one: this test is about logic, and hundreds of

@@ -32,8 +32,8 @@ from smtp_server import SmtpServer
 from web_server import serve_app
 
 from qa.escalation.delivery import deliver_due
-from qa.escalation.mail import SmtpTransport
 from qa.escalation.outbox import Outbox
+from qa.escalation.transport import SmtpTransport
 from ui.web.app import create_app
 
 pytest_plugins = ["postgres_server"]  # its postgres_server and postgres_url fixtures
@@ -47,7 +47,7 @@ DELIVERY = {"max_attempts": 5, "max_age_seconds": 3600.0, "base": 2.0, "cap": 60
 REPLICA = """
 import json, sys, time
 from qa.escalation.delivery import deliver_due
-from qa.escalation.mail import SmtpTransport
+from qa.escalation.transport import SmtpTransport
 from qa.escalation.outbox import Outbox
 url, port, lease = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 outbox = Outbox(url, dedupe_window_seconds=3600, escalations_per_hour=0, retention_days=30)

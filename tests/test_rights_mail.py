@@ -16,7 +16,7 @@ import pytest
 from smtp_server import SmtpServer, free_port
 
 from index.errors import EmailError
-from qa.escalation.mail import MaildirTransport, SmtpTransport
+from qa.escalation.transport import MaildirTransport, SmtpTransport
 from qa.rights.mail import build_request_message, deliver_pending
 from qa.rights.store import RequestStore
 

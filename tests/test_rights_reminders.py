@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from smtp_server import SmtpServer
 
-from qa.escalation.mail import SmtpTransport
+from qa.escalation.transport import SmtpTransport
 from qa.rights.reminders import build_reminder, pressing, send_reminders
 from qa.rights.store import RequestStore
 

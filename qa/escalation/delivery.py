@@ -16,14 +16,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from index.errors import EmailError, StoreUnavailableError
-from qa.escalation.mail import (
+from qa.escalation.mail import build_message
+from qa.escalation.outbox import Claim, Outbox, validate_email
+from qa.escalation.transport import (
     PermanentDeliveryError,
     TransientDeliveryError,
     Transport,
-    build_message,
     transport_from_settings,
 )
-from qa.escalation.outbox import Claim, Outbox, validate_email
 from qa.threads import Daemon, name_os_thread
 
 logger = logging.getLogger(__name__)

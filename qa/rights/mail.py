@@ -27,17 +27,14 @@ from typing import Any
 
 from index.errors import EmailError
 from qa.escalation.delivery import DeliveryReport, backoff_delay, delivery_options
-from qa.escalation.mail import (
+from qa.escalation.mail import message_id, one_line, passage_lines, quoted
+from qa.escalation.records import validate_email
+from qa.escalation.transport import (
     PermanentDeliveryError,
     TransientDeliveryError,
     Transport,
-    message_id,
-    one_line,
-    passage_lines,
-    quoted,
     transport_from_settings,
 )
-from qa.escalation.records import validate_email
 from qa.rights.records import MailClaim, RightsRequest
 from qa.rights.store import RequestStore
 

@@ -15,8 +15,9 @@ from datetime import date
 from email import policy as email_policy
 from email.message import EmailMessage
 
-from qa.escalation.mail import Transport, body_text, message_id, one_line
+from qa.escalation.mail import body_text, message_id, one_line
 from qa.escalation.records import validate_email
+from qa.escalation.transport import Transport
 from qa.rights.deadlines import local_day
 from qa.rights.mail import console_line
 from qa.rights.records import RightsRequest

@@ -57,7 +57,7 @@ def _outbox(settings: Any) -> Outbox:
 
 def cmd_deliver(args: argparse.Namespace, settings: Any) -> int:
     from qa.escalation.delivery import deliver_once
-    from qa.escalation.mail import transport_from_settings
+    from qa.escalation.transport import transport_from_settings
 
     outbox = _outbox(settings)
     transport = transport_from_settings(settings)

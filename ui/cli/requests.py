@@ -174,7 +174,7 @@ def cmd_export(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_deliver(args: argparse.Namespace, settings: Any) -> int:
-    from qa.escalation.mail import transport_from_settings
+    from qa.escalation.transport import transport_from_settings
     from qa.rights.mail import deliver_requests_once
 
     transport = transport_from_settings(settings)
@@ -202,7 +202,7 @@ def cmd_purge(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_remind(args: argparse.Namespace, settings: Any) -> int:
-    from qa.escalation.mail import transport_from_settings
+    from qa.escalation.transport import transport_from_settings
     from qa.rights.reminders import send_reminders
 
     transport = transport_from_settings(settings)
