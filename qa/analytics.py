@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qa.database import client_hash, open_database
-from qa.normalize import question_key
+from qa.normalize import question_key, visible
 
 __all__ = ["Analytics", "normalise"]
 
@@ -69,10 +69,10 @@ class AnswerLike(Protocol):
 
 
 def normalise(question: str) -> str:
-    """The question as stored: NFC, control characters and runs of whitespace
-    collapsed to single spaces, capped at MAX_QUESTION_CHARS."""
-    text = unicodedata.normalize("NFC", str(question))
-    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    """The question as stored: what is drawn as nothing dropped and control characters
+    as spaces (qa.normalize.visible, as every stored visitor text), NFC, runs of
+    whitespace collapsed to single spaces, capped at MAX_QUESTION_CHARS."""
+    text = unicodedata.normalize("NFC", visible(str(question)))
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from index.errors import PolicyQAError
+from qa.normalize import visible
 
 __all__ = ["MAX_CONVERSATION", "MAX_PAGE_URL_CHARS", "MAX_TURN_CHARS", "check_page_url",
            "clean_conversation"]
@@ -54,8 +55,7 @@ def clean_conversation(questions: Iterable[Any] | None) -> tuple[str, ...]:
     for item in list(questions or ()):
         if not isinstance(item, str):
             continue
-        text = " ".join("".join(c if unicodedata.category(c)[0] != "C" else " "
-                                for c in item).split())
+        text = " ".join(visible(item).split())
         if text:
             kept.append(text[:MAX_TURN_CHARS])
     return tuple(kept[-MAX_CONVERSATION:])
