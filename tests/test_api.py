@@ -200,6 +200,24 @@ def test_healthz_reports_index_and_outbox_without_secrets(web, korero_index):
         assert secret not in response.text
 
 
+def test_healthz_gives_outbox_counts_warnings_and_model_to_internal_clients_only(web):
+    """Through the trusted proxy, a visitor from the Internet gets the status a load
+    balancer needs, not how much is escalated, the operator's warnings or the model's
+    path; a health checker on a private network or this machine gets everything."""
+    internal = [web.client.get("/healthz"),
+                web.client.get("/healthz", headers={"X-Forwarded-For": "10.1.2.3"}),
+                web.client.get("/healthz", headers={"X-Forwarded-For": "fd00::7"})]
+    for response in internal:
+        assert {"outbox", "warnings"} <= set(response.json()), response.json()
+        assert response.json()["index"]["model"]
+    public = web.client.get("/healthz", headers={"X-Forwarded-For": "8.8.8.8"})
+    assert public.status_code == 200
+    body = public.json()
+    assert body["status"] == "ok" and body["index"]["loaded"] is True
+    assert body["index"]["chunks"] > 0 and body["database"] == "ok"
+    assert "outbox" not in body and "warnings" not in body and "model" not in body["index"]
+
+
 def test_widget_js_is_javascript_loadable_from_any_site(web):
     response = web.client.get("/widget.js", headers={"Origin": "https://some-blog.example"})
     assert response.status_code == 200

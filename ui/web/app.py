@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from index.errors import PolicyQAError, StoreUnavailableError
+from index.errors import PolicyQAError
 from index.store import package_version
 from qa.analytics import Analytics
 from qa.escalation.context import check_page_url
@@ -42,9 +42,10 @@ from ui.web.chat.widget import build_widget
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.pages import mount_console
 from ui.web.docs import mount_docs
-from ui.web.errors import install_error_handlers, refuse_other_methods, visitor_message
+from ui.web.errors import install_error_handlers, refuse_other_methods
 from ui.web.gradio_guard import GradioGuard, own_cache
 from ui.web.gradio_queue import quiet_queues
+from ui.web.health import health_report, internal_client
 from ui.web.rate_limit import RateLimiter
 from ui.web.schemas import (
     ERROR_RESPONSES,
@@ -184,10 +185,12 @@ def create_app(settings: Settings, *, service: Service | None = None,
     @app.get("/healthz", response_model=HealthOut, summary="Health", tags=["operations"],
              responses={503: {"model": HealthOut,
                               "description": "Index not loaded, or the database unreachable"}})
-    def healthz() -> Response:
-        """Index loaded, chunk count, whether the database is reachable, and the outbox's
-        escalations per status."""
-        health = _health(service, outbox, worker, listener)
+    def healthz(request: Request) -> Response:
+        """Index loaded, chunk count, whether the database is reachable; to clients on
+        this machine or a private network, also the outbox's escalations per status and
+        the operator's warnings."""
+        health = health_report(service, outbox, worker, listener,
+                               details=internal_client(_client(request)))
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     script = (STATIC / "widget.js").read_bytes()
@@ -250,33 +253,3 @@ def _listener(outbox: Outbox, requests: Any, worker: DeliveryWorker | None) -> A
     same = requests_db is not None and (getattr(requests_db, "url", None)
                                         == getattr(outbox.database, "url", None))
     return outbox.database.listener(worker.wake, *([requests_db] if same else []))
-
-
-NO_INBOX = ("no privacy inbox: questions the policy does not answer cannot be forwarded; "
-            "set POLICY_QA_INBOX")
-
-
-def _health(service: Service, outbox: Outbox, worker: DeliveryWorker | None,
-            listener: Any) -> dict:
-    try:
-        index = service.index
-        info: dict[str, Any] = {"loaded": True, "chunks": len(index.chunks),
-                                "title": service.title,
-                                "model": str(index.manifest.get("model", ""))}
-    except PolicyQAError as exc:
-        info = {"loaded": False, "error": visitor_message(exc)}
-    database = "ok"
-    try:
-        counts = outbox.counts()
-    except StoreUnavailableError as exc:  # the replica cannot record escalations now
-        counts, database = {}, "unavailable"
-        visitor_message(exc)  # logs the reason
-    except PolicyQAError:
-        counts = {}
-    warnings = [] if not info["loaded"] or service.inbox else [NO_INBOX]
-    ok = info["loaded"] and database == "ok"
-    return {"status": "ok" if ok else "error", "index": info, "database": database,
-            "outbox": counts, "warnings": warnings,
-            "delivery_worker": bool(worker is not None and worker.running),
-            "delivery_wakeups": "this replica" if listener is None else
-            "all replicas" if listener.connected.is_set() else "paused"}

@@ -129,7 +129,7 @@ class IndexHealth(BaseModel):
     loaded: bool
     chunks: int = 0
     title: str = ""
-    model: str = ""
+    model: str = Field("", description="The embedding model (to internal clients only)")
     error: str = ""
 
 
@@ -139,11 +139,13 @@ class HealthOut(BaseModel):
     database: Literal["ok", "unavailable"] = Field(
         "ok", description="Whether this replica reaches its store (the shared PostgreSQL "
         "database, or the SQLite files): while it cannot, escalations and requests get 503")
-    outbox: dict[str, int] = Field(description="Escalations per status",
-                                   examples=[{"queued": 0, "sent": 3, "failed": 0,
-                                              "resolved": 1}])
-    warnings: list[str] = Field(default_factory=list, description="What works but needs "
-                                "an operator, e.g. no privacy inbox to forward questions to")
+    outbox: dict[str, int] | None = Field(
+        None, description="Escalations per status; only to clients on the server's machine "
+        "or a private network (as the trusted-proxy setting settles the address)",
+        examples=[{"queued": 0, "sent": 3, "failed": 0, "resolved": 1}])
+    warnings: list[str] | None = Field(
+        None, description="What works but needs an operator, e.g. no privacy inbox to "
+        "forward questions to; to internal clients only, like `outbox`")
     delivery_worker: bool = Field(description="Whether the e-mail delivery worker runs")
     delivery_wakeups: Literal["this replica", "all replicas", "paused"] = Field(
         "this replica", description="What wakes the worker at once: enqueues on this "
