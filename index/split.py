@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
+from index.anchors import slugify, unique_slug
 from index.pieces import section_pieces
 from index.policy import Policy
 from index.text import (
@@ -35,8 +36,6 @@ from index.text import (
     lead_in,
     render_block,
     render_inline,
-    slugify,
-    unique_slug,
 )
 
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]

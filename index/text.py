@@ -1,29 +1,11 @@
-"""Text helpers shared by the splitter and the answerer: heading slugs, Markdown to
-reader text, sentence boundaries. Pure functions, no state."""
+"""Markdown to reader text, shared by the splitter and the answerer: headings, inline
+markup, tables, lead-ins (anchor slugs: index/anchors.py; sentence boundaries:
+index/sentences.py). Pure functions, no state."""
 
 from __future__ import annotations
 
 import html
 import re
-
-# --- anchors ---------------------------------------------------------------------
-
-_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
-
-
-def slugify(heading: str) -> str:
-    """github-slugger's rule: lower-case, drop punctuation except - and _, spaces to -.
-    `heading` is the text a reader sees (see `heading_text` for a Markdown line)."""
-    return _SLUG_DROP.sub("", heading.strip().lower()).replace(" ", "-")
-
-
-def unique_slug(heading: str, seen: dict[str, int]) -> str:
-    """Like github-slugger, repeated headings get -1, -2 … suffixes."""
-    base = slugify(heading) or "section"
-    count = seen.get(base, 0)
-    seen[base] = count + 1
-    return base if count == 0 else f"{base}-{count}"
-
 
 # --- Markdown to reader text -------------------------------------------------------
 
@@ -302,31 +284,3 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
         parts = [split[0], split[1]] if split else [paragraph]
         lines.extend(p for p in (render_inline(part) for part in parts) if p)
     return "\n".join(lines)
-
-
-# --- sentences -------------------------------------------------------------------
-
-_BOUNDARY = re.compile(r"(?<=[.!?])([\"”’')\]]*)\s+(?=[\"“‘(\[]?[A-Z0-9])")
-_ABBREVIATIONS = frozenset(("e.g.", "i.e.", "inc.", "ltd.", "co.", "corp.", "mr.", "mrs.",
-                            "ms.", "dr.", "st.", "no.", "vs.", "u.s.", "u.k.", "approx.", "cf.",
-                            "fig."))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of reader text; a line break always ends
-    a sentence (list items and lead-ins are units of their own)."""
-    spans: list[tuple[int, int]] = []
-    offset = 0
-    for line in text.split("\n"):
-        start = 0
-        for match in _BOUNDARY.finditer(line):
-            words = line[start : match.start()].split()
-            last = words[-1].lower().lstrip("\"“‘'([") if words else ""
-            if last in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)+", last):  # "P.O.", "a.m."
-                continue
-            spans.append((offset + start, offset + match.end(1)))
-            start = match.end()
-        if line[start:].strip():
-            spans.append((offset + start, offset + len(line.rstrip())))
-        offset += len(line) + 1
-    return [(s, e) for s, e in spans if text[s:e].strip()]

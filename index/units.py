@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from index.glosses import glossed
+from index.sentences import sentence_spans
 from index.split import Chunk
-from index.text import sentence_spans
 
 UNIT_KINDS = ("sentence", "plain", "chunk", "heading")
 GLOSSED = ("sentence", "plain")  # the kinds embedded with glosses (index/glosses.py)

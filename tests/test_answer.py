@@ -11,7 +11,8 @@ from urllib.parse import unquote
 import pytest
 
 from index.errors import QuestionError
-from index.text import render_block, sentence_spans
+from index.sentences import sentence_spans
+from index.text import render_block
 from qa.answering.answer import MAX_QUOTE_CHARS, NOT_COVERED, text_fragment
 from qa.answering.quotes import ELLIPSIS
 

@@ -98,7 +98,7 @@ def test_every_pdf_sentence_links_to_the_page_it_is_on(services):
     """A paragraph or chunk that runs on across a page break: each sentence's page is
     the one the text layer has it on (the chunk's first page before: 3 of the audit's
     quotes opened a page early, e.g. "We use session cookies …" on page 1, not 2)."""
-    from index.text import sentence_spans
+    from index.sentences import sentence_spans
 
     pages = _page_texts(OPENGOV.with_suffix(".pdf"))
     checked = 0

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.policy import load_policy, parse_policy
+from index.sentences import sentence_spans
 from index.split import split_policy
 from index.store import build_index
-from index.text import render_block, sentence_spans
+from index.text import render_block
 from qa.answering.answer import text_fragment
 from qa.answering.quotes import quote_of
 from qa.answering.retrieve import Hit

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from index.text import (
-    heading_lines,
-    inline_spans,
-    lead_in,
-    render_block,
-    render_inline,
-    sentence_spans,
-    slugify,
-    unique_slug,
-)
+from index.anchors import slugify, unique_slug
+from index.sentences import sentence_spans
+from index.text import heading_lines, inline_spans, lead_in, render_block, render_inline
 
 
 def sentences(text: str) -> list[str]:

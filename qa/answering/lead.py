@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from index.text import sentence_spans
+from index.sentences import sentence_spans
 from qa.normalize import stem
 
 __all__ = ["Lead", "YesNo", "direct_lead", "lead_above", "lead_line", "parse_question",

@@ -26,7 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from index.text import CELL_ITEMS, CELL_SEPARATOR, sentence_spans
+from index.sentences import sentence_spans
+from index.text import CELL_ITEMS, CELL_SEPARATOR
 from qa.answering.retrieve import Hit
 
 MAX_QUOTE_CHARS = 420

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.policy import load_policy
+from index.sentences import sentence_spans
 from index.split import Chunk, split_policy
-from index.text import sentence_spans
 from index.units import chunk_text
 from qa.answering.answerability import shipped_bank
 from qa.tuning.data import HELD_OUT_FRACTION, Document, Pair, Query, Source, Split
