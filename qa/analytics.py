@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qa.database import client_hash, open_database
-from qa.normalize import question_key, visible
+from qa.normalize import question_key, stored_text
 
 __all__ = ["Analytics", "normalise"]
 
@@ -70,9 +70,9 @@ class AnswerLike(Protocol):
 
 def normalise(question: str) -> str:
     """The question as stored: what is drawn as nothing dropped and control characters
-    as spaces (qa.normalize.visible, as every stored visitor text), NFC, runs of
+    as spaces (qa.normalize.stored_text, as every stored visitor text), NFC, runs of
     whitespace collapsed to single spaces, capped at MAX_QUESTION_CHARS."""
-    text = unicodedata.normalize("NFC", visible(str(question)))
+    text = unicodedata.normalize("NFC", stored_text(str(question)))
     return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 

@@ -68,6 +68,14 @@ def invisible(char: str) -> bool:
     return unicodedata.category(char) in _INVISIBLE or _IGNORABLE.match(char) is not None
 
 
+def stored_text(text: str) -> str:
+    """`visible(text)` with lone surrogates (which no encoder writes) as spaces: for
+    visitor text kept without `clean_question`'s check, which refuses them instead."""
+    seen = visible(text)
+    return seen if seen.isascii() else "".join(
+        " " if "\ud800" <= char <= "\udfff" else char for char in seen)
+
+
 def visible(text: str) -> str:
     """`text` without invisible characters; control characters and the zero-width space
     as spaces."""

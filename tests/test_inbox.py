@@ -194,6 +194,7 @@ def test_page_url_and_conversation_are_checked_and_purged(outbox: Outbox, clock:
     earlier = clean_conversation([f"question {n}\n\u202e" for n in range(15)] + [None, " "])
     assert earlier == tuple(f"question {n}" for n in range(5, 15))
     assert clean_conversation(["coo\u2060kies\u200b?\x00"]) == ("cookies ?",)
+    assert clean_conversation(["a\ud800b"]) == ("a b",)  # stored, then written as UTF-8
     esc = outbox.enqueue("Do you sell my data?", to=INBOX, page_url="https://shop.example/",
                          conversation=["Hi there?", "What about cookies?"], reason="unhelpful")
     assert (esc.page_url, esc.conversation, esc.reason) == (

@@ -146,7 +146,7 @@ def trust(monkeypatch: pytest.MonkeyPatch, ca: Ca) -> None:
 def test_ssl_cert_file_decides_what_the_default_context_trusts(
         monkeypatch: pytest.MonkeyPatch, ca: Ca, other_ca: Ca) -> None:
     """The precondition of everything below: on this machine create_default_context()
-    (what qa/escalation/mail.py uses) reads SSL_CERT_FILE each time it is called."""
+    (what qa/escalation/transport.py uses) reads SSL_CERT_FILE each time it is called."""
     def trusted_subjects() -> list[tuple]:
         return [c["subject"] for c in ssl.create_default_context().get_ca_certs()]
 

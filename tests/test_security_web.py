@@ -179,6 +179,19 @@ def test_a_trusted_proxys_forwarded_address_is_the_client(proxied) -> None:
     proxied.app.state.recorder.flush()
 
 
+def test_healthz_details_need_the_forwarded_address_read(web) -> None:
+    """With no trusted proxy (the default), a request carrying a forwarded header came
+    through a proxy this server was not told about: its loopback address is the proxy's,
+    so the outbox's counts and warnings are not given; a plain local check gets them."""
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        assert "outbox" in http.get("/healthz").json()
+        for header in ({"X-Forwarded-For": "8.8.8.8"}, {"Forwarded": "for=8.8.8.8"},
+                       {"X-Forwarded-For": "127.0.0.1"}):
+            body = http.get("/healthz", headers=header).json()
+            assert body["status"] == "ok" and "outbox" not in body, header
+            assert "warnings" not in body and "model" not in body["index"]
+
+
 def test_a_proxy_writing_forwarded_is_read_instead_when_configured(
         tmp_path, korero_index_dir, korero_index, embedder) -> None:
     """`proxy_header = "forwarded"`: RFC 7239 names the client, and X-Forwarded-For,

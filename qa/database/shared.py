@@ -1,5 +1,5 @@
 """The web state replicas share when `database_url` is set: the rate limiter's token
-buckets (ui/web/security.py RateLimiter: per-client limits and console login
+buckets (ui/web/rate_limit.py RateLimiter: per-client limits and console login
 lockouts that hold across replicas) and the console's session revocations and
 signing secret (ui/web/console/auth.py Sessions: a session made on one replica is
 valid on another, and a logout anywhere revokes it everywhere).

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from index.errors import PolicyQAError
-from qa.normalize import visible
+from qa.normalize import stored_text
 
 __all__ = ["MAX_CONVERSATION", "MAX_PAGE_URL_CHARS", "MAX_TURN_CHARS", "check_page_url",
            "clean_conversation"]
@@ -55,7 +55,7 @@ def clean_conversation(questions: Iterable[Any] | None) -> tuple[str, ...]:
     for item in list(questions or ()):
         if not isinstance(item, str):
             continue
-        text = " ".join(visible(item).split())
+        text = " ".join(stored_text(item).split())
         if text:
             kept.append(text[:MAX_TURN_CHARS])
     return tuple(kept[-MAX_CONVERSATION:])

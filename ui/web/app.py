@@ -45,7 +45,7 @@ from ui.web.docs import mount_docs
 from ui.web.errors import install_error_handlers, refuse_other_methods
 from ui.web.gradio_guard import GradioGuard, own_cache
 from ui.web.gradio_queue import quiet_queues
-from ui.web.health import health_report, internal_client
+from ui.web.health import health_report, internal_request
 from ui.web.rate_limit import RateLimiter
 from ui.web.schemas import (
     ERROR_RESPONSES,
@@ -190,7 +190,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
         this machine or a private network, also the outbox's escalations per status and
         the operator's warnings."""
         health = health_report(service, outbox, worker, listener,
-                               details=internal_client(_client(request)))
+                               details=internal_request(request))
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
 
     script = (STATIC / "widget.js").read_bytes()

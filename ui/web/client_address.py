@@ -76,6 +76,10 @@ def _forwarded_hops(headers: Headers, header: str = "x-forwarded-for"
     return hops, proto, host
 
 
+# set in the request's state when the client address was read from the proxy's header
+FORWARDED_CLIENT = "policy_qa_forwarded_client"
+
+
 class ClientAddressMiddleware:
     def __init__(self, app: ASGIApp, *, trusted: tuple[Network, ...] = (),
                  header: str = "x-forwarded-for") -> None:
@@ -106,6 +110,7 @@ class ClientAddressMiddleware:
                 break
         if client is not None:
             scope["client"] = (client, 0)
+            scope.setdefault("state", {})[FORWARDED_CLIENT] = True
         if host:
             raw = [(k, v) for k, v in scope["headers"] if k != b"host"]
             scope["headers"] = [*raw, (b"host", host.encode("latin-1", "replace"))]
