@@ -358,6 +358,9 @@ def test_python_dash_m_qa_evaluate_reports_errors_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"policy-qa: error: evaluation file not found: {tmp_path / 'none.jsonl'}"]
+    usage = subprocess.run([sys.executable, "-m", "qa.evaluation", "--help"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: python -m qa.evaluation ")
 
 
 def test_sweep_of_identical_scores_is_finite():

@@ -1,5 +1,5 @@
 """`python -m qa.evaluation QUESTIONS.jsonl ...`: the same command as `policy-qa eval`."""
 
-from qa.evaluation.run import main
+from qa.evaluation.command import main
 
 raise SystemExit(main())

@@ -13,7 +13,7 @@ its own id is one place, found by a label naming that id or the section it is in
 Escalation metrics count "escalate" (the answer is unresolved) as the positive class
 and unanswerable questions as the ones that should be escalated.
 
-`python -m qa.evaluation.metrics …` runs the evaluation script (see `qa.evaluation.run`).
+`python -m qa.evaluation …` runs the evaluation script (see `qa.evaluation.command`).
 """
 
 from __future__ import annotations

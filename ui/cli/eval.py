@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from qa.evaluation.run import add_arguments, run_command
+from qa.evaluation.command import add_arguments, run_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
