@@ -187,8 +187,8 @@ def create_app(settings: Settings, *, service: Service | None = None,
                               "description": "Index not loaded, or the database unreachable"}})
     def healthz(request: Request) -> Response:
         """Index loaded, chunk count, whether the database is reachable; to clients on
-        this machine or a private network, also the outbox's escalations per status and
-        the operator's warnings."""
+        this machine or a private network, also the outbox's escalations per status, the
+        operator's warnings and the model (ui/web/health.py)."""
         health = health_report(service, outbox, worker, listener,
                                details=internal_request(request))
         return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
