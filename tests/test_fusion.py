@@ -38,6 +38,8 @@ def test_the_ranking_weights_leave_the_decision_evidence_alone(accounts, embedde
     new, old = shipped.retrieve_many(QUESTIONS), before.retrieve_many(QUESTIONS)
     for a, b in zip(new, old, strict=True):
         assert [h.chunk.id for h in a.basis] == [h.chunk.id for h in b.hits[:3]]
+        ranked = [h.chunk.id for h in a.hits]  # after late interaction's re-ranking too
+        assert len(set(ranked)) == len(ranked)  # one hit per chunk: Answerer relies on it
         assert a.confidence == pytest.approx(b.hits[0].score)
         ev = lexicon.evidence(a.question)
         assert np.allclose(features(a, ev), features(b, ev))

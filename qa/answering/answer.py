@@ -184,15 +184,12 @@ class Answerer:
                       kind=Kind.ANSWER if resolved else Kind.UNRESOLVED, lead=lead)
 
     def _passages(self, retrieval: Retrieval) -> tuple[Passage, ...]:
-        """The top_k best hits' passages, one per chunk and per quote: the same words in
-        two sections (or documents) are quoted once, where they rank best."""
+        """The top_k best hits' passages, one per quote (hits are one per chunk: the
+        retriever ranks a permutation of the chunks): the same words in two sections (or
+        documents) are quoted once, where they rank best."""
         out: list[Passage] = []
-        chunks: set[str] = set()  # (hits are one per chunk already)
         quotes: set[str] = set()
         for hit in retrieval.hits:
-            if hit.chunk.id in chunks:
-                continue
-            chunks.add(hit.chunk.id)
             passage = self._passage(contact_first(retrieval.question, hit))
             key = " ".join(passage.quote.split()).casefold()
             if key not in quotes:
