@@ -217,7 +217,7 @@ def test_normalise_collapses_controls_and_caps_length() -> None:
     assert normalise("a\tb\r\nc\u200bd") == "a b c d"
     assert len(normalise("x" * 5000)) == 1000
     # what is drawn as nothing is dropped inside words, as in every stored visitor text
-    # (qa.normalize.visible): bidi overrides, tag characters, a Hangul filler
+    # (qa.normalize.stored_text): bidi overrides, tag characters, a Hangul filler
     assert normalise("sel\u202el my da\U000e0041ta\u3164?") == "sell my data?"
     assert normalise("data\ud800?") == "data ?"  # a lone surrogate, which no encoder writes
 
