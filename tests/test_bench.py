@@ -10,6 +10,7 @@ import pytest
 from test_evaluate import POLICY, QUESTIONS
 
 from ui.bench.run import percentiles
+from ui.bench.serving import cpu_budget
 from ui.cli.main import main
 
 
@@ -74,6 +75,7 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
             assert run["errors"] == 0, run["statuses"]
             assert run["throughput_rps"] > 0 and run["p99_ms"] >= run["p50_ms"]
             assert "server_cpu_ms_per_answer" in run
+            assert run["client_cpu_ms_per_request"] > 0  # the client threads' own CPU
         assert http["ready_s"] > 0 and http["stack_s"] > 0
         for window in ("idle", "idle_after_load"):
             assert http[window]["seconds"] >= 2.5 and http[window]["pct_of_core"] >= 0
@@ -96,8 +98,19 @@ def test_bench_quick_writes_every_figure(tmp_path, monkeypatch, capsys, embedder
                 "http_p50_vs_in_process"] == pytest.approx(
                     split["p50_1_vs_one_embedding"], rel=0.01)
             assert "= answering in-process, p50 / one raw query embedding" in printed
+        budget = result["cpu_budget"]  # one answer's CPU, split, and the bound it sets
+        assert budget["model_ms"] > 0 and budget["client_ms"] > 0
+        assert budget["server_ms"] == http["unique"]["32"]["server_cpu_ms_per_answer"]
+        assert budget["model_ms"] + budget["answering_beyond_model_ms"] == pytest.approx(
+            result["answering_batched"]["cpu_ms_per_answer"], abs=0.002)
+        assert budget["ceiling_vs_encoder"] > 0
+        assert (budget["ceiling_vs_encoder"] <= budget["model_only_ceiling_vs_encoder"]) == (
+            budget["server_ms"] >= budget["model_ms"])
+        assert "the load client (same cores)" in printed
     encoder = result["encoder"]
     assert encoder["batch"] == 32 and encoder["batched_per_s"] > 0
+    assert encoder["batched_cpu_ms_per_query"] > 0
+    assert result["answering_batched"]["answers"] >= 64
     assert encoder["one_query_p50_ms"] > 0
     growth = result["growth"]["sizes"]
     assert set(growth) == {"1", "2"}
@@ -143,3 +156,19 @@ def test_idle_cpu_names_the_threads_that_used_it() -> None:
         busy.join()
     assert idle["pct_of_core"] > 20  # a spinning thread is not idle
     assert next(iter(idle["threads_ms"])) == "pqa-spinner"  # the busiest first
+
+
+def test_cpu_budget_splits_an_answer_and_bounds_the_throughput_ratio() -> None:
+    http = {"unique": {"1": {"clients": 1, "server_cpu_ms_per_answer": 9.0,
+                             "client_cpu_ms_per_request": 1.0, "throughput_rps": 100.0},
+                       "32": {"clients": 32, "server_cpu_ms_per_answer": 3.0,
+                              "client_cpu_ms_per_request": 1.0, "throughput_rps": 400.0}}}
+    encoder = {"batched_cpu_ms_per_query": 2.0, "batched_per_s": 1000.0}
+    budget = cpu_budget(http, encoder, {"cpu_ms_per_answer": 2.5}, cores=2)
+    assert budget is not None and budget["clients"] == 32  # the most clients' run
+    assert budget["answering_beyond_model_ms"] == 0.5 and budget["http_and_web_ms"] == 0.5
+    # 2 cores at 4 ms of CPU per answer (server 3 + client 1): at most 500/s = 0.5 x 1000/s
+    assert budget["ceiling_vs_encoder"] == 0.5
+    assert budget["model_only_ceiling_vs_encoder"] == round(2000 / 3.0 / 1000, 3)
+    assert budget["cores_busy"] == 1.6  # 400 answers/s x 4 ms
+    assert cpu_budget(http, {"batched_per_s": 1000.0}, None, cores=2) is None

@@ -121,8 +121,9 @@ def _cpu_seconds(pid: int) -> float | None:
 
 def load(port: int, questions: Sequence[str], clients: int, pid: int | None = None
          ) -> dict[str, Any]:
-    """Send every question once, from `clients` threads; latency per request, and the
-    server's CPU time per answer when its pid is given."""
+    """Send every question once, from `clients` threads; latency per request, the
+    client threads' own CPU time per request, and the server's CPU time per answer
+    when its pid is given."""
 
     cpu_before = _cpu_seconds(pid) if pid else None
 
@@ -130,8 +131,10 @@ def load(port: int, questions: Sequence[str], clients: int, pid: int | None = No
     lock = threading.Lock()
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    client_cpu: list[float] = []  # each client thread's own CPU time
 
     def worker() -> None:
+        cpu = time.thread_time()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while True:
             with lock:
@@ -150,6 +153,8 @@ def load(port: int, questions: Sequence[str], clients: int, pid: int | None = No
                 latencies.append(elapsed)
                 statuses[status] += 1
         conn.close()
+        with lock:
+            client_cpu.append(time.thread_time() - cpu)
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     started = time.perf_counter()
@@ -161,13 +166,15 @@ def load(port: int, questions: Sequence[str], clients: int, pid: int | None = No
     errors = sum(n for status, n in statuses.items() if status != "200")
     stats = percentiles(latencies)
     cpu_after = _cpu_seconds(pid) if pid else None
+    client_ms = sum(client_cpu) * 1000 / max(1, len(latencies))
     server_cpu = (round((cpu_after - cpu_before) * 1000 / max(1, len(latencies)), 2)
                   if cpu_before is not None and cpu_after is not None else None)
     return {"clients": clients, "requests": len(latencies), "errors": errors,
             "statuses": dict(statuses), "seconds": round(wall, 3),
             "throughput_rps": round(len(latencies) / wall, 1) if wall else None,
             "p50_ms": stats.get("p50_ms"), "p99_ms": stats.get("p99_ms"),
-            "server_cpu_ms_per_answer": server_cpu}
+            "server_cpu_ms_per_answer": server_cpu,
+            "client_cpu_ms_per_request": round(client_ms, 3)}
 
 
 def http_bench(settings: Settings, index_dir: Path, questions: Sequence[str],

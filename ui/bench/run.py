@@ -180,7 +180,7 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
     """Every measurement; writes options.out (JSON) and returns the result."""
     from ui.bench.growth import growth
     from ui.bench.http import http_bench
-    from ui.bench.serving import encoder_rates, serving_ratios
+    from ui.bench.serving import answering_batched, cpu_budget, encoder_rates, serving_ratios
 
     options = options.quickened()
     stage = Stages(note)
@@ -234,6 +234,7 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
         distinct = list(dict.fromkeys(questions)) * 2
         result["encoder"] = encoder_rates(embedder, distinct)  # the reference: torch
         configured = create_embedder(settings).warm_up()
+        on_it = uncached
         if configured.engine != "torch":  # what the server runs, measured the same way
             result["encoder_configured"] = {"encoder": configured.engine,
                                             **encoder_rates(configured, distinct)}
@@ -242,6 +243,9 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
             on_it.warm_up()
             result["latency"]["ours_configured"] = latency(
                 on_it.ask, distinct_questions(questions, len(questions), "ref1"))
+        # and in batches, as under load: what splits the server's CPU per answer
+        result["answering_batched"] = answering_batched(
+            on_it.ask_many, distinct_questions(questions, max(64, len(questions)), "bat"))
         stage("http")
         result["http"] = http_bench(base, index_dir, questions, options.clients,
                                     Path(tmp), options.quick, options.idle_seconds)
@@ -260,6 +264,9 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
             result["serving_vs_configured"] = serving_ratios(
                 result["http"], result["encoder_configured"],
                 result["latency"].get("ours_configured"))
+        result["cpu_budget"] = cpu_budget(
+            result["http"], result.get("encoder_configured") or result["encoder"],
+            result.get("answering_batched"), len(os.sched_getaffinity(0)))
     result["notes"] = [
         "cpu_ms_per_answer / server_cpu_ms_per_answer: CPU time (all threads) per "
         "answer, a figure that contention from other processes barely changes",
@@ -283,6 +290,12 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
         "in this process (questions distinct as in the HTTP 1-client run); "
         "'in_process_p50_vs_one_embedding' times 'http_p50_vs_in_process' is the 1-client "
         "ratio: the answering path's share and HTTP's",
+        "cpu_budget: one answer's CPU at the most clients, on the server's encoder: the "
+        "model (raw batched encode), the rest of the answering path (in-process, batches "
+        "of 32), HTTP and the web stack (server CPU per answer less the in-process path) "
+        "and the load client (its threads' CPU, on the same cores); ceiling_vs_encoder = "
+        "cores / (server + client) CPU per answer over the encoder's batched rate, the "
+        "most the throughput ratio can read on this machine with these costs",
     ]
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

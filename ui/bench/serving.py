@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +42,30 @@ def encoder_rates(embedder: Embedder, questions: Sequence[str], rounds: int = 3
         singles.append(time.perf_counter() - started)
     rates = []
     batches = [texts[i:i + BATCH] for i in range(0, len(texts) - BATCH + 1, BATCH)] or [texts]
+    cpu = time.process_time()
     for r in range(rounds):
         started = time.perf_counter()
         for batch in batches:
             embedder.encode([f"{t} {r}" for t in batch])
         rates.append(sum(map(len, batches)) / (time.perf_counter() - started))
+    cpu_ms = (time.process_time() - cpu) * 1000 / (rounds * sum(map(len, batches)))
     return {"one_query_p50_ms": round(statistics.median(singles) * 1000, 3),
             "batch": BATCH, "batched_per_s": round(statistics.median(rates), 1),
-            "queries": len(singles)}
+            "batched_cpu_ms_per_query": round(cpu_ms, 3), "queries": len(singles)}
+
+
+def answering_batched(ask_many: Callable[[Sequence[str]], Any], questions: Sequence[str]
+                      ) -> dict[str, Any]:
+    """The answering path without HTTP, in batches of 32 as the server's batcher forms
+    them under load: CPU time (all threads) and wall time per answer."""
+    batches = [questions[i:i + BATCH] for i in range(0, len(questions), BATCH)]
+    cpu, started = time.process_time(), time.perf_counter()
+    for batch in batches:
+        ask_many(list(batch))
+    n = max(1, len(questions))
+    return {"answers": len(questions), "batch": BATCH,
+            "cpu_ms_per_answer": round((time.process_time() - cpu) * 1000 / n, 3),
+            "per_s": round(n / (time.perf_counter() - started), 1)}
 
 
 def stack_start_s(runs: int = 1) -> float:
@@ -142,3 +158,31 @@ def serving_ratios(http: dict[str, Any], encoder: dict[str, Any],
                  ratio(in_process["p50_ms"], encoder["one_query_p50_ms"]),
                  "http_p50_vs_in_process": ratio(one.get("p50_ms"), in_process["p50_ms"])}
     return {**figures, **split, "met": met}
+
+
+def cpu_budget(http: dict[str, Any], encoder: dict[str, Any],
+               answering: dict[str, Any] | None, cores: int) -> dict[str, Any] | None:
+    """Where the CPU of one answer goes at the most clients, against the encoder's batched
+    rate: the model (the raw encoder's CPU per query in batches), the rest of the
+    answering path (in-process, batched), HTTP and the web stack (the server's CPU per
+    answer less the in-process path) and the load client, which shares the cores. With
+    every core busy, throughput is at most cores / (server + client) CPU per answer:
+    `ceiling_vs_encoder`; `model_only_ceiling_vs_encoder` is that bound for a server
+    that cost nothing but the model."""
+    unique = http.get("unique", {})
+    top = unique.get(str(max(map(int, unique), default=0)), {})
+    server, client = top.get("server_cpu_ms_per_answer"), top.get("client_cpu_ms_per_request")
+    model, rate = encoder.get("batched_cpu_ms_per_query"), encoder.get("batched_per_s")
+    if not (server and client is not None and model and rate):
+        return None
+    path = answering.get("cpu_ms_per_answer") if answering else None
+    budget: dict[str, Any] = {
+        "clients": top.get("clients"), "cores": cores, "model_ms": model,
+        "answering_beyond_model_ms": round(path - model, 3) if path else None,
+        "http_and_web_ms": round(server - path, 3) if path else None,
+        "server_ms": server, "client_ms": client,
+        "ceiling_vs_encoder": ratio(cores * 1000 / (server + client), rate),
+        "model_only_ceiling_vs_encoder": ratio(cores * 1000 / (model + client), rate),
+        "cores_busy": round((server + client) * top.get("throughput_rps", 0) / 1000, 2),
+    }
+    return budget

@@ -91,7 +91,24 @@ def serving_lines(result: dict[str, Any]) -> list[str]:
     if configured:
         lines += _serving_table(result, result.get("serving_vs_configured"), configured,
                                 f"serving, raw encoder: {configured['encoder']} (the server's)")
-    return lines
+    return [*lines, *budget_lines(result.get("cpu_budget"))]
+
+
+def budget_lines(budget: dict[str, Any] | None) -> list[str]:
+    """One answer's CPU at the most clients, and the throughput ratio it allows."""
+    if not budget:
+        return []
+    parts = (("the model (raw batched encode)", "model_ms"),
+             ("the rest of the answering path", "answering_beyond_model_ms"),
+             ("HTTP and the web stack", "http_and_web_ms"),
+             ("the load client (same cores)", "client_ms"))
+    return ["", f"CPU per answer at {budget['clients']} clients, server's encoder, "
+                f"{budget['cores']} cores ({_num(budget['cores_busy'])} busy)   ms",
+            *(f"  {label:<60} {_num(budget.get(key)):>7}" for label, key in parts),
+            f"  {'throughput ratio these costs allow (cores / CPU per answer)':<60} "
+            f"{_num(budget['ceiling_vs_encoder']):>7}",
+            f"  {'  the same, if the server cost only the model':<60} "
+            f"{_num(budget['model_only_ceiling_vs_encoder']):>7}"]
 
 
 def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
