@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
+from qa.answering.amounts import missing_amount
 from qa.answering.contact import contact_first, reach_lead
 from qa.answering.lead import direct_lead, self_names
 from qa.answering.pages import Page
@@ -163,7 +164,9 @@ class Answerer:
         """The Answer for `retrieval`. With a `decision` (resolved, probability: the
         answerability model's), it is resolved when the model says so or when a sentence
         of the best quote answers the yes/no question directly (lead.py: the policy's own
-        words, high precision); without one, by the fused score against the threshold."""
+        words, high precision); without one, by the fused score against the threshold.
+        Either way, a question that asks for an amount ("how many days…?", "how much does
+        it cost?") stays unresolved when no quote gives one (amounts.py)."""
         passages = self._passages(retrieval)
         direct = direct_lead(retrieval.question, passages[0].quote, self.selves) \
             if passages else None
@@ -173,7 +176,9 @@ class Answerer:
         else:
             answered = decision[0] or direct is not None
         confidence = max(0.0, min(1.0, decision[1]))
-        resolved = bool(passages) and answered
+        # "how many days…?" is not answered by a quote that gives no number (amounts.py)
+        missing = missing_amount(retrieval.question, (p.quote for p in passages))
+        resolved = bool(passages) and answered and missing is None
         reach = reach_lead(retrieval.question, [p.quote for p in passages], self.inbox)
         found = found_lead(passages) if len(self.pages) > 1 else FOUND
         lead = (direct.text if direct else reach + found) if resolved else NOT_COVERED + (

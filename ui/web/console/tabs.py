@@ -18,6 +18,7 @@ import pandas as pd
 
 from index.errors import PolicyQAError
 from qa.analytics import Analytics
+from qa.answering.amounts import KIND_WORDS, missing_amount
 from qa.answering.answer import quote_for
 from qa.answering.retrieve import CONFIDENCE
 from qa.escalation.outbox import Outbox
@@ -65,6 +66,12 @@ def _verdict(answer: Any, rule: dict[str, Any], inbox: str) -> str:
     if answer.resolved:
         return (f"RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
                 f"{threshold:.2f}, so the visitor sees the top passages as quotes. " + how)
+    missing = missing_amount(answer.question, (p.quote for p in answer.passages))
+    if missing and answer.confidence >= threshold:
+        return (f"NOT RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
+                f"{threshold:.2f}, but the question asks for {KIND_WORDS[missing]} and none "
+                f"of the quotes gives one. The visitor is told the policy does not seem to "
+                f"cover this and may forward it to {inbox or '(no inbox configured)'}. " + how)
     return (f"NOT RESOLVED: {what}, {answer.confidence:.3f}, is below the threshold "
             f"{threshold:.2f}. The visitor is told the policy does not seem to cover this and "
             f"may forward it to {inbox or '(no inbox configured)'}. " + how)

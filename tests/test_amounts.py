@@ -1,0 +1,106 @@
+"""A question that asks for an amount is resolved only by a quote that gives one
+(qa/answering/amounts.py): unit tests of the wording rules, then the real model on a
+policy that keeps logs "for a limited time" against one that keeps them "for 30 days"."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.amounts import asks_for, gives, missing_amount
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How many days do you keep server logs?", "units"),
+    ("for how many years is my billing history stored", "units"),
+    ("how long do you keep my data", "duration"),
+    ("How soon will you reply to my request?", "duration"),
+    ("Is there a trial, and how long is it?", "duration"),
+    ("ok how quickly do you delete closed accounts", "duration"),
+    ("How much does the premium plan cost per month?", "price"),
+    ("how much do you charge for a copy of my records", "price"),
+    ("How many partners receive my e-mail address?", "count"),
+    ("exactly how many staff can see my account", "count"),
+    # yes/no and other questions that merely contain the words
+    ("Do you count how many times I sign in?", None),
+    ("Will you know how long I stayed on a page?", None),
+    ("How much data do you collect about me?", None),
+    ("When was this policy last updated?", None),  # dates are not a kind (glossed)
+    ("Do you sell my data?", None),
+])
+def test_asks_for_reads_the_kind_where_a_clause_starts(question, kind) -> None:
+    assert asks_for(question) == kind
+
+
+@pytest.mark.parametrize("kind, text, expected", [
+    ("units", "We keep server logs for 30 days, then delete them.", True),
+    ("units", "Logs are kept for two years.", True),
+    ("units", "We keep logs for as long as necessary.", False),
+    ("duration", "We keep logs for as long as necessary.", True),
+    ("duration", "We respond within one month.", True),
+    ("duration", "We keep server logs to protect the service.", False),
+    ("price", "Plans start at $4.99 a month.", True),
+    ("price", "You can ask for a copy free of charge.", True),
+    ("price", "We do not sell your data.", False),
+    ("count", "We share it with three partners.", True),
+    ("count", "We share it with our partners.", False),
+])
+def test_gives_finds_an_amount_of_the_kind(kind, text, expected) -> None:
+    assert gives(kind, text) is expected
+
+
+def test_missing_amount_needs_one_quote_that_gives_it() -> None:
+    question = "How many days do you keep server logs?"
+    assert missing_amount(question, ["We keep logs for a while.", "Logs help us."]) == "units"
+    assert missing_amount(question, ["We keep logs for a while.", "Kept for 90 days."]) is None
+    assert missing_amount(question, []) == "units"
+    assert missing_amount("Do you keep server logs?", ["We keep logs for a while."]) is None
+
+
+POLICY = ("# Acme privacy policy\n\n## What we collect\n\nWe collect your name, e-mail address "
+          "and the messages you send us.\n\n## Server logs\n\nOur servers log your IP address "
+          "and browser with each request. We keep server logs for {how} to protect the "
+          "service, then delete them.\n\n## Cookies\n\nWe use cookies to keep you signed "
+          "in.\n\n## Contact\n\nWrite to privacy@acme.example with any question about this "
+          "policy.\n")
+
+
+@pytest.fixture(scope="module")
+def services(embedder, tmp_path_factory):
+    from index.policy import parse_policy
+    from index.store import build_index
+    from qa.service import Service
+    from qa.settings import Settings
+
+    out = {}
+    for how in ("a limited time", "30 days"):
+        tmp = tmp_path_factory.mktemp("amounts")
+        settings = Settings(outbox=tmp / "o.sqlite3", maildir=tmp / "m",
+                            analytics=tmp / "a.sqlite3", cache_size=0)
+        index = build_index(parse_policy(POLICY.format(how=how)), embedder)
+        out[how] = Service(settings, index=index, embedder=embedder)
+    return out
+
+
+@pytest.mark.parametrize("question", ["How many days do you keep server logs?",
+                                      "how long do you keep server logs"])
+def test_a_quote_without_the_amount_asked_for_leaves_the_question_unresolved(services, question):
+    vague, exact = services["a limited time"].ask(question), services["30 days"].ask(question)
+    assert exact.resolved and "30 days" in exact.passages[0].quote
+    # the decision alone would resolve it: the logs section matches every word
+    assert vague.confidence >= services["a limited time"].decision["threshold"]
+    assert not vague.resolved and vague.kind.value == "unresolved"
+    assert "limited time" in vague.passages[0].quote  # still shown as the closest passage
+    assert "privacy@acme.example" in vague.answer  # and the inbox offered
+
+
+def test_a_yes_no_question_on_the_same_passage_is_still_resolved(services) -> None:
+    assert services["a limited time"].ask("Do you keep server logs?").resolved
+
+
+def test_the_console_says_which_amount_was_missing(services) -> None:
+    from ui.web.console.tabs import diagnose
+
+    verdict, *_ = diagnose(services["a limited time"], "How many days do you keep server logs?")
+    assert verdict.startswith("NOT RESOLVED")
+    assert "asks for a number of days, months or years and none of the quotes gives one" \
+        in verdict
