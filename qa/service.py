@@ -43,8 +43,12 @@ _LETTERS = re.compile(r"[a-z]{2,}")
 
 class Service:
     def __init__(self, settings: Settings, *, index: PolicyIndex | None = None,
-                 embedder: Embedder | None = None, outbox=None, requests=None) -> None:
+                 embedder: Embedder | None = None, outbox=None, requests=None,
+                 ranked: int | None = None) -> None:
         self.settings = settings
+        # passages per answer when an evaluation ranks more places than the product
+        # shows (settings.top_k); the decision still reads only those shown
+        self.ranked = ranked
         self.embedder = embedder or create_embedder(settings)
         self._index = index
         self.outbox = outbox
@@ -92,9 +96,10 @@ class Service:
     def answerer(self) -> Answerer:
         return Answerer(
             threshold=self.settings.threshold,
-            top_k=self.settings.top_k,
+            top_k=self.ranked or self.settings.top_k,
             inbox=self.inbox,
             pages=pages_for(self.index, self.settings.base_url),
+            shown=self.settings.top_k,
         )
 
     @property

@@ -31,6 +31,7 @@ from index.embed import Embedder  # noqa: E402
 from index.policy import load_policy  # noqa: E402
 from index.store import build_index, load_index, save_index  # noqa: E402
 from index.units import chunk_text  # noqa: E402
+from qa.answering.amounts import missing_amount  # noqa: E402
 from qa.answering.answer import Answerer  # noqa: E402
 from qa.answering.answerability import (  # noqa: E402
     FEATURES,
@@ -40,6 +41,7 @@ from qa.answering.answerability import (  # noqa: E402
     Lexicon,
     features,
 )
+from qa.answering.lead import direct_lead  # noqa: E402
 from qa.answering.pages import pages_for  # noqa: E402
 from qa.answering.retrieve import Retriever  # noqa: E402
 from qa.evaluation.uncertainty import wilson  # noqa: E402
@@ -108,8 +110,13 @@ def collect(cache: Path) -> dict:
                                else r["answerable"] for r in rows]),
                 "q": qs,
                 # the policy's own sentence answers it (a Yes/No lead: qa/answering/lead.py)
-                "direct": np.array([answerer.compose(r, (True, 1.0)).lead.startswith(
-                    ("Yes \u2014", "No \u2014")) for r in found])}
+                "direct": np.array([direct_lead(r.question, answerer.compose(
+                    r, (True, 1.0)).passages[0].quote, answerer.selves) is not None
+                    if r.hits else False for r in found]),
+                # it asks for an amount no quote shown gives (qa/answering/amounts.py)
+                "missing": np.array([missing_amount(r.question, [
+                    p.quote for p in answerer.compose(r, (True, 1.0)).passages]) is not None
+                    for r in found])}
         print(f"collected {name}", file=sys.stderr, flush=True)
     cache.mkdir(parents=True, exist_ok=True)
     target.write_bytes(pickle.dumps(out))
@@ -235,12 +242,17 @@ def lopo(data: dict, held_out: dict[str, tuple[np.ndarray, np.ndarray]] | None =
             x = design(data, held, POLICIES[held][2], idx, prior, extra, norm)
             p = 1 / (1 + np.exp(-(x @ th[:-1] + th[-1])))
             table[label][held] = rates(p >= 0.5, data[held][POLICIES[held][2]]["y"])
-            if label.endswith("[shipped]"):  # and the rule the product adds to it
-                resolved = (p >= 0.5) | data[held][POLICIES[held][2]]["direct"]
-                y = data[held][POLICIES[held][2]]["y"]
-                table.setdefault(label + " + direct answer", {})[held] = rates(resolved, y)
+            if label.endswith("[shipped]"):  # and the rules the product adds to it
+                d = data[held][POLICIES[held][2]]
+                if "missing" not in d:
+                    raise SystemExit("the cache predates the amount rule: use a new --cache")
+                resolved = (p >= 0.5) | d["direct"]
+                table.setdefault(label + " + direct answer", {})[held] = rates(resolved, d["y"])
+                resolved = resolved & ~d["missing"]  # the product's rule
+                table.setdefault(label + " + direct + amounts", {})[held] = rates(resolved,
+                                                                                  d["y"])
                 if held_out is not None:
-                    held_out[held] = (resolved, y)
+                    held_out[held] = (resolved, d["y"])
     return table
 
 

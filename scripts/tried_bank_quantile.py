@@ -5,19 +5,26 @@ a smoother version of the same: the threshold at the mean plus k standard deviat
 those questions' logits.
 
 For every q of a grid it prints the held-out AR/UU per policy (the model fitted without
-the policy measured, as scripts/answerability_lopo.py does; the direct-answer rule
-added, as the product adds it), then q chosen by nested leave-one-policy-out: for each
-held-out policy, the q with the best mean balanced accuracy over the other four, each
+the policy measured, as scripts/answerability_lopo.py does; the direct-answer and amount
+rules added, as the product adds them), then q chosen by nested leave-one-policy-out: for
+each held-out policy, the q with the best mean balanced accuracy over the other four, each
 measured with a model fitted without it and without the held-out policy.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/tried_bank_quantile.py [--cache DIR] [--rule z]
+        [--extra-bank tests/data/question-bank-extra.jsonl [--replace]]
 
 Uses answerability_lopo.py's cached features (--cache, default /tmp/answerability).
+`--extra-bank` adds a second bank's unanswerable questions (240 more, written blind by a
+helper who had read neither the code nor the labelled sets) to the shipped bank's 100,
+both for each index's scale (the shift) and for its quantile; `--replace` uses them
+instead of the shipped bank's unanswerable ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import sys
 from pathlib import Path
 
@@ -53,16 +60,46 @@ def held_out(data: dict, train: list[str], held: str, q: float | None, rule: str
             z = np.log(np.clip(bank_p[~bank["y"]], 1e-6, 1 - 1e-6)
                        / np.clip(1 - bank_p[~bank["y"]], 1e-6, 1))
             threshold = float(1 / (1 + np.exp(-(z.mean() + q * z.std()))))
-    resolved = (p >= threshold) | data[held][test]["direct"]
+    d = data[held][test]
+    resolved = (p >= threshold) | d["direct"]  # the product's rules beside the threshold:
+    resolved &= ~d.get("missing", np.zeros(len(p), bool))  # amounts (newer caches)
     return lopo.rates(resolved, data[held][test]["y"]), threshold
+
+
+def with_extra_bank(data: dict, cache: Path, bank: Path, replace: bool) -> dict:
+    """`data` with the extra bank's unanswerable questions in each index's bank (their
+    signals computed on the cached indexes)."""
+    from index.embed import Embedder
+    from index.store import load_index
+    from qa.answering.answerability import Lexicon, features
+    from qa.answering.retrieve import Retriever
+
+    questions = [json.loads(line)["question"] for line in bank.open() if line.strip()]
+    embedder, out = Embedder().warm_up(), copy.deepcopy(data)
+    for policy in lopo.POLICIES:
+        retriever = Retriever(load_index(cache / "idx" / policy, model=embedder.id), embedder)
+        found = retriever.retrieve_many(questions)
+        evidence = Lexicon.of(retriever).evidence_many(questions)
+        x = np.array([features(r, e) for r, e in zip(found, evidence, strict=True)])
+        b = out[policy]["question-bank"]
+        keep = b["y"] if replace else np.ones(len(b["y"]), bool)
+        b["x"] = np.vstack([b["x"][keep], x])
+        b["v"] = np.vstack([b["v"][keep], [e.vector for e in evidence]])
+        b["y"] = np.concatenate([b["y"][keep], np.zeros(len(x), bool)])
+        b["extra"] = np.vstack([b["extra"][keep], np.zeros((len(x), b["extra"].shape[1]))])
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/answerability"))
     parser.add_argument("--rule", choices=sorted(GRIDS), default="quantile")
+    parser.add_argument("--extra-bank", type=Path)
+    parser.add_argument("--replace", action="store_true")
     args = parser.parse_args()
     data, grid = lopo.collect(args.cache), GRIDS[args.rule]
+    if args.extra_bank:
+        data = with_extra_bank(data, args.cache, args.extra_bank, args.replace)
     names = list(lopo.POLICIES)
     print(f"each {args.rule} parameter, held out (AR/UU, the index's threshold):")
     for q in grid:

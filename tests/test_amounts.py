@@ -104,3 +104,26 @@ def test_the_console_says_which_amount_was_missing(services) -> None:
     assert verdict.startswith("NOT RESOLVED")
     assert "asks for a number of days, months or years and none of the quotes gives one" \
         in verdict
+
+
+def test_the_rule_reads_only_the_quotes_a_visitor_is_shown(embedder, tmp_path) -> None:
+    """An evaluation ranks ten places (Service(ranked=10)); its decision must be the
+    product's, which reads the quotes of the settings' top_k, not all ten: here a
+    newsletter "every 2 weeks" ranks second, and only one passage is shown."""
+    from index.policy import parse_policy
+    from index.store import build_index
+    from qa.service import Service
+    from qa.settings import Settings
+
+    policy = POLICY.format(how="a limited time").replace(
+        "## Contact", "## Newsletter\n\nWe send our newsletter every 2 weeks to those who "
+        "ask for it.\n\n## Contact")
+    settings = Settings(outbox=tmp_path / "o.sqlite3", maildir=tmp_path / "m",
+                        analytics=tmp_path / "a.sqlite3", cache_size=0, top_k=1)
+    index = build_index(parse_policy(policy), embedder)
+    ranked = Service(settings, index=index, embedder=embedder, ranked=10)
+    answer = ranked.ask("How many days do you keep server logs?")
+    assert "2 weeks" in answer.passages[1].quote  # ranked, but not shown
+    assert not answer.resolved
+    assert Service(settings.replace(top_k=2), index=index, embedder=embedder,
+                   ranked=10).ask("How many days do you keep server logs?").resolved

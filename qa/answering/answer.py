@@ -149,9 +149,13 @@ class Answerer:
     it, one page at `base_url` whose text is `page_text`."""
 
     def __init__(self, *, threshold: float, top_k: int, inbox: str, base_url: str = "",
-                 page_text: str = "", pages: Mapping[str, Page] | None = None) -> None:
+                 page_text: str = "", pages: Mapping[str, Page] | None = None,
+                 shown: int | None = None) -> None:
         self.threshold = threshold
         self.top_k = top_k
+        # the passages a visitor is shown (the amount rule reads their quotes); fewer
+        # than top_k when an evaluation ranks more places than the product shows
+        self.shown = top_k if shown is None else shown
         self.inbox = inbox
         self.pages = dict(pages or {"": Page(None, base_url, page_text.lower(), page_text)})
         self.base_url = next(iter(self.pages.values())).base_url
@@ -177,7 +181,8 @@ class Answerer:
             answered = decision[0] or direct is not None
         confidence = max(0.0, min(1.0, decision[1]))
         # "how many days…?" is not answered by a quote that gives no number (amounts.py)
-        missing = missing_amount(retrieval.question, (p.quote for p in passages))
+        missing = missing_amount(retrieval.question,
+                                 (p.quote for p in passages[: self.shown]))
         resolved = bool(passages) and answered and missing is None
         reach = reach_lead(retrieval.question, [p.quote for p in passages], self.inbox)
         found = found_lead(passages) if len(self.pages) > 1 else FOUND

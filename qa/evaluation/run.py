@@ -89,8 +89,8 @@ def _ask(system: System, questions: Sequence[Question], progress: Progress
 
 def make_systems(index: PolicyIndex, embedder: Embedder, settings: Settings,
                  compare: bool) -> list[System]:
-    service = Service(settings.replace(top_k=TOP_K, cache_size=0), index=index,
-                      embedder=embedder)
+    service = Service(settings.replace(cache_size=0), index=index, embedder=embedder,
+                      ranked=TOP_K)
     systems: list[System] = [OursSystem(service)]
     if compare:
         systems += [BM25System(index), TutorialSystem.build(index, embedder)]
