@@ -17,6 +17,7 @@ from dataclasses import replace
 from index.embed import PACKAGED_MODEL, Embedder
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
+from qa.answering.amounts import AMOUNT_RULE
 from qa.answering.answer import (
     RIGHT_TOPICS,
     Answerer,
@@ -27,6 +28,7 @@ from qa.answering.answer import (
     submitted,
 )
 from qa.answering.decider import Decider, create_decider
+from qa.answering.lead import DIRECT_RULE
 from qa.answering.pages import pages_for
 from qa.answering.retrieve import Retrieval, Retriever, Weights
 from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
@@ -88,9 +90,10 @@ class Service:
     def decision(self) -> dict:
         """How resolved/unresolved is decided here (eval reports and diagnostics)."""
         if self.decider is not None:
-            return self.decider.describe()
+            return {**self.decider.describe(), "rules": [DIRECT_RULE, AMOUNT_RULE]}
         return {"method": "threshold", "threshold": self.settings.threshold,
-                "fitted": "the fused score against POLICY_QA_THRESHOLD"}
+                "fitted": "the fused score against POLICY_QA_THRESHOLD",
+                "rules": [AMOUNT_RULE]}
 
     @functools.cached_property
     def answerer(self) -> Answerer:

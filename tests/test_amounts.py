@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering.amounts import asks_for, gives, missing_amount
+from qa.answering.amounts import AMOUNT_RULE, asks_for, gives, missing_amount
+from qa.answering.answer import NOT_GIVEN
+from qa.answering.lead import DIRECT_RULE
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -91,6 +93,18 @@ def test_a_quote_without_the_amount_asked_for_leaves_the_question_unresolved(ser
     assert not vague.resolved and vague.kind.value == "unresolved"
     assert "limited time" in vague.passages[0].quote  # still shown as the closest passage
     assert "privacy@acme.example" in vague.answer  # and the inbox offered
+    assert vague.lead.startswith(NOT_GIVEN[asks_for(question)])  # says what is missing
+
+
+def test_the_forwarded_answer_says_what_the_policy_does_not_give(services) -> None:
+    from qa.service import with_outbox
+
+    service = with_outbox(services["a limited time"])
+    answer = service.escalate(service.ask("how long do you keep server logs"))
+    assert answer.escalation is not None
+    assert answer.lead.startswith("Our privacy policy does not seem to say how long. "
+                                  "I have forwarded your question to privacy@acme.example")
+    assert answer.answer.startswith(answer.lead)
 
 
 def test_a_yes_no_question_on_the_same_passage_is_still_resolved(services) -> None:
@@ -104,6 +118,10 @@ def test_the_console_says_which_amount_was_missing(services) -> None:
     assert verdict.startswith("NOT RESOLVED")
     assert "asks for a number of days, months or years and none of the quotes gives one" \
         in verdict
+    # and every verdict names the rules beside the model (Service.decision, eval's JSON)
+    rules = services["a limited time"].decision["rules"]
+    assert AMOUNT_RULE in rules and DIRECT_RULE in rules
+    assert f"Also {AMOUNT_RULE}." in verdict
 
 
 def test_the_rule_reads_only_the_quotes_a_visitor_is_shown(embedder, tmp_path) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["KIND_WORDS", "asks_for", "gives", "missing_amount"]
+__all__ = ["AMOUNT_RULE", "KIND_WORDS", "asks_for", "gives", "missing_amount"]
 
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
                  "twenty|thirty|forty|fifty|sixty|ninety|hundred|thousand")
@@ -55,6 +55,8 @@ _GIVES = {
     "duration": lambda text: bool(_AMOUNT_OF_TIME.search(text) or _SPAN.search(text)),
     "count": lambda text: bool(_NUMBER.search(text)),
 }
+AMOUNT_RULE = ("unresolved when the question asks for an amount (how many days, how long, "
+               "how much does it cost, how many) that no quote shown gives")
 KIND_WORDS = {"price": "a price", "units": "a number of days, months or years",
               "duration": "how long", "count": "a number"}
 

@@ -33,6 +33,13 @@ FOUND = "Here is what our privacy policy says:"
 FOUND_IN = "Here is what the {title} says:"  # an index of several documents, quoting one
 FOUND_SEVERAL = "Here is what our documents say:"  # … quoting more than one
 NOT_COVERED = "Our privacy policy does not seem to cover this."
+NOT_GIVEN = {  # the question asks for an amount none of the quotes gives (amounts.py)
+    "price": "Our privacy policy does not seem to give a price for this.",
+    "units": "Our privacy policy does not seem to give a number of days, months or years "
+             "for this.",
+    "duration": "Our privacy policy does not seem to say how long.",
+    "count": "Our privacy policy does not seem to give a number for this.",
+}
 CONTACT = " You can ask the privacy team at {inbox}."
 FORWARDED = " I have forwarded your question to {to} (reference {id})."
 CLOSEST = "These passages came closest, but may not answer your question:"
@@ -88,10 +95,17 @@ def found_lead(passages: Sequence[Passage]) -> str:
     return FOUND_IN.format(title=re.sub(r"^the\s+", "", titles[0], flags=re.I))
 
 
+def not_covered(question: str, shown: Sequence[Passage]) -> str:
+    """The unresolved lead's first sentence: what the policy does not seem to give."""
+    missing = missing_amount(question, (p.quote for p in shown)) if shown else None
+    return NOT_GIVEN[missing] if missing else NOT_COVERED
+
+
 def escalated(answer: Answer, ref: EscalationRef, *, show_documents: bool = False) -> Answer:
     """The unresolved answer after its question was handed to the outbox: the same
     passages, with the lead saying where the question went."""
-    lead = NOT_COVERED + FORWARDED.format(to=ref.to, id=ref.id)
+    lead = not_covered(answer.question, answer.passages) + FORWARDED.format(to=ref.to,
+                                                                            id=ref.id)
     return replace(answer, escalation=ref, lead=lead,
                    answer=answer_text(lead, answer.passages, resolved=False,
                                       show_documents=show_documents))
@@ -181,12 +195,11 @@ class Answerer:
             answered = decision[0] or direct is not None
         confidence = max(0.0, min(1.0, decision[1]))
         # "how many days…?" is not answered by a quote that gives no number (amounts.py)
-        missing = missing_amount(retrieval.question,
-                                 (p.quote for p in passages[: self.shown]))
-        resolved = bool(passages) and answered and missing is None
+        unanswered = not_covered(retrieval.question, passages[: self.shown])
+        resolved = bool(passages) and answered and unanswered == NOT_COVERED
         reach = reach_lead(retrieval.question, [p.quote for p in passages], self.inbox)
         found = found_lead(passages) if len(self.pages) > 1 else FOUND
-        lead = (direct.text if direct else reach + found) if resolved else NOT_COVERED + (
+        lead = (direct.text if direct else reach + found) if resolved else unanswered + (
             CONTACT.format(inbox=self.inbox) if self.inbox else "")
         return Answer(retrieval.question, resolved, confidence,
                       answer_text(lead, passages, resolved=resolved,

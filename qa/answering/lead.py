@@ -31,13 +31,15 @@ from typing import Literal
 from index.sentences import sentence_spans
 from qa.normalize import stem
 
-__all__ = ["Lead", "YesNo", "direct_lead", "lead_above", "lead_line", "parse_question",
-           "self_names", "verdict"]
+__all__ = ["DIRECT_RULE", "Lead", "YesNo", "direct_lead", "lead_above", "lead_line",
+           "parse_question", "self_names", "verdict"]
 
 YES = "Yes \u2014 \u201c{sentence}\u201d"
 NO = "No \u2014 \u201c{sentence}\u201d"
 ABOVE = "{answer} \u2014 in the policy's own words:"  # when the quote below is the sentence
 _LEAD = re.compile("(?P<answer>Yes|No) \u2014 \u201c(?P<sentence>.+)\u201d", re.DOTALL)
+DIRECT_RULE = ("resolved whatever the model says when a sentence of the best quote answers "
+               "the yes/no question directly")
 MAX_SENTENCE_CHARS = 300  # a longer sentence is no one-line answer
 
 Polarity = Literal["yes", "no"]

@@ -37,14 +37,15 @@ def frame(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
 # --- ask as a visitor ----------------------------------------------------------------
 
 def _rule_text(rule: dict[str, Any]) -> str:
-    """How this index decides resolved/unresolved (Service.decision), in one sentence."""
+    """How this index decides resolved/unresolved (Service.decision), in a few sentences."""
+    also = "".join(f" Also {r}." for r in rule.get("rules", []))
     if rule.get("method") == "answerability":
         return (f"Decided by the answerability model ({rule.get('fitted', '')}): features "
                 f"{', '.join(rule.get('features', []))}, each measured against what this "
-                f"index gives questions no policy answers.")
+                f"index gives questions no policy answers.{also}")
     return (f"Decided by the best passage's score against the threshold setting, fused as "
             f"the threshold was calibrated: dense blend + {CONFIDENCE.lexical:g} × lexical (BM25 "
-            f"scaled to the best); the ranking may weigh the signals differently.")
+            f"scaled to the best); the ranking may weigh the signals differently.{also}")
 
 
 def _verdict(answer: Any, rule: dict[str, Any], inbox: str) -> str:
