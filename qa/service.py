@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
 from index.embed import PACKAGED_MODEL, Embedder
 from index.errors import ConfigError, QuestionError
 from index.store import PolicyIndex, load_index
+from qa.answer_cache import AnswerCache
 from qa.answering.amounts import AMOUNT_RULE
 from qa.answering.answer import (
     RIGHT_TOPICS,
@@ -31,7 +31,7 @@ from qa.answering.decider import Decider, create_decider
 from qa.answering.lead import DIRECT_RULE
 from qa.answering.pages import pages_for
 from qa.answering.retrieve import Retrieval, Retriever, Weights
-from qa.normalize import clean_question, question_key  # ui/ imports clean_question here
+from qa.normalize import clean_question  # ui/ imports clean_question here
 from qa.records import Answer, EscalationRef, Kind, RequestRef
 from qa.rights.recognize import Recognition, RightsRecognizer, create_recognizer
 from qa.settings import Settings, create_embedder, parse_fusion
@@ -56,7 +56,7 @@ class Service:
         self.outbox = outbox
         self.requests = requests  # a qa.rights.store.RequestStore, where requests are taken
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, Answer] = OrderedDict()
+        self._cache = AnswerCache(settings.cache_size)
 
     # --- lazily built parts --------------------------------------------------
     @property
@@ -142,7 +142,7 @@ class Service:
         answers: dict[int, Answer] = {}
         todo: list[int] = []
         for i, text in enumerate(cleaned):
-            early = small_talk(text) or self._cached(text)
+            early = small_talk(text) or self._cache.get(text)
             if early is None and not self._has_words(text):
                 early = rephrase(text)
             if early is not None:
@@ -166,7 +166,7 @@ class Service:
                 answer = self.answerer.compose(retrieval, decision)
                 if right.is_request and right.kind:
                     answer = as_request(answer, right.kind, show_documents=self.several)
-                answers[i] = self._remember(cleaned[i], answer)
+                answers[i] = self._cache.put(cleaned[i], answer)
         return [answers[i] for i in range(len(cleaned))]
 
     def _on_the_right(self, found: list[Retrieval], rights: list[Recognition]
@@ -192,22 +192,6 @@ class Service:
             return True
         speller = self.retriever.speller
         return any(speller.knows(w) for w in _LETTERS.findall(speller.correct(text).lower()))
-
-    def _cached(self, text: str) -> Answer | None:
-        key = question_key(text)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return replace(self._cache[key], question=text)
-        return None
-
-    def _remember(self, text: str, answer: Answer) -> Answer:
-        if self.settings.cache_size > 0:
-            with self._lock:
-                self._cache[question_key(text)] = answer
-                while len(self._cache) > self.settings.cache_size:
-                    self._cache.popitem(last=False)
-        return answer
 
     # --- escalation ----------------------------------------------------------
     def escalate(self, answer: Answer, *, client: str = "", email: str | None = None,
