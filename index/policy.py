@@ -10,7 +10,6 @@ the policy is published at, the format and, for a PDF, where each page begins.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 import time
@@ -21,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from index.errors import PolicyError
 from index.files import read_file
 from index.formats import MAX_DOCUMENT_BYTES, MAX_TEXT_BYTES, convert, unescape
+from index.inbox import find_inbox
 from index.text import heading_level, heading_lines, render_block, render_inline
 
 MAX_POLICY_BYTES = MAX_TEXT_BYTES
@@ -202,105 +202,3 @@ def page_url(meta: dict) -> str:
         if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
             return value.strip()
     return ""
-
-
-# --- the privacy inbox -------------------------------------------------------------
-
-_MAILTO = re.compile(r"mailto:([^\s)\"'<>?,;]+@[^\s)\"'<>?,;]+)", re.I)
-_BARE_EMAIL = re.compile(r"(?<![\w.%+-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-                         r"\.[A-Za-z]{2,24})\b")
-_AT = r"(?:\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+|@)"
-_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
-_OBFUSCATED = re.compile(rf"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]*){_AT}([A-Za-z0-9-]+"
-                         rf"(?:{_DOT}[A-Za-z0-9-]+)*?){_DOT}([A-Za-z]{{2,24}})\b", re.I)
-_NOT_MAILBOXES = frozenset("us me you them him her it we one anytime once email mail contact "
-                           "write available located look here there online home work all "
-                           "least first last best or and".split())
-_PRIVACY_BOX = re.compile(r"privacy|dpo|data[._-]?protection|gdpr|dsar|datenschutz", re.I)
-_PRIVACY_LABEL = re.compile(r"\b(privacy|data[ -]protection(?: officer)?|DPO|GDPR|"
-                            r"datenschutz\w*)\b", re.I)
-_CONTACT_SECTION = re.compile(r"contact|privacy|rights|data protection|questions|reach|dpo"
-                              r"|kontakt|complain", re.I)
-# "if you have any (other) questions about … privacy, contact us at …": the general inbox
-_QUESTIONS_TO = re.compile(r"\bquestions?\b[^.]{0,160}\b(?:contact|write|e-?mail|reach)\b", re.I)
-_ABOUT_PRIVACY = re.compile(r"privacy|personal (?:data|information)|data protection|"
-                            r"th(?:is|e) (?:policy|notice|statement)", re.I)
-# "if you're in the UK or EEA, you can also contact our DPO at …": for some visitors only
-_ONLY_FOR = re.compile(r"\bif you(?:['\u2019]re| are| live| reside)\s+(?:located\s+|based\s+)?"
-                       r"(?:in|a resident of)\b[^.]{0,60}$", re.I)
-_UNWANTED_BOX = re.compile(r"^(?:no-?reply|do-?not-?reply|press|media|jobs|careers|sales"
-                           r"|marketing|abuse|webmaster)\b", re.I)
-
-
-def find_inbox(meta: dict, body: str) -> tuple[str | None, str]:
-    """The privacy inbox the policy publishes and a short reason for the choice.
-    Front matter wins; else every address in the text (mailto:, bare, or obfuscated
-    as `privacy[at]example[dot]com`) is scored: a privacy/DPO mailbox or label near
-    it, a contact or privacy-rights section, a mailto: link; ties go to the first."""
-    for key in ("privacy_email", "contact", "email"):
-        value = meta.get(key)
-        if isinstance(value, str) and "@" in value:
-            return value.strip(), f"front matter `{key}`"
-    text = unescape(body)
-    sections = [(number, title) for number, _, title in heading_lines(text)]
-    best: tuple[float, int, str, list[str]] | None = None
-    breaks = [m.start() for m in re.finditer("\n", text)]
-    lines: dict[str, set[int]] = {}
-    for start, address, how in _addresses(text):
-        line = bisect.bisect(breaks, start)
-        lines.setdefault(address.lower(), set()).add(line)
-        score, why = _score(text, start, line, address, how, sections)
-        if best is None or score > best[0]:
-            best = (score, start, address, why)
-    if best is None:
-        return None, "no e-mail address in the policy"
-    _, _, address, why = best
-    count = len(lines[address.lower()])
-    if not why:
-        why = ["the only address in the policy" if len(lines) == 1 else
-               "the first address in the policy"]
-    return address, ", ".join(why + ([f"mentioned {count} times"] if count > 1 else []))
-
-
-def _addresses(text: str):
-    found = [(m.start(), m.group(1), "a mailto: link") for m in _MAILTO.finditer(text)]
-    linked = {i for m in _MAILTO.finditer(text) for i in range(m.start(), m.end())}
-    found += [(m.start(), m.group(1), "") for m in _BARE_EMAIL.finditer(text)
-              if m.start() not in linked]
-    for m in _OBFUSCATED.finditer(text):
-        spelled = m.group(0)
-        if "@" in spelled and "." in spelled.split("@")[-1] and "dot" not in spelled.lower():
-            continue  # a plain address: found above
-        word_at = "@" not in spelled and not re.search(r"[\[({<]\s*at", spelled, re.I)
-        if word_at and (m.group(1).lower() in _NOT_MAILBOXES or not re.search(
-                r"[\[({<]\s*dot|\sdot\s", spelled, re.I)):
-            continue  # "contact us at example.com" is no address
-        domain = re.sub(_DOT, ".", m.group(2), flags=re.I)
-        found.append((m.start(), f"{m.group(1)}@{domain}.{m.group(3)}", "spelled out"))
-    return sorted(found)
-
-
-def _score(text: str, start: int, line: int, address: str, how: str,
-           sections: list[tuple[int, str]]) -> tuple[float, list[str]]:
-    local = address.split("@")[0]
-    score, why = 0.0, []
-    if _PRIVACY_BOX.search(local):
-        score, why = score + 4, [f"a privacy mailbox ({local}@)"]
-    before = text[max(text.rfind("\n\n", max(start - 200, 0), start), start - 200, 0) : start]
-    after = text[start : start + 200].split(address, 1)[-1][:40].split("\n\n")[0]
-    label = _PRIVACY_LABEL.search(before.replace("mailto:", " ") + " " + after)
-    if label:
-        score, why = score + 3, [*why, f"labelled {label.group(1)!r}"]
-    title = next((t for n, t in reversed(sections) if n <= line), "")
-    if title and _CONTACT_SECTION.search(title):
-        score, why = score + 2, [*why, f"in section {title!r}"]
-    sentence = before.replace("mailto:", " ").rsplit(". ", 1)[-1]
-    if _QUESTIONS_TO.search(sentence) and _ABOUT_PRIVACY.search(sentence):
-        score, why = score + 6, [*why, "given for questions"]
-    if _ONLY_FOR.search(sentence.split(",")[0]):  # the clause before the first comma
-        score, why = score - 4, [*why, "for visitors in some places only"]
-    if how:
-        score, why = score + (1 if how.startswith("a mailto") else 0.5), [*why, how]
-    if _UNWANTED_BOX.match(local):
-        score -= 5
-    return score, why
