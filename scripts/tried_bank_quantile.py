@@ -87,6 +87,10 @@ def with_extra_bank(data: dict, cache: Path, bank: Path, replace: bool) -> dict:
         b["v"] = np.vstack([b["v"][keep], [e.vector for e in evidence]])
         b["y"] = np.concatenate([b["y"][keep], np.zeros(len(x), bool)])
         b["extra"] = np.vstack([b["extra"][keep], np.zeros((len(x), b["extra"].shape[1]))])
+        b["q"] = [q for q, k in zip(b["q"], keep, strict=True) if k] + questions
+        for key in ("direct", "missing"):  # not read for the bank; kept the same length
+            if key in b:
+                b[key] = np.concatenate([b[key][keep], np.zeros(len(x), bool)])
     return out
 
 

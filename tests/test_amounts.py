@@ -28,6 +28,19 @@ from qa.answering.lead import DIRECT_RULE
     ("How much data do you collect about me?", None),
     ("When was this policy last updated?", None),  # dates are not a kind (glossed)
     ("Do you sell my data?", None),
+    # not prices: "payment", "feedback" and "pay" as a side clause (review)
+    ("How much of my data do you share with payment processors?", None),
+    ("How much of my feedback do you keep?", None),
+    ("How much personal data do you collect when I pay?", None),
+    ("How much do I have to pay for the premium plan?", "price"),
+    ("How much does the U.S. plan cost?", "price"),
+    # polite frames, list numbers, quotes and full-width text (the cache's key)
+    ("Can you tell me how long you keep my data?", "duration"),
+    ("I'd like to know how many days you keep logs", "units"),
+    ("1) how many days do you keep logs", "units"),
+    ("\u201cHow long do you keep server logs?\u201d", "duration"),
+    ("\u00bfhow long do you keep logs?", "duration"),
+    ("\uff48\uff4f\uff57 \uff4c\uff4f\uff4e\uff47 do you keep logs", "duration"),
 ])
 def test_asks_for_reads_the_kind_where_a_clause_starts(question, kind) -> None:
     assert asks_for(question) == kind
@@ -45,6 +58,20 @@ def test_asks_for_reads_the_kind_where_a_clause_starts(question, kind) -> None:
     ("price", "We do not sell your data.", False),
     ("count", "We share it with three partners.", True),
     ("count", "We share it with our partners.", False),
+    # the review's cases: legal wording, no charge, and what is no amount
+    ("units", "We will respond to your request within thirty (30) days.", True),
+    ("units", "Backups are deleted after fourteen days.", True),
+    ("price", "You will not have to pay a fee to access your personal data.", True),
+    ("price", "We do not charge for this.", True),
+    ("price", "A copy costs EUR 10.", True),
+    ("price", "You are free to delete your account.", False),
+    ("count", "See section 2 of Regulation (EU) 2016/679.", False),
+    ("duration", "We keep it within the EEA.", False),
+    ("units", "Children under 13 years of age may not sign up.", False),
+    ("units", "We keep a second copy of your files.", False),
+    # none at all answers "how many" and "how long"
+    ("count", "We do not sell your personal data to any third party.", True),
+    ("units", "We do not store your IP address; it is discarded immediately.", True),
 ])
 def test_gives_finds_an_amount_of_the_kind(kind, text, expected) -> None:
     assert gives(kind, text) is expected
@@ -145,3 +172,34 @@ def test_the_rule_reads_only_the_quotes_a_visitor_is_shown(embedder, tmp_path) -
     assert not answer.resolved
     assert Service(settings.replace(top_k=2), index=index, embedder=embedder,
                    ranked=10).ask("How many days do you keep server logs?").resolved
+
+
+def test_a_cached_answer_and_its_rephrasing_agree(services, embedder) -> None:
+    """Questions that share a cache key share the kind (asks_for reads the key): asked
+    first with curly quotes, the plain question gets the same, unresolved answer."""
+    from qa.service import Service
+
+    vague = services["a limited time"]
+    cached = Service(vague.settings.replace(cache_size=16), index=vague.index,
+                     embedder=embedder)
+    first = cached.ask("\u201cHow long do you keep server logs?\u201d")
+    again = cached.ask("How long do you keep server logs?")
+    assert not first.resolved and not again.resolved
+    assert again.lead == first.lead and again.lead.startswith(NOT_GIVEN["duration"])
+
+
+def test_forwarded_and_request_leads_keep_what_the_visitor_was_told() -> None:
+    from qa.answering.answer import CONTACT, REQUEST_UNSURE, as_request, escalated
+    from qa.records import Answer, EscalationRef, Kind, Passage
+
+    passage = Passage("Logs", "logs", "#logs", "We keep logs for a limited time.", 0.9)
+    lead = NOT_GIVEN["duration"] + CONTACT.format(inbox="privacy@acme.example")
+    told = Answer("how long until my account is deleted", False, 0.9, lead, (passage,),
+                  kind=Kind.UNRESOLVED, lead=lead)
+    forwarded = escalated(told, EscalationRef("e1", "queued", "privacy@acme.example"))
+    assert forwarded.lead.startswith(NOT_GIVEN["duration"] + " I have forwarded")
+    request = as_request(told, "deletion")
+    assert NOT_GIVEN["duration"] in request.lead and "say how;" not in request.lead
+    plain = as_request(Answer("delete my account", False, 0.2, "x", (passage,),
+                              kind=Kind.UNRESOLVED, lead="x"), "deletion")
+    assert plain.lead.endswith(REQUEST_UNSURE.split("{what}")[1])  # "… say how; …"

@@ -48,6 +48,8 @@ REQUEST_FOUND = ("It sounds like you want to {what}. Here is what our privacy po
                  "here.")
 REQUEST_UNSURE = ("It sounds like you want to {what}. Our privacy policy does not seem to "
                   "say how; you can submit your request to the privacy team here.")
+REQUEST_UNSURE_AMOUNT = ("It sounds like you want to {what}. {missing} You can submit your "
+                         "request to the privacy team here.")
 REQUEST_NO_QUOTE = ("It sounds like you want to {what}. You can submit your request to the "
                     "privacy team here.")
 SUBMITTED = ("Your request is submitted (reference {id}). The privacy team will verify your "
@@ -101,11 +103,15 @@ def not_covered(question: str, shown: Sequence[Passage]) -> str:
     return NOT_GIVEN[missing] if missing else NOT_COVERED
 
 
+def _unanswered_of(answer: Answer) -> str:
+    """The first sentence of an unresolved answer's lead, as the visitor saw it."""
+    return next((s for s in NOT_GIVEN.values() if answer.lead.startswith(s)), NOT_COVERED)
+
+
 def escalated(answer: Answer, ref: EscalationRef, *, show_documents: bool = False) -> Answer:
     """The unresolved answer after its question was handed to the outbox: the same
     passages, with the lead saying where the question went."""
-    lead = not_covered(answer.question, answer.passages) + FORWARDED.format(to=ref.to,
-                                                                            id=ref.id)
+    lead = _unanswered_of(answer) + FORWARDED.format(to=ref.to, id=ref.id)
     return replace(answer, escalation=ref, lead=lead,
                    answer=answer_text(lead, answer.passages, resolved=False,
                                       show_documents=show_documents))
@@ -117,6 +123,9 @@ def as_request(answer: Answer, kind: str, *, show_documents: bool = False) -> An
     what = RIGHTS.get(kind, "exercise a privacy right")
     template = REQUEST_NO_QUOTE if not answer.passages else (
         REQUEST_FOUND if answer.resolved else REQUEST_UNSURE)  # unsure: quotes came closest
+    missing = _unanswered_of(answer)
+    if template == REQUEST_UNSURE and missing != NOT_COVERED:  # not "how" but how long
+        template = REQUEST_UNSURE_AMOUNT.replace("{missing}", missing)
     lead = template.format(what=what)
     return replace(answer, kind=Kind.REQUEST, lead=lead, request=RequestRef(kind),
                    answer=answer_text(lead, answer.passages, resolved=answer.resolved,

@@ -183,6 +183,6 @@ def cpu_budget(http: dict[str, Any], encoder: dict[str, Any],
         "server_ms": server, "client_ms": client,
         "ceiling_vs_encoder": ratio(cores * 1000 / (server + client), rate),
         "model_only_ceiling_vs_encoder": ratio(cores * 1000 / (model + client), rate),
-        "cores_busy": round((server + client) * top.get("throughput_rps", 0) / 1000, 2),
+        "cores_busy": round((server + client) * (top.get("throughput_rps") or 0) / 1000, 2),
     }
     return budget

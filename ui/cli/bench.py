@@ -103,9 +103,9 @@ def budget_lines(budget: dict[str, Any] | None) -> list[str]:
              ("HTTP and the web stack", "http_and_web_ms"),
              ("the load client (same cores)", "client_ms"))
     return ["", f"CPU per answer at {budget['clients']} clients, server's encoder, "
-                f"{budget['cores']} cores ({_num(budget['cores_busy'])} busy)   ms",
-            *(f"  {label:<60} {_num(budget.get(key)):>7}" for label, key in parts),
-            f"  {'throughput ratio these costs allow (cores / CPU per answer)':<60} "
+                f"{budget['cores']} cores ({_num(budget['cores_busy'])} busy)",
+            *(f"  {label + ', ms':<60} {_num(budget.get(key)):>7}" for label, key in parts),
+            f"  {'answers/s these costs allow (cores / CPU) / encoder rate':<60} "
             f"{_num(budget['ceiling_vs_encoder']):>7}",
             f"  {'  the same, if the server cost only the model':<60} "
             f"{_num(budget['model_only_ceiling_vs_encoder']):>7}"]

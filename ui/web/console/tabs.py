@@ -48,7 +48,7 @@ def _rule_text(rule: dict[str, Any]) -> str:
             f"scaled to the best); the ranking may weigh the signals differently.{also}")
 
 
-def _verdict(answer: Any, rule: dict[str, Any], inbox: str) -> str:
+def _verdict(answer: Any, rule: dict[str, Any], inbox: str, shown: int) -> str:
     if answer.kind == Kind.SMALLTALK:
         return ("Small talk (a greeting or thanks): a fixed friendly reply, no search, "
                 "not escalated.")
@@ -67,12 +67,13 @@ def _verdict(answer: Any, rule: dict[str, Any], inbox: str) -> str:
     if answer.resolved:
         return (f"RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
                 f"{threshold:.2f}, so the visitor sees the top passages as quotes. " + how)
-    missing = missing_amount(answer.question, (p.quote for p in answer.passages))
+    missing = missing_amount(answer.question, (p.quote for p in answer.passages[:shown]))
     if missing and answer.confidence >= threshold:
         return (f"NOT RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
                 f"{threshold:.2f}, but the question asks for {KIND_WORDS[missing]} and none "
                 f"of the quotes gives one. The visitor is told the policy does not seem to "
-                f"cover this and may forward it to {inbox or '(no inbox configured)'}. " + how)
+                f"give it and may forward the question to "
+                f"{inbox or '(no inbox configured)'}. " + how)
     return (f"NOT RESOLVED: {what}, {answer.confidence:.3f}, is below the threshold "
             f"{threshold:.2f}. The visitor is told the policy does not seem to cover this and "
             f"may forward it to {inbox or '(no inbox configured)'}. " + how)
@@ -101,7 +102,8 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
              ("yes" if h.sure >= threshold else "no") if by_score else "n/a",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
-    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "")
+    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "",
+                       service.settings.top_k)
     payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
     return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload
 
