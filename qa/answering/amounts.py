@@ -66,8 +66,8 @@ _PRICE = re.compile(r"[$\u20ac\u00a3]\s*\d|\b\d+(?:[.,]\d+)?\s*(?:[\u20ac\u00a3$
                     r"dollars?|euros?|pounds?|francs?)(?!\w)|\b(?:usd|eur|gbp|chf)\s*\d|"
                     r"\bfree of charge\b|\bfor free\b|\bat no (?:cost|charge)\b|"
                     r"\bwithout (?:a |any )?(?:charge|fee|cost)\b|\bno (?:charge|fee|cost)\b|"
-                    r"\b(?:is|are) free\b(?! to)|" + _NEGATION + r"[^.]{0,30}\b(?:pay|charge)",
-                    re.I)
+                    r"\b(?:is|are) free\b(?! to)|"
+                    + _NEGATION + r"\s+(?:\w+\s+){0,3}?(?:pay|charged?|charges)\b", re.I)
 _GIVES = {
     "price": lambda text: bool(_PRICE.search(text)),
     "units": lambda text: bool(_AMOUNT_OF_TIME.search(text) or _ZERO.search(text)),
