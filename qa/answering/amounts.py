@@ -4,16 +4,19 @@
 tell from an answerable question: the policy's retention section matches every word of
 it, whether it names a number of days or only "as long as necessary". Question
 answering has long used the *expected answer type* for this. Four kinds are read from
-the question's wording, where a clause starts with them (so "Do you count how many
-times I click?" is a yes/no question, not a request for a number):
+the question's wording, where a clause starts with them or after a polite frame ("can
+you tell me how long…"; so "Do you count how many times I click?" is a yes/no question,
+not a request for a number):
 
-* `price` — "how much does … cost / charge / pay / fee": a currency amount, or "free
-  of charge", "no fee";
+* `price` — "how much does … cost / charge / fee", "how much do I have to pay": a
+  currency amount, or "free of charge", "no fee", "you will not have to pay";
 * `units` — "how many days / weeks / months / years …": a number (or "a", "several")
-  with a unit of time;
-* `duration` — "how long", "how soon", "how quickly", "until when": an amount of time,
-  or a span in words ("as long as", "until", "within", "without undue delay", …);
-* `count` — any other "how many": a number, in digits or words.
+  with a unit of time, "thirty (30) days" included, not an age ("13 years old"); or
+  none kept at all ("we do not store…", "discarded immediately");
+* `duration` — "how long", "how soon", "how quickly", "until when": as `units`, or a
+  span in words ("as long as", "until", "without undue delay", …);
+* `count` — any other "how many": a number in digits or words, not a year, a section
+  or a fraction ("2016/679"); or none at all ("we do not sell it to any third party").
 
 Dates ("when was this updated?") are not a kind: a policy's date is often glossed into
 the answer rather than quoted. `missing_amount` is the one entry point: the kind the
