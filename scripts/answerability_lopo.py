@@ -101,6 +101,7 @@ def collect(cache: Path) -> dict:
             rows = bank if s == "question-bank" else read_set(s)
             qs = [r["question"] for r in rows]
             found, ev = retriever.retrieve_many(qs), lexicon.evidence_many(qs)
+            shown = [answerer.compose(r, (True, 1.0)).passages for r in found]
             out[name][s] = {
                 "x": np.array([features(r, e) for r, e in zip(found, ev, strict=True)]),
                 "extra": np.array([extra_features(r, e, vocab) for r, e in zip(found, ev,
@@ -110,13 +111,12 @@ def collect(cache: Path) -> dict:
                                else r["answerable"] for r in rows]),
                 "q": qs,
                 # the policy's own sentence answers it (a Yes/No lead: qa/answering/lead.py)
-                "direct": np.array([direct_lead(r.question, answerer.compose(
-                    r, (True, 1.0)).passages[0].quote, answerer.selves) is not None
-                    if r.hits else False for r in found]),
+                "direct": np.array([bool(ps) and direct_lead(
+                    r.question, ps[0].quote, answerer.selves) is not None
+                    for r, ps in zip(found, shown, strict=True)]),
                 # it asks for an amount no quote shown gives (qa/answering/amounts.py)
-                "missing": np.array([missing_amount(r.question, [
-                    p.quote for p in answerer.compose(r, (True, 1.0)).passages]) is not None
-                    for r in found])}
+                "missing": np.array([missing_amount(r.question, [p.quote for p in ps])
+                                     is not None for r, ps in zip(found, shown, strict=True)])}
         print(f"collected {name}", file=sys.stderr, flush=True)
     cache.mkdir(parents=True, exist_ok=True)
     target.write_bytes(pickle.dumps(out))

@@ -103,9 +103,16 @@ def not_covered(question: str, shown: Sequence[Passage]) -> str:
     return NOT_GIVEN[missing] if missing else NOT_COVERED
 
 
+def amount_missing(answer: Answer) -> str | None:
+    """The kind of amount its lead told the visitor the policy does not give (the
+    answer as composed, forwarded or offered as a request), else None."""
+    return next((kind for kind, s in NOT_GIVEN.items() if s in answer.lead), None)
+
+
 def _unanswered_of(answer: Answer) -> str:
     """The first sentence of an unresolved answer's lead, as the visitor saw it."""
-    return next((s for s in NOT_GIVEN.values() if answer.lead.startswith(s)), NOT_COVERED)
+    missing = amount_missing(answer)
+    return NOT_GIVEN[missing] if missing else NOT_COVERED
 
 
 def escalated(answer: Answer, ref: EscalationRef, *, show_documents: bool = False) -> Answer:

@@ -18,8 +18,8 @@ import pandas as pd
 
 from index.errors import PolicyQAError
 from qa.analytics import Analytics
-from qa.answering.amounts import KIND_WORDS, missing_amount
-from qa.answering.answer import quote_for
+from qa.answering.amounts import KIND_WORDS
+from qa.answering.answer import amount_missing, quote_for
 from qa.answering.retrieve import CONFIDENCE
 from qa.escalation.outbox import Outbox
 from qa.records import Kind
@@ -48,7 +48,7 @@ def _rule_text(rule: dict[str, Any]) -> str:
             f"scaled to the best); the ranking may weigh the signals differently.{also}")
 
 
-def _verdict(answer: Any, rule: dict[str, Any], inbox: str, shown: int) -> str:
+def _verdict(answer: Any, rule: dict[str, Any], inbox: str) -> str:
     if answer.kind == Kind.SMALLTALK:
         return ("Small talk (a greeting or thanks): a fixed friendly reply, no search, "
                 "not escalated.")
@@ -67,7 +67,7 @@ def _verdict(answer: Any, rule: dict[str, Any], inbox: str, shown: int) -> str:
     if answer.resolved:
         return (f"RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
                 f"{threshold:.2f}, so the visitor sees the top passages as quotes. " + how)
-    missing = missing_amount(answer.question, (p.quote for p in answer.passages[:shown]))
+    missing = amount_missing(answer)  # what the lead told the visitor (answer.py)
     if missing and answer.confidence >= threshold:
         return (f"NOT RESOLVED: {what}, {answer.confidence:.3f}, is at or above the threshold "
                 f"{threshold:.2f}, but the question asks for {KIND_WORDS[missing]} and none "
@@ -102,8 +102,7 @@ def diagnose(service: Any, question: str) -> tuple[str, float, pd.DataFrame, str
              ("yes" if h.sure >= threshold else "no") if by_score else "n/a",
              "yes" if h.chunk.anchor in shown else "", quote_for(h)]
             for i, h in enumerate(hits, 1)]
-    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "",
-                       service.settings.top_k)
+    verdict = _verdict(answer, rule, service.inbox if answer.kind == Kind.UNRESOLVED else "")
     payload = json.dumps(answer.to_dict(), indent=2, ensure_ascii=False)
     return verdict, threshold, frame(rows, CANDIDATE_COLUMNS), answer.answer, payload
 
