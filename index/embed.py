@@ -167,6 +167,13 @@ class Embedder:
         return False
 
     @property
+    def lanes(self) -> int:
+        """Model runs this embedder takes at once, one core each (index/lanes.py): the
+        cores for ONNX Runtime, else 1 (this loads the model)."""
+        runner = self._runner()
+        return 1 if runner is None else int(getattr(runner, "lanes", 1))
+
+    @property
     def dimension(self) -> int:
         st = _load(self.model)
         getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
@@ -177,9 +184,8 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         runner = self._runner()
-        if runner is not None:
-            with self._lock:
-                return np.ascontiguousarray(runner.encode(texts, self.batch_size))
+        if runner is not None:  # thread-safe itself: runs at once where it has lanes
+            return np.ascontiguousarray(runner.encode(texts, self.batch_size))
         with self._lock:
             if len(texts) <= self.batch_size:
                 vectors = _forward(st, texts)
@@ -200,10 +206,10 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         runner = self._runner()
-        with self._lock:
-            if runner is not None:
-                vectors, tokens = runner.encode_tokens(texts, self.batch_size)
-            else:
+        if runner is not None:
+            vectors, tokens = runner.encode_tokens(texts, self.batch_size)
+        else:
+            with self._lock:
                 vectors, tokens = _forward_tokens(st, texts, self.batch_size)
         return np.ascontiguousarray(vectors, dtype=np.float32), tokens
 

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
+from index.lanes import InFlight, one_thread
 from index.runs import PaddedRunner, diff_from_torch, model_threads
 
 log = logging.getLogger(__name__)
@@ -142,23 +144,45 @@ class OnnxRunner(PaddedRunner):
     """Texts -> L2-normalised mean-pooled vectors through an exported transformer on
     ONNX Runtime (the tokenizing, runs and pooling are PaddedRunner's, index/runs.py).
 
-    Two sessions of the one file: a run of one or two texts (a visitor's question, a
-    word the decision needs) goes to a session whose threads spin-wait between runs
-    (a third less latency here), bigger batches to one whose threads sleep, so under
-    load the server's other threads keep the cores and an idle server costs nothing."""
+    Sessions of the one file: a run of one or two texts (a visitor's question, a word
+    the decision needs) goes to a session whose threads spin-wait between runs (a
+    third less latency here), bigger batches to one whose threads sleep, so under load
+    the server's other threads keep the cores and an idle server costs nothing; and a
+    run beside others (index/lanes.py: the server's batcher runs one batch per core)
+    to a one-thread session, made when first needed. Runs are thread-safe."""
 
     SMALL = 2  # texts per run that use the spinning session
 
     def __init__(self, path: Path, tokenizer: Any, max_length: int,
                  threads: int | None = None) -> None:
-        threads = threads or model_threads()
-        self._small = _session(path, threads, spin=True)
-        self._large = _session(path, threads, spin=False)
+        self.threads = threads or model_threads()
+        self._path = path
+        self._small = _session(path, self.threads, spin=True)
+        self._large = _session(path, self.threads, spin=False)
+        self._lane: Any = None
+        self._made = threading.Lock()
+        self._flight = InFlight()
         super().__init__(tokenizer, max_length, {i.name for i in self._large.get_inputs()})
 
+    @property
+    def lanes(self) -> int:
+        """Runs this runner takes at once, one core each."""
+        return self.threads
+
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        session = self._small if len(feed["input_ids"]) <= self.SMALL else self._large
-        return session.run(None, feed)[0]
+        texts = len(feed["input_ids"])
+        with self._flight.run() as others:
+            if self.threads > 1 and one_thread(texts, self.SMALL, others):
+                session = self._one_thread()
+            else:
+                session = self._small if texts <= self.SMALL else self._large
+            return session.run(None, feed)[0]
+
+    def _one_thread(self) -> Any:
+        with self._made:
+            if self._lane is None:
+                self._lane = _session(self._path, 1, spin=False)
+            return self._lane
 
 
 def _session(path: Path, threads: int, *, spin: bool) -> Any:

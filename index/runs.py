@@ -15,6 +15,7 @@ embedding them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +76,11 @@ def token_vectors(ids: Sequence[int], hidden: np.ndarray, special: frozenset[int
 
 
 class PaddedRunner:
-    """Texts -> L2-normalised mean-pooled vectors; subclasses run the transformer."""
+    """Texts -> L2-normalised mean-pooled vectors; subclasses run the transformer.
+    Thread-safe: the tokenizer (a fast tokenizer may not be called from two threads at
+    once) is locked, the runs are not."""
+
+    lanes = 1  # runs taken at once, one core each (index/lanes.py)
 
     def __init__(self, tokenizer: Any, max_length: int, inputs: set[str]) -> None:
         if getattr(tokenizer, "padding_side", "right") != "right":
@@ -85,6 +90,7 @@ class PaddedRunner:
         self._inputs = inputs
         self.special = frozenset(getattr(tokenizer, "all_special_ids", ()) or ())
         self._pad_id = int(getattr(tokenizer, "pad_token_id", 0) or 0)
+        self._tokenizing = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Runs of similar length (`partition`), so a question and the single words the
@@ -99,9 +105,10 @@ class PaddedRunner:
         run (`token_vectors`)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32), []
-        ids = self.tokenizer(texts, truncation=True, max_length=self.max_length,
-                             return_attention_mask=False,
-                             return_token_type_ids=False)["input_ids"]
+        with self._tokenizing:
+            ids = self.tokenizer(texts, truncation=True, max_length=self.max_length,
+                                 return_attention_mask=False,
+                                 return_token_type_ids=False)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         runs = partition([len(ids[i]) for i in order], batch_size)
         pooled, found = [], []

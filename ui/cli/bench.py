@@ -98,7 +98,7 @@ def budget_lines(budget: dict[str, Any] | None) -> list[str]:
     """One answer's CPU at the most clients, and the throughput ratio it allows."""
     if not budget:
         return []
-    parts = (("the model (raw batched encode)", "model_ms"),
+    parts = (("the model (raw batched encode, as the server runs it)", "model_ms"),
              ("the rest of the answering path", "answering_beyond_model_ms"),
              ("HTTP and the web stack", "http_and_web_ms"),
              ("the load client (same cores)", "client_ms"))
@@ -117,8 +117,11 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
 
     if not serving:
         return []
+    lanes = (f", {enc['lanes']} at once" if enc.get("lanes_per_s") else "")
+    rate = enc.get("capacity_per_s") or enc.get("batched_per_s")
     names = {"throughput_32_vs_encoder": "/api/ask answers/s, most clients / raw encoder "
-                                         f"batch {enc.get('batch')} ({enc.get('batched_per_s')}/s)",
+                                         f"batch {enc.get('batch')}{lanes} "
+                                         f"({rate}/s)",
              "p50_1_vs_one_embedding": "/api/ask p50, 1 client / one raw query embedding "
                                        f"({enc.get('one_query_p50_ms')} ms)",
              "idle_cpu_pct_of_core": "idle server CPU, % of a core (worse of two windows)",
@@ -133,6 +136,9 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
         met = serving["met"].get(key)
         lines.append(f"  {label:<60} {_num(serving.get(key)):>7}  {op}{target:<5} "
                      f"{'-' if met is None else 'yes' if met else 'NO'}")
+        if key == "throughput_32_vs_encoder" and serving.get("throughput_32_vs_one_stream"):
+            label = f"  the same / batches one at a time ({enc.get('batched_per_s')}/s)"
+            lines.append(f"  {label:<60} {_num(serving['throughput_32_vs_one_stream']):>7}")
         if key == "p50_1_vs_one_embedding":  # the two factors of that ratio
             lines += [f"  {split[k]:<60} {_num(serving[k]):>7}" for k in split
                       if serving.get(k) is not None]

@@ -35,6 +35,7 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
+from index.lanes import serve_as_lane
 from qa.threads import name_os_thread
 
 log = logging.getLogger(__name__)
@@ -45,33 +46,40 @@ _STOP = object()
 
 
 class _QueueWorker:
-    """One daemon thread draining `_queue` with `_run`, started on first use and
-    stopped by `close()` (which queues a stop marker and joins)."""
+    """`workers` daemon threads draining `_queue` with `_run`, started on first use and
+    stopped by `close()` (which queues a stop marker per thread and joins them)."""
 
     _name = "policy-qa-worker"
 
-    def __init__(self, work: queue.Queue[Any] | queue.SimpleQueue[Any]) -> None:
+    def __init__(self, work: queue.Queue[Any] | queue.SimpleQueue[Any],
+                 workers: int = 1) -> None:
         self._queue = work
-        self._thread: threading.Thread | None = None
+        self.workers = workers
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     def close(self, timeout: float = 5.0) -> None:
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(_STOP)
+        for thread in threads:
             thread.join(timeout)
 
     def _ensure_running(self) -> None:
-        if self._thread is None:
+        if not self._threads:
             with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._main, daemon=True,
-                                                    name=self._name)
-                    self._thread.start()
+                if not self._threads:
+                    self._threads = [threading.Thread(target=self._main, daemon=True,
+                                                      name=self._name)
+                                     for _ in range(self.workers)]
+                    for thread in self._threads:
+                        thread.start()
 
     def _main(self) -> None:
         name_os_thread(self._name)
+        if self.workers > 1:
+            serve_as_lane()
         self._run()
 
     def _run(self) -> None:
@@ -84,8 +92,8 @@ class MicroBatcher(_QueueWorker, Generic[T]):
     def __init__(self, answer_many: Callable[[Sequence[str]], list[T]], *,
                  validate: Callable[[str], str] | None = None,
                  max_wait: float = 0.0, max_batch: int = 64,
-                 burst_wait: float = 0.0) -> None:
-        super().__init__(queue.SimpleQueue())
+                 burst_wait: float = 0.0, workers: int = 1) -> None:
+        super().__init__(queue.SimpleQueue(), workers)
         self.answer_many = answer_many
         self.validate = validate
         self.max_wait = max_wait
@@ -129,7 +137,11 @@ class MicroBatcher(_QueueWorker, Generic[T]):
         deadline = now + self.max_wait
         burst = max(self.batch_sizes[-BURST_MEMORY:], default=1)
         burst_deadline = now + self.burst_wait if burst > 1 else now
-        while len(batch) < self.max_batch:
+        most = self.max_batch
+        if self.workers > 1:  # a fair share of what is waiting, so every lane has work
+            share = -(-(1 + self._queue.qsize()) // self.workers)
+            most = min(most, max(share, burst))
+        while len(batch) < most:
             limit = deadline if len(batch) >= burst else max(deadline, burst_deadline)
             try:
                 left = limit - time.monotonic()
@@ -144,7 +156,8 @@ class MicroBatcher(_QueueWorker, Generic[T]):
     def _answer(self, batch: list[tuple[str, Future[T]]]) -> None:
         if not batch:
             return
-        self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
+        with self._lock:
+            self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
         distinct = list(dict.fromkeys(q for q, _ in batch))  # the same question once
         try:
             answers = self.answer_many(distinct)
