@@ -6,11 +6,11 @@ each embedded 345/s (CPU per question 7.6 → 5.7 ms: the two threads of one run
 each other at every operator; `scripts/lanes.py` measures it). One question alone is
 the other way round: 5.8 ms with two threads, 8.3 ms with one.
 
-So the server's batcher runs one batch per core on threads that call `serve_as_lane()`
-(ui/web/batching.py), and an exported runner (index/onnx_encoder.py) gives a run one
-thread when it comes from such a lane and holds more than a visitor's question, or
-when another run is already in flight in this process; a run alone — a visitor's
-question at rest, a build, an evaluation — still takes every core.
+So the server's batcher runs one batch per core (ui/web/batching.py), each inside
+`lane(questions)`, and an exported runner (index/onnx_encoder.py) gives a run one thread
+when it comes from a lane answering more than a visitor or two (`ALONE`), or when
+another run is already in flight in this process; a run alone — a visitor's question
+at rest with the words it brings, a build, an evaluation — still takes every core.
 """
 
 from __future__ import annotations
@@ -19,16 +19,25 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+ALONE = 2  # questions a lane may answer at once and still take every core when alone
 _local = threading.local()
 
 
-def serve_as_lane() -> None:
-    """Mark the calling thread as one of several that run the model at once."""
-    _local.lane = True
+@contextmanager
+def lane(questions: int) -> Iterator[None]:
+    """Mark the calling thread, for the block, as one of several that run the model at
+    once, answering `questions` questions."""
+    previous = lane_questions()
+    _local.questions = questions
+    try:
+        yield
+    finally:
+        _local.questions = previous
 
 
-def is_lane() -> bool:
-    return bool(getattr(_local, "lane", False))
+def lane_questions() -> int:
+    """Questions the calling thread's lane is answering (0: not a lane)."""
+    return int(getattr(_local, "questions", 0))
 
 
 class InFlight:
@@ -51,8 +60,7 @@ class InFlight:
                 self._runs -= 1
 
 
-def one_thread(texts: int, small: int, others: int) -> bool:
-    """Whether a run of `texts` texts takes one thread: when others are in flight, or
-    from a serving lane when it holds more than `small` texts (a visitor's question
-    keeps every core while nobody else asks)."""
-    return others > 0 or (is_lane() and texts > small)
+def one_thread(others: int) -> bool:
+    """Whether a run takes one thread: when `others` runs are in flight, or in a lane
+    answering more than ALONE questions (under load the other lanes are about to run)."""
+    return others > 0 or lane_questions() > ALONE

@@ -170,12 +170,13 @@ class OnnxRunner(PaddedRunner):
         return self.threads
 
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        texts = len(feed["input_ids"])
         with self._flight.run() as others:
-            if self.threads > 1 and one_thread(texts, self.SMALL, others):
+            if self.threads > 1 and one_thread(others):
                 session = self._one_thread()
+            elif len(feed["input_ids"]) <= self.SMALL:
+                session = self._small
             else:
-                session = self._small if texts <= self.SMALL else self._large
+                session = self._large
             return session.run(None, feed)[0]
 
     def _one_thread(self) -> Any:

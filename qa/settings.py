@@ -98,6 +98,9 @@ class Settings:
     # waits for their questions to fill its batch (ui/web/batching.py); a lone visitor
     # never waits. 0: answer whatever has queued
     batch_wait_ms: float = 4.0
+    # batches the server answers at once, each model run on one core (index/lanes.py);
+    # 0: as many as the encoder takes (the cores on ONNX Runtime, else 1)
+    lanes: int = 0
     allowed_origins: str = ""
     trusted_proxies: str = ""
     # which header the trusted proxy writes the client into: "x-forwarded-for" (with
@@ -119,6 +122,8 @@ class Settings:
         _check(0.0 <= self.batch_wait_ms <= 1000.0,
                "batch_wait_ms must be between 0 and 1000. "
                f"Currently, batch_wait_ms is {self.batch_wait_ms}")
+        _check(0 <= self.lanes <= 64,
+               f"lanes must be between 0 and 64. Currently, lanes is {self.lanes}")
         _check(self.encoder in ENCODERS,
                f"encoder must be one of {', '.join(ENCODERS)}. "
                f"Currently, encoder is {self.encoder!r}")

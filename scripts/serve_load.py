@@ -1,12 +1,12 @@
 """A longer load than `policy-qa bench`'s, for profiling the serving path (issue 15):
 the bench's own server and load client (ui/bench/http.py) on the bundled policy, with
-POLICY_QA_ENCODER as set (default auto). After a warm-up, 4,000 distinct questions (the
-bench's word suffixes) from 32 clients; prints answers/s, p50 ms, the server's CPU ms
-per answer and the load client's own CPU ms per request. --profile also records 25 s
-of py-spy (pip install 'policy-qa[bench]') into WORK/ENCODER.raw
-(`py-spy record -r 200 -f raw -t`).
+POLICY_QA_ENCODER and POLICY_QA_LANES as set (default auto and 0). After a warm-up,
+4,000 distinct questions (the bench's word suffixes) from 32 clients, or with --one 300
+from one client; prints answers/s, p50 ms, the server's CPU ms per answer and the load
+client's own CPU ms per request. --profile also records 25 s of py-spy (pip install
+'policy-qa[bench]') into WORK/ENCODER.raw (`py-spy record -r 200 -f raw -t`).
 
-Usage: HF_HUB_OFFLINE=1 .venv/bin/python scripts/serve_load.py [--profile] [WORK]
+Usage: HF_HUB_OFFLINE=1 .venv/bin/python scripts/serve_load.py [--profile] [--one] [WORK]
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ QUESTIONS = ROOT / "tests" / "data" / "korero-questions.jsonl"
 
 
 def main(argv: list[str]) -> int:
-    profile = "--profile" in argv
-    rest = [a for a in argv if a != "--profile"]
+    profile, one = "--profile" in argv, "--one" in argv
+    rest = [a for a in argv if a not in ("--profile", "--one")]
+    count, clients = (300, 1) if one else (4000, 32)
     work = Path(rest[0] if rest else tempfile.mkdtemp(prefix="policy-qa-load-"))
     work.mkdir(parents=True, exist_ok=True)
     settings = load_settings()
@@ -47,11 +48,11 @@ def main(argv: list[str]) -> int:
              "200", "-f", "raw", "-t", "-d", "25", "-o", str(work / f"{settings.encoder}.raw")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if profile else None
         before = os.times()
-        out = load(port, distinct(questions, 4000, "load"), 32, pid)
+        out = load(port, distinct(questions, count, "load"), clients, pid)
         after = os.times()
         if spy is not None:
             spy.wait()
-    client = (after.user + after.system - before.user - before.system) * 1000 / 4000
+    client = (after.user + after.system - before.user - before.system) * 1000 / count
     print(f"answers/s {out['throughput_rps']}  p50 ms {out['p50_ms']}  server CPU ms/answer "
           f"{out['server_cpu_ms_per_answer']}  client CPU ms/request {client:.2f}  "
           f"errors {out['errors']}")

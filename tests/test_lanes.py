@@ -1,42 +1,52 @@
 """Several model runs at once, one core each (index/lanes.py): the rule that picks a
 run's threads, the ONNX runner giving the same vectors whether its runs overlap or not
-(real model, real ONNX Runtime), and the server's batcher running one batch per lane."""
+(real model, real ONNX Runtime), the server's batcher running one batch per lane, and
+a real server answering many visitors at once as it answers each alone."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+import torch
+from web_server import serve_app
 
-from index.embed import _load, _model_path
-from index.lanes import InFlight, is_lane, one_thread, serve_as_lane
+from index.embed import Embedder, _load, _model_path
+from index.errors import ConfigError
+from index.lanes import InFlight, lane, lane_questions, one_thread
 from index.onnx_encoder import OnnxRunner, exported
+from qa.service import Service
+from qa.settings import Settings
+from ui.web.app import create_app
 from ui.web.batching import MicroBatcher
 
 TEXTS = [f"How long do you keep the messages I send about order {n}?" for n in range(48)]
 
 
-def test_a_run_takes_one_thread_beside_others_or_from_a_lane_when_it_is_a_batch():
-    assert not one_thread(texts=1, small=2, others=0)  # a visitor alone: every core
-    assert not one_thread(texts=64, small=2, others=0)  # a build alone: every core
-    assert one_thread(texts=1, small=2, others=1)  # beside another run: one core
+def test_a_run_takes_one_thread_beside_others_or_in_a_lane_answering_a_batch():
+    assert not one_thread(others=0)  # alone (a visitor, a build): every core
+    assert one_thread(others=1)  # beside another run: one core
     seen = {}
 
-    def lane() -> None:
-        serve_as_lane()
-        seen["lane"] = is_lane()
-        seen["batch"] = one_thread(texts=16, small=2, others=0)
-        seen["question"] = one_thread(texts=1, small=2, others=0)
+    def worker() -> None:
+        with lane(1):
+            seen["visitor"] = (lane_questions(), one_thread(others=0))
+        with lane(16):
+            seen["batch"] = (lane_questions(), one_thread(others=0))
+        seen["after"] = lane_questions()
 
-    thread = threading.Thread(target=lane)
-    thread.start()
-    thread.join()
-    assert seen == {"lane": True, "batch": True, "question": False}
-    assert not is_lane()  # marking is per thread
+    with lane(16):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+    assert seen == {"visitor": (1, False), "batch": (16, True), "after": 0}
+    assert lane_questions() == 0  # marking is per thread and per block
 
 
 def test_in_flight_counts_the_runs_in_progress():
@@ -69,11 +79,11 @@ def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
     start = threading.Barrier(4)
 
     def encode(part: int) -> None:
-        serve_as_lane()
         start.wait()
         try:
             for _ in range(3):  # long enough that the four threads' runs overlap
-                results[part] = runner.encode_tokens(TEXTS[part::4], 8)
+                with lane(12):
+                    results[part] = runner.encode_tokens(TEXTS[part::4], 8)
         except BaseException as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 
@@ -93,10 +103,10 @@ def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
 
 def test_the_batcher_runs_one_batch_per_lane_at_once():
     inside, release = threading.Semaphore(0), threading.Event()
-    lanes_seen: list[bool] = []
+    lanes_seen: list[int] = []
 
     def answer_many(questions):
-        lanes_seen.append(is_lane())
+        lanes_seen.append(lane_questions())
         inside.release()
         release.wait(5)
         return [q.upper() for q in questions]
@@ -111,7 +121,7 @@ def test_the_batcher_runs_one_batch_per_lane_at_once():
         time.sleep(0.1)
         release.set()
         assert [f.result(5) for f in (first, second, *rest)] == list("ABCDEFGHI")
-        assert lanes_seen and all(lanes_seen)  # both workers are serving lanes
+        assert lanes_seen[:2] == [1, 1] and sum(lanes_seen) == 9  # each batch in a lane
         sizes = batcher.batch_sizes
         assert sum(sizes) == 9 and sizes[:2] == [1, 1]
         assert max(sizes[2:]) <= 4 and len(sizes) >= 4  # 7 split, not one batch of 7
@@ -124,9 +134,42 @@ def test_the_batcher_runs_one_batch_per_lane_at_once():
 
 def test_one_worker_batches_alone_and_is_no_lane():
     seen = []
-    batcher = MicroBatcher(lambda qs: seen.append(is_lane()) or list(qs))
+    batcher = MicroBatcher(lambda qs: seen.append(lane_questions()) or list(qs))
     try:
         assert batcher.submit("x").result(5) == "x"
-        assert seen == [False]  # a single worker keeps every core for its runs
+        assert seen == [0]  # a single worker is no lane: its runs keep every core
     finally:
         batcher.close()
+
+
+def test_a_server_on_onnx_answers_in_lanes_as_it_answers_alone(tmp_path, korero_index_dir,
+                                                               korero_index):
+    """Real HTTP, the ONNX encoder with one lane per core: 24 visitors at once get the
+    answers each would get alone (the same passages, scores and verdict)."""
+    onnx = Embedder(backend="onnx", cache_dir=Path(os.environ["POLICY_QA_MODEL_CACHE"]))
+    settings = Settings(index=korero_index_dir, outbox=tmp_path / "outbox.sqlite3",
+                        maildir=tmp_path / "maildir", analytics=tmp_path / "a.sqlite3",
+                        requests_per_minute=0, cache_size=0)
+    service = Service(settings, index=korero_index, embedder=onnx)
+    questions = [f"{q} (visitor {n})" for n, q in enumerate(
+        ["Do you sell my data?", "How long do you keep my e-mails?", "what cookies do you use",
+         "can I delete my account", "who do you share my information with",
+         "how do I contact your privacy team"] * 4)]
+    alone = {q: service.ask(q).to_dict() for q in questions}
+    app = create_app(settings, service=service, start_worker=False)
+    assert app.state.batcher.workers == onnx.lanes == max(1, torch.get_num_threads())
+    with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client, \
+            ThreadPoolExecutor(len(questions)) as pool:
+        replies = list(pool.map(lambda q: client.post("/api/ask", json={"question": q}),
+                                questions))
+    assert [r.status_code for r in replies] == [200] * len(questions)
+    for question, reply in zip(questions, replies, strict=True):
+        got, want = reply.json(), alone[question]
+        assert got["resolved"] == want["resolved"] and got["answer"] == want["answer"]
+        assert [p["anchor"] for p in got["passages"]] == [p["anchor"] for p in want["passages"]]
+        assert [p["score"] for p in got["passages"]] == pytest.approx(
+            [p["score"] for p in want["passages"]], abs=1e-4)
+    one = create_app(settings.replace(lanes=1), service=service, start_worker=False)
+    assert one.state.batcher.workers == 1  # POLICY_QA_LANES=1: one batch at a time
+    with pytest.raises(ConfigError, match="lanes must be between 0 and 64"):
+        Settings(lanes=-1)

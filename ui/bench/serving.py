@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import Embedder
-from index.lanes import serve_as_lane
+from index.lanes import lane
 from ui.bench.stats import distinct
 
 BATCH = 32
@@ -27,7 +27,7 @@ import time
 started = time.perf_counter()
 import faiss, fastapi, gradio, uvicorn, sentence_transformers  # noqa
 from index.embed import Embedder
-from index.lanes import serve_as_lane
+from index.lanes import lane
 Embedder().warm_up()
 print(time.perf_counter() - started)
 """
@@ -66,9 +66,9 @@ def encoder_rates(embedder: Embedder, questions: Sequence[str], rounds: int = 3
 
 
 def in_lanes(fn: Callable[[Any], Any], items: Sequence[Any], lanes: int) -> float:
-    """Wall seconds to call `fn` on every item, in `lanes` threads that take the items
-    in turn (each marked as a serving lane when there are several, as the server's
-    batcher threads are); one lane: in this thread."""
+    """Wall seconds to call `fn` on every item (a batch), in `lanes` threads that take
+    the items in turn, each call in a `lane` as the server's batcher makes them when
+    there are several; one lane: in this thread."""
     if lanes < 2:
         started = time.perf_counter()
         for item in items:
@@ -79,20 +79,20 @@ def in_lanes(fn: Callable[[Any], Any], items: Sequence[Any], lanes: int) -> floa
         work.put(item)
     failed: list[BaseException] = []
 
-    def lane() -> None:
-        serve_as_lane()
+    def one_lane() -> None:
         while True:
             try:
                 item = work.get_nowait()
             except queue.Empty:
                 return
             try:
-                fn(item)
+                with lane(len(item)):
+                    fn(item)
             except BaseException as exc:  # noqa: BLE001 - raised below, in the caller
                 failed.append(exc)
                 return
 
-    threads = [threading.Thread(target=lane, daemon=True) for _ in range(lanes)]
+    threads = [threading.Thread(target=one_lane, daemon=True) for _ in range(lanes)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

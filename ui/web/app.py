@@ -80,7 +80,8 @@ def create_app(settings: Settings, *, service: Service | None = None,
     recorder = BackgroundRecorder(batch=analytics.batch, linger=RECORD_LINGER_S)
     batcher: MicroBatcher[Answer] = MicroBatcher(
         service.ask_many, validate=lambda text: _question(text, settings),
-        burst_wait=settings.batch_wait_ms / 1000, workers=service.embedder.lanes)
+        burst_wait=settings.batch_wait_ms / 1000,
+        workers=settings.lanes or service.embedder.lanes)
     limiter = RateLimiter.from_settings(settings)
     trusted = parse_networks(settings.trusted_proxies)
     cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours

@@ -35,8 +35,9 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
-from index.lanes import serve_as_lane
+from index.lanes import lane
 from qa.threads import name_os_thread
+from ui.web.hot_queue import HotQueue
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ class _QueueWorker:
 
     _name = "policy-qa-worker"
 
-    def __init__(self, work: queue.Queue[Any] | queue.SimpleQueue[Any],
-                 workers: int = 1) -> None:
+    def __init__(self, work: queue.Queue[Any] | HotQueue, workers: int = 1) -> None:
         self._queue = work
         self.workers = workers
         self._threads: list[threading.Thread] = []
@@ -78,8 +78,6 @@ class _QueueWorker:
 
     def _main(self) -> None:
         name_os_thread(self._name)
-        if self.workers > 1:
-            serve_as_lane()
         self._run()
 
     def _run(self) -> None:
@@ -93,7 +91,7 @@ class MicroBatcher(_QueueWorker, Generic[T]):
                  validate: Callable[[str], str] | None = None,
                  max_wait: float = 0.0, max_batch: int = 64,
                  burst_wait: float = 0.0, workers: int = 1) -> None:
-        super().__init__(queue.SimpleQueue(), workers)
+        super().__init__(HotQueue(), workers)  # at rest, the same worker answers
         self.answer_many = answer_many
         self.validate = validate
         self.max_wait = max_wait
@@ -160,7 +158,7 @@ class MicroBatcher(_QueueWorker, Generic[T]):
             self.batch_sizes = [*self.batch_sizes[-99:], len(batch)]
         distinct = list(dict.fromkeys(q for q, _ in batch))  # the same question once
         try:
-            answers = self.answer_many(distinct)
+            answers = self._answer_many(distinct)
             if len(answers) != len(distinct):
                 raise RuntimeError(f"{len(answers)} answers for {len(distinct)} questions")
         except Exception as exc:
@@ -174,10 +172,18 @@ class MicroBatcher(_QueueWorker, Generic[T]):
         for question, future in batch:
             future.set_result(by_question[question])
 
+    def _answer_many(self, questions: list[str]) -> list[T]:
+        """`answer_many`, as one of several lanes when there are several workers (index/
+        lanes.py: each run then takes one core)."""
+        if self.workers < 2:
+            return self.answer_many(questions)
+        with lane(len(questions)):
+            return self.answer_many(questions)
+
     def _answer_alone(self, item: tuple[str, Future[T]]) -> None:
         question, future = item
         try:
-            future.set_result(self.answer_many([question])[0])
+            future.set_result(self._answer_many([question])[0])
         except Exception as exc:
             future.set_exception(exc)
 
