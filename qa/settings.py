@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from index.embed import Embedder
 from index.errors import ConfigError
+from qa.addresses import check_base_url, check_public_url, default_sender
 
 # where state lives when nothing says otherwise; load_settings() moves it under
 # $XDG_DATA_HOME when that is set (the environment is read there, never at import)
@@ -149,8 +149,8 @@ class Settings:
         _check(0 <= self.smtp_port <= 65535,
                "smtp_port must be between 1 and 65535 (0: the TLS mode's default). "
                f"Currently, smtp_port is {self.smtp_port}")
-        object.__setattr__(self, "public_url", _public_url(self.public_url))
-        object.__setattr__(self, "base_url", _base_url(self.base_url))
+        object.__setattr__(self, "public_url", check_public_url(self.public_url))
+        object.__setattr__(self, "base_url", check_base_url(self.base_url))
         url = str(self.database_url or "").strip()
         _check(not url or url.lower().startswith(("postgresql://", "postgres://")),
                "database_url must be empty (SQLite files) or a PostgreSQL URL like "
@@ -166,51 +166,6 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (values are converted like env values)."""
         return dataclasses.replace(self, **_coerce_all(changes))
-
-
-def _public_url(url: str) -> str:
-    """"" or an absolute http(s) URL without query, fragment or credentials, with no
-    trailing slash (the console link in the mail is built on it)."""
-    url = str(url or "").strip().rstrip("/")
-    if not url:
-        return ""
-    ok = _web_address(url) and not urlsplit(url).query
-    _check(ok, "public_url must be the server's address like https://help.example.com "
-               f"(http or https, no query or fragment). Currently, public_url is {url[:80]!r}")
-    return url
-
-
-def _web_address(url: str) -> bool:
-    """An absolute http(s) URL with a host, no fragment, no credentials and nothing
-    unprintable (public_url also refuses a query)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # "http://[::1": an unbalanced IPv6 bracket
-        return False
-    return (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
-            and "@" not in parts.netloc
-            and not any(c.isspace() or not c.isprintable() for c in url))
-
-
-def _base_url(url: str) -> str:
-    """"" or the absolute http(s) address of the policy's page: every answer's link is
-    this plus "#section", so a relative or script URL would send visitors nowhere."""
-    url = str(url or "").strip()
-    if not url:
-        return ""
-    _check(_web_address(url), "base_url must be the policy page's address like "
-           "https://example.com/privacy (http or https, no #fragment). Currently, base_url "
-           f"is {url[:80]!r}")
-    return url
-
-
-def default_sender(public_url: str) -> str:
-    """The mails' sender when POLICY_QA_MAIL_FROM is unset: policy-qa@ the host people
-    reach the server at (POLICY_QA_PUBLIC_URL), so replies and bounces stay on the
-    deployment's own domain; policy-qa@localhost only when that is unknown too."""
-    host = (urlsplit(public_url).hostname or "") if public_url else ""
-    named = "." in host and not host.replace(".", "").isdigit() and ":" not in host
-    return f"policy-qa@{host}" if named else "policy-qa@localhost"
 
 
 def _check(ok: bool, message: str) -> None:
