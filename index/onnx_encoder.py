@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
-from index.lanes import InFlight, one_thread
+from index.lanes import InFlight, lane_questions, one_thread
 from index.runs import PaddedRunner, diff_from_torch, model_threads
 
 log = logging.getLogger(__name__)
@@ -144,12 +144,14 @@ class OnnxRunner(PaddedRunner):
     """Texts -> L2-normalised mean-pooled vectors through an exported transformer on
     ONNX Runtime (the tokenizing, runs and pooling are PaddedRunner's, index/runs.py).
 
-    Sessions of the one file: a run of one or two texts (a visitor's question, a word
-    the decision needs) goes to a session whose threads spin-wait between runs (a
-    third less latency here), bigger batches to one whose threads sleep, so under load
-    the server's other threads keep the cores and an idle server costs nothing; and a
-    run beside others (index/lanes.py: the server's batcher runs one batch per core)
-    to a one-thread session, made when first needed. Runs are thread-safe."""
+    Sessions of the one file, each made when first needed: a run of one or two texts
+    (a visitor's question, a word the decision needs) goes to one on every core whose
+    threads spin-wait between runs (a third less latency here); a run beside others, or
+    in a lane answering a batch (index/lanes.py: the server's batcher runs one batch
+    per core), to a one-thread session; any other run in a lane to the spinning one;
+    bigger batches elsewhere (a build, an evaluation) to one on every core whose threads
+    sleep. So a server makes two sessions, as it did before lanes, and a build one more
+    (each holds its own copy of the weights). Runs are thread-safe."""
 
     SMALL = 2  # texts per run that use the spinning session
 
@@ -157,12 +159,11 @@ class OnnxRunner(PaddedRunner):
                  threads: int | None = None) -> None:
         self.threads = threads or model_threads()
         self._path = path
-        self._small = _session(path, self.threads, spin=True)
-        self._large = _session(path, self.threads, spin=False)
-        self._lane: Any = None
+        self._sessions: dict[str, Any] = {}
         self._made = threading.Lock()
         self._flight = InFlight()
-        super().__init__(tokenizer, max_length, {i.name for i in self._large.get_inputs()})
+        super().__init__(tokenizer, max_length,
+                         {i.name for i in self._session("spinning").get_inputs()})
 
     @property
     def lanes(self) -> int:
@@ -172,18 +173,24 @@ class OnnxRunner(PaddedRunner):
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         with self._flight.run() as others:
             if self.threads > 1 and one_thread(others):
-                session = self._one_thread()
-            elif len(feed["input_ids"]) <= self.SMALL:
-                session = self._small
+                kind = "one thread"
+            elif len(feed["input_ids"]) <= self.SMALL or lane_questions():
+                kind = "spinning"
             else:
-                session = self._large
-            return session.run(None, feed)[0]
+                kind = "sleeping"
+            return self._session(kind).run(None, feed)[0]
 
-    def _one_thread(self) -> Any:
-        with self._made:
-            if self._lane is None:
-                self._lane = _session(self._path, 1, spin=False)
-            return self._lane
+    def _session(self, kind: str) -> Any:
+        """The session of one kind ("spinning", "sleeping", "one thread"), made once."""
+        session = self._sessions.get(kind)
+        if session is None:
+            with self._made:
+                session = self._sessions.get(kind)
+                if session is None:
+                    session = self._sessions[kind] = _session(
+                        self._path, 1 if kind == "one thread" else self.threads,
+                        spin=kind == "spinning")
+        return session
 
 
 def _session(path: Path, threads: int, *, spin: bool) -> Any:

@@ -70,9 +70,23 @@ def runner(embedder) -> OnnxRunner:
     return OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
 
 
+def test_a_server_makes_two_sessions_and_a_build_its_own(embedder):
+    st = _load(embedder.model)
+    path = exported(_model_path(embedder.model), "onnx",
+                    Path(os.environ["POLICY_QA_MODEL_CACHE"]), st)
+    fresh = OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
+    with lane(1):  # a lone visitor whose question brings new words: every core
+        fresh.encode(TEXTS[:6], 64)
+    with lane(16):  # a batch under load: one core
+        fresh.encode(TEXTS[:16], 64)
+    assert set(fresh._sessions) == {"spinning", "one thread"}
+    fresh.encode(TEXTS, 64)  # a build's batch, outside any lane: every core, sleeping
+    assert set(fresh._sessions) == {"spinning", "one thread", "sleeping"}
+
+
 def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
     alone, tokens_alone = runner.encode_tokens(TEXTS, 8)
-    assert runner._lane is None  # nothing overlapped: no one-thread session yet
+    assert "one thread" not in runner._sessions  # nothing overlapped: not made yet
     assert runner.lanes == 2
     results: dict[int, tuple[np.ndarray, list]] = {}
     errors: list[BaseException] = []
@@ -93,7 +107,7 @@ def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
     for thread in threads:
         thread.join(60)
     assert errors == []  # e.g. the fast tokenizer's "Already borrowed" if called at once
-    assert runner._lane is not None  # the lanes ran on the one-thread session
+    assert "one thread" in runner._sessions  # the lanes ran on the one-thread session
     for part, (vectors, tokens) in results.items():
         np.testing.assert_allclose(vectors, alone[part::4], atol=1e-5)
         for got, want in zip(tokens, tokens_alone[part::4], strict=True):
