@@ -2,9 +2,10 @@
 the bench's own server and load client (ui/bench/http.py) on the bundled policy, with
 POLICY_QA_ENCODER and POLICY_QA_LANES as set (default auto and 0). After a warm-up,
 4,000 distinct questions (the bench's word suffixes) from 32 clients, or with --one 300
-from one client; prints answers/s, p50 ms, the server's CPU ms per answer and the load
-client's own CPU ms per request. --profile also records 25 s of py-spy (pip install
-'policy-qa[bench]') into WORK/ENCODER.raw (`py-spy record -r 200 -f raw -t`).
+from one client; prints answers/s, p50 ms, the server's CPU ms per answer, the load
+client's own CPU ms per request and the server's peak RSS. --profile also records 25 s
+of py-spy (pip install 'policy-qa[bench]') into WORK/ENCODER.raw (`py-spy record -r 200
+-f raw -t`).
 
 Usage: HF_HUB_OFFLINE=1 .venv/bin/python scripts/serve_load.py [--profile] [--one] [WORK]
 """
@@ -25,7 +26,7 @@ from index.embed import Embedder  # noqa: E402
 from index.policy import load_policy  # noqa: E402
 from index.store import build_index, save_index  # noqa: E402
 from qa.settings import load_settings  # noqa: E402
-from ui.bench.http import load, server  # noqa: E402
+from ui.bench.http import load, peak_rss_mb, server  # noqa: E402
 from ui.bench.stats import distinct  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "korero-questions.jsonl"
@@ -50,12 +51,13 @@ def main(argv: list[str]) -> int:
         before = os.times()
         out = load(port, distinct(questions, count, "load"), clients, pid)
         after = os.times()
+        rss = peak_rss_mb(pid)
         if spy is not None:
             spy.wait()
     client = (after.user + after.system - before.user - before.system) * 1000 / count
     print(f"answers/s {out['throughput_rps']}  p50 ms {out['p50_ms']}  server CPU ms/answer "
           f"{out['server_cpu_ms_per_answer']}  client CPU ms/request {client:.2f}  "
-          f"errors {out['errors']}")
+          f"server peak RSS MB {rss}  errors {out['errors']}")
     return 0
 
 
