@@ -121,6 +121,7 @@ class Embedder:
         self.backend = backend
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "policy-qa"
         self._lock = threading.Lock()
+        self._making = threading.Lock()
         self._exported: Any = None  # the runner; False once "auto" has fallen back to torch
         self._engine = "torch"
 
@@ -141,12 +142,17 @@ class Embedder:
         if self.backend == "torch" or self._exported is False:
             return None
         if self._exported is None:
+            with self._making:  # two threads' first encodes make one runner
+                self._make_runner()
+        return self._exported or None
+
+    def _make_runner(self) -> None:
+        if self._exported is None:
             if self.backend != "auto":
                 self._exported, self._engine = _exported_runner(
                     self.model, self.backend, self.cache_dir), self.backend
             else:
                 self._exported = self._first_that_works()
-        return self._exported or None
 
     def _first_that_works(self) -> Any:
         """"auto": the first of `auto_backends()` whose runner can be made and agrees
@@ -172,6 +178,15 @@ class Embedder:
         cores for ONNX Runtime, else 1 (this loads the model)."""
         runner = self._runner()
         return 1 if runner is None else int(getattr(runner, "lanes", 1))
+
+    def serve_in_lanes(self, requested: int = 0) -> int:
+        """The lanes a server answers in: `requested` (0: as many as this embedder
+        takes), never more than it takes (torch and OpenVINO: 1); with more than one,
+        the runner is told before the server warms up (OnnxRunner.serve_in_lanes)."""
+        lanes = max(1, min(requested or self.lanes, self.lanes))
+        if lanes > 1:
+            self._runner().serve_in_lanes()
+        return lanes
 
     @property
     def dimension(self) -> int:

@@ -8,9 +8,12 @@ the other way round: 5.8 ms with two threads, 8.3 ms with one.
 
 So the server's batcher runs one batch per core (ui/web/batching.py), each inside
 `lane(questions)`, and an exported runner (index/onnx_encoder.py) gives a run one thread
-when it comes from a lane answering more than a visitor or two (`ALONE`), or when
-another run is already in flight in this process; a run alone — a visitor's question
-at rest with the words it brings, a build, an evaluation — still takes every core.
+when another run is in flight in this process, or when it comes from a lane that
+answers more than a visitor or two (`ALONE`) or while another lane is busy (a lane
+busy with its Python is about to run the model: two threads then would make three on
+two cores, which stalls the two-thread run at every operator). A run alone — a
+visitor's question at rest with the words it brings, a build, an evaluation — still
+takes every core.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from contextlib import contextmanager
 
 ALONE = 2  # questions a lane may answer at once and still take every core when alone
 _local = threading.local()
+_busy = [0]  # lanes inside `lane()` in this process
+_busy_lock = threading.Lock()
 
 
 @contextmanager
@@ -29,15 +34,26 @@ def lane(questions: int) -> Iterator[None]:
     once, answering `questions` questions."""
     previous = lane_questions()
     _local.questions = questions
+    if not previous:
+        with _busy_lock:
+            _busy[0] += 1
     try:
         yield
     finally:
+        if not previous:
+            with _busy_lock:
+                _busy[0] -= 1
         _local.questions = previous
 
 
 def lane_questions() -> int:
     """Questions the calling thread's lane is answering (0: not a lane)."""
     return int(getattr(_local, "questions", 0))
+
+
+def busy_lanes() -> int:
+    """Lanes answering a batch in this process right now."""
+    return _busy[0]
 
 
 class InFlight:
@@ -62,5 +78,6 @@ class InFlight:
 
 def one_thread(others: int) -> bool:
     """Whether a run takes one thread: when `others` runs are in flight, or in a lane
-    answering more than ALONE questions (under load the other lanes are about to run)."""
-    return others > 0 or lane_questions() > ALONE
+    answering more than ALONE questions or while another lane is busy."""
+    questions = lane_questions()
+    return others > 0 or questions > ALONE or (questions > 0 and busy_lanes() > 1)

@@ -146,18 +146,19 @@ class OnnxRunner(PaddedRunner):
 
     Sessions of the one file, each made when first needed: a run of one or two texts
     (a visitor's question, a word the decision needs) goes to one on every core whose
-    threads spin-wait between runs (a third less latency here); a run beside others, or
-    in a lane answering a batch (index/lanes.py: the server's batcher runs one batch
-    per core), to a one-thread session; any other run in a lane to the spinning one;
-    bigger batches elsewhere (a build, an evaluation) to one on every core whose threads
-    sleep. So a server makes two sessions, as it did before lanes, and a build one more
-    (each holds its own copy of the weights). Runs are thread-safe."""
+    threads spin-wait between runs (a third less latency here); a run beside others or
+    in a busy lane (index/lanes.py) to a one-thread session; bigger batches to one on
+    every core whose threads sleep, so the server's other threads keep the cores,
+    except in a server that answers in lanes (`serve_in_lanes`: its big runs are its
+    warm-up's, and its batches under load take one thread), which so holds two
+    sessions, as it did before lanes. Runs are thread-safe."""
 
     SMALL = 2  # texts per run that use the spinning session
 
     def __init__(self, path: Path, tokenizer: Any, max_length: int,
                  threads: int | None = None) -> None:
         self.threads = threads or model_threads()
+        self.serving = False  # set by serve_in_lanes
         self._path = path
         self._sessions: dict[str, Any] = {}
         self._made = threading.Lock()
@@ -167,14 +168,22 @@ class OnnxRunner(PaddedRunner):
 
     @property
     def lanes(self) -> int:
-        """Runs this runner takes at once, one core each."""
-        return self.threads
+        """Runs this runner takes at once, one core each: its threads, at most the
+        cores this process may use (and 64)."""
+        return max(1, min(self.threads, len(os.sched_getaffinity(0)), 64))
+
+    def serve_in_lanes(self) -> None:
+        """A server answers in lanes from now on: its one-thread session is made now
+        (not on the first busy request) and its big runs spin, so it never makes the
+        sleeping session."""
+        self.serving = True
+        self._session("one thread")
 
     def _hidden(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         with self._flight.run() as others:
             if self.threads > 1 and one_thread(others):
                 kind = "one thread"
-            elif len(feed["input_ids"]) <= self.SMALL or lane_questions():
+            elif len(feed["input_ids"]) <= self.SMALL or self.serving or lane_questions():
                 kind = "spinning"
             else:
                 kind = "sleeping"

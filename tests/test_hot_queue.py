@@ -83,3 +83,49 @@ def test_many_producers_and_consumers_lose_and_repeat_nothing():
     for thread in consumers:
         thread.join(10)
     assert sorted(got) == sorted((p, n) for p in range(4) for n in range(500))
+
+
+def test_getters_that_give_up_as_items_arrive_never_strand_one():
+    """Getters with tiny timeouts race the puts; a blocking getter must still take every
+    item it is left, promptly (a lost wake-up would leave one queued while it sleeps)."""
+    q, got, lock, stop = HotQueue(), [], threading.Lock(), threading.Event()
+    put_at: dict[int, float] = {}
+    worst = [0.0]
+
+    def take(item: int) -> None:
+        with lock:
+            got.append(item)
+            worst[0] = max(worst[0], time.monotonic() - put_at[item])
+
+    def hasty() -> None:
+        while not stop.is_set():
+            try:
+                item = q.get(timeout=0.0005)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            take(item)
+
+    def patient() -> None:
+        while (item := q.get(timeout=5)) is not None:
+            take(item)
+
+    getters = [threading.Thread(target=f) for f in (hasty, hasty, patient)]
+    for thread in getters:
+        thread.start()
+    for n in range(3000):
+        put_at[n] = time.monotonic()
+        q.put(n)
+        if n % 3 == 0:
+            time.sleep(0.0002)
+    deadline = time.monotonic() + 5
+    while len(got) < 3000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    for _ in getters:
+        q.put(None)
+    for thread in getters:
+        thread.join(5)
+    assert sorted(got) == list(range(3000))
+    assert worst[0] < 0.5  # every item was taken within half a second of its put

@@ -14,12 +14,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-import torch
 from web_server import serve_app
 
 from index.embed import Embedder, _load, _model_path
 from index.errors import ConfigError
-from index.lanes import InFlight, lane, lane_questions, one_thread
+from index.lanes import InFlight, busy_lanes, lane, lane_questions, one_thread
 from index.onnx_encoder import OnnxRunner, exported
 from qa.service import Service
 from qa.settings import Settings
@@ -29,24 +28,26 @@ from ui.web.batching import MicroBatcher
 TEXTS = [f"How long do you keep the messages I send about order {n}?" for n in range(48)]
 
 
-def test_a_run_takes_one_thread_beside_others_or_in_a_lane_answering_a_batch():
+def test_a_run_takes_one_thread_beside_others_or_in_a_lane_under_load():
     assert not one_thread(others=0)  # alone (a visitor, a build): every core
     assert one_thread(others=1)  # beside another run: one core
     seen = {}
 
     def worker() -> None:
         with lane(1):
-            seen["visitor"] = (lane_questions(), one_thread(others=0))
-        with lane(16):
-            seen["batch"] = (lane_questions(), one_thread(others=0))
-        seen["after"] = lane_questions()
+            seen["visitor beside a busy lane"] = one_thread(others=0)
+        seen["after"] = (lane_questions(), busy_lanes())
 
-    with lane(16):
+    with lane(1):
+        assert busy_lanes() == 1
+        assert not one_thread(others=0)  # a lone visitor in the only busy lane
+        with lane(16):  # nested: still one lane, answering 16
+            assert busy_lanes() == 1 and one_thread(others=0)
         thread = threading.Thread(target=worker)
         thread.start()
         thread.join()
-    assert seen == {"visitor": (1, False), "batch": (16, True), "after": 0}
-    assert lane_questions() == 0  # marking is per thread and per block
+    assert seen == {"visitor beside a busy lane": True, "after": (0, 1)}
+    assert (lane_questions(), busy_lanes()) == (0, 0)  # per thread and per block
 
 
 def test_in_flight_counts_the_runs_in_progress():
@@ -70,18 +71,27 @@ def runner(embedder) -> OnnxRunner:
     return OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
 
 
-def test_a_server_makes_two_sessions_and_a_build_its_own(embedder):
+def _fresh_runner(embedder) -> OnnxRunner:
     st = _load(embedder.model)
     path = exported(_model_path(embedder.model), "onnx",
                     Path(os.environ["POLICY_QA_MODEL_CACHE"]), st)
-    fresh = OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
+    return OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
+
+
+def test_a_server_in_lanes_holds_two_sessions_and_a_build_its_own(embedder):
+    build = _fresh_runner(embedder)
+    build.encode(TEXTS[:1], 64)  # a question: every core, spinning
+    build.encode(TEXTS, 64)  # a build's batch: every core, threads that sleep
+    assert set(build._sessions) == {"spinning", "sleeping"}
+    server = _fresh_runner(embedder)
+    server.serve_in_lanes()  # made now, not on the first busy request
+    assert set(server._sessions) == {"spinning", "one thread"}
+    server.encode(TEXTS, 64)  # its warm-up's big runs: spinning, no third session
     with lane(1):  # a lone visitor whose question brings new words: every core
-        fresh.encode(TEXTS[:6], 64)
+        server.encode(TEXTS[:6], 64)
     with lane(16):  # a batch under load: one core
-        fresh.encode(TEXTS[:16], 64)
-    assert set(fresh._sessions) == {"spinning", "one thread"}
-    fresh.encode(TEXTS, 64)  # a build's batch, outside any lane: every core, sleeping
-    assert set(fresh._sessions) == {"spinning", "one thread", "sleeping"}
+        server.encode(TEXTS[:16], 64)
+    assert set(server._sessions) == {"spinning", "one thread"}
 
 
 def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
@@ -92,12 +102,11 @@ def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
     errors: list[BaseException] = []
     start = threading.Barrier(4)
 
-    def encode(part: int) -> None:
+    def encode(part: int) -> None:  # no lanes: one thread only when runs overlap
         start.wait()
         try:
             for _ in range(3):  # long enough that the four threads' runs overlap
-                with lane(12):
-                    results[part] = runner.encode_tokens(TEXTS[part::4], 8)
+                results[part] = runner.encode_tokens(TEXTS[part::4], 8)
         except BaseException as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 
@@ -107,7 +116,7 @@ def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
     for thread in threads:
         thread.join(60)
     assert errors == []  # e.g. the fast tokenizer's "Already borrowed" if called at once
-    assert "one thread" in runner._sessions  # the lanes ran on the one-thread session
+    assert "one thread" in runner._sessions  # the runs overlapped: some took one thread
     for part, (vectors, tokens) in results.items():
         np.testing.assert_allclose(vectors, alone[part::4], atol=1e-5)
         for got, want in zip(tokens, tokens_alone[part::4], strict=True):
@@ -146,6 +155,21 @@ def test_the_batcher_runs_one_batch_per_lane_at_once():
     assert not any(t.is_alive() for t in threads)  # close() stops every worker
 
 
+def test_at_rest_one_warm_worker_answers_every_question():
+    threads = []
+    batcher = MicroBatcher(lambda qs: threads.append(threading.get_ident()) or list(qs),
+                           workers=2)
+    try:
+        for n in range(12):  # one visitor, one question after another
+            assert batcher.submit(str(n)).result(5) == str(n)
+            time.sleep(0.1 if n == 0 else 0.005)  # both workers are waiting again
+        # after the first (whichever worker started waiting last), always the same one:
+        # a plain queue wakes the longest waiter, so the two would alternate
+        assert len(threads) == 12 and len(set(threads[1:])) == 1
+    finally:
+        batcher.close()
+
+
 def test_one_worker_batches_alone_and_is_no_lane():
     seen = []
     batcher = MicroBatcher(lambda qs: seen.append(lane_questions()) or list(qs))
@@ -171,7 +195,8 @@ def test_a_server_on_onnx_answers_in_lanes_as_it_answers_alone(tmp_path, korero_
          "how do I contact your privacy team"] * 4)]
     alone = {q: service.ask(q).to_dict() for q in questions}
     app = create_app(settings, service=service, start_worker=False)
-    assert app.state.batcher.workers == onnx.lanes == max(1, torch.get_num_threads())
+    assert app.state.batcher.workers == onnx.lanes >= 2  # one lane per core
+    assert onnx._runner().serving and "one thread" in onnx._runner()._sessions
     with serve_app(app) as url, httpx.Client(base_url=url, timeout=30) as client, \
             ThreadPoolExecutor(len(questions)) as pool:
         replies = list(pool.map(lambda q: client.post("/api/ask", json={"question": q}),

@@ -117,11 +117,10 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
 
     if not serving:
         return []
-    lanes = (f", {enc['lanes']} at once" if enc.get("lanes_per_s") else "")
+    lanes = (f" x{enc['lanes']}" if enc.get("lanes_per_s") else "")
     rate = enc.get("capacity_per_s") or enc.get("batched_per_s")
     names = {"throughput_32_vs_encoder": "/api/ask answers/s, most clients / raw encoder "
-                                         f"batch {enc.get('batch')}{lanes} "
-                                         f"({rate}/s)",
+                                         f"batch {enc.get('batch')}{lanes} ({rate}/s)",
              "p50_1_vs_one_embedding": "/api/ask p50, 1 client / one raw query embedding "
                                        f"({enc.get('one_query_p50_ms')} ms)",
              "idle_cpu_pct_of_core": "idle server CPU, % of a core (worse of two windows)",
@@ -130,17 +129,17 @@ def _serving_table(result: dict[str, Any], serving: dict[str, Any] | None,
     split = {"in_process_p50_vs_one_embedding": "  = answering in-process, p50 / one raw "
                                                 "query embedding",
              "http_p50_vs_in_process": "  x /api/ask p50, 1 client / in-process p50"}
-    lines = ["", f"{title:<62}   value  target  met"]
+    lines = ["", f"{title:<72}   value  target  met"]
     for key, label in names.items():
         op, target = TARGETS[key]
         met = serving["met"].get(key)
-        lines.append(f"  {label:<60} {_num(serving.get(key)):>7}  {op}{target:<5} "
+        lines.append(f"  {label:<70} {_num(serving.get(key)):>7}  {op}{target:<5} "
                      f"{'-' if met is None else 'yes' if met else 'NO'}")
         if key == "throughput_32_vs_encoder" and serving.get("throughput_32_vs_one_stream"):
             label = f"  the same / batches one at a time ({enc.get('batched_per_s')}/s)"
-            lines.append(f"  {label:<60} {_num(serving['throughput_32_vs_one_stream']):>7}")
+            lines.append(f"  {label:<70} {_num(serving['throughput_32_vs_one_stream']):>7}")
         if key == "p50_1_vs_one_embedding":  # the two factors of that ratio
-            lines += [f"  {split[k]:<60} {_num(serving[k]):>7}" for k in split
+            lines += [f"  {split[k]:<70} {_num(serving[k]):>7}" for k in split
                       if serving.get(k) is not None]
     return [*lines, *_idle_lines(result["http"])]
 

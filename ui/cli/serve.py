@@ -47,6 +47,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
           flush=True)
     service = build_service(settings, escalate=True)
     _check_early(settings, service)
+    service.embedder.serve_in_lanes(settings.lanes)  # before its warm-up's big runs
     service.warm_up()
     app = create_app(settings, service=service)
     title = service.title or "privacy policy"

@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
     batcher: MicroBatcher[Answer] = MicroBatcher(
         service.ask_many, validate=lambda text: _question(text, settings),
         burst_wait=settings.batch_wait_ms / 1000,
-        workers=settings.lanes or service.embedder.lanes)
+        workers=service.embedder.serve_in_lanes(settings.lanes))
     limiter = RateLimiter.from_settings(settings)
     trusted = parse_networks(settings.trusted_proxies)
     cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
