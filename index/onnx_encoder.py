@@ -144,13 +144,14 @@ class OnnxRunner(PaddedRunner):
     """Texts -> L2-normalised mean-pooled vectors through an exported transformer on
     ONNX Runtime (the tokenizing, runs and pooling are PaddedRunner's, index/runs.py).
 
-    Sessions of the one file, each made when first needed: a run of one or two texts
-    (a visitor's question, a word the decision needs) goes to one on every core whose
-    threads spin-wait between runs (a third less latency here); a run beside others or
-    in a busy lane (index/lanes.py) to a one-thread session; bigger batches to one on
-    every core whose threads sleep, so the server's other threads keep the cores,
-    except in a server that answers in lanes (`serve_in_lanes`: its big runs are its
-    warm-up's, and its batches under load take one thread), which so holds two
+    Sessions of the one file, each made when first needed: a run beside others or in a
+    busy lane (index/lanes.py) goes to a one-thread session; any other run to one on
+    every core whose threads sleep between runs, except, outside a server that answers
+    in lanes, a run of one or two texts (a visitor's question, a word the decision
+    needs), which goes to one whose threads spin-wait between runs (p50 6.0 against 6.8
+    ms for a question alone here, `scripts/lanes.py`). In a server in lanes (`serve_in_lanes`)
+    threads spinning after one lane's run would slow the other lane's, and the server
+    answered 2 visitors at once a quarter slower that way (README); it holds two
     sessions, as it did before lanes. Runs are thread-safe."""
 
     SMALL = 2  # texts per run that use the spinning session
@@ -164,7 +165,7 @@ class OnnxRunner(PaddedRunner):
         self._made = threading.Lock()
         self._flight = InFlight()
         super().__init__(tokenizer, max_length,
-                         {i.name for i in self._session("spinning").get_inputs()})
+                         {i.name for i in self._session("sleeping").get_inputs()})
 
     @property
     def lanes(self) -> int:
@@ -183,7 +184,8 @@ class OnnxRunner(PaddedRunner):
         with self._flight.run() as others:
             if self.threads > 1 and one_thread(others):
                 kind = "one thread"
-            elif len(feed["input_ids"]) <= self.SMALL or self.serving or lane_questions():
+            elif not self.serving and (len(feed["input_ids"]) <= self.SMALL
+                                       or lane_questions()):
                 kind = "spinning"
             else:
                 kind = "sleeping"

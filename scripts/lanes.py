@@ -1,8 +1,9 @@
 """Why the server runs one batch per core (index/lanes.py): the packaged model's ONNX
 export on ONNX Runtime, with distinct Korero questions in batches of 32, as one stream
 of batches on every core, as one stream on one thread, and as one stream per core with
-one thread each (sharing one session); and one question alone on every core and on one
-thread. Prints questions/s and CPU ms per question for each, twice.
+one thread each (sharing one session); and one question alone (3 ms apart) on every
+core, with threads that spin between runs or sleep, and on one thread. Prints
+questions/s and CPU ms per question for each, twice.
 
 Usage: HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false .venv/bin/python scripts/lanes.py
 """
@@ -53,13 +54,18 @@ def main() -> int:
             cpu_ms = (time.process_time() - cpu) * 1000 / len(texts)
             print(f"  pass {rep + 1}  {label:<28} {len(texts) / wall:7.1f} questions/s  "
                   f"{cpu_ms:5.2f} CPU ms/question")
-    for label, runner in ((f"{cores} threads", every), ("1 thread", one)):
+    serving = OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=cores)
+    serving.serve_in_lanes()  # a server in lanes: every-core runs on threads that sleep
+    for label, runner in ((f"{cores} threads, spinning", every),
+                          (f"{cores} threads, sleeping", serving), ("1 thread", one)):
         times = []
         for text in texts[:200]:
             started = time.perf_counter()
             runner.encode([text])
             times.append(time.perf_counter() - started)
-        print(f"  one question alone, {label:<10} p50 {statistics.median(times) * 1000:.2f} ms")
+            time.sleep(0.003)  # a visitor's pause: the threads go idle between runs
+        print(f"  one question alone, {label:<22} p50 "
+              f"{statistics.median(times) * 1000:.2f} ms")
     return 0
 
 

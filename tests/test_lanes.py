@@ -85,13 +85,14 @@ def test_a_server_in_lanes_holds_two_sessions_and_a_build_its_own(embedder):
     assert set(build._sessions) == {"spinning", "sleeping"}
     server = _fresh_runner(embedder)
     server.serve_in_lanes()  # made now, not on the first busy request
-    assert set(server._sessions) == {"spinning", "one thread"}
-    server.encode(TEXTS, 64)  # its warm-up's big runs: spinning, no third session
-    with lane(1):  # a lone visitor whose question brings new words: every core
+    assert set(server._sessions) == {"sleeping", "one thread"}
+    server.encode(TEXTS, 64)  # its warm-up's big runs: every core
+    with lane(1):  # a lone visitor, with new words: every core, threads that sleep
+        server.encode(TEXTS[:1], 64)
         server.encode(TEXTS[:6], 64)
     with lane(16):  # a batch under load: one core
         server.encode(TEXTS[:16], 64)
-    assert set(server._sessions) == {"spinning", "one thread"}
+    assert set(server._sessions) == {"sleeping", "one thread"}  # never spinning
 
 
 def test_overlapping_runs_give_the_vectors_of_runs_alone(runner):
