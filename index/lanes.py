@@ -1,10 +1,10 @@
 """Several model runs at once, one core each.
 
 On a 2-core CPU, ONNX Runtime running batches of 32 questions one after another with
-two intra-op threads embedded 248 questions/s; two such runs at once with one thread
-each embedded 345/s (CPU per question 7.6 → 5.7 ms: the two threads of one run wait on
-each other at every operator; `scripts/lanes.py` measures it). One question alone is
-the other way round: 5.8 ms with two threads, 8.3 ms with one.
+two intra-op threads embedded 239-246 questions/s; two such runs at once with one thread
+each embedded 336-338/s (CPU per question 7.8 → 5.8 ms: the two threads of one run
+wait on each other at every operator; `scripts/lanes.py` measures it). One question
+alone is the other way round: 5.7 ms with two threads, 8.2 ms with one.
 
 So the server's batcher runs one batch per core (ui/web/batching.py), each inside
 `lane(questions)`, and an exported runner (index/onnx_encoder.py) gives a run one thread

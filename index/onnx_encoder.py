@@ -175,8 +175,9 @@ class OnnxRunner(PaddedRunner):
 
     def serve_in_lanes(self) -> None:
         """A server answers in lanes from now on: its one-thread session is made now
-        (not on the first busy request) and its big runs spin, so it never makes the
-        sleeping session."""
+        (not on the first busy request), and every run on every core, a lone visitor's
+        included, takes the session whose threads sleep (it never makes the spinning
+        one)."""
         self.serving = True
         self._session("one thread")
 

@@ -1,6 +1,6 @@
 """Off the event loop: a micro-batcher for questions and a recorder for side effects.
 
-`MicroBatcher`: concurrent requests put their question on a queue; one worker thread
+`MicroBatcher`: concurrent requests put their question on a queue; a worker thread
 takes whatever has queued up by the time it is free (up to `max_batch`; optionally
 waiting `max_wait` seconds for more, 0 by default) and answers them with a single
 `answer_many` call, so their embeddings are computed in one batch. While a batch runs
@@ -11,6 +11,12 @@ milliseconds the event loop takes to write and read them; with `burst_wait` the 
 while it holds fewer than the largest of its last few batches, waits up to that long
 for them, so batches stay full: fewer model runs per question (each run streams the
 model's weights once, whatever its size). A lone visitor waits for nothing.
+
+With `workers` above 1 (the server's lanes, index/lanes.py) that many workers answer
+batches at once, each inside `lane()` so its model runs take one core; a worker takes a
+fair share of what is waiting (at least as many as its recent batches held), and the
+queue (ui/web/hot_queue.py) wakes the worker that went idle last, so at rest one warm
+worker answers every question.
 
 Questions are validated before they are queued; should a batch still fail, its
 questions are retried one by one so a single bad question cannot fail the others. The
