@@ -3,9 +3,10 @@
 The question batcher's workers (ui/web/batching.py) wait on one queue. A plain queue
 wakes the thread that has waited longest, so at rest, with two workers, questions
 alternate between them, each time on a thread whose caches have gone cold; measured
-here, a lone visitor's answer took 0.3-0.8 ms longer with two workers than with one
-(scripts/serve_load.py --one). This queue wakes the worker that went idle last: at
-rest one worker answers everything, under load both take turns.
+here with a temporary change (the bench's server and one-client load, as
+`scripts/serve_load.py --one` runs them), a lone visitor's p50 was 10.8-11.2 ms with two
+workers on a plain queue against 10.0-10.2 with one. This queue wakes the worker that
+went idle last: at rest one worker answers everything, under load both take turns.
 """
 
 from __future__ import annotations
