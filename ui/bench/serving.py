@@ -27,7 +27,6 @@ import time
 started = time.perf_counter()
 import faiss, fastapi, gradio, uvicorn, sentence_transformers  # noqa
 from index.embed import Embedder
-from index.lanes import lane
 Embedder().warm_up()
 print(time.perf_counter() - started)
 """
