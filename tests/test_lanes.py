@@ -62,8 +62,7 @@ def test_in_flight_counts_the_runs_in_progress():
         assert after == 0
 
 
-@pytest.fixture(scope="module")
-def runner(embedder) -> OnnxRunner:
+def _fresh_runner(embedder) -> OnnxRunner:
     """A fresh two-thread ONNX runner on the suite's shared export."""
     st = _load(embedder.model)
     path = exported(_model_path(embedder.model), "onnx",
@@ -71,11 +70,9 @@ def runner(embedder) -> OnnxRunner:
     return OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
 
 
-def _fresh_runner(embedder) -> OnnxRunner:
-    st = _load(embedder.model)
-    path = exported(_model_path(embedder.model), "onnx",
-                    Path(os.environ["POLICY_QA_MODEL_CACHE"]), st)
-    return OnnxRunner(path, st.tokenizer, st.max_seq_length, threads=2)
+@pytest.fixture(scope="module")
+def runner(embedder) -> OnnxRunner:
+    return _fresh_runner(embedder)
 
 
 def test_a_server_in_lanes_holds_two_sessions_and_a_build_its_own(embedder):
