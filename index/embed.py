@@ -177,13 +177,17 @@ class Embedder:
         """Model runs this embedder takes at once, one core each (index/lanes.py): the
         cores for ONNX Runtime, else 1 (this loads the model)."""
         runner = self._runner()
-        return 1 if runner is None else int(getattr(runner, "lanes", 1))
+        return 1 if runner is None else runner.lanes
+
+    def lanes_for(self, requested: int = 0) -> int:
+        """The lanes a server answers in: `requested` (0: as many as this embedder
+        takes), never more than it takes (torch and OpenVINO: 1)."""
+        return max(1, min(requested or self.lanes, self.lanes))
 
     def serve_in_lanes(self, requested: int = 0) -> int:
-        """The lanes a server answers in: `requested` (0: as many as this embedder
-        takes), never more than it takes (torch and OpenVINO: 1); with more than one,
-        the runner is told before the server warms up (OnnxRunner.serve_in_lanes)."""
-        lanes = max(1, min(requested or self.lanes, self.lanes))
+        """`lanes_for(requested)`; with more than one, the runner is told before the
+        server warms up (OnnxRunner.serve_in_lanes)."""
+        lanes = self.lanes_for(requested)
         if lanes > 1:
             self._runner().serve_in_lanes()
         return lanes

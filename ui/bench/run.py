@@ -247,7 +247,7 @@ def run_bench(options: BenchOptions, settings: Settings, note: Note = lambda s: 
         # and in batches, as under load: what splits the server's CPU per answer
         result["answering_batched"] = answering_batched(
             on_it.ask_many, distinct_questions(questions, max(64, len(questions)), "bat"),
-            lanes=min(base.lanes or on_it.embedder.lanes, on_it.embedder.lanes))  # the server's
+            lanes=on_it.embedder.lanes_for(base.lanes))  # as many as the server's
         stage("http")
         result["http"] = http_bench(base, index_dir, questions, options.clients,
                                     Path(tmp), options.quick, options.idle_seconds)
