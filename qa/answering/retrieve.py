@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 from index.embed import Embedder, token_names, vocabulary
 from index.split import Chunk
@@ -31,6 +30,7 @@ from index.store import PolicyIndex
 from index.tokens import TokenTable, content_rows, embed_table
 from index.units import UNIT_KINDS, chunk_text, unit_text
 from index.vectors import unit_scores as score_units
+from qa.answering.bm25 import Bm25
 from qa.answering.late import CANDIDATES, maxsim, maxsim_all
 from qa.answering.spelling import Speller
 from qa.normalize import tokenize
@@ -115,7 +115,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.weights = weights or Weights()
-        self._bm25 = BM25Okapi([tokenize(chunk_text(c)) or ["_"] for c in index.chunks])
+        self._bm25 = Bm25([tokenize(chunk_text(c)) or ["_"] for c in index.chunks])
         n = len(index.chunks)
         self._by_kind: dict[str, list[list[int]]] = {
             kind: [[] for _ in range(n)] for kind in UNIT_KINDS}
@@ -244,7 +244,7 @@ class Retriever:
     def _lexical(self, tokens: list[str]) -> np.ndarray:
         if not tokens:
             return np.zeros(len(self.index.chunks))
-        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        raw = self._bm25.scores(tokens)
         top = raw.max()
         return raw / top if top > 0 else np.zeros_like(raw)
 
