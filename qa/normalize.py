@@ -98,8 +98,16 @@ def question_key(text: str) -> str:
     "e-mail" vs "email" or "don't" vs "do not" may rank differently. Case, spacing and
     closing punctuation are also what makes one visitor's repeated question differ, so
     the same key serves the dedupe and the analytics grouping."""
-    folded = unicodedata.normalize("NFKC", str(text)).casefold().translate(_APOSTROPHES)
-    spaced = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in folded)
+    return _question_key(str(text))
+
+
+@functools.lru_cache(maxsize=1024)  # the answer cache asks twice a question (get, put)
+def _question_key(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII as it is; its "C" characters are 0-31 and 127
+        spaced = _ASCII_CONTROL.sub(" ", text.lower())
+    else:
+        folded = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+        spaced = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in folded)
     return _strip_punctuation(" ".join(spaced.split()))
 
 

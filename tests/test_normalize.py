@@ -3,6 +3,7 @@ dedupe, analytics grouping) and one tokenizer/stemmer."""
 
 from __future__ import annotations
 
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -124,3 +125,21 @@ def test_mail_text_drops_what_stored_text_drops() -> None:
 
     assert body_text("Account\u3164 ana\u034f\nsince\ufe0f 2024\u202e") == "Account ana\nsince 2024"
     assert one_line("Do\u3164 you\u200b sell\n my data?", 100) == "Do you sell my data?"
+
+
+def _key_by_the_general_rule(text: str) -> str:
+    """question_key's rule spelled out for any text (its ASCII shortcut must agree)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(
+        str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'"}))
+    spaced = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in folded)
+    out = " ".join(spaced.split())
+    while out and (out[0].isspace() or unicodedata.category(out[0])[0] == "P"):
+        out = out[1:]
+    while out and (out[-1].isspace() or unicodedata.category(out[-1])[0] == "P"):
+        out = out[:-1]
+    return out
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)) | st.text())
+def test_the_ascii_shortcut_keys_as_the_general_rule(text: str) -> None:
+    assert question_key(text) == _key_by_the_general_rule(text)
