@@ -5,7 +5,9 @@ escaping of visitor text. Plus unit tests of the auth building blocks."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,7 @@ from fastapi import FastAPI
 from gradio_client import Client
 from web_server import serve_app
 
-from index.errors import ConfigError
+from index.errors import ConfigError, RateLimitedError
 from qa.analytics import Analytics
 from qa.escalation.outbox import Outbox
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
@@ -121,6 +123,42 @@ def test_wrong_password_is_401_and_login_is_rate_limited(console) -> None:
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 200
         assert COOKIE not in r.headers.get("set-cookie", "")
         assert http.get("/console/config").status_code == 401
+
+
+def test_guesses_sent_at_once_cannot_pass_the_sign_in_limit(console, monkeypatch) -> None:
+    """A sign-in takes its token before the password is checked: 12 guesses in flight at
+    once get 5 checks and 7 refusals (before, every one was checked while the others'
+    hashes ran, and the right password among them got in: the security review's repro)."""
+    from ui.web.console.auth import Credentials
+
+    real = Credentials.check
+
+    def slow_check(self, name: str, password: str) -> bool:
+        time.sleep(0.5)  # every request is in flight before the first check ends
+        return real(self, name, password)
+
+    monkeypatch.setattr(Credentials, "check", slow_check)
+    c = console()
+    guesses = [f"guess-{i}" for i in range(11)] + ["s3cret-Pa55-long"]
+
+    def attempt(password: str) -> int:
+        with c.client() as http:
+            return http.post("/console/login", data={"username": "alice", "password": password},
+                             headers={"Origin": c.base}).status_code
+
+    with ThreadPoolExecutor(len(guesses)) as pool:
+        codes = list(pool.map(attempt, guesses))
+    assert codes.count(429) == 7 and codes.count(401) + codes.count(303) == 5, codes
+
+
+def test_sign_ins_that_succeed_leave_the_limit_to_failures(console) -> None:
+    c = console()
+    for _ in range(7):  # more than the five failures allowed: each token is given back
+        c.login().close()
+    with c.client() as http:
+        codes = [http.post("/console/login", data={"username": "alice", "password": "nope"},
+                           headers={"Origin": c.base}).status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
 
 
 def test_a_sign_in_being_checked_holds_no_other_request(console, monkeypatch) -> None:
@@ -555,6 +593,13 @@ def test_login_limiter_window() -> None:
     assert limiter.retry_after("a", "login") == 100 and limiter.retry_after("b", "login") == 0
     now[0] = 100.5
     assert limiter.retry_after("a", "login") == 0
+    limiter.check("a", "login")
+    for _ in range(4):  # a refund never fills the bucket past its burst
+        limiter.refund("a", "login")
+    for _ in range(3):
+        limiter.check("a", "login")
+    with pytest.raises(RateLimitedError):
+        limiter.check("a", "login")
 
 
 @pytest.mark.parametrize(("headers", "ok"), [

@@ -114,6 +114,12 @@ def test_shared_buckets_refill_and_forced_charges_go_negative(postgres_url: str)
     limiter.check("10.0.0.1", "login")
     with pytest.raises(RateLimitedError):
         limiter.check("10.0.0.1", "login")
+    for _ in range(3):  # a successful sign-in's token given back, never past the burst
+        limiter.refund("10.0.0.1", "login")
+    limiter.check("10.0.0.1", "login")
+    limiter.check("10.0.0.1", "login")
+    with pytest.raises(RateLimitedError):
+        limiter.check("10.0.0.1", "login")
     with state.database.connect() as con:
         clients = [r[0] for r in con.execute("SELECT client FROM rate_buckets")]
     assert clients and "10.0.0.1" not in clients  # only the keyed hash is stored

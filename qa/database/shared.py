@@ -58,11 +58,12 @@ class WebState:
     # --- token buckets ------------------------------------------------------------------
 
     def take(self, client: str, action: str, burst: int, refill_seconds: float, *,
-             force: bool = False) -> float:
+             force: bool = False, cost: float = 1.0) -> float:
         """Take one token from (client, action)'s bucket of `burst` tokens refilled one
         per `refill_seconds`: 0.0 when taken, else the seconds until one is there (and
         nothing taken). `force` takes it anyway, down to -burst (a failed sign-in
-        always counts). One row lock per bucket: replicas never lose a take."""
+        always counts); a `cost` of -1 gives one back (up to a full bucket). One row lock
+        per bucket: replicas never lose a take."""
         now, key = self.clock(), client_hash(self._secret, client)
         with self.database.transaction("ROWS") as con:
             con.execute("INSERT OR IGNORE INTO rate_buckets VALUES (?, ?, ?, ?)",
@@ -71,10 +72,10 @@ class WebState:
                               " action = ?" + self.database.lock_rows, (key, action)).fetchone()
             tokens = _refilled(row, burst, refill_seconds, now)
             wait = 0.0
-            if tokens < 1.0 and not force:
-                wait = (1.0 - tokens) * refill_seconds
+            if tokens < cost and not force:
+                wait = (cost - tokens) * refill_seconds
             else:
-                tokens = max(tokens - 1.0, -float(burst))
+                tokens = min(max(tokens - cost, -float(burst)), float(burst))
             con.execute("UPDATE rate_buckets SET tokens = ?, at = ? WHERE client = ?"
                         " AND action = ?", (tokens, now, key, action))
         return wait

@@ -78,6 +78,11 @@ class RateLimiter:
         """Take a token even when none is left (a failed sign-in always counts)."""
         self._take(client, action, force=True)
 
+    def refund(self, client: str, action: str) -> None:
+        """Give back a token `check` took (a sign-in takes one before its password is
+        checked, so guesses sent at once cannot all pass; one that succeeds returns it)."""
+        self._take(client, action, force=True, cost=-1.0)
+
     def retry_after(self, client: str, action: str) -> float:
         """Seconds until (client, action) has a token again (0: it has one now)."""
         rate = self.rate(action)
@@ -90,21 +95,21 @@ class RateLimiter:
             tokens = self._tokens((client, action), rate, self.clock(), keep=True)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
 
-    def _take(self, client: str, action: str, *, force: bool) -> float:
+    def _take(self, client: str, action: str, *, force: bool, cost: float = 1.0) -> float:
         rate = self.rate(action)
         if rate.burst <= 0:
             return 0.0
         if self.shared is not None:
             self._maybe_prune()
             return self.shared.take(client, action, rate.burst, rate.refill_seconds,
-                                    force=force)
+                                    force=force, cost=cost)
         now, key = self.clock(), (client, action)
         with self._lock:
             tokens = self._tokens(key, rate, now, keep=False)
-            if tokens < 1.0 and not force:
+            if tokens < cost and not force:
                 self._buckets[key] = (tokens, now)
-                return (1.0 - tokens) * rate.refill_seconds
-            self._buckets[key] = (max(tokens - 1.0, -rate.burst), now)
+                return (cost - tokens) * rate.refill_seconds
+            self._buckets[key] = (min(max(tokens - cost, -rate.burst), rate.burst), now)
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
         return 0.0

@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from index.errors import RateLimitedError
 from qa.analytics import Analytics
 from qa.escalation.outbox import Outbox
 from qa.rights.store import RequestStore
@@ -163,10 +164,12 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
     @app.post(LOGIN, include_in_schema=False)
     async def login(request: Request) -> Response:
         client = _client(request)
-        wait = auth.limiter.retry_after(client, "login")
-        if wait:
+        try:  # the token is taken before the password is checked (and given back on
+            # success), so guesses sent at once cannot all slip in while hashes run
+            auth.limiter.check(client, "login")
+        except RateLimitedError as exc:
             page = _login_page("Too many failed sign-ins; try again later.", 429)
-            page.headers["Retry-After"] = str(int(wait + 0.999))
+            page.headers["Retry-After"] = str(exc.retry_after)
             return page
         form = await request.form()
         name, password = str(form.get("username", "")), str(form.get("password", ""))
@@ -174,9 +177,9 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
         # the password hash takes ~0.3 s of CPU: off the event loop, so other requests
         # are not held while it runs
         if not await run_in_threadpool(auth.credentials.check, name, password):
-            auth.limiter.charge(client, "login")
             log.info("failed console sign-in")
             return _login_page("Wrong name or password.", 401, link)
+        auth.limiter.refund(client, "login")
         log.info("console sign-in by %s", name)
         response = RedirectResponse("./" + (f"?{link}" if link else ""), status_code=303)
         response.set_cookie(COOKIE, auth.sessions.issue(name), max_age=int(SESSION_SECONDS),
