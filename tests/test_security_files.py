@@ -167,3 +167,32 @@ def test_the_chat_still_answers_through_gradio(server) -> None:
     assert "pqa-quote" in json.dumps(history)
     again = client.predict("and cookies?", api_name="/ask")[1]
     assert len(again) == 4  # the conversation is kept on the server, not sent by the client
+
+
+def test_deeply_nested_bodies_are_refused_without_a_traceback(server) -> None:
+    """The security review's repro: 1 KB of nested brackets made gradio's guard recurse
+    (500) and wrote a 211 KB RecursionError traceback to the log, unlimited by rate."""
+    log = server.tmp.parent / "serve.log"
+    before = log.stat().st_size
+    deep = "[" * 500 + "]" * 500
+    bodies = [
+        ("/gradio_api/queue/join", '{"data":["hi",null],"fn_index":2,"session_hash":"abcd",'
+                                   f'"event_data":{deep}}}'),
+        ("/gradio_api/run/ask", '{"data":["hi",' + deep + ',null]}'),
+        ("/gradio_api/queue/join", "[" * 2000 + "]" * 2000),
+        ("/api/ask", '{"question":' + "[" * 2000 + "]" * 2000 + "}"),
+    ]
+    with httpx.Client(base_url=server.base, timeout=30, headers={"Origin": server.base}) as http:
+        for route, body in bodies:
+            r = http.post(route, content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 400, (route, r.status_code, r.text[:200])
+            assert "error" in r.json() or "detail" in r.json()
+            assert "Traceback" not in r.text and "Recursion" not in r.text
+        shallow = '{"data":["hi",' + "[" * 20 + "]" * 20 + ',null]}'  # within the cap
+        r = http.post("/gradio_api/run/ask", content=shallow,
+                      headers={"Content-Type": "application/json"})
+        assert r.status_code != 500 and "nested too deeply" not in r.text
+    time.sleep(0.5)
+    grown = log.read_text(errors="replace")[before:]
+    assert "RecursionError" not in grown and "Traceback" not in grown
+    assert len(grown) < 5000, len(grown)

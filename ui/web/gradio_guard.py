@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ui.web.security import json_response
 
 EVENT_BODY_LIMIT = 64 * 1024
+MAX_DEPTH = 32  # levels of nesting in an event body (the chat's own are about six)
 FILE_KEYS = frozenset({"path", "url", "orig_name", "mime_type", "is_stream"})
 GET_EXACT = frozenset({
     "", "/", "/config", "/config/", "/theme.css", "/favicon.ico", "/robots.txt",
@@ -64,14 +65,21 @@ def own_cache(blocks: gr.Blocks, directory: Path) -> None:
 
 
 def file_reference(value: Any) -> bool:
-    """True if `value` holds, at any depth, something gradio would treat as a file."""
-    if isinstance(value, dict):
-        meta = value.get("meta")
-        if FILE_KEYS & value.keys() or (isinstance(meta, dict) and "_type" in meta):
-            return True
-        return any(file_reference(v) for v in value.values())
-    if isinstance(value, list):
-        return any(file_reference(v) for v in value)
+    """True if `value` holds, at any depth, something gradio would treat as a file;
+    Refused (400) past MAX_DEPTH levels of nesting (walked without recursion, so a
+    hostile body cannot exhaust the stack)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Refused(400, "event body is nested too deeply")
+        if isinstance(item, dict):
+            meta = item.get("meta")
+            if FILE_KEYS & item.keys() or (isinstance(meta, dict) and "_type" in meta):
+                return True
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
     return False
 
 
@@ -81,6 +89,8 @@ def check_event(rel: str, body: bytes, blocks: gr.Blocks) -> None:
         payload = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise Refused(400, "event body is not valid JSON") from None
+    except RecursionError:  # json's decoder recurses once per "[" or "{"
+        raise Refused(400, "event body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise Refused(400, "event body must be a JSON object")
     if file_reference(payload):
