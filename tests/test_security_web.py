@@ -192,6 +192,19 @@ def test_healthz_details_need_the_forwarded_address_read(web) -> None:
             assert "warnings" not in body and "model" not in body["index"]
 
 
+def test_forwarding_headers_from_an_untrusted_peer_never_reach_gradio(web) -> None:
+    """With no trusted proxy, gradio read a visitor's X-Forwarded-Host/-Proto as its own
+    address (the security review: "root":"http://evil.example" in /config and the chat
+    page): one request could poison a cache in front. They are removed before the app."""
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        for header in ({"X-Forwarded-Host": "evil.example"}, {"X-Forwarded-Proto": "https"},
+                       {"Forwarded": "host=evil.example;proto=https"},
+                       {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}):
+            root = http.get("/config", headers=header).json()["root"]
+            assert "evil.example" not in root and root.startswith("http://127.0.0.1"), header
+            assert "evil.example" not in http.get("/", headers=header).text
+
+
 def test_a_proxy_writing_forwarded_is_read_instead_when_configured(
         tmp_path, korero_index_dir, korero_index, embedder) -> None:
     """`proxy_header = "forwarded"`: RFC 7239 names the client, and X-Forwarded-For,

@@ -78,6 +78,11 @@ def _forwarded_hops(headers: Headers, header: str = "x-forwarded-for"
 
 # set in the request's state when the client address was read from the proxy's header
 FORWARDED_CLIENT = "policy_qa_forwarded_client"
+# set when forwarding headers came from a peer that is not a trusted proxy (then removed)
+UNTRUSTED_FORWARDING = "policy_qa_untrusted_forwarding"
+_X_FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
+                          b"x-forwarded-port", b"x-forwarded-prefix"})
+_FORWARDING = _X_FORWARDED | {b"forwarded", b"x-real-ip", b"x-forwarded-server"}
 
 
 class ClientAddressMiddleware:
@@ -92,10 +97,17 @@ class ClientAddressMiddleware:
         return address is not None and any(address in net for net in self.trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and self.trusted:
+        if scope["type"] in ("http", "websocket"):
             peer = (scope.get("client") or ("", 0))[0]
-            if self.is_trusted(peer):
+            if self.trusted and self.is_trusted(peer):
                 self._rewrite(scope)
+                # the other family came from the visitor: a proxy passes it through
+                _drop_headers(scope, _FORWARDING - (
+                    {b"forwarded"} if self.header == "forwarded" else _X_FORWARDED))
+            elif _drop_headers(scope, _FORWARDING):
+                # gradio reads X-Forwarded-Host/-Proto itself (its page's own address):
+                # from anyone but a trusted proxy they are removed, and remembered
+                scope.setdefault("state", {})[UNTRUSTED_FORWARDING] = True
         await self.app(scope, receive, send)
 
     def _rewrite(self, scope: Scope) -> None:
@@ -120,3 +132,12 @@ class ClientAddressMiddleware:
                 scope["scheme"] = "wss" if secure else "ws"
             else:
                 scope["scheme"] = proto
+
+
+def _drop_headers(scope: Scope, names: frozenset[bytes]) -> bool:
+    """Remove the headers named (lower-case) from the request; whether any was there."""
+    kept = [(k, v) for k, v in scope["headers"] if k.lower() not in names]
+    if len(kept) == len(scope["headers"]):
+        return False
+    scope["headers"] = kept
+    return True

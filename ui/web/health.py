@@ -17,7 +17,7 @@ from index.errors import PolicyQAError, StoreUnavailableError
 from qa.escalation.delivery import DeliveryWorker
 from qa.escalation.outbox import Outbox
 from qa.service import Service
-from ui.web.client_address import FORWARDED_CLIENT
+from ui.web.client_address import FORWARDED_CLIENT, UNTRUSTED_FORWARDING
 from ui.web.errors import visitor_message
 
 NO_INBOX = ("no privacy inbox: questions the policy does not answer cannot be forwarded; "
@@ -49,8 +49,10 @@ def internal_request(request: Request) -> bool:
     forwarded header came through a proxy: it is internal only when the trusted-proxy
     setting read the client from that header (`ClientAddressMiddleware`); otherwise the
     address is the proxy's, which says nothing of the visitor behind it."""
-    proxied = "x-forwarded-for" in request.headers or "forwarded" in request.headers
-    if proxied and not request.scope.get("state", {}).get(FORWARDED_CLIENT):
+    state = request.scope.get("state", {})
+    proxied = (state.get(UNTRUSTED_FORWARDING) or "x-forwarded-for" in request.headers
+               or "forwarded" in request.headers)
+    if proxied and not state.get(FORWARDED_CLIENT):
         return False
     return internal_client(request.client.host if request.client else "")
 
