@@ -69,8 +69,8 @@ class Console:
 def console(make_service) -> Iterator[Callable[..., Console]]:
     stack: list[Any] = []
 
-    def start(users: str = USERS, app: FastAPI | None = None) -> Console:
-        service = make_service(console_users=users)
+    def start(users: str = USERS, app: FastAPI | None = None, **changes: Any) -> Console:
+        service = make_service(console_users=users, **changes)
         outbox = Outbox.from_settings(service.settings)  # the console opens the same file
         analytics = Analytics.from_settings(service.settings)
         app = app or FastAPI()
@@ -260,6 +260,24 @@ def test_logout_revokes_the_session(console) -> None:
         other.cookies.set(COOKIE, token, path="/console")
         assert other.get("/console/config").status_code == 401
     http.close()
+
+
+def test_a_logout_outlives_a_restart_when_sessions_do(console) -> None:
+    """With a session secret a session survives a restart, and so must its logout (the
+    security review: revocations were kept in memory, so a signed-out cookie worked
+    again after a restart). Another session stays valid."""
+    secret = "k3y-" + "x" * 40
+    first = console(session_secret=secret)
+    out, kept = first.login(), first.login()
+    token = out.cookies.get(COOKIE)
+    assert out.post("/console/logout", headers={"Origin": first.base}).status_code == 303
+    second = console(session_secret=secret)  # a restart: a new app on the same files
+    for cookie, status in ((token, 401), (kept.cookies.get(COOKIE), 200)):
+        with second.client() as http:
+            http.cookies.set(COOKIE, cookie, path="/console")
+            assert http.get("/console/config").status_code == status
+    out.close()
+    kept.close()
 
 
 # --- no way in without a session -----------------------------------------------------

@@ -108,6 +108,7 @@ class WebState:
     def revoke(self, nonce: str, expires_at: float) -> None:
         """Revoke a session everywhere until it would have expired anyway."""
         with self.database.transaction("ROWS") as con:
+            con.execute("DELETE FROM revoked_sessions WHERE expires_at <= ?", (self.clock(),))
             con.execute("INSERT OR IGNORE INTO revoked_sessions VALUES (?, ?)",
                         (nonce, float(expires_at)))
 

@@ -27,6 +27,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from index.errors import ConfigError
 from qa.database.shared import WebState
@@ -41,6 +42,8 @@ __all__ = [
 
 COOKIE = "policy_qa_console"
 SESSION_SECONDS = 8 * 3600.0
+# beside the outbox: revoked sessions that must outlive a restart (no database_url)
+SESSIONS_FILE = "console-sessions.sqlite3"
 HASH_SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 600_000
 MIN_PASSWORD_CHARS = 12
@@ -204,13 +207,18 @@ class ConsoleAuth:
 
     @classmethod
     def from_settings(cls, settings: object, limiter: RateLimiter | None = None) -> ConsoleAuth:
-        """With `database_url`, sessions (and a limiter made here) are shared."""
+        """With `database_url`, sessions (and a limiter made here) are shared. Without
+        one but with a `session_secret`, a session outlives a restart, so its logout
+        must too: revocations are kept in SESSIONS_FILE beside the outbox."""
         users = parse_users(getattr(settings, "console_users", ""))
         secret = getattr(settings, "session_secret", "")
         shared = WebState.from_settings(settings) if users else None
+        revocations = shared
+        if users and secret and shared is None and getattr(settings, "outbox", None):
+            revocations = WebState(Path(settings.outbox).parent / SESSIONS_FILE)
         return cls(users, secret=secret,
                    limiter=limiter or (RateLimiter.from_settings(settings) if shared else None),
-                   sessions=Sessions(secret, shared=shared))
+                   sessions=Sessions(secret, shared=revocations))
 
     @property
     def enabled(self) -> bool:
