@@ -620,6 +620,20 @@ def test_login_limiter_window() -> None:
         limiter.check("a", "login")
 
 
+def test_an_ipv6_subscriber_counts_as_its_64() -> None:
+    """One IPv6 subscriber holds a whole /64: per address, a new address a guess would
+    have had a fresh bucket (the security review); IPv4 and mapped IPv4 stay per address."""
+    limiter = RateLimiter({"login": Rate(2, 300.0)})
+    limiter.check("2001:db8:1:2::1", "login")
+    limiter.check("2001:db8:1:2:ffff::9", "login")
+    with pytest.raises(RateLimitedError):
+        limiter.check("2001:db8:1:2:abcd::42", "login")
+    limiter.check("2001:db8:1:3::1", "login")  # the next /64 is someone else
+    for client in ("192.0.2.1", "192.0.2.2", "::ffff:192.0.2.3"):
+        limiter.check(client, "login")
+        limiter.check(client, "login")
+
+
 @pytest.mark.parametrize(("headers", "ok"), [
     ({"host": "h:8000", "origin": "http://h:8000"}, True),
     ({"host": "example.com", "origin": "https://example.com"}, False),  # scheme differs

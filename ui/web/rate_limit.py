@@ -4,6 +4,8 @@ limit holds across replicas."""
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import math
 import threading
 import time
@@ -88,6 +90,7 @@ class RateLimiter:
         rate = self.rate(action)
         if rate.burst <= 0:
             return 0.0
+        client = bucket_of(client)
         if self.shared is not None:
             tokens = self.shared.tokens(client, action, rate.burst, rate.refill_seconds)
             return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
@@ -99,6 +102,7 @@ class RateLimiter:
         rate = self.rate(action)
         if rate.burst <= 0:
             return 0.0
+        client = bucket_of(client)
         if self.shared is not None:
             self._maybe_prune()
             return self.shared.take(client, action, rate.burst, rate.refill_seconds,
@@ -127,3 +131,17 @@ class RateLimiter:
         tokens, last = (self._buckets.get(key) if keep else self._buckets.pop(key, None)) or (
             float(rate.burst), now)
         return min(float(rate.burst), tokens + (now - last) / rate.refill_seconds)
+
+
+@functools.lru_cache(maxsize=4096)
+def bucket_of(client: str) -> str:
+    """The bucket a client's address counts in: an IPv6 address's /64 (one subscriber
+    usually holds a whole /64, so per address its guesses and requests would be
+    unlimited), any other address or name as it is."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return client
