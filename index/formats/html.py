@@ -2,9 +2,11 @@
 
 The main content is `<main>`, else `role=main`, else the largest `<article>`, else
 the densest block (most paragraph text, links discounted). Scripts, styles, forms,
-navigation, asides, page headers and footers, cookie banners and hidden elements are
-dropped. Headings h1-h6 keep their `id` (or an `<a id>`/`<a name>` in or just before
-them, or the id of the section they open); paragraphs and list items keep theirs.
+navigation, asides, page headers and footers, dialogs and hidden elements are dropped,
+and so is an element named as chrome (`cookie-banner`, `share-buttons`, `toc` …) that
+holds chrome (index/formats/html_chrome.py); a section "consent" or "data-sharing" stays.
+Headings h1-h6 keep their `id` (or an `<a id>`/`<a name>` in or just before them, or the
+id of the section they open); paragraphs and list items keep theirs.
 The base URL comes from `<link rel=canonical>` or `og:url`, never from a link.
 """
 
@@ -26,6 +28,7 @@ from index.formats.common import (
     heading,
     table,
 )
+from index.formats.html_chrome import is_chrome
 
 _DROP = ("script", "style", "noscript", "template", "svg", "canvas", "iframe", "object",
          "embed", "form", "button", "select", "textarea", "input", "nav", "aside", "dialog",
@@ -33,13 +36,6 @@ _DROP = ("script", "style", "noscript", "template", "svg", "canvas", "iframe", "
 _CHROME = ("header", "footer")  # dropped unless inside the main content
 _ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog",
           "search", "menu", "menubar", "toolbar"}
-_CONSENT = re.compile(r"(?:^|[\s_-])(?:cookie[\s_-]*(?:banner|consent|notice|bar|popup|law)"
-                      r"|consent|onetrust|ot-sdk|cookiebot|cmp|cc-window|gdpr-banner)"
-                      r"(?:$|[\s_-])", re.I)
-# weaker signs: dropped only when the element has no heading and little text
-_CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:banner|modal|popup|newsletter|breadcrumbs?|skip"
-                           r"|share|sharing|social|sidebar|navbar|site-header|site-footer|toc)"
-                           r"(?:$|[\s_-])", re.I)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _TEXTUAL = {"p", "li", "td", "th", "dd", "dt", "pre", "blockquote", "figcaption", "address",
             *_HEADINGS}
@@ -88,25 +84,23 @@ def _head(root: etree._Element) -> dict[str, object]:
     return meta
 
 
-def _junk(el: etree._Element) -> bool:
+def _junk(el: etree._Element, page_has_main: bool = False) -> bool:
     if el.tag in _DROP or el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
     if (el.get("role") or "").lower() in _ROLES or el.get("aria-modal") == "true":
         return True
     if re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", el.get("style") or ""):
         return True
-    names = f" {el.get('id') or ''} {el.get('class') or ''} "
-    if _CONSENT.search(names):
-        return True
-    return bool(_CHROME_CLASS.search(names)) and next(el.iter(*_HEADINGS), None) is None and (
-        len(el.text_content()) < 1000)
+    return is_chrome(el, page_has_main)
 
 
 def _strip(root: etree._Element, tags: tuple[str, ...] = ()) -> None:
+    page_has_main = any(_text(el) for el in root.iter("main", "article")) or any(
+        _text(el) for el in root.iterfind(".//*[@role='main']"))
     for el in list(root.iter(etree.Element)):
         if el is root or el.getparent() is None:
             continue
-        if el.tag in tags or _junk(el):
+        if el.tag in tags or _junk(el, page_has_main):
             el.drop_tree()
     for comment in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
         comment.drop_tree()
