@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import quote as percent_encode
 
+from index.split import Chunk
 from qa.answering.amounts import missing_amount
 from qa.answering.contact import contact_first, reach_lead
 from qa.answering.lead import direct_lead, self_names
@@ -245,9 +246,18 @@ class Answerer:
         quote = quote_of(hit, self.lines[key])
         target = chunk.anchor if chunk.page is None else \
             f"page={chunk.page_at(max(chunk.text.find(quote.anchor_text), 0))}"  # the quote's
-        return Passage(chunk.section, chunk.anchor,
+        return Passage(link_label(chunk), chunk.anchor,
                        section_url(page.base_url, target, quote.anchor_text, page.text),
                        quote.text, round(hit.score, 4), page.document)
+
+
+def link_label(chunk: Chunk) -> str:
+    """What a passage's link is called: the section's heading, and where the link lands
+    on a heading of its own below it (an h4-h6 the split keeps inside the section), that
+    heading too: "Retention › Key rotation", never a label naming another place."""
+    if chunk.subsection and chunk.anchor != chunk.section_anchor:
+        return f"{chunk.section} › {chunk.subsection}"
+    return chunk.section
 
 
 def text_fragment(quote: str, page_text: str, min_words: int = 4) -> str:
