@@ -12,11 +12,20 @@ the ellipsis "…" for what is left out:
   (found in the page, so also when it is in the chunk before), then " … " if items lie
   between, and " …" in place of a trailing ",", ";", "or" or "and" when the list goes on:
   “We may also disclose your personal information: … when we believe … a government
-  request …”.
+  request …”;
+- a sentence that ends with ":" (“… including situations such as:”, “… or by mail at:”)
+  goes on with the lines after it, the list or address it announces, within
+  MAX_QUOTE_CHARS: its items kept apart with CELL_ITEMS ("; ", as a table cell's items
+  are shown), or with a space after an item that ends in ",", ";", "or" or "and" (the
+  policy's own words join them), and " …" in place of a trailing ",", ";", "or" or
+  "and" when the list goes on past the quote: “… such as: site testing; diagnosis of
+  technical problems; … short-term circumstances …”.
 
-Every piece is a verbatim run of the page's reader text; the link's text fragment is
-built from the item (the part that answers), see `Quote.anchor_text`, and for a table
-row from its longest cell (a page shows cells apart, so no fragment can span them).
+Every piece (between those marks) is a verbatim run of the page's reader text, with
+nothing added but the marks; the link's text fragment is built from the item (the part
+that answers), see `Quote.anchor_text`, for a table row from its longest cell, and for a
+sentence ending with ":" from that sentence (a page shows cells and list items apart,
+so no fragment can span them).
 """
 
 from __future__ import annotations
@@ -115,11 +124,10 @@ def quote_of(hit: Hit, page: PageLines | None = None) -> Quote:
         return Quote(cut, cut)
     sents = list(hit.sentences)
     lo, hi = _grow(text, sents, _best(text, sents))
-    announced = _what_follows_a_colon(text, sents, lo, hi)
-    if announced > hi:  # "… by mail at:" and the address's lines, as one line
-        core = text[sents[lo][0]: sents[announced][1]]
-        return Quote(" ".join(core.split("\n")), core)
     core = text[sents[lo][0]: sents[hi][1]]
+    announced = _what_follows_a_colon(text, sents[hi][1], core)
+    if announced is not None:  # "… by mail at:" / "… such as:" and the lines after it
+        return announced
     if CELL_SEPARATOR in core:  # a table row: the page shows its cells apart
         return Quote(core, _one_block(core))
     line_start = text.rfind("\n", 0, sents[lo][0]) + 1
@@ -177,25 +185,61 @@ def _grow(text: str, sents: list, best: int) -> tuple[int, int]:
 
 
 MAX_ADDRESS_LINE = 120  # a line of an address or a short list: no full stop, not long
-MAX_ADDRESS_LINES = 6
 
 
-def _what_follows_a_colon(text: str, sents: list, lo: int, hi: int) -> int:
-    """A quote that ends "… or by mail at:" goes on with the short lines after it (the
-    postal address it announces), within MAX_QUOTE_CHARS; else `hi` as it is."""
-    if not text[sents[lo][0]: sents[hi][1]].rstrip().endswith(":"):
-        return hi
-    end = hi
-    while end + 1 < len(sents) and end - hi < MAX_ADDRESS_LINES and _address_line(
-            text[sents[end + 1][0]: sents[end + 1][1]]) and (
-            sents[end + 1][1] - sents[lo][0] <= MAX_QUOTE_CHARS):
-        end += 1
-    return end
+def _what_follows_a_colon(text: str, end: int, core: str) -> Quote | None:
+    """A quote `core` (ending at `end` in `text`) that ends "… or by mail at:" or "…
+    such as:" goes on with the lines after it (the address or list it announces), items
+    kept apart (`_join`), within MAX_QUOTE_CHARS and " …" for the rest of a list it
+    cannot hold; linked by `core` itself. None when no line follows that fits."""
+    if not core.rstrip().endswith(":"):
+        return None
+    line_end = text.find("\n", end)
+    # each line after it up to its first sentence's end (a sentence ending ends the list)
+    lines = [] if line_end < 0 else [_first_sentence(x) for x in text[line_end + 1:].split("\n")]
+    pieces, goes_on = [core.strip()], False
+    for at, line in enumerate(lines[:MAX_LIST_LINES]):
+        if not _continues(line, pieces[-1]):
+            break
+        more = bool(_TRAILING.search(line)) or (
+            at + 1 < len(lines) and _continues(lines[at + 1], line))
+        if len(_join([*pieces, line])) + (len(" " + ELLIPSIS) if more else 0) > MAX_QUOTE_CHARS:
+            goes_on = True  # a line that goes on is left out
+            break
+        pieces.append(line)
+        goes_on = more
+    if len(pieces) == 1:
+        return None
+    if goes_on:  # mid-list: " …" in place of a trailing ",", ";", "or" or "and"
+        pieces[-1] = _TRAILING.sub("", pieces[-1]).rstrip()
+        return Quote(_join([p for p in pieces if p]) + " " + ELLIPSIS, core.strip())
+    return Quote(_join(pieces), core.strip())
 
 
-def _address_line(line: str) -> bool:
-    line = line.strip()
-    return 0 < len(line) <= MAX_ADDRESS_LINE and line[-1] not in ".!?:"
+def _first_sentence(line: str) -> str:
+    spans = sentence_spans(line)
+    return line[spans[0][0]: spans[0][1]].strip() if spans else line.strip()
+
+
+def _continues(line: str, before: str) -> bool:
+    """Whether `line` goes on from the line `before` in the list or address a colon
+    announced: any line after a trailing ",", ";", "or" or "and" and any line that opens
+    in lower case; else a short line with no end punctuation (an address line or an
+    item) after a line without one. A table row is no item."""
+    if not line or line.endswith(":") or CELL_SEPARATOR in line:
+        return False
+    if _TRAILING.search(before) or line[0].islower():
+        return True
+    return before[-1] not in ".!?" and len(line) <= MAX_ADDRESS_LINE and line[-1] not in ".!?"
+
+
+def _join(pieces: list[str]) -> str:
+    """Lines shown as one: apart with CELL_ITEMS, or a space where the line before ends
+    with ":" or a trailing ",", ";", "or" or "and" (the policy's own joining words)."""
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out += (" " if out.endswith(":") or _TRAILING.search(out) else CELL_ITEMS) + piece
+    return out
 
 
 def _same_line(text: str, sents: list, lo: int, hi: int) -> bool:
