@@ -282,6 +282,10 @@ def test_malformed_gradio_calls_are_4xx_json(web, path: str, body) -> None:
              if body is None else http.post(path, json=body))
     assert 400 <= r.status_code < 500, (path, body, r.status_code, r.text)
     assert set(r.json()) == {"error"}
+    if r.status_code == 400:  # refused by the guard itself: hardened like every page
+        assert r.headers["content-security-policy"].startswith("default-src 'none'")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["cache-control"] == "no-store" and "referrer-policy" in r.headers
 
 
 def test_origin_checks_compare_scheme_host_and_port(web) -> None:
@@ -290,6 +294,7 @@ def test_origin_checks_compare_scheme_host_and_port(web) -> None:
         for origin in (f"https://127.0.0.1:{port}", "http://127.0.0.1:1", "http://evil.example"):
             r = http.post("/api/ask", json={"question": "hello"}, headers={"Origin": origin})
             assert r.status_code == 403, origin
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
             r = http.post("/console/login", headers={"Origin": origin},
                           data={"username": "agent", "password": PASSWORD})
             assert r.status_code == 403, origin

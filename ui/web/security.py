@@ -211,10 +211,13 @@ def _cors_headers(out: MutableHeaders, origin: str) -> None:
 
 async def json_response(send: Send, status: int, error: str,
                         extra: dict[str, str] | None = None) -> None:
-    """A JSON error `{"error": ...}` sent straight from ASGI middleware."""
+    """A JSON error `{"error": ...}` sent straight from ASGI middleware (so with the
+    hardening headers of its own: no page may load or frame it, nothing may cache it)."""
     body = json.dumps({"error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"x-content-type-options", b"nosniff")]
+               (b"x-content-type-options", b"nosniff"),
+               (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+               (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
     headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
