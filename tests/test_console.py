@@ -24,6 +24,7 @@ from qa.escalation.outbox import Outbox
 from ui.web.client_address import ClientAddressMiddleware, parse_networks
 from ui.web.console.auth import (
     COOKIE,
+    MIN_ITERATIONS,
     Credentials,
     Sessions,
     hash_password,
@@ -36,7 +37,8 @@ from ui.web.console.queue import section_choices
 from ui.web.rate_limit import Rate, RateLimiter
 
 XSS = "<img src=x onerror=alert(1)> do you sell my data to <script>alert(2)</script>?"
-USERS = "alice:s3cret-Pa55-long,bob:" + hash_password("hunter22-hunter22", iterations=1000)
+USERS = "alice:s3cret-Pa55-long,bob:" + hash_password("hunter22-hunter22",
+                                                       iterations=MIN_ITERATIONS)
 SECTION = "when-would-we-share-your-information"
 
 
@@ -562,8 +564,17 @@ def test_malformed_users_are_config_errors(spec: str) -> None:
         parse_users(spec)
 
 
+def test_a_weak_password_hash_is_refused_with_the_way_out() -> None:
+    """A hash of 1,000 iterations is a few ms of work to try a guess offline (the
+    security review: any count from 1 up was accepted)."""
+    with pytest.raises(ConfigError, match=r"1000 iterations; use at least 100000.*console-hash"):
+        parse_users("bob:" + hash_password("hunter22-hunter22", iterations=1000))
+    assert parse_users("bob:" + hash_password("x", iterations=MIN_ITERATIONS))
+
+
 def test_credentials() -> None:
-    users = parse_users(" alice:pw:with:colons , bob:" + hash_password("x", iterations=1000))
+    users = parse_users(" alice:pw:with:colons , bob:" + hash_password(
+        "x", iterations=MIN_ITERATIONS))
     creds = Credentials(users)
     assert creds.check("alice", "pw:with:colons") and creds.check("bob", "x")
     assert not creds.check("alice", "pw") and not creds.check("carol", "x")
@@ -579,7 +590,8 @@ def test_every_sign_in_costs_one_hash_when_plain_and_hashed_users_are_mixed(monk
     real = hashlib.pbkdf2_hmac
     monkeypatch.setattr(auth_module.hashlib, "pbkdf2_hmac",
                         lambda *a: runs.append(1) or real(*a))
-    users = parse_users("alice:plain-password-1234,bob:" + hash_password("x", iterations=1000))
+    users = parse_users("alice:plain-password-1234,bob:" + hash_password(
+        "x", iterations=MIN_ITERATIONS))
     creds = Credentials(users)
     for name, password in [("alice", "wrong"), ("alice", "plain-password-1234"),
                            ("bob", "wrong"), ("nobody", "wrong")]:

@@ -46,6 +46,7 @@ SESSION_SECONDS = 8 * 3600.0
 SESSIONS_FILE = "console-sessions.sqlite3"
 HASH_SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 600_000
+MIN_ITERATIONS = 100_000  # a configured hash with fewer is refused (fast to crack)
 MIN_PASSWORD_CHARS = 12
 _DUMMY_PLAIN = secrets.token_hex(16)
 
@@ -106,7 +107,12 @@ def parse_users(spec: str) -> dict[str, str]:
         if any(c.isspace() for c in name):
             raise ConfigError(f"console user name {name!r} must not contain spaces")
         if stored.startswith(HASH_SCHEME + "$"):
-            _check_hashed(stored)
+            iterations = _check_hashed(stored)[0]
+            if iterations < MIN_ITERATIONS:
+                raise ConfigError(
+                    f"console user {name!r} has a password hash of {iterations} iterations;"
+                    f" use at least {MIN_ITERATIONS} (`policy-qa console-hash NAME` makes one"
+                    f" of {DEFAULT_ITERATIONS})")
         else:
             check_password_strength(name, stored)
         users[name] = stored
