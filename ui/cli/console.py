@@ -13,7 +13,12 @@ import sys
 from typing import Any
 
 from index.errors import ConfigError
-from ui.web.console.auth import DEFAULT_ITERATIONS, check_password_strength, hash_password
+from ui.web.console.auth import (
+    DEFAULT_ITERATIONS,
+    MIN_ITERATIONS,
+    check_password_strength,
+    hash_password,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -42,9 +47,9 @@ def cmd_console_hash(args: argparse.Namespace, settings: Any) -> int:  # noqa: A
     name = args.name.strip()
     if not name or any(c.isspace() or c in ",:" for c in name):
         raise ConfigError(f"name must be non-empty without spaces, ',' or ':'; got {name!r}")
-    if args.iterations < 100_000:
-        raise ConfigError(f"iterations must be at least 100000. Currently, iterations is "
-                          f"{args.iterations}")
+    if args.iterations < MIN_ITERATIONS:
+        raise ConfigError(f"iterations must be at least {MIN_ITERATIONS}. Currently, "
+                          f"iterations is {args.iterations}")
     password = _read_password()
     check_password_strength(name, password)
     print(f"{name}:{hash_password(password, iterations=args.iterations)}")
