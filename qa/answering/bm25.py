@@ -21,8 +21,9 @@ class Bm25:
     """`scores(tokens)` equals `BM25Okapi(corpus).get_scores(tokens)` element for element."""
 
     def __init__(self, corpus: Sequence[Sequence[str]]) -> None:
-        okapi = BM25Okapi(corpus)
-        self._okapi = okapi
+        okapi = BM25Okapi(corpus)  # its idf and parameters; its per-chunk counts become
+        # the postings below and are not kept twice
+        self._idf, self._k1, self._b, self._avgdl = okapi.idf, okapi.k1, okapi.b, okapi.avgdl
         self._size = okapi.corpus_size
         self._doc_len = np.array(okapi.doc_len)
         self._postings: dict[str, tuple[list[int], list[int]]] = {}
@@ -48,10 +49,10 @@ class Bm25:
         posting = self._postings.get(word)
         if posting is None:
             return None
-        o = self._okapi
         docs = np.array(posting[0])
         freq = np.array(posting[1])
-        values = (o.idf.get(word) or 0) * (
-            freq * (o.k1 + 1) / (freq + o.k1 * (1 - o.b + o.b * self._doc_len[docs] / o.avgdl)))
+        k1, b = self._k1, self._b
+        values = (self._idf.get(word) or 0) * (
+            freq * (k1 + 1) / (freq + k1 * (1 - b + b * self._doc_len[docs] / self._avgdl)))
         self._scored[word] = (docs, values)
         return docs, values
