@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import EscalationStateError, RateLimitedError
+from qa.clients import bucket_of
 from qa.database import Connection, client_hash, open_database
 from qa.escalation import changes, queries
 from qa.escalation.audit import AuditEvent
@@ -117,7 +118,9 @@ class Outbox:
         """Commit an escalation (or return the duplicate already committed).
 
         `client` is any stable client identifier (an IP, a session); only a keyed hash
-        of it is stored. An empty client is not rate-limited (operators, the CLI).
+        of its bucket (`qa.clients.bucket_of`: an IPv6 address's /64) is stored, and the
+        hourly limit and the dedupe window count that bucket. An empty client is not
+        rate-limited (operators, the CLI).
         `page_url` is the page the visitor asked from, `conversation` their earlier
         questions, `reason` "unanswered" or "unhelpful" (they disliked the answer).
         """
@@ -127,7 +130,7 @@ class Outbox:
         offered = clean_passages(passages)
         page_url, reason = check_page_url(page_url), check_reason(reason)
         earlier = json.dumps(list(clean_conversation(conversation)))
-        ckey = client_hash(self._secret, client)
+        ckey = client_hash(self._secret, bucket_of(client))
         now = self.clock()
         with self.database.transaction() as con:
             existing = queries.find_duplicate(con, key, ckey, now - self.dedupe_window_seconds,

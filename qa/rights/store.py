@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigError, RateLimitedError
+from qa.clients import bucket_of
 from qa.database import client_hash, open_database
 from qa.escalation.mail import one_line
 from qa.escalation.records import check_question, clean_passages, validate_email
@@ -61,8 +62,6 @@ HOUR = 3600.0
 def default_path(settings: Any) -> Path:
     """Where the request log lives: `requests.sqlite3` in the outbox's folder."""
     return Path(settings.outbox).expanduser().parent / FILE_NAME
-
-
 
 
 class RequestStore:
@@ -119,9 +118,10 @@ class RequestStore:
 
         `question` is the visitor's message; `passages` the policy passages offered
         (dicts or Hit-like objects); `to` the privacy inbox; `client` any stable client
-        identifier, of which only a keyed hash is stored. The same request (kind,
-        e-mail, message) from the same client within the dedupe window, still open,
-        is returned as it is; RateLimitedError past the client's requests per hour.
+        identifier, counted as its bucket (`qa.clients.bucket_of`: an IPv6 address's
+        /64), of which only a keyed hash is stored. The same request (kind, e-mail,
+        message) from the same bucket within the dedupe window, still open, is
+        returned as it is; RateLimitedError past the bucket's requests per hour.
         """
         check_choice(kind, KINDS, "kind")
         check_choice(jurisdiction, deadlines.JURISDICTIONS, "jurisdiction")
@@ -133,7 +133,7 @@ class RequestStore:
         now = self.clock()
         limits = deadlines.due_dates(kind, jurisdiction, deadlines.local_day(now, self.rules),
                                      self.rules, self.holidays)
-        ckey = client_hash(self._secret, client)
+        ckey = client_hash(self._secret, bucket_of(client))
         with self.database.transaction() as con:
             if ckey and self.dedupe_window_seconds > 0:
                 same = queries.find_duplicate(con, ckey, kind, email, text,

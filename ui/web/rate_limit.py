@@ -4,8 +4,6 @@ limit holds across replicas."""
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import math
 import threading
 import time
@@ -14,7 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from index.errors import RateLimitedError
+from qa.clients import bucket_of
 from qa.database.shared import WebState
+
+__all__ = ["PRUNE_SECONDS", "Rate", "RateLimiter", "bucket_of"]
 
 
 @dataclass(frozen=True)
@@ -131,17 +132,3 @@ class RateLimiter:
         tokens, last = (self._buckets.get(key) if keep else self._buckets.pop(key, None)) or (
             float(rate.burst), now)
         return min(float(rate.burst), tokens + (now - last) / rate.refill_seconds)
-
-
-@functools.lru_cache(maxsize=4096)
-def bucket_of(client: str) -> str:
-    """The bucket a client's address counts in: an IPv6 address's /64 (one subscriber
-    usually holds a whole /64, so per address its guesses and requests would be
-    unlimited), any other address or name as it is."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return client
