@@ -58,11 +58,10 @@ class WebState:
     # --- token buckets ------------------------------------------------------------------
 
     def take(self, client: str, action: str, burst: int, refill_seconds: float, *,
-             force: bool = False, cost: float = 1.0) -> float:
+             cost: float = 1.0) -> float:
         """Take one token from (client, action)'s bucket of `burst` tokens refilled one
         per `refill_seconds`: 0.0 when taken, else the seconds until one is there (and
-        nothing taken). `force` takes it anyway, down to -burst (a failed sign-in
-        always counts); a `cost` of -1 gives one back (up to a full bucket). One row lock
+        nothing taken); a `cost` of -1 gives one back (up to a full bucket). One row lock
         per bucket: replicas never lose a take."""
         now, key = self.clock(), client_hash(self._secret, client)
         with self.database.transaction("ROWS") as con:
@@ -72,23 +71,13 @@ class WebState:
                               " action = ?" + self.database.lock_rows, (key, action)).fetchone()
             tokens = _refilled(row, burst, refill_seconds, now)
             wait = 0.0
-            if tokens < cost and not force:
+            if tokens < cost:
                 wait = (cost - tokens) * refill_seconds
             else:
-                tokens = min(max(tokens - cost, -float(burst)), float(burst))
+                tokens = min(tokens - cost, float(burst))
             con.execute("UPDATE rate_buckets SET tokens = ?, at = ? WHERE client = ?"
                         " AND action = ?", (tokens, now, key, action))
         return wait
-
-    def tokens(self, client: str, action: str, burst: int, refill_seconds: float) -> float:
-        """How many tokens (client, action) has now (a full bucket if never used)."""
-        key = client_hash(self._secret, client)
-        with self.database.connect() as con:
-            row = con.execute("SELECT tokens, at FROM rate_buckets WHERE client = ? AND"
-                              " action = ?", (key, action)).fetchone()
-        if row is None:
-            return float(burst)
-        return _refilled(row, burst, refill_seconds, self.clock())
 
     def prune(self, idle_seconds: float) -> int:
         """Forget buckets untouched for `idle_seconds` (long enough to be full again:

@@ -71,35 +71,18 @@ class RateLimiter:
 
     def check(self, client: str, action: str = "ask") -> None:
         """Take one token for (client, action) or raise RateLimitedError with the wait."""
-        wait = self._take(client, action, force=False)
+        wait = self._take(client, action)
         if wait:
             raise RateLimitedError(
                 f"too many requests from this client (limit {self.rate(action).describe()}); "
                 f"try again in {math.ceil(wait)} s", wait)
 
-    def charge(self, client: str, action: str) -> None:
-        """Take a token even when none is left (a failed sign-in always counts)."""
-        self._take(client, action, force=True)
-
     def refund(self, client: str, action: str) -> None:
         """Give back a token `check` took (a sign-in takes one before its password is
         checked, so guesses sent at once cannot all pass; one that succeeds returns it)."""
-        self._take(client, action, force=True, cost=-1.0)
+        self._take(client, action, cost=-1.0)
 
-    def retry_after(self, client: str, action: str) -> float:
-        """Seconds until (client, action) has a token again (0: it has one now)."""
-        rate = self.rate(action)
-        if rate.burst <= 0:
-            return 0.0
-        client = bucket_of(client)
-        if self.shared is not None:
-            tokens = self.shared.tokens(client, action, rate.burst, rate.refill_seconds)
-            return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
-        with self._lock:
-            tokens = self._tokens((client, action), rate, self.clock(), keep=True)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) * rate.refill_seconds
-
-    def _take(self, client: str, action: str, *, force: bool, cost: float = 1.0) -> float:
+    def _take(self, client: str, action: str, cost: float = 1.0) -> float:
         rate = self.rate(action)
         if rate.burst <= 0:
             return 0.0
@@ -107,14 +90,14 @@ class RateLimiter:
         if self.shared is not None:
             self._maybe_prune()
             return self.shared.take(client, action, rate.burst, rate.refill_seconds,
-                                    force=force, cost=cost)
+                                    cost=cost)
         now, key = self.clock(), (client, action)
         with self._lock:
             tokens = self._tokens(key, rate, now, keep=False)
-            if tokens < cost and not force:
+            if tokens < cost:
                 self._buckets[key] = (tokens, now)
                 return (cost - tokens) * rate.refill_seconds
-            self._buckets[key] = (min(max(tokens - cost, -rate.burst), rate.burst), now)
+            self._buckets[key] = (min(tokens - cost, rate.burst), now)
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
         return 0.0
