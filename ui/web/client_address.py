@@ -124,8 +124,8 @@ class ClientAddressMiddleware:
             scope["client"] = (client, 0)
             scope.setdefault("state", {})[FORWARDED_CLIENT] = True
         if host:
-            raw = [(k, v) for k, v in scope["headers"] if k != b"host"]
-            scope["headers"] = [*raw, (b"host", host.encode("latin-1", "replace"))]
+            _drop_headers(scope, frozenset({b"host"}))
+            scope["headers"] = [*scope["headers"], (b"host", host.encode("latin-1", "replace"))]
         if proto in ("http", "https"):
             secure = proto == "https"
             if scope["type"] == "websocket":
