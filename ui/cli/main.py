@@ -143,11 +143,26 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if len(docs) == 1:
         none = "(fragment-only: the policy names no page URL; pass --base-url)"
         print(f"links: {m['base_url'] or none}")
+    _note_bare_headings(docs)
     if decision is not None:
         print(f"resolved/unresolved: the answerability model (p >= {decision['threshold']}), "
               f"scaled on {decision['bank_questions']} generic unanswerable questions "
               "(no labels of this policy)")
     return 0
+
+
+def _note_bare_headings(docs: list) -> None:
+    """An HTML page whose section headings have no id: their links' fragments name no
+    element of the page, so they scroll by the quoted sentence alone (text fragments)."""
+    from index.heading_ids import bare_headings
+
+    for doc in docs:
+        bare, total = bare_headings(doc.policy.body) if doc.policy.format == "html" else (0, 0)
+        if bare:
+            print(f"note: {bare} of {total} headings of {doc.policy.name} have no id on the "
+                  "page; links to those sections scroll to the quoted sentence by text "
+                  "fragment alone (current Chrome, Edge, Safari and Firefox); give the "
+                  "headings ids to link the sections themselves")
 
 
 def _warn_language(docs: list) -> None:
