@@ -24,8 +24,10 @@ from dataclasses import asdict, dataclass
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 
 from index.anchors import slugify, unique_slug
+from index.chunks import Chunk
 from index.pieces import section_pieces
 from index.policy import Policy
+from index.tables import chunk_headers, header_rows
 from index.text import (
     SECTION_LEVELS,
     block_id,
@@ -57,53 +59,6 @@ class SplitSettings:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """`anchor` is where a link to the chunk lands (its section's heading, or an id
-    the source gives a paragraph in it); `section_anchor` is always the heading's.
-    `page` is the PDF page the chunk starts on (None for other formats); `page_turns`
-    the offsets in `text` where each next page begins, for a chunk that runs across a
-    page break. `document` is the id of the document it comes from in an index of
-    several (else "")."""
-
-    id: str
-    section: str
-    subsection: str | None
-    anchor: str
-    text: str
-    start: int
-    end: int
-    page: int | None = None
-    section_anchor: str = ""
-    document: str = ""
-    page_turns: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.section_anchor:
-            object.__setattr__(self, "section_anchor", self.anchor)
-        object.__setattr__(self, "page_turns", tuple(self.page_turns))  # a JSON list
-
-    def page_at(self, offset: int) -> int | None:
-        """The PDF page of the character at `offset` in `text` (None: no pages)."""
-        if self.page is None:
-            return None
-        return self.page + bisect.bisect_right(self.page_turns, offset)
-
-    def to_dict(self) -> dict:
-        """The saved form: `page`, `section_anchor` and `document` only when they say
-        something (so a one-document chunks.jsonl is as before, and old indexes load)."""
-        row = asdict(self)
-        if row["page"] is None:
-            del row["page"]
-        if row["section_anchor"] == row["anchor"]:
-            del row["section_anchor"]
-        if not row["document"]:
-            del row["document"]
-        if not row["page_turns"]:
-            del row["page_turns"]
-        return row
-
-
-@dataclass(frozen=True)
 class _Span:
     section: str
     anchor: str
@@ -132,6 +87,7 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
     paragraphs = by_paragraph or settings.granularity == "paragraph" or (
         settings.granularity == "auto" and len({sp.anchor for sp in spans}) < 2)
     chunks: list[Chunk] = []
+    rows = header_rows(source)  # table rows' column labels
     for span in spans:
         for sub, s, e, head, anchor in _subsections(source, span, minor):
             units = _paragraph_units(source, s, e, minor) if paragraphs else [(s, e)]
@@ -148,7 +104,8 @@ def split_policy(policy: Policy, settings: SplitSettings | None = None) -> list[
                 page = bisect.bisect_right(policy.pages, start) or None if policy.pages else None
                 chunks.append(Chunk(f"c{len(chunks):04d}", span.section, sub, anchor, text,
                                     start, end, page, span.anchor,
-                                    page_turns=_page_turns(source, start, end, policy.pages)))
+                                    page_turns=_page_turns(source, start, end, policy.pages),
+                                    headers=chunk_headers(source, start, end, text, rows)))
     return chunks
 
 

@@ -231,6 +231,17 @@ def table_cells(row: str) -> list[str]:
     return [cell.strip() for cell in _CELL_BAR.split(row)]
 
 
+def row_cells(line: str) -> list[str] | None:
+    """The cells of `line` if it is a pipe-table row (a header or a body row), else None."""
+    row = _TABLE_ROW.match(line)
+    return table_cells(row.group(1)) if row else None
+
+
+def is_table_delimiter(line: str) -> bool:
+    """True for the `|---|:---:|` line under a table's header row."""
+    return bool(_TABLE_DELIMITER.match(line))
+
+
 def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     """Block Markdown to reader text: one line per paragraph, list item, heading or
     bold lead-in; line wraps inside a paragraph become single spaces.
@@ -240,7 +251,8 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     inside a chunk, like bold lead-ins. Attribute lists (`{: #id }`) are markup. A table
     row is a line of its own, its non-empty cells joined by CELL_SEPARATOR (what a row
     is about stays beside what it says); the header row (above `|---|`) is column
-    labels, no text. A quote's link never spans cells (qa/answering/quotes.py)."""
+    labels, no text (a row is embedded with them: index/tables.py). A quote's link
+    never spans cells (qa/answering/quotes.py)."""
     blocks: list[list[str] | str] = []  # a str is a heading, rendered as is
     current: list[str] | None = None
     markdown = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)

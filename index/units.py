@@ -5,11 +5,12 @@ section title, so it carries its context), `plain` (the sentence alone), `chunk`
 whole chunk with its title) and `heading` (the section and sub-section title alone).
 A unit points back to its chunk and to a span of the chunk's text.
 
-`unit_text` is the only place these texts are written (`Unit.embed_text` adds the
-glosses of contact details to sentences: index/glosses.py). The index embeds them, the
-lexical scorers (retrieval's BM25 and the BM25 baseline) read `chunk_text`, and tuning
-trains on `chunk_text` as a chunk's passage: if it changes, all of them change together,
-so a tuned model never learns a text the index does not embed.
+`unit_text` is the only place these texts are written (`Unit.embed_text` adds to
+sentences the column labels of table cells, index/tables.py, and the glosses of contact
+details, index/glosses.py). The index embeds them, the lexical scorers (retrieval's BM25
+and the BM25 baseline) read `chunk_text`, and tuning trains on `chunk_text` as a chunk's
+passage: if it changes, all of them change together, so a tuned model never learns a
+text the index does not embed.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from index.glosses import glossed
 from index.sentences import sentence_spans
 from index.split import Chunk
+from index.tables import labelled
 
 UNIT_KINDS = ("sentence", "plain", "chunk", "heading")
-GLOSSED = ("sentence", "plain")  # the kinds embedded with glosses (index/glosses.py)
+GLOSSED = ("sentence", "plain")  # the kinds embedded with glosses and column labels
 
 
 def title(chunk: Chunk) -> str:
@@ -54,10 +56,19 @@ class Unit:
     kind: str = "sentence"
 
     def embed_text(self, chunk: Chunk) -> str:
-        """What the model reads: `unit_text`, a sentence with the glosses of the contact
-        details it holds (index/glosses.py; never shown, quoted or scored lexically)."""
+        """What the model reads: `unit_text`, a sentence with its table cells' column
+        labels (index/tables.py) and the glosses of the contact details it holds
+        (index/glosses.py); neither is ever shown, quoted or scored lexically."""
         text = unit_text(chunk, self.kind, self.start, self.end)
-        return glossed(text) if self.kind in GLOSSED else text
+        if self.kind not in GLOSSED:
+            return text
+        if chunk.headers:  # the first column's label (what the table lists) only on
+            # sentences: on a plain unit, the heaviest signal ranking chunks, a label
+            # every row shares lifts the whole table for questions that name it
+            span = labelled(chunk.text, chunk.headers, self.start, self.end,
+                            first=self.kind == "sentence")
+            text = span if self.kind == "plain" else f"{title(chunk)}: {span}"
+        return glossed(text)
 
 
 def make_units(chunks: list[Chunk]) -> list[Unit]:
