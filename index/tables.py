@@ -16,9 +16,9 @@ lists) is left off a `plain` unit (index/units.py).
 Only body rows of a table whose header row has text get labels, and only the cells of
 a column with a label. A row with more cells than its header row gets none (which label
 fits which cell cannot be told); a row with fewer has its cells labelled from the left,
-as a Markdown table shows them. A row whose reader text is not its cells' joined (a
-bold first cell read as a lead-in, emphasis across cells, a cell that renders to
-nothing) or that a chunk holds only part of gets none.
+as a Markdown table shows them. A row whose reader text is not its cells' joined
+(emphasis across cells, a cell that renders to nothing) or that a chunk holds only part
+of gets none.
 """
 
 from __future__ import annotations

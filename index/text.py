@@ -253,7 +253,7 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     is about stays beside what it says); the header row (above `|---|`) is column
     labels, no text (a row is embedded with them: index/tables.py). A quote's link
     never spans cells (qa/answering/quotes.py)."""
-    blocks: list[list[str] | str] = []  # a str is a heading, rendered as is
+    blocks: list[list[str] | tuple[str] | str] = []  # a heading (str) as is; a row (tuple)
     current: list[str] | None = None
     markdown = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
     lines = markdown.splitlines()
@@ -278,7 +278,7 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
             following = lines[number + 1] if number + 1 < len(lines) else ""
             cells = [cell for cell in table_cells(row.group(1)) if cell]
             if cells and not _TABLE_DELIMITER.match(following):
-                blocks.append([CELL_SEPARATOR.join(cells)])
+                blocks.append((CELL_SEPARATOR.join(cells),))  # a row: never a lead-in
             continue
         line = _QUOTE.sub("", line)
         if _LIST_ITEM.match(line) or current is None:
@@ -290,6 +290,9 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
     for block in blocks:
         if isinstance(block, str):
             lines.append(heading_text(block))
+            continue
+        if isinstance(block, tuple):  # a bold first cell is the row's, not a lead-in
+            lines.extend(p for p in (render_inline(block[0]),) if p)
             continue
         paragraph = "\n".join(block)
         split = lead_in(paragraph)

@@ -60,6 +60,15 @@ def test_tables_render_a_row_per_line_without_the_header_and_delimiter_rows():
     assert render_block(md).split("\n") == ["Email, name | 2 years", "IP | 14 days", "a | b"]
 
 
+def test_a_bold_first_cell_is_the_rows_not_a_lead_in():
+    """A row opening with a bold cell was read as a bold lead-in: "Drafts" on a line of
+    its own and "| Until you delete them" quoted with a stray bar."""
+    md = ("| Data | Kept |\n|---|---|\n| **Drafts** | Until you delete them |\n"
+          "| __Logs__: server | 14 days |\n\n**Cookies.** We set two.\n")
+    assert render_block(md).split("\n") == [
+        "Drafts | Until you delete them", "Logs: server | 14 days", "Cookies.", "We set two."]
+
+
 def test_link_reference_definitions_are_not_text():
     md = "See [our partners][p] today.\n\n[p]: https://example.com/partners \"Partners\"\n"
     assert render_block(md) == "See our partners today."
