@@ -359,13 +359,21 @@ def test_build_says_which_inbox_it_chose_and_why(cli, tmp_path):
     assert "cannot be forwarded" not in forced.stderr
 
 
+def _opening(path: Path, size: int = 4000) -> str:
+    """The first `size` characters of a real policy, cut at a paragraph (a quick build)."""
+    text = path.read_text("utf-8")
+    return text[: text.rfind("\n\n", 0, size)] + "\n"
+
+
 def test_build_warns_that_a_policy_in_another_language_is_beyond_the_model(cli, tmp_path):
-    german = cli("build", str(ROOT.parent / "shared/policies/mozilla/firefox_privacy_notice.de.md"),
-                 "--out", str(tmp_path / "de"))
+    mozilla = ROOT.parent / "shared" / "policies" / "mozilla"
+    for name, path in (("de.md", mozilla / "firefox_privacy_notice.de.md"),
+                       ("en.md", POLICIES / "opengov" / "privacy-policy.md")):
+        (tmp_path / name).write_text(_opening(path), encoding="utf-8")
+    german = cli("build", str(tmp_path / "de.md"), "--out", str(tmp_path / "de"))
     assert german.returncode == 0, german.stderr
     assert "does not look English" in german.stderr
-    english = cli("build", str(POLICIES / "opengov/privacy-policy.md"),
-                  "--out", str(tmp_path / "en"))
+    english = cli("build", str(tmp_path / "en.md"), "--out", str(tmp_path / "en"))
     assert english.returncode == 0 and "does not look English" not in english.stderr
 
 
