@@ -26,12 +26,14 @@ _NOT_MAILBOXES = frozenset("us me you them him her it we one anytime once email 
                            "least first last best or and".split())
 # The cues below are English with their German, French and Spanish equivalents.
 _PRIVACY_BOX = re.compile(r"privacy|dpo|data[._-]?protection|gdpr|dsar|datenschutz|dsgvo"
-                          r"|confidentialite|vie[._-]?privee|rgpd|dpd|privacidad"
+                          r"|confidentialite|vie[._-]?privee|rgpd|privacidad"
+                          r"|(?:^|[._-])dpd(?:$|[._-])"  # a whole word: not "dpdgroup"
                           r"|protection[._-]?(?:des[._-]?)?donnees"
                           r"|proteccion[._-]?(?:de[._-]?)?datos", re.I)
 _PRIVACY_LABEL = re.compile(r"\b(privacy|data[ -]protection(?: officer)?|DPO|GDPR|"
                             r"datenschutz\w*|DSGVO|"
-                            r"confidentialité|vie\s+privée|RGPD|DPD|"
+                            r"confidentialité|vie\s+privée|RGPD|"
+                            r"(?:notre|votre|le|au|du|nuestro|el|al|del|su)\s+DPD|"
                             r"délégué(?:e)?\s+à\s+la\s+protection\s+des\s+données|"
                             r"protection\s+des\s+données(?:\s+personnelles)?|privacidad|"
                             r"delegad[oa]\s+de\s+protección\s+de\s+datos|"

@@ -60,23 +60,22 @@ def _label(cell: str) -> str:
 def chunk_headers(source: str, start: int, end: int, text: str, rows: dict[int, Labels]
                   ) -> tuple[Cell, ...]:
     """The labelled cells of the table rows in `text`, the reader text of
-    `source[start:end]`, given `header_rows(source)` (rows found in order)."""
-    lines = text.split("\n")
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
+    `source[start:end]`, given `header_rows(source)`. A row is placed by position: a
+    row is a block of its own, so the source before it renders to the prefix of `text`
+    before it (as `split._page_turns` relies on); a row not found there gets none."""
     found: list[Cell] = []
-    cursor, at = 0, start
+    at = start
     for line in source[start:end].split("\n"):
-        labels, at = rows.get(at), at + len(line) + 1
+        line_start, at = at, at + len(line) + 1
+        labels = rows.get(line_start)
         cells = _labelled_cells(line, labels) if labels else None
         if not cells:
             continue
+        before = render_block(source[start:line_start])
+        offset = len(before) + 1 if before else 0
         row = CELL_SEPARATOR.join(cell for _, cell, _ in cells)
-        place = next((k for k in range(cursor, len(lines)) if lines[k] == row), None)
-        if place is None:
+        if text[offset:offset + len(row)] != row:
             continue
-        cursor, offset = place + 1, starts[place]
         for column, cell, label in cells:
             if label and cell:
                 found.append((offset, offset + len(cell), column, label))

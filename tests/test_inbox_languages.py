@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from index.inbox import find_inbox
 from index.policy import load_policy, parse_policy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "policies" / "mozilla"
@@ -83,7 +84,7 @@ def test_the_address_given_for_privacy_questions_wins(asked):
 
 @pytest.mark.parametrize("label", [
     "Datenschutzbeauftragter", "DSGVO", "Confidentialité", "Vie privée",
-    "Protection des données", "Délégué à la protection des données", "DPD", "RGPD",
+    "Protection des données", "Délégué à la protection des données", "Notre DPD", "RGPD",
     "Privacidad", "Protección de datos", "Delegado de protección de datos",
 ])
 def test_a_privacy_label_in_each_language_marks_the_address(label):
@@ -139,3 +140,19 @@ def test_the_german_firefox_notice_names_the_same_inbox_as_the_english_one():
     assert german.inbox == english.inbox == "compliance@mozilla.com", german.inbox_reason
     assert "given for questions" in german.inbox_reason
     assert "in section 'Ihre Rechte'" in german.inbox_reason
+
+
+def test_the_dpd_courier_is_no_data_protection_officer():
+    """"DPD" alone is a parcel courier in an English shop's policy (a review found its
+    delivery address chosen for "labelled 'DPD'"); the French and Spanish officer is
+    "notre DPD", "nuestro DPD", and a mailbox named dpd@ is still one."""
+    text = ("# Privacy Policy\n\n## Deliveries\n\nWe pass your name and address to our "
+            "couriers (Royal Mail, DPD) so they can deliver your order. Delivery problems: "
+            "orders@shop.example\n\n## Contact us\n\nhelp@shop.example\n")
+    assert find_inbox({}, text)[0] == "help@shop.example"
+    french = ("# Politique\n\n## Livraison\n\nÉcrivez à commandes@shop.example.\n\n"
+              "## Nous joindre\n\nVous pouvez joindre notre DPD à equipe@shop.example.\n")
+    chosen, why = find_inbox({}, french)
+    assert chosen == "equipe@shop.example" and "DPD" in why
+    assert find_inbox({}, "# P\n\n## A\n\nWrite to dpd@shop.example or sales@shop.example.\n"
+                      )[0] == "dpd@shop.example"

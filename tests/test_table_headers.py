@@ -274,3 +274,15 @@ def test_an_index_saved_without_labels_is_embedded_again_on_rebuild(embedder, tm
     assert again.manifest["reused"] == []  # the embedded texts changed: not reused
     question, row = COLUMN_QUESTIONS[0][1:]
     assert _first_quote(_service(again, embedder, tmp_path), question) == row
+
+
+def test_labels_land_on_the_row_not_on_an_earlier_line_with_its_words():
+    """A row was found by its text: an equal line before it (a row of a table without
+    labels, a bold lead-in) took the labels and the row got none (a review's case)."""
+    md = ("# P\n\nProse text here.\n\n## R\n\nMore prose.\n\n| | |\n|---|---|\n| x | y |\n\n"
+          "| C | D |\n|---|---|\n| x | y |\n")
+    chunk = next(c for c in _chunks(md) if "More prose" in c.text)
+    assert chunk.text == "More prose.\nx | y\nx | y"
+    second = chunk.text.rindex("x | y")
+    assert [(start, label) for start, _, _, label in chunk.headers] == [
+        (second, "C"), (second + 4, "D")]
