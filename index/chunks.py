@@ -4,7 +4,7 @@ makes, the index saves (chunks.jsonl) and an answer quotes."""
 from __future__ import annotations
 
 import bisect
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,10 @@ class Chunk:
             if not row[empty]:
                 del row[empty]
         return row
+
+    @classmethod
+    def from_dict(cls, row: dict) -> Chunk:
+        """A saved chunk; keys a later release added are left out (they only shape what
+        a build embeds, which the index already holds), so a rollback can serve it."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in row.items() if key in known})

@@ -266,7 +266,7 @@ def load_index(path: Path, *, model: str | None = None, dimension: int | None = 
         raise IndexLoadError(f"index at {path} is incomplete: missing {', '.join(missing)}")
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        chunks = tuple(Chunk(**row) for row in read_lines(path / "chunks.jsonl"))
+        chunks = tuple(Chunk.from_dict(row) for row in read_lines(path / "chunks.jsonl"))
         units = tuple(Unit(**row) for row in read_lines(path / "units.jsonl"))
         vectors = faiss.read_index(str(path / "index.faiss"))
         source = (path / "policy.md").read_text(encoding="utf-8")

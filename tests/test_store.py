@@ -235,6 +235,16 @@ def test_copied_index_still_loads(saved, tmp_path, embedder):
     assert load_index(copy, model=embedder.id).chunks == load_index(saved).chunks
 
 
+def test_a_chunk_key_a_later_release_adds_is_left_out(saved, embedder):
+    """Rolling back a replica must not make the shared index "corrupt": a key this
+    release does not know (one that only shaped what the build embedded) is dropped."""
+    rows = (saved / "chunks.jsonl").read_text().splitlines()
+    later = [json.dumps({**json.loads(row), "shape_of_next_release": [1, 2]}) for row in rows]
+    expected = load_index(saved).chunks
+    (saved / "chunks.jsonl").write_text("\n".join(later) + "\n")
+    assert load_index(saved, model=embedder.id).chunks == expected
+
+
 def test_a_saved_index_is_readable_by_other_users(acme_index, tmp_path):
     out = save_index(acme_index, tmp_path / "readable")
     assert out.stat().st_mode & 0o755 == 0o755
