@@ -61,5 +61,7 @@ class Chunk:
     def from_dict(cls, row: dict) -> Chunk:
         """A saved chunk; keys a later release added are left out (they only shape what
         a build embeds, which the index already holds), so a rollback can serve it."""
+        if not isinstance(row, dict):
+            raise TypeError(f"a chunk is a JSON object, not {type(row).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in row.items() if key in known})
