@@ -156,8 +156,8 @@ def _note_bare_headings(docs: list) -> None:
     element of the page, so they scroll by the quoted sentence alone (text fragments)."""
     from index.heading_ids import bare_headings
 
-    for doc in docs:
-        bare, total = bare_headings(doc.policy.body) if doc.policy.format == "html" else (0, 0)
+    for doc in (d for d in docs if d.policy.format == "html"):
+        bare, total = bare_headings(doc.policy.body)
         if bare:
             print(f"note: {bare} of {total} headings of {doc.policy.name} have no id on the "
                   "page; links to those sections scroll to the quoted sentence by text "

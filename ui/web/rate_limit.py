@@ -93,7 +93,7 @@ class RateLimiter:
                                     cost=cost)
         now, key = self.clock(), (client, action)
         with self._lock:
-            tokens = self._tokens(key, rate, now, keep=False)
+            tokens = self._tokens(key, rate, now)
             if tokens < cost:
                 self._buckets[key] = (tokens, now)
                 return (cost - tokens) * rate.refill_seconds
@@ -111,7 +111,8 @@ class RateLimiter:
         refill = max((2 * r.burst * r.refill_seconds for r in self.rates.values()), default=0.0)
         self.shared.prune(max(refill, PRUNE_SECONDS))
 
-    def _tokens(self, key: tuple[str, str], rate: Rate, now: float, *, keep: bool) -> float:
-        tokens, last = (self._buckets.get(key) if keep else self._buckets.pop(key, None)) or (
-            float(rate.burst), now)
+    def _tokens(self, key: tuple[str, str], rate: Rate, now: float) -> float:
+        """The bucket's tokens now, taken out of the map (the caller puts it back last,
+        so the least recently used client is the first dropped)."""
+        tokens, last = self._buckets.pop(key, None) or (float(rate.burst), now)
         return min(float(rate.burst), tokens + (now - last) / rate.refill_seconds)
