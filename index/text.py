@@ -272,12 +272,12 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
             if heading and heading[1] and (keep_headings or heading[0] > SECTION_LEVELS):
                 blocks.append(heading[1])
             continue
-        row = _TABLE_ROW.match(line)
-        if row:  # a table row: a line of its own, cells apart; the header row is no text
-            current = None
+        row = row_cells(line)
+        if row is not None:  # a table row: a line of its own, cells apart; the header row
+            current = None  # is no text
             following = lines[number + 1] if number + 1 < len(lines) else ""
-            cells = [cell for cell in table_cells(row.group(1)) if cell]
-            if cells and not _TABLE_DELIMITER.match(following):
+            cells = [cell for cell in row if cell]
+            if cells and not is_table_delimiter(following):
                 blocks.append((CELL_SEPARATOR.join(cells),))  # a row: never a lead-in
             continue
         line = _QUOTE.sub("", line)
