@@ -14,10 +14,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("POLICY_QA_MODEL_CACHE", os.path.join(
     __import__("tempfile").gettempdir(), "policy-qa-test-models"))
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from index.embed import Embedder  # noqa: E402
 from index.policy import load_policy  # noqa: E402
+from index.runs import TextTokens  # noqa: E402
 from index.store import PolicyIndex, build_index, load_index, save_index  # noqa: E402
 from qa.service import Service  # noqa: E402
 from qa.settings import BUNDLED_POLICY, Settings  # noqa: E402
@@ -25,9 +27,48 @@ from qa.settings import BUNDLED_POLICY, Settings  # noqa: E402
 DATA = Path(__file__).parent / "data"
 
 
+class SessionEmbedder(Embedder):
+    """The packaged model, run once per distinct text in a session: the suite builds the
+    same few policies and asks the same questions in many tests, and a text's vector
+    does not depend on what else is in its batch (to float rounding), so each text goes
+    through the real model the first time and is remembered (read-only) after that."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._vectors: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, tuple[np.ndarray, TextTokens]] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, super().encode(missing), strict=True):
+                self._vectors[text] = _frozen(vector)
+        if not texts:
+            return super().encode([])
+        return np.stack([self._vectors[t] for t in texts])
+
+    def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._tokens]
+        if missing:
+            vectors, tokens = super().encode_tokens(missing)
+            for text, vector, found in zip(missing, vectors, tokens, strict=True):
+                self._tokens[text] = (_frozen(vector), TextTokens(_frozen(found.ids),
+                                                                  _frozen(found.vectors)))
+        if not texts:
+            return super().encode_tokens([])
+        return (np.stack([self._tokens[t][0] for t in texts]),
+                [self._tokens[t][1] for t in texts])
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, copy=True)
+    array.setflags(write=False)  # a caller that changes it in place fails loudly
+    return array
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder().warm_up()
+    return SessionEmbedder().warm_up()
 
 
 @pytest.fixture(scope="session")

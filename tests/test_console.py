@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -68,7 +69,7 @@ class Console:
 
 
 @pytest.fixture()
-def console(make_service) -> Iterator[Callable[..., Console]]:
+def console(make_service, tmp_path: Path) -> Iterator[Callable[..., Console]]:
     stack: list[Any] = []
 
     def start(users: str = USERS, app: FastAPI | None = None, **changes: Any) -> Console:
@@ -76,7 +77,8 @@ def console(make_service) -> Iterator[Callable[..., Console]]:
         outbox = Outbox.from_settings(service.settings)  # the console opens the same file
         analytics = Analytics.from_settings(service.settings)
         app = app or FastAPI()
-        mount_console(app, service, service.settings, analytics)
+        mount_console(app, service, service.settings, analytics,
+                      cache=tmp_path / f"console-{len(stack)}")
         # as create_app does: loopback is a trusted reverse proxy here (X-Forwarded-Proto)
         app.add_middleware(ClientAddressMiddleware, trusted=parse_networks("127.0.0.1"))
         cm = serve_app(app)

@@ -25,7 +25,7 @@ pytestmark = needs_chromium
 
 
 @pytest.fixture()
-def console_url(make_service) -> Iterator[tuple[str, str]]:
+def console_url(make_service, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(base URL, escalation id) of a console with one XSS escalation and analytics."""
     service = make_service(console_users="agent:correct-horse-battery")
     outbox = Outbox.from_settings(service.settings)
@@ -34,7 +34,7 @@ def console_url(make_service) -> Iterator[tuple[str, str]]:
     for _ in range(2):
         analytics.record_answer(service.ask(PAYLOAD + " cat colour"), "198.51.100.7")
     app = FastAPI()
-    mount_console(app, service, service.settings, analytics)
+    mount_console(app, service, service.settings, analytics, cache=tmp_path / "console")
     with serve_app(app) as base:
         yield base, esc.id
 
@@ -150,7 +150,7 @@ def _axe(page) -> list[dict]:
 
 
 @pytest.fixture()
-def inbox_url(make_service) -> Iterator[tuple[str, Outbox, list[str]]]:
+def inbox_url(make_service, tmp_path: Path) -> Iterator[tuple[str, Outbox, list[str]]]:
     service = make_service(console_users="agent:correct-horse-battery,sam:another-long-pass")
     outbox = Outbox.from_settings(service.settings)
     ids = [outbox.enqueue(q, to="privacy@example.com", email=f"v{n}@example.org",
@@ -162,7 +162,8 @@ def inbox_url(make_service) -> Iterator[tuple[str, Outbox, list[str]]]:
            for n, q in enumerate(("Do you keep my voice notes?", "Is my data kept in the EU?",
                                   "Where is my data stored?", "Who is your DPO?"))]
     app = FastAPI()
-    mount_console(app, service, service.settings, Analytics.from_settings(service.settings))
+    mount_console(app, service, service.settings, Analytics.from_settings(service.settings),
+                  cache=tmp_path / "console")
     with serve_app(app) as base:
         yield base, outbox, ids
 

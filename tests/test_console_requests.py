@@ -63,13 +63,14 @@ def _seed(store_path: Path) -> dict[str, Any]:
 # --- the browser ---------------------------------------------------------------------
 
 @pytest.fixture()
-def console(make_service) -> Iterator[tuple[str, RequestStore, dict[str, Any]]]:
+def console(make_service, tmp_path: Path) -> Iterator[tuple[str, RequestStore, dict[str, Any]]]:
     """(base URL, the console's request log, the seeded requests by name)."""
     service = make_service(console_users="agent:correct-horse-battery")
     store = RequestStore.from_settings(service.settings)  # the file the console opens
     made = _seed(store.path)
     app = FastAPI()
-    mount_console(app, service, service.settings, Analytics.from_settings(service.settings))
+    mount_console(app, service, service.settings, Analytics.from_settings(service.settings),
+                  cache=tmp_path / "console")
     with serve_app(app) as base:
         yield base, store, made
 

@@ -46,7 +46,7 @@ def replicas(make_service, postgres_url: str, tmp_path: Path) -> Iterator[list[s
             limiter = RateLimiter.from_settings(service.settings)
             assert limiter.shared is not None
             mount_console(app, service, service.settings, Analytics.from_settings(
-                service.settings), limiter=limiter)
+                service.settings), limiter=limiter, cache=tmp_path / name / "console")
             app.add_middleware(ClientAddressMiddleware, trusted=parse_networks("127.0.0.1"))
             bases.append(stack.enter_context(serve_app(app)))
         yield bases
