@@ -79,6 +79,11 @@ _ONLY_FOR = re.compile(r"(?:\bif you(?:['\u2019]re| are| live| reside)\s+(?:loca
                        r"|est[áa]s?\s+(?:ubicad|situad|establecid|radicad)[oa]s?"
                        r"|es\s+residente|eres\s+residente)\s+(?:en|de|dentro\s+de)\b)"
                        r"[^.]{0,60}$", re.I)
+# abbreviations whose full stops end no sentence ("z. B.", "e.g.", "bzw."): masked
+# in the text around an address before its sentence is cut and read
+_ABBREVIATION = re.compile(r"\b(?:z\. ?B|d\. ?h|u\. ?a|s\. ?u|e\. ?g|i\. ?e|p\. ?ex|"
+                           r"bzw|usw|vgl|ggf|inkl|etc|cf|Nr|Abs|Art|núm|p\. ?ej)\.",
+                           re.I)
 _UNWANTED_BOX = re.compile(r"^(?:no-?reply|do-?not-?reply|press|media|jobs|careers|sales"
                            r"|marketing|abuse|webmaster|presse|prensa|karriere|empleo|emploi"
                            r"|ventas|vertrieb|no-?responder|ne-?pas-?repondre)\b", re.I)
@@ -147,7 +152,8 @@ def _score(text: str, start: int, line: int, address: str, how: str,
     title = next((t for n, t in reversed(sections) if n <= line), "")
     if title and _CONTACT_SECTION.search(title):
         score, why = score + 2, [*why, f"in section {title!r}"]
-    sentence = before.replace("mailto:", " ").rsplit(". ", 1)[-1]
+    before = _masked(before.replace("mailto:", " "))  # its sentence: "z. B." ends none
+    sentence = before[before.rfind(". ") + 1:].lstrip()
     if _given_for_questions(sentence, _rest_of_sentence(text, start, address)):
         score, why = score + 6, [*why, "given for questions"]
     if _ONLY_FOR.search(sentence.split(",")[0]):  # the clause before the first comma
@@ -160,9 +166,15 @@ def _score(text: str, start: int, line: int, address: str, how: str,
 
 
 def _rest_of_sentence(text: str, start: int, address: str) -> str:
-    """What follows the address at `start` up to the end of its sentence (or paragraph)."""
+    """What follows the address at `start` up to the end of its sentence (or paragraph),
+    abbreviations masked (`_masked`)."""
     rest = text[start : start + 300].split(address, 1)[-1].split("\n\n")[0]
-    return re.split(r"[.!?](?:\s|$)", rest, maxsplit=1)[0]
+    return re.split(r"[.!?](?:\s|$)", _masked(rest), maxsplit=1)[0]
+
+
+def _masked(text: str) -> str:
+    """`text` with the full stops of abbreviations ("z. B.", "e.g.") made "\\0"."""
+    return _ABBREVIATION.sub(lambda m: m.group(0).replace(".", "\0"), text)
 
 
 def _given_for_questions(sentence: str, rest: str) -> bool:

@@ -156,3 +156,20 @@ def test_the_dpd_courier_is_no_data_protection_officer():
     assert chosen == "equipe@shop.example" and "DPD" in why
     assert find_inbox({}, "# P\n\n## A\n\nWrite to dpd@shop.example or sales@shop.example.\n"
                       )[0] == "dpd@shop.example"
+
+
+@pytest.mark.parametrize("given", [
+    "Bei Fragen zum Datenschutz, z. B. zu Ihren Rechten, können Sie sich jederzeit unter "
+    "team@acme.example an uns wenden.",
+    "Bei Fragen zum Datenschutz können Sie sich unter team@acme.example (bzw. per Post) "
+    "an uns wenden.",
+    "If you have questions about your personal data, e.g. about your rights, contact us at "
+    "team@acme.example.",
+])
+def test_an_abbreviation_ends_no_sentence(given):
+    """"z. B.", "bzw." and "e.g." are not full stops: the address is still given for
+    questions, on either side of it, and beats a DPO mailbox named first."""
+    policy = parse_policy("# P\n\nBeschwerden, complaints: dpo@acme.example.\n\n"
+                          + given + "\n")
+    assert policy.inbox == "team@acme.example", policy.inbox_reason
+    assert "given for questions" in policy.inbox_reason
