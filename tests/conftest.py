@@ -68,6 +68,10 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
+    """The packaged model for the session; POLICY_QA_TEST_ENCODE_ONCE=0 turns its memory
+    off (scripts/encode_counts.py measures what it saves)."""
+    if os.environ.get("POLICY_QA_TEST_ENCODE_ONCE", "1") == "0":
+        return Embedder().warm_up()
     return SessionEmbedder().warm_up()
 
 
