@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -333,11 +334,16 @@ def test_logout_revokes_the_session_on_every_route(web, method: str) -> None:
         assert replay.get("/console/config").status_code == 401
 
 
-def test_short_console_password_refuses_to_start(tmp_path, korero_index_dir) -> None:
+def test_short_console_password_refuses_to_start(tmp_path, korero_index_dir,
+                                                 monkeypatch) -> None:
     settings = Settings(index=korero_index_dir, outbox=tmp_path / "o.sqlite3",
                         console_users="agent:longenough-password,bob:short")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with pytest.raises(ConfigError, match="'bob'.*at least 12"):
         create_app(settings, start_worker=False)
+    assert list(scratch.iterdir()) == []  # the app's file cache went with it
     env = {"POLICY_QA_CONSOLE_USERS": "carol:tiny", "POLICY_QA_INDEX": str(korero_index_dir),
            "POLICY_QA_OUTBOX": str(tmp_path / "o.sqlite3"), "HF_HUB_OFFLINE": "1",
            "PATH": "/usr/bin:/bin"}

@@ -207,13 +207,19 @@ def create_app(settings: Settings, *, service: Service | None = None,
     app.add_api_route("/widget.js", widget_js, methods=["HEAD"], include_in_schema=False)
     refuse_other_methods(app, ["/api/ask", "/api/escalations", "/api/requests"])
 
-    mount_console(app, service, settings, analytics, limiter=limiter, cache=cache / "console")
-    chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
-                        on_feedback=record_feedback, limiter=limiter, title=_title(service))
-    own_cache(chat, cache / "chat")
-    gr.mount_gradio_app(app, chat, path="/", head=CHAT_HEAD, footer_links=[],
-                        run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
-                        show_error=False)
+    try:  # a console setting refused (a short password): no folder is left behind
+        mount_console(app, service, settings, analytics, limiter=limiter,
+                      cache=cache / "console")
+        chat = build_widget(service, ask=batcher.ask, on_answer=record_answer,
+                            on_feedback=record_feedback, limiter=limiter,
+                            title=_title(service))
+        own_cache(chat, cache / "chat")
+        gr.mount_gradio_app(app, chat, path="/", head=CHAT_HEAD, footer_links=[],
+                            run_history=False, ssr_mode=False, mcp_server=False, pwa=False,
+                            show_error=False)
+    except BaseException:
+        shutil.rmtree(cache, ignore_errors=True)
+        raise
     # added last, so outermost: they also cover the console's own middleware; the client
     # address is settled first, so every layer below sees the same one
     app.add_middleware(FramedTextsOnly)  # the widget's greeting and suggestions: framed only
