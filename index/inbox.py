@@ -84,6 +84,7 @@ _ONLY_FOR = re.compile(r"(?:\bif you(?:['\u2019]re| are| live| reside)\s+(?:loca
 _ABBREVIATION = re.compile(r"\b(?:z\. ?B|d\. ?h|u\. ?a|s\. ?u|e\. ?g|i\. ?e|p\. ?ex|"
                            r"bzw|usw|vgl|ggf|inkl|etc|cf|Nr|Abs|Art|núm|p\. ?ej)\.",
                            re.I)
+_MAY_ABBREVIATE = re.compile(r"\w\.(?:[\s,;:)]|\w\.)")  # quick: none without it
 _UNWANTED_BOX = re.compile(r"^(?:no-?reply|do-?not-?reply|press|media|jobs|careers|sales"
                            r"|marketing|abuse|webmaster|presse|prensa|karriere|empleo|emploi"
                            r"|ventas|vertrieb|no-?responder|ne-?pas-?repondre)\b", re.I)
@@ -174,6 +175,8 @@ def _rest_of_sentence(text: str, start: int, address: str) -> str:
 
 def _masked(text: str) -> str:
     """`text` with the full stops of abbreviations ("z. B.", "e.g.") made "\\0"."""
+    if not _MAY_ABBREVIATE.search(text):
+        return text
     return _ABBREVIATION.sub(lambda m: m.group(0).replace(".", "\0"), text)
 
 
