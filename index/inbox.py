@@ -81,9 +81,11 @@ _ONLY_FOR = re.compile(r"(?:\bif you(?:['\u2019]re| are| live| reside)\s+(?:loca
                        r"[^.]{0,60}$", re.I)
 # abbreviations whose full stops end no sentence ("z. B.", "e.g.", "bzw."): masked
 # in the text around an address before its sentence is cut and read
-_ABBREVIATION = re.compile(r"\b(?:z\. ?B|d\. ?h|u\. ?a|s\. ?u|e\. ?g|i\. ?e|p\. ?ex|"
-                           r"bzw|usw|vgl|ggf|inkl|etc|cf|Nr|Abs|Art|núm|p\. ?ej)\.",
-                           re.I)
+_ABBREVIATION = re.compile(r"\b(?:z\. ?B|d\. ?h|u\. ?a|s\. ?u|e\. ?g|i\. ?e|p\. ?ex|p\. ?ej"
+                           r"|bzw|vgl|ggf|inkl|cf)\."
+                           # these end sentences too: only before what goes on
+                           r"|\b(?:etc|usw)\.(?=[,;:)]|\s+(?-i:[a-z0-9]))"
+                           r"|\b(?:Nr|Abs|Art|núm)\.(?=\s*\d)", re.I)
 _MAY_ABBREVIATE = re.compile(r"\w\.(?:[\s,;:)]|\w\.)")  # quick: none without it
 _UNWANTED_BOX = re.compile(r"^(?:no-?reply|do-?not-?reply|press|media|jobs|careers|sales"
                            r"|marketing|abuse|webmaster|presse|prensa|karriere|empleo|emploi"

@@ -173,3 +173,19 @@ def test_an_abbreviation_ends_no_sentence(given):
                           + given + "\n")
     assert policy.inbox == "team@acme.example", policy.inbox_reason
     assert "given for questions" in policy.inbox_reason
+
+
+@pytest.mark.parametrize(("text", "inbox"), [
+    ("We collect your name, e-mail, phone etc. If you are located in the EU, contact our "
+     "data protection officer at dpo@acme.example.", "team@acme.example"),
+    ("Questions about orders: see the FAQ, chat, etc. Our privacy newsletter may reach you "
+     "from news@acme.example.", "team@acme.example"),
+    ("Wir speichern Name, Anschrift usw. Wenn Sie sich im EWR befinden, können Sie auch "
+     "unseren Datenschutzbeauftragten unter dpo@acme.example erreichen.", "team@acme.example"),
+])
+def test_an_abbreviation_that_ends_a_sentence_still_ends_it(text, inbox):
+    """"etc." and "usw." end the sentence before a capital: the next sentence's address
+    for visitors in some places (or a newsletter's) gains nothing from the one before."""
+    policy = parse_policy("# P\n\nDatenschutz, privacy: [team@acme.example](mailto:team@acme."
+                          "example)\n\n" + text + "\n")
+    assert policy.inbox == inbox, policy.inbox_reason
