@@ -31,7 +31,8 @@ class SessionEmbedder(Embedder):
     """The packaged model, run once per distinct text in a session: the suite builds the
     same few policies and asks the same questions in many tests, and a text's vector
     does not depend on what else is in its batch (to float rounding), so each text goes
-    through the real model the first time and is remembered (read-only) after that."""
+    through the real model the first time and is remembered after that (read-only; a
+    call gets a new matrix of the remembered rows)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +74,13 @@ def embedder() -> Embedder:
     if os.environ.get("POLICY_QA_TEST_ENCODE_ONCE", "1") == "0":
         return Embedder().warm_up()
     return SessionEmbedder().warm_up()
+
+
+@pytest.fixture(scope="session")
+def raw_embedder() -> Embedder:
+    """The packaged model with no memory: for the tests of the embedder itself, whose
+    every call must go through the model (the weights are loaded once either way)."""
+    return Embedder().warm_up()
 
 
 @pytest.fixture(scope="session")

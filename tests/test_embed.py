@@ -1,5 +1,6 @@
 """The Embedder: its small-batch path (straight through the model's modules) gives what
-sentence-transformers' own `encode` gives, on one text, a ragged batch and an empty one."""
+sentence-transformers' own `encode` gives, on one text, a ragged batch and an empty one
+(`raw_embedder`: every call runs the model)."""
 
 from __future__ import annotations
 
@@ -18,19 +19,20 @@ def _reference(embedder, texts):
                                         convert_to_numpy=True, show_progress_bar=False)
 
 
-def test_small_batches_match_sentence_transformers_encode(embedder):
+def test_small_batches_match_sentence_transformers_encode(raw_embedder):
     for texts in ([TEXTS[0]], TEXTS, TEXTS[::-1]):
-        ours = embedder.encode(texts)
+        ours = raw_embedder.encode(texts)
         assert ours.dtype == np.float32 and ours.flags.c_contiguous
-        np.testing.assert_allclose(ours, _reference(embedder, texts), atol=2e-5)
+        np.testing.assert_allclose(ours, _reference(raw_embedder, texts), atol=2e-5)
         np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 
-def test_large_batches_take_the_library_path_and_agree(embedder):
+def test_large_batches_take_the_library_path_and_agree(raw_embedder):
     texts = [f"{t} ({i})" for i in range(30) for t in TEXTS]  # more than one batch
-    assert len(texts) > embedder.batch_size
-    np.testing.assert_allclose(embedder.encode(texts), _reference(embedder, texts), atol=2e-5)
+    assert len(texts) > raw_embedder.batch_size
+    np.testing.assert_allclose(raw_embedder.encode(texts), _reference(raw_embedder, texts),
+                               atol=2e-5)
 
 
-def test_nothing_to_encode_is_an_empty_matrix(embedder):
-    assert embedder.encode([]).shape == (0, 384)
+def test_nothing_to_encode_is_an_empty_matrix(raw_embedder):
+    assert raw_embedder.encode([]).shape == (0, 384)
