@@ -84,7 +84,6 @@ def create_app(settings: Settings, *, service: Service | None = None,
         workers=service.embedder.serve_in_lanes(settings.lanes))
     limiter = RateLimiter.from_settings(settings)
     trusted = parse_networks(settings.trusted_proxies)
-    cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
     worker = DeliveryWorker.from_settings(
         outbox, settings, extra_passes=[lambda: deliver_requests_once(
             service.requests, settings)],
@@ -207,6 +206,7 @@ def create_app(settings: Settings, *, service: Service | None = None,
     app.add_api_route("/widget.js", widget_js, methods=["HEAD"], include_in_schema=False)
     refuse_other_methods(app, ["/api/ask", "/api/escalations", "/api/requests"])
 
+    cache = Path(tempfile.mkdtemp(prefix="policy-qa-gradio-"))  # gradio's, and only ours
     try:  # a console setting refused (a short password): no folder is left behind
         mount_console(app, service, settings, analytics, limiter=limiter,
                       cache=cache / "console")
