@@ -32,33 +32,35 @@ class SessionEmbedder(Embedder):
     same few policies and asks the same questions in many tests, and a text's vector
     does not depend on what else is in its batch (to float rounding), so each text goes
     through the real model the first time and is remembered after that (read-only; a
-    call gets a new matrix of the remembered rows)."""
+    call gets a new matrix of the remembered rows). One vector per text, so `encode` and
+    `encode_tokens` agree to the bit, as they do on one batch (the decision compares them)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._vectors: dict[str, np.ndarray] = {}
-        self._tokens: dict[str, tuple[np.ndarray, TextTokens]] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # one per text, whichever call ran it
+        self._tokens: dict[str, TextTokens] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if missing:
             for text, vector in zip(missing, super().encode(missing), strict=True):
-                self._vectors[text] = _frozen(vector)
+                self._vectors.setdefault(text, _frozen(vector))
         if not texts:
             return super().encode([])
         return np.stack([self._vectors[t] for t in texts])
 
     def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        """As `encode`, the same vector for a text as `encode` gives (as one model run
+        gives both), with its token vectors."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._tokens]
         if missing:
             vectors, tokens = super().encode_tokens(missing)
             for text, vector, found in zip(missing, vectors, tokens, strict=True):
-                self._tokens[text] = (_frozen(vector), TextTokens(_frozen(found.ids),
-                                                                  _frozen(found.vectors)))
+                self._vectors.setdefault(text, _frozen(vector))
+                self._tokens[text] = TextTokens(_frozen(found.ids), _frozen(found.vectors))
         if not texts:
             return super().encode_tokens([])
-        return (np.stack([self._tokens[t][0] for t in texts]),
-                [self._tokens[t][1] for t in texts])
+        return (np.stack([self._vectors[t] for t in texts]), [self._tokens[t] for t in texts])
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
