@@ -291,11 +291,11 @@ def render_block(markdown: str, *, keep_headings: bool = False) -> str:
         if isinstance(block, str):
             lines.append(heading_text(block))
             continue
-        if isinstance(block, tuple):  # a bold first cell is the row's, not a lead-in
-            lines.extend(p for p in (render_inline(block[0]),) if p)
-            continue
-        paragraph = "\n".join(block)
-        split = lead_in(paragraph)
-        parts = [split[0], split[1]] if split else [paragraph]
+        if isinstance(block, tuple):  # a row: a bold first cell is its, not a lead-in
+            parts = [block[0]]
+        else:
+            paragraph = "\n".join(block)
+            split = lead_in(paragraph)
+            parts = [split[0], split[1]] if split else [paragraph]
         lines.extend(p for p in (render_inline(part) for part in parts) if p)
     return "\n".join(lines)
