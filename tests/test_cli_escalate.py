@@ -8,7 +8,10 @@ import mailbox
 
 import pytest
 
+from index.policy import parse_policy
+from index.store import build_index, save_index
 from qa.escalation.outbox import Outbox
+from qa.settings import BUNDLED_POLICY
 from ui.cli.main import main
 
 UNANSWERABLE = "What is the price of the pro plan?"
@@ -80,3 +83,27 @@ def test_a_rights_request_is_neither_queued_nor_silently_dropped(env, capsys):
     assert answer["request"]["kind"] == "deletion" and answer["escalation"] is None
     assert "1 message(s) ask to exercise a privacy right; nothing was submitted" in note
     assert "POST /api/requests" in note and "queued" not in note
+
+
+def test_two_policies_on_one_outbox_each_get_their_own_question(env, capsys, monkeypatch,
+                                                                  embedder):
+    """Two indexes share the default outbox file; the same question asked of each,
+    from the same client, reaches each policy's inbox (an audit found the second one
+    folded into the first: the CLI named one inbox, the mail went to the other)."""
+    other_dir = env / "other-index"
+    text = BUNDLED_POLICY.read_text("utf-8").replace("privacy@koreroapp.com",
+                                                     "privacy@other.example")
+    text = text.replace("title: Privacy", "title: Other Privacy")
+    save_index(build_index(parse_policy(text, "other.md"), embedder), other_dir)
+    (first,), _ = _ask(capsys, "--escalate", UNANSWERABLE)
+    monkeypatch.setenv("POLICY_QA_INDEX", str(other_dir))
+    (second,), note = _ask(capsys, "--escalate", UNANSWERABLE)
+    assert first["escalation"]["to"] == "privacy@koreroapp.com"
+    assert second["escalation"]["to"] == "privacy@other.example"
+    assert second["escalation"]["id"] != first["escalation"]["id"]
+    assert "for privacy@other.example" in note
+
+    assert main(["outbox", "deliver"]) == 0
+    messages = list(mailbox.Maildir(env / "maildir", create=False))
+    assert sorted(m["To"] for m in messages) == ["privacy@koreroapp.com",
+                                                 "privacy@other.example"]

@@ -100,6 +100,28 @@ def test_dedupe_window_returns_the_same_escalation_and_records_email(
     assert outbox.counts()["queued"] == 3
 
 
+def test_the_same_question_to_another_policy_goes_to_its_own_inbox(
+        db: Path, clock: Clock) -> None:
+    """Two indexes on one outbox (the default file is shared): a visitor asking both
+    the same question is two escalations, each to its policy's inbox (found by an
+    audit: the second one was folded into the first and never reached its inbox)."""
+    outbox = make(db, clock)
+    first = outbox.enqueue("What's the price?", to=INBOX, client="cli",
+                           policy_title="Korero Privacy Policy")
+    other = outbox.enqueue("What's the price?", to="privacy@other.example", client="cli",
+                           policy_title="Other Privacy Policy", email="a@example.org")
+    assert other.id != first.id and other.to == "privacy@other.example"
+    assert other.email == "a@example.org" and outbox.get(first.id).email is None
+    # another policy with the same inbox (a team's privacy and cookie policies) too
+    cookies = outbox.enqueue("What's the price?", to=INBOX, client="cli",
+                             policy_title="Korero Cookie Policy")
+    assert cookies.id not in (first.id, other.id)
+    # and each one still dedupes against itself
+    assert outbox.enqueue("what's the price", to=INBOX, client="cli",
+                          policy_title="  Korero Privacy Policy ").id == first.id
+    assert sorted(e.to for e in outbox.list()) == [INBOX, INBOX, "privacy@other.example"]
+
+
 def test_dedupe_does_not_change_email_once_sent(db: Path, clock: Clock) -> None:
     outbox = make(db, clock)
     esc = outbox.enqueue("Do you sell my data?", to=INBOX, client="c1")

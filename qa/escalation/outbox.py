@@ -130,10 +130,12 @@ class Outbox:
         offered = clean_passages(passages)
         page_url, reason = check_page_url(page_url), check_reason(reason)
         earlier = json.dumps(list(clean_conversation(conversation)))
+        policy_title = (policy_title or "").strip()[:200]
         ckey = client_hash(self._secret, bucket_of(client))
         now = self.clock()
         with self.database.transaction() as con:
-            existing = queries.find_duplicate(con, key, ckey, now - self.dedupe_window_seconds,
+            existing = queries.find_duplicate(con, key, ckey, to, policy_title,
+                                              now - self.dedupe_window_seconds,
                                               lock=self.database.lock_rows)
             if existing is not None:
                 open_ = existing["status"] == "queued" and not is_leased(existing, now)
@@ -152,7 +154,7 @@ class Outbox:
                 " next_attempt_at, page_url, conversation, reason)"
                 " VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?,?,?,?)",
                 (esc_id, text, key, email, json.dumps([p.to_dict() for p in offered]),
-                 ckey, to, (policy_title or "").strip()[:200], now, now + max(0.0, hold_seconds),
+                 ckey, to, policy_title, now, now + max(0.0, hold_seconds),
                  page_url, earlier, reason),
             )
             self.database.announce(con)  # other replicas' workers wake on the commit

@@ -121,14 +121,15 @@ def resolved_examples(con: Connection) -> list[dict[str, str]]:
     return [{"question": q, "section": s} for q, s in rows]
 
 
-def find_duplicate(con: Connection, key: str, client: str, since: float, *,
-                   lock: str = "") -> Any:
-    """The newest row with this dedupe key from this (hashed) client created after
-    `since`, if any."""
+def find_duplicate(con: Connection, key: str, client: str, to: str, policy_title: str,
+                   since: float, *, lock: str = "") -> Any:
+    """The newest row with this dedupe key from this (hashed) client for this inbox and
+    policy created after `since`, if any: the same question asked of two policies (two
+    indexes on one outbox) goes to each policy's inbox."""
     return con.execute(
-        "SELECT * FROM escalations WHERE question_key = ? AND client = ?"
-        " AND created_at > ? ORDER BY created_at DESC LIMIT 1" + lock,
-        (key, client, since),
+        "SELECT * FROM escalations WHERE question_key = ? AND client = ? AND recipient = ?"
+        " AND policy_title = ? AND created_at > ? ORDER BY created_at DESC LIMIT 1" + lock,
+        (key, client, to, policy_title, since),
     ).fetchone()
 
 

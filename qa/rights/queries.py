@@ -99,13 +99,15 @@ def append_event(con: Connection, req_id: str, at: float, from_state: str | None
 
 
 def find_duplicate(con: Connection, client: str, kind: str, email: str,
-                   question: str, since: float) -> str | None:
+                   question: str, to: str, since: float) -> str | None:
     """The id of the newest open request from this (hashed) client with the same kind,
-    e-mail address and message received after `since`, if any."""
+    e-mail address and message to the same privacy inbox received after `since`, if
+    any (the same request made of two policies goes to each policy's inbox)."""
     row = con.execute(
         "SELECT id FROM requests WHERE client = ? AND kind = ? AND email = ? AND question = ?"
-        " AND received_at > ? AND state NOT IN ('done', 'refused')"
-        " ORDER BY received_at DESC LIMIT 1", (client, kind, email, question, since)).fetchone()
+        " AND recipient = ? AND received_at > ? AND state NOT IN ('done', 'refused')"
+        " ORDER BY received_at DESC LIMIT 1",
+        (client, kind, email, question, to, since)).fetchone()
     return None if row is None else row["id"]
 
 

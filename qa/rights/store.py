@@ -136,7 +136,7 @@ class RequestStore:
         ckey = client_hash(self._secret, bucket_of(client))
         with self.database.transaction() as con:
             if ckey and self.dedupe_window_seconds > 0:
-                same = queries.find_duplicate(con, ckey, kind, email, text,
+                same = queries.find_duplicate(con, ckey, kind, email, text, to,
                                               now - self.dedupe_window_seconds)
                 if same is not None:
                     return queries.get(con, same, self.rules.time_zone)
