@@ -47,6 +47,7 @@ from index.saving import (
     write_lines,
 )
 from index.split import Chunk, SplitSettings, split_policy
+from index.tokens import FILE as TOKENS_FILE
 from index.tokens import TokenTable, embed_table, join, load_table, table_of, token_units
 from index.units import Unit, make_units
 from index.vectors import vector_index
@@ -194,6 +195,7 @@ def build_documents(
             info["fetched"] = dict(doc.policy.source_info)
     source = SEPARATOR.join(d.policy.source for d in docs)
     joined = join(tables) if all(t is not None for t in tables) else None
+    manifest["tokens"] = joined is not None  # saved in TOKENS_FILE: without it, damaged
     return PolicyIndex(manifest, tuple(chunks), tuple(units), flat, source, joined)
 
 
@@ -277,6 +279,9 @@ def load_index(path: Path, *, model: str | None = None, dimension: int | None = 
         tokens = load_table(path, len(chunks), vectors.d)
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise corrupt(path, exc) from None
+    if tokens is None and manifest.get("tokens") is True:  # (an index saved before the
+        # flag has its token vectors embedded when first needed: qa/answering/retrieve.py)
+        raise IndexLoadError(f"index at {path} is incomplete: missing {TOKENS_FILE}")
     return PolicyIndex(manifest, chunks, units, vectors, source, tokens)
 
 

@@ -179,6 +179,16 @@ def test_corrupt_file_is_refused(saved, name, content):
     _refused(saved, "corrupt")
 
 
+def test_an_index_that_lost_its_token_vectors_is_refused(saved):
+    """The manifest says the index keeps token vectors (late interaction): without the
+    file it is damaged, and it says so, rather than answering after embedding them all
+    again unannounced (found by an audit; an index saved before the flag still loads:
+    tests/test_late.py)."""
+    assert json.loads((saved / "manifest.json").read_text())["tokens"] is True
+    (saved / "tokens.npz").unlink()
+    _refused(saved, "incomplete", "missing tokens.npz")
+
+
 def test_truncated_faiss_file_is_refused(saved):
     data = (saved / "index.faiss").read_bytes()
     (saved / "index.faiss").write_bytes(data[: len(data) // 2])
@@ -270,6 +280,9 @@ def test_a_token_table_of_other_chunks_is_refused(saved):
 
 
 def test_an_index_saved_before_token_tables_still_loads(saved, embedder):
-    (saved / TOKENS).unlink()
+    (saved / TOKENS).unlink()  # as then: no file, and no flag in the manifest
+    manifest = json.loads((saved / "manifest.json").read_text())
+    del manifest["tokens"]
+    (saved / "manifest.json").write_text(json.dumps(manifest))
     loaded = load_index(saved, model=embedder.id)
     assert loaded.tokens is None and loaded.chunks
