@@ -566,6 +566,27 @@ def test_malformed_users_are_config_errors(spec: str) -> None:
         parse_users(spec)
 
 
+@pytest.mark.parametrize("spec", [":correct-horse-battery", "alice=correct-horse-battery",
+                                  "alice correct-horse-battery", "ok:long-enough-pass-1,:hunter"
+                                  "-hunter-22", "al ice:correct-horse-battery"])
+def test_a_malformed_entry_is_named_by_its_place_never_by_its_password(spec: str) -> None:
+    """The error goes to stderr and so to any log collector (found by an audit: the
+    first 20 characters of the entry, password included, were printed)."""
+    with pytest.raises(ConfigError, match=r"console_users entry \d of \d") as err:
+        parse_users(spec)
+    for secret in ("correct", "horse", "battery", "hunter"):
+        assert secret not in str(err.value)
+
+
+def test_a_user_listed_twice_is_refused() -> None:
+    """Found by an audit: the last entry won silently, so the password an operator
+    believed in was refused at sign-in."""
+    with pytest.raises(ConfigError, match="'alice' is listed twice"):
+        parse_users("alice:correct-horse-battery, alice:another-password-x")
+    assert set(parse_users("alice:correct-horse-battery,bob:another-password-x")) == {
+        "alice", "bob"}
+
+
 def test_a_weak_password_hash_is_refused_with_the_way_out() -> None:
     """A hash of 1,000 iterations is a few ms of work to try a guess offline (the
     security review: any count from 1 up was accepted)."""

@@ -27,6 +27,7 @@ from qa.escalation.outbox import Outbox
 from qa.service import Service
 from qa.settings import Settings
 from ui.web.app import create_app
+from ui.web.chat.render import SLOW_DOWN, seconds
 from ui.web.console.auth import COOKIE
 from ui.web.rate_limit import Rate
 from ui.web.security import CHAT_CSP
@@ -124,6 +125,22 @@ def test_nothing_of_the_console_is_reachable_without_a_session(web) -> None:
             r = http.post(f"/console/gradio_api/run/{dep['api_name']}",
                           headers={"Origin": web.url}, json={"data": [None] * width})
             assert r.status_code == 401 and CANARY not in r.text
+
+
+def test_the_console_typed_without_its_slash_is_the_console(web) -> None:
+    """`/console` (an audit found a 404: the chat's guard took it for one of its own
+    paths) redirects to `/console/`, keeping a deep link; not signed in, to sign in."""
+    with httpx.Client(base_url=web.url, timeout=30, headers={"Origin": web.url}) as http:
+        r = http.get("/console?escalation=esc_abc")
+        assert r.status_code == 303 and r.headers["location"] == (
+            "/console/login?escalation=esc_abc")
+        assert http.post("/console/login", data={"username": "agent", "password": PASSWORD}
+                         ).status_code == 303
+        r = http.get("/console?escalation=esc_abc")
+        assert r.status_code == 307 and r.headers["location"] == "console/?escalation=esc_abc"
+        page = http.get("/console", follow_redirects=True)
+        assert page.status_code == 200 and "<gradio-app" in page.text
+        assert str(page.url).endswith("/console/")
 
 
 def test_a_websocket_to_the_console_is_closed_with_1008(web) -> None:
@@ -224,6 +241,13 @@ def test_a_proxy_writing_forwarded_is_read_instead_when_configured(
         assert https.headers["strict-transport-security"].startswith("max-age=")
     with pytest.raises(ConfigError, match="proxy_header must be one of"):
         Settings(proxy_header="x-real-ip")
+
+
+def test_a_wait_reads_in_seconds_rounded_up() -> None:
+    """The chat said "Please wait 1 seconds" (an audit)."""
+    assert [seconds(n) for n in (0.2, 1, 1.5, 30)] == [
+        "1 second", "1 second", "2 seconds", "30 seconds"]
+    assert SLOW_DOWN.format(wait=seconds(1)).endswith("Please wait 1 second and try again.")
 
 
 def test_every_public_action_shares_the_one_limiter(fresh) -> None:

@@ -8,6 +8,7 @@ HTML and Markdown before it is echoed, so `<script>` shows as text.
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import replace
 
@@ -24,7 +25,7 @@ EMAIL_TOO_LATE = ("Your question has already been sent to {to}. To add your e-ma
                   "address, please write to {to} directly and mention reference {id}.")
 SENT_TO_TEAM = "I have forwarded your question to {to} (reference {id})."
 NOT_SENT = "Sorry, I could not forward your question right now: {reason}"
-SLOW_DOWN = "You are asking very quickly. Please wait {seconds} seconds and try again."
+SLOW_DOWN = "You are asking very quickly. Please wait {wait} and try again."
 ERROR = "Sorry, I could not answer that: {reason}"
 TYPING = ('<div class="pqa-typing"><span class="pqa-dots" aria-hidden="true"><span></span>'
           '<span></span><span></span></span> Looking this up in the privacy policy\u2026</div>')
@@ -91,6 +92,12 @@ def _lead(answer: Answer, first_quote: str = "") -> str:
     before, _, after = answer.lead.partition(esc.id)
     ref = f'<span class="pqa-ref">{html.escape(esc.id)}</span>'
     return f"<p>{html.escape(before)}{ref}{html.escape(after)}</p>"
+
+
+def seconds(n: float) -> str:
+    """"1 second", "30 seconds" (a wait, rounded up)."""
+    whole = max(1, math.ceil(n))
+    return f"{whole} second" if whole == 1 else f"{whole} seconds"
 
 
 def render_notice(template: str, **values: object) -> str:

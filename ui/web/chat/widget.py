@@ -41,6 +41,7 @@ from ui.web.chat.render import (
     plain_text,
     render_answer,
     render_notice,
+    seconds,
 )
 from ui.web.chat.requests import offer_text as request_offer_text
 from ui.web.chat.requests import request_box
@@ -129,7 +130,7 @@ def build_widget(
             check(client, "ask")
             answer = ask(message)
         except RateLimitedError as exc:
-            reply = render_notice(SLOW_DOWN, seconds=exc.retry_after)
+            reply = render_notice(SLOW_DOWN, wait=seconds(exc.retry_after))
         except PolicyQAError as exc:
             reply = render_notice(ERROR, reason=visitor_message(exc))
         else:

@@ -95,17 +95,19 @@ def verify_password(password: str, stored: str) -> bool:
 def parse_users(spec: str) -> dict[str, str]:
     """`name:password,name2:pbkdf2_sha256$...` -> {name: stored}; ConfigError if malformed."""
     users: dict[str, str] = {}
-    for item in (spec or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
+    items = [item.strip() for item in (spec or "").split(",") if item.strip()]
+    for number, item in enumerate(items, 1):
         name, sep, stored = item.partition(":")
         name = name.strip()
-        if not sep or not name or not stored:
-            raise ConfigError(f"console_users entry {name or item[:20]!r} must look like "
+        if not sep or not name or not stored:  # named by its place: its text may be a password
+            raise ConfigError(f"console_users entry {number} of {len(items)} must look like "
                               "name:password (or name:pbkdf2_sha256$...)")
         if any(c.isspace() for c in name):
-            raise ConfigError(f"console user name {name!r} must not contain spaces")
+            raise ConfigError(f"console_users entry {number} of {len(items)}: a user name "
+                              "must not contain spaces")
+        if name in users:  # else the last one would win, silently
+            raise ConfigError(f"console user {name!r} is listed twice in console_users; "
+                              "keep one entry per user")
         if stored.startswith(HASH_SCHEME + "$"):
             iterations = _check_hashed(stored)[0]
             if iterations < MIN_ITERATIONS:

@@ -154,6 +154,13 @@ def _client(request: HTTPConnection) -> str:
 
 
 def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
+    @app.get(PREFIX, include_in_schema=False)
+    def bare(request: Request) -> Response:
+        """The console typed without its slash (without this route the chat's guard
+        answered 404); ConsoleGuard has sent anyone not signed in to sign in."""
+        link = deep_link(request.url.query)
+        return RedirectResponse("console/" + (f"?{link}" if link else ""), status_code=307)
+
     @app.get(LOGIN, include_in_schema=False)
     def login_form(request: Request) -> Response:
         link = deep_link(request.url.query)
