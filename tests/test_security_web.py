@@ -313,6 +313,18 @@ def test_malformed_gradio_calls_are_4xx_json(web, path: str, body) -> None:
         assert r.headers["cache-control"] == "no-store" and "referrer-policy" in r.headers
 
 
+def test_an_fn_index_of_the_wrong_type_is_a_400_not_a_missing_function(web) -> None:
+    """An audit: {"fn_index": "0"} read "no function with fn_index 0" (404)."""
+    with httpx.Client(base_url=web.url, timeout=30) as http:
+        for index in ("0", True, 1.5, None):
+            r = http.post("/gradio_api/queue/join",
+                          json={"fn_index": index, "data": [], "session_hash": "abc"})
+            assert (r.status_code, r.json()) == (400, {"error": "'fn_index' must be an integer"})
+        r = http.post("/gradio_api/queue/join",
+                      json={"fn_index": 99, "data": [], "session_hash": "abc"})
+        assert (r.status_code, r.json()) == (404, {"error": "no function with fn_index 99"})
+
+
 def test_origin_checks_compare_scheme_host_and_port(web) -> None:
     port = web.url.rsplit(":", 1)[1]
     with httpx.Client(base_url=web.url, timeout=30) as http:

@@ -110,8 +110,10 @@ def _event_function(rel: str, payload: Mapping[str, Any], blocks: gr.Blocks) -> 
     index = payload.get("fn_index")
     named = NAMED_EVENT.match(rel)
     if named is None:  # the queue: by index, as the page sends it
-        if isinstance(index, bool) or not isinstance(index, int) or index not in blocks.fns:
-            raise Refused(404, f"no function with fn_index {str(index)[:20]}")
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise Refused(400, "'fn_index' must be an integer")
+        if index not in blocks.fns:
+            raise Refused(404, f"no function with fn_index {index}")
         return blocks.fns[index]
     name = named.group(1)
     for fn_id, fn in blocks.fns.items():
