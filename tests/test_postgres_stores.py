@@ -20,6 +20,7 @@ from qa.escalation import queries
 from qa.escalation.outbox import Outbox
 from qa.rights.store import RequestStore
 from qa.settings import Settings
+from ui.cli.main import main
 
 pytest_plugins = ["postgres_server"]  # its postgres_server and postgres_url fixtures
 
@@ -113,6 +114,24 @@ def test_a_server_that_is_not_there_is_one_typed_error(tmp_path) -> None:
 def test_a_wrong_database_name_is_a_config_error(postgres_server) -> None:
     with pytest.raises(ConfigError, match='cannot use the outbox at .*"no_such_db"'):
         Outbox(postgres_server.url("no_such_db"), **OPTIONS)
+
+
+def test_a_user_who_may_not_create_the_schema_gets_one_line_saying_so(postgres_server,
+                                                                    monkeypatch, capsys):
+    """Found by following the deployment guide: a user without CREATE on the database
+    stopped `serve` and every CLI command with a psycopg traceback."""
+    url = postgres_server.create_database()
+    with psycopg.connect(postgres_server.url(), autocommit=True) as con:
+        con.execute("DROP ROLE IF EXISTS plain_user")
+        con.execute("CREATE ROLE plain_user LOGIN")
+    plain = url.replace("postgres@", "plain_user@")
+    with pytest.raises(ConfigError, match=r"cannot set up the outbox at .*permission denied"
+                                          r".* must own the database or hold CREATE on it"):
+        Outbox(plain, **OPTIONS)
+    monkeypatch.setenv("POLICY_QA_DATABASE_URL", plain)
+    assert main(["outbox", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "hold CREATE" in err
 
 
 def test_the_setting_takes_only_postgresql_urls() -> None:

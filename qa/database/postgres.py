@@ -45,6 +45,7 @@ _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT N
 # SQLSTATE classes that mean the URL itself is wrong (auth, no such database), not
 # that the server is away for a while
 _CONFIG_STATES = ("28", "3D")
+INSUFFICIENT_PRIVILEGE = "42501"  # a user that may not create the store's schema
 # the same when the server says so while connecting (psycopg gives no SQLSTATE then)
 _CONFIG_MESSAGES = ("does not exist", "authentication failed", "no pg_hba.conf entry",
                     "invalid connection option", "invalid dsn", "missing \"=\"")
@@ -214,7 +215,21 @@ class PostgresDatabase:
         migrating an older version by `migrations` (each step with its recorded
         version, all in one transaction under the store's lock, so two replicas
         starting together never apply a step twice); return the client-hashing
-        secret. A store written by a newer version is refused with a ConfigError."""
+        secret. A store written by a newer version is refused with a ConfigError, and so
+        is a user who may not create the schema (one line, not a traceback)."""
+        try:
+            return self._create(schema, version, migrations)
+        except psycopg.Error as exc:
+            if getattr(exc, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise self._error(exc) from None
+            reason = " ".join(str(exc).split())[:200]
+            raise ConfigError(
+                f"cannot set up the {self.label} at {redact(self.url)}: {reason}; the "
+                "database user must own the database or hold CREATE on it (README, "
+                "Deployment)") from None
+
+    def _create(self, schema: str, version: int,
+                migrations: Mapping[int, Sequence[str]] | None) -> bytes:
         with self.transaction() as con:
             con.raw.execute(f"CREATE SCHEMA IF NOT EXISTS {self.store}")
             con.executescript(_META)
