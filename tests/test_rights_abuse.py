@@ -37,8 +37,10 @@ def make(tmp_path: Path, clock: Clock, window: float = 3600.0, per_hour: int = 0
 
 
 def submit(store: RequestStore, client: str = "198.51.100.4", kind: str = "deletion",
-           email: str = "ana@example.org", message: str = MESSAGE, to: str = INBOX):
-    return store.submit(kind, "eu_uk", email, message, to=to, client=client)
+           email: str = "ana@example.org", message: str = MESSAGE, to: str = INBOX,
+           jurisdiction: str = "eu_uk", details: str = ""):
+    return store.submit(kind, jurisdiction, email, message, to=to, client=client,
+                        details=details)
 
 
 def test_a_repeat_within_the_window_is_the_same_request(tmp_path, clock):
@@ -55,16 +57,22 @@ def test_a_repeat_within_the_window_is_the_same_request(tmp_path, clock):
 @pytest.mark.parametrize("change", [
     {"client": "203.0.113.7"}, {"kind": "access"}, {"email": "bo@example.org"},
     {"message": "Please delete my account and all my data now"},
-    {"to": "privacy@other-company.example"}])
-def test_another_client_kind_address_message_or_inbox_is_a_new_request(
+    {"to": "privacy@other-company.example"}, {"jurisdiction": "california"},
+    {"details": "my new address is 2 High St"}])
+def test_another_client_kind_address_message_inbox_or_detail_is_a_new_request(
         tmp_path, clock, change):
     """A different inbox is another policy's (two indexes on one store): the request
-    must reach that inbox, not be folded into the first policy's."""
+    must reach that inbox, not be folded into the first policy's. New details or
+    another jurisdiction were dropped silently (an audit: "all three got 201, the same
+    id"): they make a request of their own, so nothing the visitor sent is lost."""
     store = make(tmp_path, clock)
     first = submit(store)
     second = submit(store, **change)
     assert second.id != first.id and len(store.list()) == 2
     assert second.to == change.get("to", INBOX) and store.get(first.id).to == INBOX
+    for field in ("jurisdiction", "details"):
+        if field in change:
+            assert getattr(second, field) == change[field]
 
 
 def test_after_the_window_or_once_closed_it_is_a_new_request(tmp_path, clock):

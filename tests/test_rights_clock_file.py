@@ -119,3 +119,27 @@ def test_the_day_of_receipt_is_the_deployments_calendar_day(tmp_path: Path) -> N
     store.set_state(access.id, "in_progress")
     done = store.set_state(access.id, "done")
     assert done.on_time is True and done.time_zone == "America/Los_Angeles"
+
+
+def test_the_day_of_receipt_is_shown_where_the_deadlines_are(tmp_path: Path) -> None:
+    """An audit: the mail, `requests list` and `requests show` gave only the UTC time,
+    so a team read "received on the 7th, due the 20th" of a request the clock counts
+    from the 6th. Each now shows the deployment's local time beside it."""
+    from qa.rights.mail import build_request_message
+    from ui.cli.requests import describe
+
+    evening = datetime(2033, 12, 7, 3, 0, tzinfo=UTC).timestamp()
+    pacific, _ = load_clock(write(tmp_path, 'time_zone = "America/Los_Angeles"\n'))
+    store = RequestStore(tmp_path / "r.sqlite3", clock=lambda: evening, rules=pacific)
+    access = store.submit("access", "california", "ana@example.org", "send me my data",
+                          to="privacy@example.com")
+    assert access.received_local == "2033-12-06 19:00 America/Los_Angeles"
+    body = build_request_message(access, mail_from="policy-qa@example.com").get_content()
+    assert ("Received: 2033-12-07T03:00:00+00:00 (UTC), 2033-12-06 19:00 "
+            "America/Los_Angeles (the day the deadlines count from)") in body
+    assert "received:     2033-12-06 19:00 America/Los_Angeles (2033-12-07T03:00" in describe(
+        store.get(access.id))
+    utc = RequestStore(tmp_path / "u.sqlite3", clock=lambda: evening).submit(
+        "access", "california", "bo@example.org", "send me my data", to="privacy@example.com")
+    body = build_request_message(utc, mail_from="policy-qa@example.com").get_content()
+    assert "Received: 2033-12-07T03:00:00+00:00 (UTC)\n" in body

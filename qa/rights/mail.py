@@ -92,7 +92,9 @@ def _body(request: RightsRequest, console: list[str]) -> str:
         "",
         f"Kind: {request.kind}",
         f"Jurisdiction: {request.jurisdiction} — {place}",
-        f"Received: {request.received_iso} (UTC)",
+        f"Received: {request.received_iso} (UTC)" + (
+            "" if request.time_zone == "UTC" else
+            f", {request.received_local} (the day the deadlines count from)"),
         *confirm,
         f"Due: {request.due} (at the latest, if extended: {extension})",
         f"Reference: {request.id}",

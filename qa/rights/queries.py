@@ -5,6 +5,7 @@ qa/rights/store.py opens the connections and transactions."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from index.errors import NotFoundError
 from qa.database import Connection
@@ -98,16 +99,19 @@ def append_event(con: Connection, req_id: str, at: float, from_state: str | None
                 (req_id, at, from_state, to_state, note, reason, actor))
 
 
-def find_duplicate(con: Connection, client: str, kind: str, email: str,
-                   question: str, to: str, since: float) -> str | None:
-    """The id of the newest open request from this (hashed) client with the same kind,
-    e-mail address and message to the same privacy inbox received after `since`, if
-    any (the same request made of two policies goes to each policy's inbox)."""
+def find_duplicate(con: Connection, client: str, request: Mapping[str, str],
+                   since: float) -> str | None:
+    """The id of the newest open request from this (hashed) client received after
+    `since` that is the same `request` (kind, jurisdiction, email, question, details,
+    recipient): a retried POST. New details or another jurisdiction make a request of
+    their own (none is dropped), and so does another policy's inbox."""
+    keys = ("kind", "jurisdiction", "email", "question", "details", "recipient")
     row = con.execute(
-        "SELECT id FROM requests WHERE client = ? AND kind = ? AND email = ? AND question = ?"
-        " AND recipient = ? AND received_at > ? AND state NOT IN ('done', 'refused')"
+        "SELECT id FROM requests WHERE client = ? AND "
+        + " AND ".join(f"{k} = ?" for k in keys)
+        + " AND received_at > ? AND state NOT IN ('done', 'refused')"
         " ORDER BY received_at DESC LIMIT 1",
-        (client, kind, email, question, to, since)).fetchone()
+        (client, *(request[k] for k in keys), since)).fetchone()
     return None if row is None else row["id"]
 
 

@@ -27,7 +27,7 @@ from index.errors import EscalationStateError, QuestionError
 from qa.escalation.mail import body_text, one_line
 from qa.escalation.records import MAX_NOTE_CHARS, clean_passages
 from qa.records import Passage
-from qa.rights.deadlines import Deadlines, day_in
+from qa.rights.deadlines import Deadlines, day_in, zone
 
 __all__ = [
     "EXPORT_FIELDS", "FINAL_STATES", "MAIL_STATUSES", "MAX_DETAILS_CHARS", "STATES",
@@ -117,6 +117,13 @@ class RightsRequest:
     @property
     def received_iso(self) -> str:
         return iso_time(self.received_at)
+
+    @property
+    def received_local(self) -> str:
+        """When it was received, to the minute, in the deployment's time zone, whose
+        calendar day the deadlines count from: "2026-12-08 12:26 Pacific/Kiritimati"."""
+        moment = datetime.fromtimestamp(self.received_at, zone(self.time_zone))
+        return f"{moment:%Y-%m-%d %H:%M} {self.time_zone}"
 
     @property
     def on_time(self) -> bool | None:

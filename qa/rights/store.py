@@ -119,9 +119,10 @@ class RequestStore:
         `question` is the visitor's message; `passages` the policy passages offered
         (dicts or Hit-like objects); `to` the privacy inbox; `client` any stable client
         identifier, counted as its bucket (`qa.clients.bucket_of`: an IPv6 address's
-        /64), of which only a keyed hash is stored. The same request (kind, e-mail,
-        message) from the same bucket within the dedupe window, still open, is
-        returned as it is; RateLimitedError past the bucket's requests per hour.
+        /64), of which only a keyed hash is stored. The same request (kind,
+        jurisdiction, e-mail, message, details, inbox) from the same bucket within the
+        dedupe window, still open, is returned as it is; RateLimitedError past the
+        bucket's requests per hour.
         """
         check_choice(kind, KINDS, "kind")
         check_choice(jurisdiction, deadlines.JURISDICTIONS, "jurisdiction")
@@ -136,8 +137,10 @@ class RequestStore:
         ckey = client_hash(self._secret, bucket_of(client))
         with self.database.transaction() as con:
             if ckey and self.dedupe_window_seconds > 0:
-                same = queries.find_duplicate(con, ckey, kind, email, text, to,
-                                              now - self.dedupe_window_seconds)
+                same = queries.find_duplicate(
+                    con, ckey, {"kind": kind, "jurisdiction": jurisdiction, "email": email,
+                                "question": text, "details": details, "recipient": to},
+                    now - self.dedupe_window_seconds)
                 if same is not None:
                     return queries.get(con, same, self.rules.time_zone)
             self._check_rate(con, ckey, now)
