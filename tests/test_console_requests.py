@@ -251,6 +251,7 @@ def test_open_and_change_state(store: RequestStore) -> None:
     assert (ident, message, email, details, result) == (
         soon.id, soon.question, "soon@example.org", "(none)", "")
     assert clock.startswith("received;") and f"due {soon.due}" in clock
+    assert f"received {soon.received_local} ({tab._when(soon.received_at)})" in clock
     assert history.values.tolist() == [[tab._when(soon.received_at), "", "received", "", "",
                                         "assistant"]]
     assert moves["choices"] == ["identity_check", "in_progress", "extended", "refused"]

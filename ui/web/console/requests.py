@@ -55,7 +55,7 @@ def today(store: RequestStore) -> date:
 def request_row(request: RightsRequest, on: date) -> list[str]:
     due = request.respond_by + (" (extended)" if request.extended_due else "")
     return [request.id, due, flag_label(request, on), request.kind, request.jurisdiction,
-            request.state, _when(request.received_at), request.email, request.question]
+            request.state, request.received_local, request.email, request.question]
 
 
 def _choice(value: str | None) -> str | None:
@@ -98,7 +98,7 @@ def open_request(store: RequestStore, req_id: str) -> tuple[Any, ...]:
     except PolicyQAError as exc:
         return (req_id, "", "", "", "", history_rows(None), gr.update(choices=[], value=None),
                 str(exc))
-    clock = (f"{r.state}; received {_when(r.received_at)}; due {r.due}"
+    clock = (f"{r.state}; received {r.received_local} ({_when(r.received_at)}); due {r.due}"
              + (f", extended to {r.extended_due}" if r.extended_due else "")
              + (f"; confirm receipt by {r.confirm_by}" if r.confirm_by else "")
              + (f"; closed {_when(r.closed_at)}" if r.closed_at else "")
