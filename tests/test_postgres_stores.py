@@ -102,6 +102,26 @@ def test_request_history_is_append_only_on_postgresql(postgres_url: str) -> None
     assert len(store.get(request.id).history) == 1
 
 
+def test_rights_requests_dedupe_on_postgresql_per_inbox_and_content(postgres_url: str
+                                                                     ) -> None:
+    """The rights dedupe query on PostgreSQL: a retried POST is the request already
+    taken; another inbox, jurisdiction or details is a request of its own."""
+    store = RequestStore(postgres_url, dedupe_window_seconds=3600)
+
+    def submit(**change: str):
+        request = {"jurisdiction": "eu_uk", "to": INBOX, "details": "", **change}
+        return store.submit("deletion", request["jurisdiction"], "ana@example.org",
+                            "Please delete my data", to=request["to"], client="192.0.2.8",
+                            details=request["details"])
+
+    first = submit()
+    assert submit().id == first.id
+    others = [submit(to="privacy@other.example"), submit(jurisdiction="california"),
+              submit(details="my account is ana_k")]
+    assert len({first.id, *(r.id for r in others)}) == 4
+    assert [r.to for r in others][0] == "privacy@other.example"
+
+
 def test_a_server_that_is_not_there_is_one_typed_error(tmp_path) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/policyqa"
     with pytest.raises(StoreUnavailableError, match=r"outbox \(PostgreSQL at .*\) is "
@@ -126,7 +146,7 @@ def test_a_user_who_may_not_create_the_schema_gets_one_line_saying_so(postgres_s
         con.execute("CREATE ROLE plain_user LOGIN")
     plain = url.replace("postgres@", "plain_user@")
     with pytest.raises(ConfigError, match=r"cannot set up the outbox at .*permission denied"
-                                          r".* must own the database or hold CREATE on it"):
+                                          r".* must own the database \(or hold CREATE on it\)"):
         Outbox(plain, **OPTIONS)
     monkeypatch.setenv("POLICY_QA_DATABASE_URL", plain)
     assert main(["outbox", "list"]) == 2

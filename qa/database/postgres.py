@@ -221,12 +221,12 @@ class PostgresDatabase:
             return self._create(schema, version, migrations)
         except psycopg.Error as exc:
             if getattr(exc, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
-                raise self._error(exc) from None
+                raise  # a failing migration is a bug to see whole, not an outage
             reason = " ".join(str(exc).split())[:200]
             raise ConfigError(
                 f"cannot set up the {self.label} at {redact(self.url)}: {reason}; the "
-                "database user must own the database or hold CREATE on it (README, "
-                "Deployment)") from None
+                "database user must own the database (or hold CREATE on it) and the "
+                "tables policy-qa made there (README, Deployment)") from None
 
     def _create(self, schema: str, version: int,
                 migrations: Mapping[int, Sequence[str]] | None) -> bytes:

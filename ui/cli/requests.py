@@ -100,7 +100,7 @@ def cmd_list(args: argparse.Namespace, settings: Any) -> int:
     header = ("ID", "KIND", "JURISDICTION", "STATE", "RECEIVED", "DUE", "FLAG", "MAIL",
               "MESSAGE")
     table = [header] + [
-        (r.id, r.kind, r.jurisdiction, r.state, r.received_local.rsplit(" ", 1)[0],
+        (r.id, r.kind, r.jurisdiction, r.state, r.received_local,
          r.respond_by + (" (ext.)" if r.extended_due else ""), flag_label(r, on) or "-",
          r.mail_status, shorten(r.question)) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]

@@ -113,7 +113,7 @@ def _event_function(rel: str, payload: Mapping[str, Any], blocks: gr.Blocks) -> 
         if isinstance(index, bool) or not isinstance(index, int):
             raise Refused(400, "'fn_index' must be an integer")
         if index not in blocks.fns:
-            raise Refused(404, f"no function with fn_index {index}")
+            raise Refused(404, f"no function with fn_index {str(index)[:20]}")
         return blocks.fns[index]
     name = named.group(1)
     for fn_id, fn in blocks.fns.items():
