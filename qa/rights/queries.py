@@ -105,13 +105,13 @@ def find_duplicate(con: Connection, client: str, request: Mapping[str, str],
     `since` that is the same `request` (kind, jurisdiction, email, question, details,
     recipient): a retried POST. New details or another jurisdiction make a request of
     their own (none is dropped), and so does another policy's inbox."""
-    keys = ("kind", "jurisdiction", "email", "question", "details", "recipient")
     row = con.execute(
-        "SELECT id FROM requests WHERE client = ? AND "
-        + " AND ".join(f"{k} = ?" for k in keys)
-        + " AND received_at > ? AND state NOT IN ('done', 'refused')"
+        "SELECT id FROM requests WHERE client = ? AND kind = ? AND jurisdiction = ?"
+        " AND email = ? AND question = ? AND details = ? AND recipient = ?"
+        " AND received_at > ? AND state NOT IN ('done', 'refused')"
         " ORDER BY received_at DESC LIMIT 1",
-        (client, *(request[k] for k in keys), since)).fetchone()
+        (client, request["kind"], request["jurisdiction"], request["email"],
+         request["question"], request["details"], request["recipient"], since)).fetchone()
     return None if row is None else row["id"]
 
 
