@@ -187,6 +187,16 @@ def test_cross_origin_posts_are_refused_unless_allowed(web):
     assert upload.status_code == 404  # the public chat takes no files
 
 
+def test_a_chat_page_that_lost_its_server_can_tell_it_is_back(web):
+    """After a broken connection gradio's page polls `app_id` every 2 s and reloads once
+    it answers; a 404 there left an embedded chat dead until the visitor reloaded the
+    host page (widget audit, 2026-12-08)."""
+    for path in ("/gradio_api/app_id", "/gradio_api/app_id/"):
+        response = web.client.get(path)
+        assert response.status_code == 200, path
+        assert response.json()["app_id"] == web.client.get("/config").json()["app_id"]
+
+
 def test_healthz_reports_index_and_outbox_without_secrets(web, korero_index):
     response = web.client.get("/healthz")
     assert response.status_code == 200

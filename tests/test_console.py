@@ -288,7 +288,8 @@ def test_a_logout_outlives_a_restart_when_sessions_do(console) -> None:
 
 PROTECTED_GET = ["/console/config", "/console/gradio_api/info", "/console/gradio_api/openapi.json",
                  "/console/gradio_api/queue/data?session_hash=abc",
-                 "/console/gradio_api/upload_progress?upload_id=x", "/console/theme.css"]
+                 "/console/gradio_api/upload_progress?upload_id=x", "/console/theme.css",
+                 "/console/gradio_api/app_id"]
 PROTECTED_POST = ["/console/gradio_api/queue/join", "/console/gradio_api/upload",
                   "/console/gradio_api/run/queue", "/console/gradio_api/call/resolve"]
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Literal
@@ -24,8 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browser_kit import TIMEOUT, chromium
+from browser_kit import REPLY, TIMEOUT, ask, chromium
 from fastapi import FastAPI
+from playwright.sync_api import Error as PlaywrightError
 from pydantic import BaseModel, Field
 from web_server import serve_app, serve_page
 
@@ -308,6 +311,59 @@ def test_data_open_starts_open_without_taking_focus(site, new_page):
         assert launcher.get_attribute("aria-expanded") == "true"
         chat_loaded(page)
         assert page.evaluate("document.activeElement.tagName") == "BODY"
+
+
+@browser_test
+def test_the_chat_comes_back_by_itself_after_a_server_restart(new_page, tmp_path,
+                                                             korero_index_dir, korero_index,
+                                                             embedder):
+    """A visitor asks while the server is down; once it is back (a new process, so a new
+    app id) the framed chat reloads itself and answers, without the host page being
+    reloaded (widget audit, 2026-12-08: it stayed on "Attempting reconnection" for good,
+    since the guard answered the page's `app_id` poll with 404)."""
+    settings = Settings(index=korero_index_dir, outbox=tmp_path / "outbox.sqlite3",
+                        maildir=tmp_path / "maildir", analytics=tmp_path / "a.sqlite3",
+                        requests_per_minute=1000)
+
+    def app() -> FastAPI:
+        service = Service(settings, index=korero_index, embedder=embedder)
+        return create_app(settings, service=service, start_worker=False)
+
+    with socket.socket() as probe:  # a free port, used by both servers in turn
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    page = new_page()
+    frame = page.frame_locator("#policy-qa-widget iframe")
+    with serve_page(host_page(url, {})) as host_url:
+        with serve_app(app(), port=port):
+            load_host(page, url, host_url)
+            page.locator("#policy-qa-widget button.launcher").click()
+            chat_loaded(page)
+            assert "sell" in ask(frame, "Do you sell my data?").inner_text()
+            inner = page.locator("#policy-qa-widget iframe").element_handle().content_frame()
+            inner.evaluate("() => { window.__before = 1; }")
+            page.evaluate("() => { window.__host = 1; }")
+        box = frame.locator("#pqa-ask textarea")
+        box.fill("Is my data encrypted?")
+        box.press("Enter")  # the server is gone
+        page.wait_for_timeout(1500)
+        with serve_app(app(), port=port):
+            deadline = time.monotonic() + 30  # gradio polls every 2 s, then reloads
+            while not _reloaded(inner):
+                assert time.monotonic() < deadline, "the chat never came back by itself"
+                time.sleep(0.25)
+            before = frame.locator(REPLY).count()
+            assert "sell" in ask(frame, "Do you sell my data?", before).inner_text()
+        assert page.evaluate("() => window.__host") == 1  # the host page was not reloaded
+
+
+def _reloaded(frame) -> bool:
+    try:
+        return frame.evaluate("() => window.__before === undefined"
+                              " && !!document.querySelector('#pqa-ask textarea')")
+    except PlaywrightError:  # the frame is between two documents
+        return False
 
 
 @browser_test

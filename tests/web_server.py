@@ -16,17 +16,18 @@ from fastapi import FastAPI
 from ui.web.server import server_config
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
 @contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Run `app` (with its lifespan) under uvicorn on a free port; yield the base URL."""
-    sock = _listening_socket()
+def serve_app(app: FastAPI, port: int = 0) -> Iterator[str]:
+    """Run `app` (with its lifespan) under uvicorn on `port` (0: a free one); yield the
+    base URL."""
+    sock = _listening_socket(port)
     port = sock.getsockname()[1]
     config = server_config(app, log_config=None, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=2)

@@ -7,8 +7,9 @@ would leak the server's environment). A mounted app does not get the path checks
 `launch()` sets up, so this middleware closes the hole in the request path:
 
 - only the routes the chat and console pages use are reachable (pages, assets, the queue,
-  heartbeats, `run`/`call` of a listed function); uploads, proxies, streams, monitoring,
-  gradio's own login/logout and every other gradio route answer 404;
+  heartbeats, the app id a page polls to reconnect, `run`/`call` of a listed function);
+  uploads, proxies, streams, monitoring, gradio's own login/logout and every other gradio
+  route answer 404;
 - `file=` serves only paths inside the app's own gradio cache directory;
 - an event body must be a JSON object naming a function that exists (`fn_index` for the
   queue, a public `api_name` for run/call) with one value per input, and may carry no
@@ -42,6 +43,8 @@ GET_EXACT = frozenset({
     "", "/", "/config", "/config/", "/theme.css", "/favicon.ico", "/robots.txt",
     "/gradio_api/info", "/gradio_api/info/", "/gradio_api/queue/data",
     "/gradio_api/startup-events", "/gradio_api/theme.css",
+    # the page asks it every 2 s after the connection broke, and reloads once it answers
+    "/gradio_api/app_id", "/gradio_api/app_id/",
 })
 GET_PREFIXES = ("/assets/", "/static/", "/svelte/", "/gradio_api/heartbeat/")
 CALL_RESULT = re.compile(r"^/gradio_api/call/[^/]+/[^/]+/?$")
