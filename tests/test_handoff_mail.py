@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -42,18 +43,31 @@ pytestmark = [
 ]
 
 
-@pytest.fixture()
-def site(tmp_path, korero_index_dir, korero_index, embedder):
+@contextmanager
+def _site(tmp_path, korero_index_dir, korero_index, embedder, interval: float):
     with SmtpServer() as smtp:
         settings = Settings(index=korero_index_dir, outbox=tmp_path / "outbox.sqlite3",
                             maildir=tmp_path / "maildir", analytics=tmp_path / "a.sqlite3",
-                            requests_per_minute=1000, deliver_interval_seconds=0.2,
+                            requests_per_minute=1000, deliver_interval_seconds=interval,
                             smtp_host=smtp.host, smtp_port=smtp.port, mail_from=SENDER,
                             public_url=PUBLIC)
         service = Service(settings, index=korero_index, embedder=embedder)
         assert service.ask(FIRST).resolved and not service.ask(UNANSWERED).resolved
         with serve_app(create_app(settings, service=service)) as url:
             yield SimpleNamespace(url=url, smtp=smtp, settings=settings)
+
+
+@pytest.fixture()
+def site(tmp_path, korero_index_dir, korero_index, embedder):
+    with _site(tmp_path, korero_index_dir, korero_index, embedder, 0.2) as running:
+        yield running
+
+
+@pytest.fixture()
+def idle_site(tmp_path, korero_index_dir, korero_index, embedder):
+    """A worker that rescans every 10 minutes: only a wake-up sends mail in time."""
+    with _site(tmp_path, korero_index_dir, korero_index, embedder, 600.0) as running:
+        yield running
 
 
 @pytest.fixture()
@@ -154,3 +168,30 @@ def test_a_new_question_closes_the_offer_to_add_an_email_to_an_earlier_hand_off(
         ask(chat, FIRST, 2)
         chat.locator("#pqa-email-box").wait_for(state="hidden")
     assert Outbox.from_settings(site.settings).get(esc_id).email is None
+
+
+def test_a_hand_off_from_the_chat_is_mailed_at_once(idle_site, page):
+    """The chat's hand-offs wake the delivery worker as the API's do (widget audit,
+    2026-12-08: three chat hand-offs reached the inbox 40-60 s late, at the worker's
+    rescan); an address added after a hand-off sent without one ends its hold."""
+    site = idle_site
+    with serve_page(host_page(site.url)) as host:
+        chat = _open_chat(page, site, host)
+        ask(chat, UNANSWERED, 0)
+        chat.locator("#pqa-handoff-send").click()  # no address: held for one
+        held = chat.locator(REPLY).nth(1)
+        held.wait_for()
+        first = re.search(r"reference (esc_[A-Za-z0-9_-]+)", held.inner_text()).group(1)
+        assert Outbox.from_settings(site.settings).get(first).status == "queued"
+        chat.locator("#pqa-email input").fill("late@example.com")
+        chat.locator("#pqa-email-send").click()
+        got = _mail_for(site.smtp, first, seconds=10)
+        assert got.message["Reply-To"] == "late@example.com"
+        ask(chat, "Can I park my car at your office?", 3)
+        chat.locator("#pqa-handoff-email input").fill("visitor@example.com")
+        chat.locator("#pqa-handoff-send").click()
+        sent = chat.locator(REPLY).nth(4)
+        sent.wait_for()
+        second = re.search(r"reference (esc_[A-Za-z0-9_-]+)", sent.inner_text()).group(1)
+        got = _mail_for(site.smtp, second, seconds=10)
+    assert got.message["Reply-To"] == "visitor@example.com"

@@ -195,6 +195,38 @@ def test_attach_email_only_while_queued(db: Path, clock: Clock) -> None:
         outbox.attach_email("esc_nope", "b@example.org")
 
 
+def test_an_address_ends_the_hold_but_not_a_back_off(db: Path, clock: Clock) -> None:
+    outbox = make(db, clock)
+    esc = outbox.enqueue("Do you sell my data?", to=INBOX, hold_seconds=60)
+    assert outbox.claim_due() == []  # held for an address
+    outbox.attach_email(esc.id, "asker@example.org")
+    [claim] = outbox.claim_due()  # due at once, the clock not moved
+    outbox.mark_retry(claim, "421 try later", clock() + 100)
+    outbox.attach_email(esc.id, "second@example.org")
+    assert outbox.claim_due() == []  # a back-off is not a hold: it keeps its time
+
+
+def test_every_commit_that_queues_mail_wakes_the_worker_after_it(db: Path, clock: Clock
+                                                                 ) -> None:
+    """What wakes the app's delivery worker on SQLite (PostgreSQL's NOTIFY does it
+    there): a commit that queued mail, seen after the commit (another connection reads
+    the row), an address added; never a rolled-back transaction."""
+    outbox, woken = make(db, clock), []
+    undo = outbox.database.wake_on_announce(
+        lambda: woken.append([e.id for e in make(db, clock).list()]))
+    esc = outbox.enqueue("Do you sell my data?", to=INBOX, hold_seconds=60)
+    assert woken == [[esc.id]]  # the row was committed when the worker woke
+    outbox.attach_email(esc.id, "asker@example.org")
+    assert len(woken) == 2
+    with pytest.raises(RuntimeError), outbox.database.transaction() as con:
+        outbox.database.announce(con)
+        raise RuntimeError("rolled back")
+    assert len(woken) == 2
+    undo()
+    outbox.enqueue("Where are your servers?", to=INBOX)
+    assert len(woken) == 2
+
+
 def test_lost_lease_cannot_overwrite_a_newer_outcome(db: Path, clock: Clock) -> None:
     outbox = make(db, clock)
     esc = outbox.enqueue("Do you sell my data?", to=INBOX)

@@ -21,6 +21,8 @@ SQLITE_ONLY = (
     "test_client_is_stored_only_as_a_keyed_hash",
     "test_unusable_outbox_paths_are_clear_config_errors",
     "test_resolve_and_retention_purge",
+    # the in-process wake-up of SQLite; on PostgreSQL NOTIFY (tests/test_postgres_listen.py)
+    "test_every_commit_that_queues_mail_wakes_the_worker_after_it",
 )
 for _name in SQLITE_ONLY:
     del globals()[_name]

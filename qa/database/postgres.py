@@ -276,6 +276,10 @@ class PostgresDatabase:
         transaction `con` is in commits (NOTIFY is transactional)."""
         con.raw.execute("SELECT pg_notify(%s, '')", (self.channel,))
 
+    def wake_on_announce(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Nothing here: the Listener hears this replica's own NOTIFYs too, on commit."""
+        return lambda: None
+
     def listener(self, callback: Callable[[], None], *others: PostgresDatabase) -> Listener:
         """A Listener (not started) calling `callback` when this store or `others`
         (stores of the same database) announce work."""

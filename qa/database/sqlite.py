@@ -20,9 +20,10 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import ConfigError
@@ -81,6 +82,11 @@ class Database:
     synchronous: str = "FULL"
     secure_delete: bool = False
     timeout: float = 30.0
+    # the one mutable part: what runs in this process when a transaction that announced
+    # work commits (`wake_on_announce`), and which of this thread's transactions did
+    _wakers: list[Callable[[], None]] = field(default_factory=list, compare=False, repr=False)
+    _announced: threading.local = field(default_factory=threading.local, compare=False,
+                                        repr=False)
 
     # what the callers' SQL needs to know of the back-end: SQLite has one writer at a
     # time (BEGIN IMMEDIATE), so a claim needs no row locks
@@ -115,8 +121,17 @@ class Database:
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def announce(self, con: sqlite3.Connection) -> None:
-        """Nothing: one SQLite file has no other replicas to wake (the app wakes its
-        own worker; other processes on the file rescan)."""
+        """Mark the transaction `con` is in as queueing work: once it commits, the
+        callbacks given to `wake_on_announce` run (this process's delivery worker;
+        other processes on the file find the row at their next rescan)."""
+        self._announced.flag = True
+
+    def wake_on_announce(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run `callback` after each commit of a transaction that announced work, so a
+        row queued by any path (the API, the chat, the CLI) is seen at once, never by
+        a worker woken before the row was committed. Returns what unregisters it."""
+        self._wakers.append(callback)
+        return lambda: self._wakers.remove(callback)
 
     def listener(self, callback: Callable[[], None], *others: Database) -> None:
         """None: nothing to listen to (PostgresDatabase.listener has the same signature)."""
@@ -165,12 +180,17 @@ class Database:
             raise ValueError(f"mode must be one of {', '.join(BEGIN_MODES)}; got {mode!r}")
         with self.connect() as con:
             con.execute(f"BEGIN {mode}")
+            self._announced.flag = False
             try:
                 yield con
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+        if self._announced.flag:
+            self._announced.flag = False
+            for wake in list(self._wakers):
+                wake()
 
     def create(self, schema: str, version: int,
                migrations: Mapping[int, Sequence[str]] | None = None) -> bytes:

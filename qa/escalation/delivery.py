@@ -179,8 +179,9 @@ def next_due(store: Any, query: str = OUTBOX_DUE) -> float | None:
 
 
 class DeliveryWorker(Daemon):
-    """A daemon thread running delivery passes: at once on wake() (the app calls it
-    after every enqueue), when the next queued row falls due or its lease expires, and
+    """A daemon thread running delivery passes: at once on wake() (the app has every
+    commit that queues mail call it: `wake_on_announce` on SQLite, NOTIFY on
+    PostgreSQL), when the next queued row falls due or its lease expires, and
     otherwise every `interval` seconds (a rescan for rows other processes queued).
     While nothing is due it sleeps on an Event: no polling.
 

@@ -175,7 +175,8 @@ class Outbox:
                 f"(limit {limit}); try again in {int(retry) + 1} s", retry)
 
     def attach_email(self, esc_id: str, email: str) -> Escalation:
-        """Record the asker's reply address, only while the escalation is still queued."""
+        """Record the asker's reply address, only while the escalation is still queued;
+        one held for an address (never tried yet) is then due at once."""
         email = validate_email(email)
         now = self.clock()
         with self.database.transaction() as con:
@@ -185,8 +186,10 @@ class Outbox:
                 raise EscalationStateError(
                     f"escalation {esc_id} is already {state}; an e-mail address can only "
                     "be added while it is waiting in the queue")
-            con.execute("UPDATE escalations SET email = ? WHERE id = ?",
-                        (add_asker(row["email"], email), esc_id))
+            con.execute("UPDATE escalations SET email = ?, next_attempt_at = CASE WHEN"
+                        " attempts = 0 AND next_attempt_at > ? THEN ? ELSE next_attempt_at"
+                        " END WHERE id = ?", (add_asker(row["email"], email), now, now, esc_id))
+            self.database.announce(con)
             return queries.get(con, esc_id)
 
     # --- reading ------------------------------------------------------------------

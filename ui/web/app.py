@@ -95,13 +95,18 @@ def create_app(settings: Settings, *, service: Service | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         quiet_queues(app)  # before the mounted gradio apps start their queues
+        unwake = []
         if worker is not None:
-            worker.start()
+            worker.start()  # on SQLite a commit that queued mail wakes it at once:
+            unwake = [db.wake_on_announce(worker.wake)
+                      for db in _databases(outbox, service.requests)]
         if listener is not None:
             listener.start()
         try:
             yield
         finally:
+            for undo in unwake:
+                undo()
             if listener is not None:
                 await run_in_threadpool(listener.stop)
             if worker is not None:
@@ -155,8 +160,6 @@ def create_app(settings: Settings, *, service: Service | None = None,
                                       client=_client(request), email=email,
                                       page_url=check_page_url(body.page_url),
                                       conversation=body.conversation or ())
-        if worker is not None:
-            worker.wake()
         log.info("escalation %s: %d chars, e-mail given: %s", esc.id, len(question),
                  email is not None)
         return JSONResponse(esc.to_dict(), status_code=201)
@@ -175,8 +178,6 @@ def create_app(settings: Settings, *, service: Service | None = None,
         answer = await run_in_threadpool(
             service.submit_request, message, email=email, jurisdiction=where,
             details=body.details, kind=body.kind, client=_client(request))
-        if worker is not None:
-            worker.wake()
         assert answer.request is not None
         log.info("rights request %s: kind=%s, jurisdiction=%s", answer.request.id,
                  answer.request.kind, where)
@@ -249,6 +250,13 @@ def _title(service: Service) -> str:
     if others < 1:
         return title
     return f"{title} and {others} related document{'s' if others > 1 else ''}"
+
+
+def _databases(outbox: Outbox, requests: Any) -> list[Any]:
+    """The databases whose commits queue mail: the outbox's and the rights log's (each
+    once: on PostgreSQL they may be one)."""
+    found = [outbox.database, getattr(requests, "database", None)]
+    return list({id(db): db for db in found if db is not None}.values())
 
 
 def _listener(outbox: Outbox, requests: Any, worker: DeliveryWorker | None) -> Any:
