@@ -267,6 +267,30 @@ def test_the_framed_chat_fits_its_frame(site, browser, size):
         page.context.close()
 
 
+TYPED = ["Do you track me on https://koreroapp.com/account/settings/notifications?"
+         "utm_source=newsletter&utm_campaign=december_2026_privacy_update ?",
+         "mail me at bob@example.com **now** $x^2$ [link](http://e.com) # h \\ `c` ~~s~~"]
+
+
+def test_a_pasted_url_or_markup_shows_as_typed_and_fits_a_phone(site, browser):
+    """The visitor's bubble shows their words: no link made of a URL or address (its
+    Markdown escapes showed inside the link: "koreroapp\\.com"), no markup, no LaTeX;
+    a long URL wraps instead of widening the chat (widget audit, 2026-12-08: 605px in a
+    400px frame)."""
+    page = new_page(browser, width=360, height=740)
+    try:
+        page.goto(site.url + "/")
+        for n, typed in enumerate(TYPED):
+            ask(page, typed, n)
+            user = page.locator("#pqa-chat [data-testid='user']").nth(n)
+            assert user.inner_text().strip() == typed
+            assert user.locator("a, strong, em, code, del, h1, .katex").count() == 0
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 360, f"the chat is {width}px wide at a 360px viewport"
+    finally:
+        page.context.close()
+
+
 def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):
     page = new_page(browser, width=375, height=740)
     page.goto(site.url + "/")

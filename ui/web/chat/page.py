@@ -13,6 +13,10 @@ SCRIPT = (Path(__file__).resolve().parent.parent / "static" / "chat.js").read_te
 WIDGET_CSS = """
 .gradio-container { max-width: 760px !important; margin: 0 auto !important; }
 #pqa-chat { overflow-wrap: anywhere; }
+/* gradio's bubbles say break-word, which still sizes a bubble to its longest word: a
+   pasted URL widened the frame past its 400px */
+#pqa-chat .message-row, #pqa-chat .message, #pqa-chat .message * {
+  overflow-wrap: anywhere !important; min-width: 0; }
 #pqa-chat .pqa-answer p { margin: 0 0 .5em 0; }
 #pqa-chat blockquote.pqa-quote {
   margin: .4em 0 .8em 0; padding: .2em 0 .2em .8em;

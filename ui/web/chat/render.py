@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from dataclasses import replace
 
 from qa.answering.answer import CLOSEST
@@ -30,7 +29,10 @@ ERROR = "Sorry, I could not answer that: {reason}"
 TYPING = ('<div class="pqa-typing"><span class="pqa-dots" aria-hidden="true"><span></span>'
           '<span></span><span></span></span> Looking this up in the privacy policy\u2026</div>')
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# what a Markdown renderer could read as markup or a link (":" and "@" start GFM's
+# autolinks of URLs and addresses, "$" gradio's LaTeX), written as numeric character
+# references, which Markdown shows as the characters and never interprets
+_MARKUP = frozenset("\\`*_{}[]()#+-.!|~:@$=^")
 
 
 # an address the visitor typed that is no address: the reason (IDNA labels, lengths) is
@@ -40,8 +42,11 @@ BAD_EMAIL = ("That does not look like an e-mail address. Please check it, for ex
 
 
 def escape_user(text: str) -> str:
-    """User text for a Markdown+HTML renderer: shows literally, never as markup."""
-    return html.escape(_MARKDOWN.sub(r"\\\1", text), quote=True)
+    """User text for a Markdown+HTML renderer: shows literally, never as markup or a
+    link (a backslash escape would do for markup, but not inside an autolinked URL,
+    where the backslashes would show: "koreroapp\\.com")."""
+    return "".join(f"&#{ord(c)};" if c in _MARKUP else html.escape(c, quote=True)
+                   for c in text)
 
 
 def _p(text: str, cls: str = "") -> str:
