@@ -6,6 +6,7 @@ Browser tests skip only when Chromium is absent *and* CI is unset; CI installs i
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,3 +76,18 @@ def offer_in_conversation(scope: Any, box_id: str, reply: Any) -> Any:
     chat = scope.locator("#pqa-chat").bounding_box()
     assert chat and offered["y"] < chat["y"] + chat["height"], (offered, chat)  # in view
     return box
+
+
+def rgb(text: str) -> tuple[int, int, int]:
+    r, g, b = (int(float(x)) for x in re.findall(r"[\d.]+", text)[:3])
+    return r, g, b
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    def lum(c: tuple[int, int, int]) -> float:
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+               for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

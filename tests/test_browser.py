@@ -11,7 +11,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from browser_kit import ask, chromium, needs_chromium, new_page, offer_in_conversation
+from browser_kit import (
+    ask,
+    chromium,
+    contrast,
+    needs_chromium,
+    new_page,
+    offer_in_conversation,
+    rgb,
+)
 from web_server import serve_app, serve_page
 
 from qa.escalation.outbox import Outbox
@@ -343,10 +351,21 @@ def test_the_chat_shows_only_passages_near_the_best_one(site, page):
         shown(answer.passages, answer.question, resolved=answer.resolved))
 
 
-def test_the_question_box_shows_where_the_focus_is(site, page):
-    page.goto(site.url + "/")
-    box = page.locator("#pqa-ask textarea")
-    box.focus()
-    ring = box.evaluate("t => { const s = getComputedStyle(t); "
-                        "return [s.outlineStyle, s.outlineWidth]; }")
-    assert ring == ["solid", "3px"], ring
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_field_shows_where_the_focus_is(site, browser, scheme):
+    """A 3px ring of at least 3:1 against the field (WCAG 2.4.7, 1.4.11) on the question
+    box and the hand-off's e-mail field, in both themes (widget audit, 2026-12-08: the
+    e-mail field had none, gradio's `outline: none` won; the dark ring was 2.2:1)."""
+    page = new_page(browser, color_scheme=scheme)
+    try:
+        page.goto(site.url + "/")
+        ask(page, site.unanswered)
+        for field in ("#pqa-ask textarea", "#pqa-handoff-email input"):
+            box = page.locator(field)
+            box.focus()
+            style = box.evaluate("t => { const s = getComputedStyle(t); return [s.outlineStyle,"
+                                 " s.outlineWidth, s.outlineColor, s.backgroundColor]; }")
+            assert style[:2] == ["solid", "3px"], (field, style)
+            assert contrast(rgb(style[2]), rgb(style[3])) >= 3, (field, style)
+    finally:
+        page.context.close()

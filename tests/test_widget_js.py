@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browser_kit import REPLY, TIMEOUT, ask, chromium
+from browser_kit import REPLY, TIMEOUT, ask, chromium, contrast, rgb
 from fastapi import FastAPI
 from playwright.sync_api import Error as PlaywrightError
 from pydantic import BaseModel, Field
@@ -164,21 +164,6 @@ def tab_to_launcher(page, limit: int = 10) -> None:
                 "launcher "):
             return
     raise AssertionError("Tab never reached the launcher")
-
-
-def rgb(text: str) -> tuple[int, int, int]:
-    r, g, b = (int(float(x)) for x in re.findall(r"[\d.]+", text)[:3])
-    return r, g, b
-
-
-def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
-    def lum(c: tuple[int, int, int]) -> float:
-        lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
-               for v in c]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    hi, lo = sorted((lum(a), lum(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 # --- widget.js -----------------------------------------------------------------------

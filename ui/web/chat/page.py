@@ -25,9 +25,14 @@ WIDGET_CSS = """
 #pqa-chat .pqa-source { font-size: .92em; margin-top: .25em; }
 #pqa-chat .pqa-ref { font-family: var(--font-mono, monospace); }
 #pqa-ask textarea, #pqa-email input { font-size: 16px; }  /* no zoom-on-focus on iOS */
-/* a visible focus ring on the fields (gradio draws none), and placeholders at 4.8:1 */
-#pqa-ask textarea:focus, .pqa-offer input:focus {
+/* a visible focus ring on every field (gradio draws none; the offers' fields are moved
+   into the conversation by chat.js), lighter on the dark theme: 6.7:1 on white, 8:1 on
+   gradio's dark fields; and placeholders at 4.8:1 */
+:root .gradio-container textarea:focus, :root .gradio-container input:focus,
+:root .gradio-container select:focus {  /* :root outranks gradio's input[type].svelte-… */
   outline: 3px solid #1d4ed8 !important; outline-offset: 1px; }
+:root .dark .gradio-container textarea:focus, :root .dark .gradio-container input:focus,
+:root .dark .gradio-container select:focus { outline-color: #93c5fd !important; }
 #pqa-ask textarea::placeholder, .pqa-offer input::placeholder { color: #6b7280; opacity: 1; }
 @media (max-width: 480px) {
   .main.fillable { padding: 8px !important; }
