@@ -156,6 +156,17 @@ def test_every_quote_is_verbatim_reader_text_of_whole_sentences(answers, korero_
     assert sum(lengths) / len(lengths) < 300
 
 
+def test_the_greetings_examples_are_answered_on_the_bundled_policy(service):
+    """The chat opens by suggesting them; one that reached "does not seem to cover this"
+    was the first thing a visitor could try (widget audit, 2026-12-08)."""
+    from qa.answering.answer import GREETING
+
+    examples = re.findall("\u201c(.+?)\u201d", GREETING)
+    assert len(examples) == 2
+    for example in examples:
+        assert service.ask(example).resolved, example
+
+
 def test_a_list_item_is_quoted_with_the_sentence_it_continues(service):
     """The item "when we believe in good faith … respond to a government request," is
     in a chunk of its own; its sentence opens in the chunk before."""

@@ -25,8 +25,10 @@ __all__ = ["MAX_QUOTE_CHARS", "Answer", "Answerer", "Passage", "as_request", "es
            "quote_for", "rephrase", "small_talk", "submitted"]
 
 
+# its examples are answered on the bundled policy (tests/test_answer.py): "How do I
+# delete my account?" was not (widget audit, 2026-12-08; Korero speaks of information)
 GREETING = ("Hello! Ask me anything about our privacy policy, for example "
-            "\u201cDo you sell my data?\u201d or \u201cHow do I delete my account?\u201d")
+            "\u201cDo you sell my data?\u201d or \u201cHow do I delete my data?\u201d")
 THANKS = "You're welcome! Ask me anything else about our privacy policy."
 REPHRASE = ("I could not make out a question there. Could you rephrase it in a few words, "
             "for example \u201cWhat data do you collect about me?\u201d")
