@@ -423,6 +423,29 @@ def test_phone_width_is_full_screen_and_traps_focus(site, new_page, tmp_path):
 
 
 @browser_test
+@pytest.mark.parametrize(("width", "height"), [(640, 400), (320, 256)])
+def test_a_short_window_keeps_the_question_field_in_view(site, new_page, width, height):
+    """A 1280 x 800 screen at 200% zoom is 640 x 400 CSS pixels (WCAG 1.4.10 asks for
+    320 x 256): the panel takes the window and the question field stays inside the
+    frame, before and after an answer (widget audit, 2026-12-08: it sat below it)."""
+    page = new_page(width, height)
+    with serve_page(host_page(site.url, {})) as host_url:
+        load_host(page, site.url, host_url)
+        page.locator("#policy-qa-widget button.launcher").click()
+        chat_loaded(page)
+        panel = page.locator("#policy-qa-widget .panel").bounding_box()
+        assert panel == {"x": 0, "y": 0, "width": width, "height": height}
+        frame = page.locator("#policy-qa-widget iframe").bounding_box()
+        chat = page.frame_locator("#policy-qa-widget iframe")
+        for n in range(2):
+            field = chat.locator("#pqa-ask textarea").bounding_box()
+            assert frame["y"] <= field["y"] and (field["y"] + field["height"]
+                                                 <= frame["y"] + frame["height"]), (n, field)
+            if n == 0:
+                ask(chat, "Do you sell my data?")
+
+
+@browser_test
 def test_no_motion_under_prefers_reduced_motion(site, new_page):
     for motion, animation, transition in (("no-preference", "pqa-in", "0.15s"),
                                           ("reduce", "none", "0s")):

@@ -43,6 +43,10 @@ WIDGET_CSS = """
 .pqa-framed #pqa-title { display: none; }  /* widget.js shows its own title bar */
 /* the title bar hidden, the rest fills the frame exactly: no scrolling of the page itself */
 .pqa-framed #pqa-chat { height: calc(100dvh - 130px) !important; min-height: 260px; }
+@media (max-height: 480px) {  /* a short frame: the question field stays in view */
+  .pqa-framed #pqa-chat { min-height: 60px; }
+  .pqa-framed .main.fillable { padding-top: 4px !important; padding-bottom: 4px !important; }
+}
 footer { display: none !important; }
 #pqa-chat .pqa-typing { color: var(--body-text-color-subdued, #4b5563); }
 #pqa-chat .pqa-dots { display: inline-flex; gap: 3px; margin-right: .4em; vertical-align: middle; }

@@ -51,7 +51,9 @@
   var origin = new URL(script && script.src ? script.src : "/", document.baseURI).origin;
   var DEFAULT_TITLE = "Privacy policy assistant";
   var DEFAULT_COLOR = [37, 99, 235];  // #2563eb
-  var FULL_SCREEN = "(max-width: 480px)";
+  // a phone, or a short window (a laptop at 200% zoom is 640 x 400 CSS pixels): the
+  // panel takes the whole window, else its question field falls below the frame
+  var FULL_SCREEN = "(max-width: 480px), (max-height: 560px)";
 
   function option(name) {
     var value = script ? script.getAttribute("data-" + name) : null;
