@@ -15,6 +15,8 @@ from web_server import serve_app
 
 from qa.analytics import Analytics
 from qa.escalation.outbox import Outbox
+from qa.rights.store import RequestStore
+from qa.service import Service
 from ui.web.console.pages import mount_console
 
 PAYLOAD = "<img src=x onerror=\"window.__xss=1;alert('xss')\"> do you sell my data to Acme?"
@@ -272,3 +274,62 @@ def test_an_agent_filters_assigns_resolves_in_bulk_exports_and_sees_the_trail(
     assert box and outer and box["y"] + box["height"] <= outer["y"] + outer["height"]
     bad = _axe(page)
     assert bad == [], bad
+
+
+# --- one item's form never follows the agent to the next (console audit, 2026-12-08) ---
+
+def _value(page, selector: str, expected: str) -> None:
+    page.wait_for_function(
+        "([s, v]) => document.querySelector(s)?.value === v", arg=[selector, expected],
+        timeout=TIMEOUT)
+
+
+def _open(page, field: str, button: str, ident: str) -> None:
+    page.locator(f"{field} textarea, {field} input").first.fill(ident)
+    page.locator(button).click()
+
+
+def test_a_note_typed_for_one_item_is_never_saved_on_the_next(make_service, page,
+                                                              tmp_path: Path) -> None:
+    """A reason typed on one rights request (its change refused) and a resolution note
+    typed on one escalation stayed in the form when the agent opened the next item, and
+    the stale reason went into that request's permanent history."""
+    plain = make_service(console_users="agent:correct-horse-battery")
+    outbox = Outbox.from_settings(plain.settings)
+    service = Service(plain.settings, index=plain.index, embedder=plain.embedder,
+                      outbox=outbox, requests=RequestStore.from_settings(plain.settings))
+    first, second = (outbox.enqueue(q, to="privacy@example.com").id
+                     for q in ("Can I bring my dog?", "Where do you park?"))
+    req_a, req_b = (service.submit_request(m, email=f"{n}@example.org", jurisdiction="eu_uk",
+                                           kind="access").request.id
+                    for n, m in (("ana", "Send me my data"), ("bo", "I want a copy of my data")))
+    app = FastAPI()
+    mount_console(app, service, service.settings, Analytics.from_settings(service.settings),
+                  cache=tmp_path / "console")
+    with serve_app(app) as base:
+        _sign_in(page, base, tmp_path)
+        page.locator("#queue-table").get_by_text("Where do you park?").first.wait_for()
+        page.wait_for_timeout(500)  # the page's load events (the mail's deep link) settle
+        page.wait_for_function("() => !document.querySelector('.pending, .generating')",
+                               timeout=TIMEOUT)
+        _open(page, "#esc-id", "#esc-open", first)
+        _value(page, "#esc-question textarea", "Can I bring my dog?")
+        page.locator("#esc-note textarea").fill("Dogs are welcome")
+        _open(page, "#esc-id", "#esc-open", second)
+        _value(page, "#esc-question textarea", "Where do you park?")
+        _value(page, "#esc-note textarea", "")
+
+        page.get_by_role("tab", name="Requests").click()
+        _open(page, "#req-id", "#req-open", req_a)
+        _value(page, "#req-message textarea", "Send me my data")
+        page.locator("#req-reason textarea, #req-reason input").first.fill("still complex")
+        page.locator("#req-note textarea").fill("asked for more time")
+        page.locator("#req-move").click()  # no state picked: refused, the form kept
+        _value(page, "#req-result textarea, #req-result input", "pick the new state first")
+        _value(page, "#req-note textarea", "asked for more time")
+        _open(page, "#req-id", "#req-open", req_b)
+        _value(page, "#req-message textarea", "I want a copy of my data")
+        _value(page, "#req-note textarea", "")
+        page.wait_for_function("() => [...document.querySelectorAll('#req-reason textarea,"
+                               " #req-reason input')].every(e => e.value === '')")
+    assert not any(e.reason for e in service.requests.history(req_b))

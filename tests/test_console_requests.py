@@ -257,16 +257,21 @@ def test_open_and_change_state(store: RequestStore) -> None:
     assert moves["choices"] == ["identity_check", "in_progress", "extended", "refused"]
     assert "no rights request" in tab.open_request(store, "req_nope")[-1]
 
-    assert tab.change_state(store, soon.id, None, "n", "", "sam") == "pick the new state first"
-    assert "note is required" in tab.change_state(store, soon.id, "in_progress", " ", "", "sam")
-    assert "reason is required" in tab.change_state(store, soon.id, "refused", "n", "", "sam")
-    assert "cannot move to done" in tab.change_state(store, soon.id, "done", "n", "", "sam")
-    assert "is now extended" in tab.change_state(store, soon.id, "extended", "more time",
-                                                 "complex request", "sam")
+    def said(state, note, reason, user="sam"):
+        return tab.change_state(store, soon.id, state, note, reason, user)
+
+    assert said(None, "n", "") == (False, "pick the new state first")
+    assert not said("in_progress", " ", "")[0]
+    assert "note is required" in said("in_progress", " ", "")[1]
+    assert "reason is required" in said("refused", "n", "")[1]
+    assert "cannot move to done" in said("done", "n", "")[1]
+    moved, text = said("extended", "more time", "complex request")
+    assert moved and "is now extended" in text
     last = store.history(soon.id)[-1]
     assert (last.to_state, last.note, last.reason, last.actor) == (
         "extended", "more time", "complex request", "sam")
-    assert "is now in_progress" in tab.change_state(store, soon.id, "in_progress", "n", "", "")
+    assert said("in_progress", "n", "", "") == (
+        True, f"{soon.id} is now in_progress (due {store.get(soon.id).respond_by}).")
     assert store.history(soon.id)[-1].actor == "console"
 
 

@@ -102,9 +102,10 @@ def test_age_time_to_first_response_and_the_audit_trail(outbox: Outbox, clock: C
     inbox.assign(esc.id, "", "carol")
     trail = [(e.actor, e.action, e.detail, e.at - T0) for e in inbox.history(esc.id)]
     assert trail == [("bob", "assigned", "alice", 3600), ("alice", "replied", "", 5400),
-                     ("alice", "resolved", "", 6000), ("carol", "reopened", "now queued", 6060),
+                     ("alice", "resolved", "note: Answered", 6000),
+                     ("carol", "reopened", "now queued", 6060),
                      ("carol", "unassigned", "alice", 6060)]
-    reopened = outbox.get(esc.id)
+    reopened = outbox.get(esc.id)  # the note is no longer current, but kept in the trail
     assert (reopened.status, reopened.resolution_note, reopened.assignee) == (
         "queued", None, None)
     # durable: a new Outbox over the same file sees the same trail
@@ -112,6 +113,13 @@ def test_age_time_to_first_response_and_the_audit_trail(outbox: Outbox, clock: C
                    retention_days=1)
     assert [e.action for e in again.events(esc.id)] == [
         "assigned", "replied", "resolved", "reopened", "unassigned"]
+    outbox.resolve(esc.id, "Answered\n again, " + "at length " * 80, "contact-us", "cli")
+    outbox.resolve(esc.id, "Replaced", None, "cli")  # the CLI may resolve again
+    said = [e.detail for e in inbox.history(esc.id) if e.action == "resolved"]
+    assert said[0] == "note: Answered"
+    assert said[1].startswith("section contact-us; note: Answered again, at length")
+    assert len(said[1]) == 500 and said[1].endswith("\u2026")
+    assert said[2] == "note: Replaced"
 
 
 def test_actions_are_offered_per_state_only(outbox: Outbox) -> None:

@@ -17,7 +17,7 @@ __all__ = ["ACTIONS", "RESPONSES", "AuditEvent", "event_from_row", "record"]
 ACTIONS = ("assigned", "unassigned", "replied", "resolved", "resent", "reopened")
 RESPONSES = ("replied", "resolved")  # what counts as the team's first response
 MAX_ACTOR_CHARS = 100
-MAX_DETAIL_CHARS = 300
+MAX_DETAIL_CHARS = 500  # a resolution note longer than this is cut, with an ellipsis
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
 
 
 def _line(text: str, limit: int) -> str:
-    return " ".join(str(text or "").split())[:limit]
+    """One line of at most `limit` characters, an ellipsis marking a cut."""
+    line = " ".join(str(text or "").split())
+    return line if len(line) <= limit else line[:limit - 1] + "\u2026"
 
 
 def record(con: Connection, esc_id: str, at: float, actor: str, action: str,

@@ -67,7 +67,10 @@ def resolve(con: Connection, esc_id: str, note: str, section: str | None,
     con.execute("UPDATE escalations SET status = 'resolved', resolved_at = ?,"
                 " resolution_note = ?, resolution_section = ? WHERE id = ?",
                 (at, note, section, esc_id))
-    audit.record(con, esc_id, at, actor, "resolved", f"section {section}" if section else "")
+    # the note in the trail too: a reopen clears it from the row, a second resolve (the
+    # CLI) replaces it, and neither may lose what the team wrote
+    said = f"section {section}; note: {note}" if section else f"note: {note}"
+    audit.record(con, esc_id, at, actor, "resolved", said)
     return queries.get(con, esc_id)
 
 

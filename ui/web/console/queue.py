@@ -142,26 +142,33 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
         line, frame, choices = data.inbox_rows(inbox, flt)
         return line, frame, gr.update(choices=choices, value=[])
 
-    def show(ident: str) -> tuple:
+    def show(ident: str, clear: bool = False) -> tuple:
+        """The panel of escalation `ident`; `clear` empties the resolution form (a note
+        typed for one escalation must not be saved on the next one opened)."""
         d = data.details(inbox, ident)
+        blank = {"value": ""} if clear else {}
         acts = d["actions"]
         if d["error"]:
             empty = pd.DataFrame([], columns=data.PASSAGE_COLUMNS)
+            hidden = [gr.update(visible=False)] * 4
             return (ident, "", "", "", "", "", "", "", empty, "", "",
-                    pd.DataFrame([], columns=data.HISTORY_COLUMNS), "",
-                    *[gr.update(visible=False)] * 7)
+                    pd.DataFrame([], columns=data.HISTORY_COLUMNS), "", *hidden,
+                    gr.update(visible=False, **blank),
+                    gr.update(visible=False, **({"value": None} if clear else {})),
+                    gr.update(visible=False))
         return (d["id"], d["question"], d["askers"], d["reason"], d["state"], d["page"],
                 d["last_error"], d["conversation"], d["passages"], d["resolution"], d["reply"],
                 d["history"], gr.update(value=d["assignee"]),
                 gr.update(visible="assign" in acts), gr.update(visible="reply" in acts),
                 gr.update(visible="resend" in acts), gr.update(visible="reopen" in acts),
-                gr.update(visible="resolve" in acts), gr.update(visible="resolve" in acts),
+                gr.update(visible="resolve" in acts, **blank),
+                gr.update(visible="resolve" in acts, **({"value": None} if clear else {})),
                 gr.update(visible="resolve" in acts))
 
     def load_one(ident: str) -> tuple:
         if not (ident or "").strip():
-            return (*show(""), "")
-        return (*show(ident), data.details(inbox, ident)["error"])
+            return (*show("", clear=True), "")
+        return (*show(ident, clear=True), data.details(inbox, ident)["error"])
 
     def pick(evt: gr.SelectData) -> str:
         row = evt.row_value or []

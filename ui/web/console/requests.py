@@ -110,19 +110,20 @@ def open_request(store: RequestStore, req_id: str) -> tuple[Any, ...]:
 
 
 def change_state(store: RequestStore, req_id: str, state: str | None, note: str | None,
-                 reason: str | None, user: str) -> str:
-    """Move a request, as `user`, with a note (required here, for the team's record)."""
+                 reason: str | None, user: str) -> tuple[bool, str]:
+    """Move a request, as `user`, with a note (required here, for the team's record):
+    (whether it moved, what to tell the agent)."""
     if not state:
-        return "pick the new state first"
+        return False, "pick the new state first"
     if not (note or "").strip():
-        return "a note is required: say what was done or decided"
+        return False, "a note is required: say what was done or decided"
     try:
         moved = store.set_state((req_id or "").strip(), state, note, user or "console",
                                 reason=reason)
     except PolicyQAError as exc:
-        return str(exc)
+        return False, str(exc)
     log.info("rights request %s moved to %s by %s", moved.id, moved.state, user or "console")
-    return f"{moved.id} is now {moved.state} (due {moved.respond_by})."
+    return True, f"{moved.id} is now {moved.state} (due {moved.respond_by})."
 
 
 def export_log(store: RequestStore, fmt: str, cache: str | Path) -> Path:
@@ -171,7 +172,7 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
                          label="Requests, soonest due first (click a row to open it)")
     with gr.Row():
         req_id = gr.Textbox(label="Request id", scale=3, elem_id="req-id")
-        open_button = gr.Button("Open", scale=0)
+        open_button = gr.Button("Open", scale=0, elem_id="req-open")
     message = gr.Textbox(label="Message", interactive=False, lines=2, elem_id="req-message")
     with gr.Row():
         email = gr.Textbox(label="Requester e-mail (identity not verified)",
@@ -204,14 +205,23 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
         return request_rows(store, k, s, j)
 
     def load_one(ident: str) -> tuple[Any, ...]:
-        return open_request(store, ident)
+        """The request, with an empty form: a reason or note typed for one request must
+        never be saved on the next one opened (console audit, 2026-12-08)."""
+        return (*open_request(store, ident), "", "")
 
     def pick(evt: gr.SelectData) -> str:
         row = evt.row_value or []
         return str(row[0]) if row else ""
 
-    def do_move(ident: str, to: str | None, text: str, why: str, request: gr.Request) -> str:
-        return change_state(store, ident, to, text, why, getattr(request, "username", "") or "")
+    def do_move(ident: str, to: str | None, text: str, why: str,
+                request: gr.Request) -> tuple[Any, ...]:
+        """Moved: the request as it now is, the form emptied. Refused: the reason, and the
+        form as the agent left it, to correct and retry."""
+        moved, said = change_state(store, ident, to, text, why,
+                                   getattr(request, "username", "") or "")
+        if moved:
+            return (*open_request(store, ident)[:-1], said, "", "")
+        return (*[gr.update()] * (len(detail) - 1), said, gr.update(), gr.update())
 
     def exporter(fmt: str) -> Any:
         def run(request: gr.Request) -> str:
@@ -224,12 +234,12 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
     for trigger in (refresh.click, kind.change, state.change, place.change):
         trigger(load_queue, filters, queue, api_name=False)
     demo.load(load_queue, filters, queue, api_name="requests")
-    table.select(pick, None, req_id, api_name=False).then(load_one, req_id, detail,
+    opened = [*detail, note, reason]
+    table.select(pick, None, req_id, api_name=False).then(load_one, req_id, opened,
                                                           api_name=False)
-    open_button.click(load_one, req_id, detail, api_name="open_request")
-    req_id.submit(load_one, req_id, detail, api_name=False)
-    (move.click(do_move, [req_id, new_state, note, reason], result, api_name="request_state")
-     .then(lambda i: open_request(store, i)[:-1], req_id, detail[:-1], api_name=False)
+    open_button.click(load_one, req_id, opened, api_name="open_request")
+    req_id.submit(load_one, req_id, opened, api_name=False)
+    (move.click(do_move, [req_id, new_state, note, reason], opened, api_name="request_state")
      .then(load_queue, filters, queue, api_name=False))
     export_csv.click(exporter("csv"), None, export_file, api_name="export_requests_csv")
     export_json.click(exporter("json"), None, export_file, api_name="export_requests_json")
