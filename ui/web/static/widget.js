@@ -39,8 +39,9 @@
  * only as numbers parsed from it, the rest through URLSearchParams.
  *
  * Accessibility: the button has a label and aria-expanded; opening moves focus to the
- * close button and closing returns it to the button. At 480px wide or less the panel is
- * full screen and modal: Tab and Shift+Tab wrap between the close button and the chat.
+ * close button and closing returns it to the button. At 480px wide or less, or 560px
+ * high or less (a laptop at 200% zoom), the panel is full screen and modal: Tab and
+ * Shift+Tab wrap between the close button and the chat.
  * Focus rings are two-tone (white and near-black) so they keep >= 3:1 contrast on any
  * page. No animation under prefers-reduced-motion: reduce.
  */
