@@ -299,6 +299,26 @@ def test_a_pasted_url_or_markup_shows_as_typed_and_fits_a_phone(site, browser):
         page.context.close()
 
 
+def test_a_question_over_the_limit_stays_in_the_box_to_be_shortened(site, page):
+    """It was cleared and answered "question is 1010 characters long": the visitor had
+    to type it again (widget audit, 2026-12-08)."""
+    page.goto(site.url + "/")
+    long = "Please tell me, " + "in detail, " * 90 + "do you sell my data?"
+    assert len(long) > 1000
+    box = page.locator("#pqa-ask textarea")
+    box.fill(long)
+    box.press("Enter")
+    notice = page.locator("#pqa-chat [data-testid='bot']").last
+    notice.get_by_text("Please shorten it and ask again").wait_for()
+    assert "the limit is 1000" in notice.inner_text()
+    assert box.input_value() == long
+    assert page.locator("#pqa-chat [data-testid='user']").count() == 0
+    box.fill("Do you sell my data?")  # the notice goes with the next question
+    box.press("Enter")
+    page.locator("#pqa-chat .pqa-answer").first.wait_for()
+    assert "shorten" not in page.locator("#pqa-chat").inner_text()
+
+
 def test_phone_width_has_no_horizontal_scroll(site, browser, tmp_path):
     page = new_page(browser, width=375, height=740)
     page.goto(site.url + "/")

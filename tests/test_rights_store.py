@@ -269,6 +269,21 @@ def test_counts_and_on_time_rate(store, clock):
     assert [store.get(r.id).on_time for r in reqs] == [True, True, False, None]
 
 
+def test_a_receipt_not_confirmed_in_time_is_counted_overdue_as_it_is_flagged(store, clock):
+    """The analytics' "overdue now" counted late responses only, while the console's
+    list and `requests list --overdue` also flag a receipt not confirmed in time: 4
+    against 5 (console audit, 2026-12-08)."""
+    from qa.rights.urgency import urgency
+
+    late = submit(store, "access", "california")  # confirm within 10 business days
+    clock.now = at(2027, 2, 20)
+    assert late.confirm_by < "2027-02-20" < late.respond_by
+    flagged = sum(urgency(r, date(2027, 2, 20)) == "overdue" for r in store.list())
+    assert store.counts()["overdue"] == flagged == 1
+    store.set_state(late.id, "in_progress")  # receipt confirmed by starting the work
+    assert store.counts()["overdue"] == 0
+
+
 def test_export_round_trips_through_csv_and_json(store, clock):
     first = submit(store, details="two\nlines, with \"quotes\"")
     submit(store, "access", "california", email="bo@example.org",

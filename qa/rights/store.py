@@ -51,6 +51,7 @@ from qa.rights.records import (
     clean_note,
     export_row,
 )
+from qa.rights.urgency import urgency
 
 __all__ = ["FILE_NAME", "RequestStore", "default_path"]
 
@@ -198,19 +199,19 @@ class RequestStore:
     def counts(self) -> dict[str, Any]:
         """Totals by kind and by state; done on time (on or before the due date in
         force) ÷ done as `on_time_rate` (None before any is done); open requests past
-        their due date (today in the rules' time zone) as `overdue`."""
+        their due date, or past the date to confirm receipt (today in the rules' time
+        zone), as `overdue`: the requests the console and `requests list` flag so."""
         requests = self.list()
         done = [r for r in requests if r.state == "done"]
         on_time = sum(1 for r in done if r.on_time)
-        today = deadlines.local_day(self.clock(), self.rules).isoformat()
+        today = deadlines.local_day(self.clock(), self.rules)
         return {
             "total": len(requests),
             "by_kind": {k: sum(r.kind == k for r in requests) for k in KINDS},
             "by_state": {s: sum(r.state == s for r in requests) for s in STATES},
             "done": len(done), "done_on_time": on_time,
             "on_time_rate": on_time / len(done) if done else None,
-            "overdue": sum(1 for r in requests
-                           if r.state not in FINAL_STATES and r.respond_by < today),
+            "overdue": sum(urgency(r, today) == "overdue" for r in requests),
         }
 
     # --- the privacy team -----------------------------------------------------------

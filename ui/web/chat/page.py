@@ -71,6 +71,9 @@ footer { display: none !important; }
 .gradio-container button.primary { background: #1d4ed8 !important; border-color: #1d4ed8 !important;
   color: #fff !important; }
 .gradio-container button.primary:hover { background: #1e40af !important; }
+/* Windows' high-contrast themes drop backgrounds: buttons keep an edge */
+@media (forced-colors: active) {
+  .gradio-container button { border: 1px solid ButtonText !important; } }
 """
 
 CHAT_HEAD = f"<style>{WIDGET_CSS}</style>\n<script>{SCRIPT}</script>"

@@ -15,9 +15,10 @@ from typing import Any
 
 import gradio as gr
 
-from index.errors import EmailError, PolicyQAError, RateLimitedError
+from index.errors import EmailError, PolicyQAError, QuestionError, RateLimitedError
 from qa.answering.answer import GREETING
 from qa.escalation.outbox import EscalationStateError, validate_email
+from qa.normalize import clean_question
 from qa.records import Answer, Kind
 from qa.service import Service
 from ui.web.chat.conversations import ConversationStore
@@ -151,10 +152,19 @@ def build_widget(
                 handoff_offer_text(service) if handoff else "")
 
     def echo(message: str, state: dict):
-        """The question at once, and a typing indicator; nothing is answered yet."""
+        """The question at once, and a typing indicator; nothing is answered yet. A
+        question that cannot be asked (too long) stays in the box, to be shortened, with
+        the reason below the conversation (not kept in it)."""
         message = message if isinstance(message, str) else ""
         if not message.strip():
             return message, state["history"], state, gr.update()
+        try:
+            clean_question(message, service.settings.max_question_chars)
+        except QuestionError as exc:
+            notice = render_notice(ERROR + " Please shorten it and ask again.",
+                                   reason=visitor_message(exc))
+            return message, [*state["history"], {"role": "assistant", "content": notice}], \
+                state, gr.update()
         token = state.get("token") or store.new_token()
         shown = [*state["history"], {"role": "user", "content": escape_user(message)},
                  {"role": "assistant", "content": TYPING}]
@@ -170,7 +180,9 @@ def build_widget(
 
     def ask_now(message: str, state: dict, request: gr.Request):
         """/ask in the gradio API: echo and answer in one call."""
-        _, _, state, token = echo(message, state)
+        box, shown, state, token = echo(message, state)
+        if not state.get("asking"):  # empty, or refused: the box keeps the text
+            return (box, shown, state, *[gr.update()] * 6, token)
         return ("", *answer_pending(state, request), token)
 
     def ask_flow(message: str, state: dict, request: gr.Request):

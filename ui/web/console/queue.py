@@ -183,7 +183,8 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
         return f"{esc.id} {done}."
 
     def do_assign(ident: str, agent: str | None, request: gr.Request) -> str:
-        return act(inbox.assign, "assigned", ident, agent, request=request)
+        done = f"assigned to {agent}" if agent else "unassigned"
+        return act(inbox.assign, done, ident, agent, request=request)
 
     def do_replied(ident: str, request: gr.Request) -> str:
         return act(inbox.replied, "marked as replied", ident, request=request)

@@ -164,6 +164,12 @@
     "  .panel, .panel.left { top: 0; right: 0; bottom: 0; left: 0; width: auto;",
     "    height: auto; border-radius: 0; }",
     "}",
+    /* Windows' high-contrast themes drop backgrounds and shadows: system-colour edges */
+    "@media (forced-colors: active) {",
+    "  .launcher { border: 2px solid ButtonText; }",
+    "  .panel { border: 2px solid CanvasText; }",
+    "  .bar { border-bottom: 1px solid CanvasText; }",
+    "}",
     "@media (prefers-reduced-motion: reduce) {",
     "  .launcher, .panel, .panel.open { transition: none; animation: none; }",
     "  .launcher:hover { transform: none; }",
@@ -191,6 +197,9 @@
 
   var host = element("div");
   host.id = "policy-qa-widget";
+  // the widget's words are English and left to right, whatever the host page's are
+  host.lang = "en";
+  host.dir = "ltr";
   var root = host.attachShadow({ mode: "open" });
   // a constructed stylesheet, not a <style> element: a host page whose
   // Content-Security-Policy has no 'unsafe-inline' in style-src refuses <style>
