@@ -206,7 +206,7 @@ def test_an_agent_filters_assigns_resolves_in_bulk_exports_and_sees_the_trail(
     page.get_by_role("option", name="sam").click()
     page.locator("#esc-assign").click()
     page.wait_for_function("() => document.querySelector('#esc-message textarea')?.value"
-                           ".endsWith('assigned.')", timeout=TIMEOUT)
+                           ".endsWith('assigned to sam.')", timeout=TIMEOUT)
     history = page.locator("#esc-history")
     history.get_by_text("assigned", exact=True).filter(visible=True).first.wait_for()
     history.get_by_text("agent", exact=True).filter(visible=True).first.wait_for()  # who did it
@@ -332,4 +332,9 @@ def test_a_note_typed_for_one_item_is_never_saved_on_the_next(make_service, page
         _value(page, "#req-note textarea", "")
         page.wait_for_function("() => [...document.querySelectorAll('#req-reason textarea,"
                                " #req-reason input')].every(e => e.value === '')")
+        # the request's mail links to /console/?request=ID: the Requests tab, that request
+        page.goto(f"{base}/console/?request={req_a}")
+        _value(page, "#req-message textarea", "Send me my data")
+        assert page.get_by_role("tab", name="Requests").get_attribute(
+            "aria-selected") == "true"
     assert not any(e.reason for e in service.requests.history(req_b))

@@ -229,8 +229,8 @@ def test_settings_with_a_public_url_give_the_console_link(store, server, clock):
     options = {"mail_from": MAIL_FROM, "public_url": settings.public_url,
                "max_attempts": 3, "max_age_seconds": 72 * 3600.0, "base": 30.0, "cap": 3600.0}
     assert deliver_pending(store, smtp(server), now=T0, **options).sent == 1
-    assert "Requests tab): https://help.example.com/console/\n" in text(
-        server.handler.received[0].message)
+    assert (f"support console: https://help.example.com/console/?request={req.id}\n"
+            in text(server.handler.received[0].message))  # opens that request
     plain = build_request_message(store.get(req.id), mail_from=MAIL_FROM)
     assert "/console/" not in text(plain)
     hostile = build_request_message(store.get(req.id), mail_from=MAIL_FROM,

@@ -57,12 +57,16 @@ def subject(request: RightsRequest) -> str:
     return f"[privacy request] {one_line(request.kind, 40)} — due {one_line(request.due, 20)}"
 
 
-def console_line(public_url: str) -> list[str]:
-    """Where the team works on requests (the console's Requests tab), if the server's
-    public address (POLICY_QA_PUBLIC_URL) is known."""
+def console_line(public_url: str, req_id: str = "") -> list[str]:
+    """Where the team works on requests (the console's Requests tab; with `req_id`, a
+    link that opens that request there), if the server's public address
+    (POLICY_QA_PUBLIC_URL) is known."""
     url = one_line(public_url or "", 200).rstrip("/")
-    return [f"Work on it in the support console (Requests tab): {url}/console/", ""] \
-        if url.startswith(("http://", "https://")) else []
+    if not url.startswith(("http://", "https://")):
+        return []
+    if req_id:
+        return [f"Work on it in the support console: {url}/console/?request={req_id}", ""]
+    return [f"Work on it in the support console (Requests tab): {url}/console/", ""]
 
 
 def build_request_message(request: RightsRequest, *, mail_from: str,
@@ -78,7 +82,7 @@ def build_request_message(request: RightsRequest, *, mail_from: str,
     msg["Message-ID"] = message_id(request.id)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Policy-QA-Request"] = one_line(request.id, 64)
-    msg.set_content(_body(request, console_line(public_url)), charset="utf-8")
+    msg.set_content(_body(request, console_line(public_url, request.id)), charset="utf-8")
     return msg
 
 

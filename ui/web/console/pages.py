@@ -239,7 +239,7 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics,
             # JavaScript, which the CSP (no 'unsafe-eval') refuses; GET logout signs out
             gr.Button("Sign out", link="logout", link_target="_self", elem_id="logout",
                       size="sm", scale=0)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Escalations", id="queue"):
                 console_queue.queue_tab(demo, service, outbox, list(agents))
             if requests is not None:
@@ -251,7 +251,15 @@ def build_console(service: Any, outbox: Outbox, analytics: Analytics,
                 console_tabs.index_tab(demo, service, outbox)
             with gr.Tab("Analytics", id="analytics"):
                 console_tabs.analytics_tab(demo, analytics, requests)
+        if requests is not None:  # a request's mail links to /console/?request=ID
+            demo.load(_tab_from_link, None, tabs, api_name=False)
     return demo
+
+
+def _tab_from_link(request: gr.Request) -> Any:
+    """The Requests tab when the console was opened from a request's mail."""
+    return gr.Tabs(selected="requests") if console_requests.request_from_link(
+        request) else gr.Tabs()
 
 
 def mount_console(app: FastAPI, service: Any, settings: Any, analytics: Analytics, *,

@@ -235,6 +235,8 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
         trigger(load_queue, filters, queue, api_name=False)
     demo.load(load_queue, filters, queue, api_name="requests")
     opened = [*detail, note, reason]
+    demo.load(request_from_link, None, [req_id], api_name=False).then(
+        load_one, req_id, opened, api_name=False)
     table.select(pick, None, req_id, api_name=False).then(load_one, req_id, opened,
                                                           api_name=False)
     open_button.click(load_one, req_id, opened, api_name="open_request")
@@ -243,3 +245,9 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
      .then(load_queue, filters, queue, api_name=False))
     export_csv.click(exporter("csv"), None, export_file, api_name="export_requests_csv")
     export_json.click(exporter("json"), None, export_file, api_name="export_requests_json")
+
+
+def request_from_link(request: gr.Request) -> str:
+    """The request mail's console link is /console/?request=ID: open that one."""
+    params = getattr(request, "query_params", None) or {}
+    return str(params.get("request", ""))[:64]
