@@ -5,6 +5,7 @@ escaping of visitor text. Plus unit tests of the auth building blocks."""
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +126,8 @@ def test_wrong_password_is_401_and_login_is_rate_limited(console) -> None:
         r = http.post("/console/login", data={"username": "alice", "password": "s3cret-Pa55-long"},
                       headers={"Origin": c.base})
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 200
+        minutes = math.ceil(int(r.headers["Retry-After"]) / 60)  # said in words too
+        assert f"try again in {minutes} minutes." in r.text
         assert COOKIE not in r.headers.get("set-cookie", "")
         assert http.get("/console/config").status_code == 401
 

@@ -248,6 +248,8 @@ def test_an_agent_filters_assigns_resolves_in_bulk_exports_and_sees_the_trail(
     page.get_by_role("option", name="all", exact=True).click()
     page.wait_for_function("() => document.querySelector('#queue-counts').innerText"
                            ".includes('4 of 4')", timeout=TIMEOUT)
+    # typed but not applied: the export is the list on screen (console audit, 2026-12-08)
+    page.locator("#f-text input, #f-text textarea").first.fill("no such words")
     page.locator("#queue-export").click()
     link = page.locator("#queue-export-file a").first
     link.wait_for()

@@ -116,7 +116,9 @@ def test_permanent_550_is_a_dead_letter_until_resent(db: Path) -> None:
 
         server.handler.reject = False
         again = outbox.resend(esc.id)
-        assert (again.status, again.attempts) == ("queued", 0)
+        assert (again.status, again.attempts, again.last_error) == ("queued", 0, None)
+        resent = outbox.events(esc.id)[-1]  # the error it had failed with, kept there
+        assert resent.action == "resent" and "550" in resent.detail
         assert deliver(outbox, server.port, now=later(outbox, esc.id)).sent == 1
         assert server.handler.message_ids() == [f"<{esc.id}@policy-qa.invalid>"]
     assert outbox.get(esc.id).status == "sent"

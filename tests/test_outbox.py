@@ -286,6 +286,10 @@ def test_resolve_and_retention_purge(db: Path, clock: Clock) -> None:
     raw = b"".join(p.read_bytes() for p in db.parent.iterdir())
     assert b"voice recordings" not in raw and b"a@example.org" not in raw  # really gone
     assert [e["section"] for e in outbox.resolved_examples()] == ["where-we-store"]
+    from qa.escalation.inbox import Inbox  # a purged one stays resolved: nothing to work on
+    with pytest.raises(EscalationStateError, match="purged"):
+        Inbox(outbox).reopen(old.id, "alice")
+    assert Inbox(outbox).reopen(recent.id, "alice").status == "queued"
 
 
 def test_unusable_outbox_paths_are_clear_config_errors(tmp_path: Path) -> None:

@@ -43,15 +43,19 @@ _PAST = {"resend": "resent", "resolve": "resolved", "reopen": "reopened",
 
 
 def resend(con: Connection, esc_id: str, at: float, actor: str) -> Escalation:
-    """Re-queue a failed (dead-letter) escalation with a fresh attempt budget."""
+    """Re-queue a failed (dead-letter) escalation with a fresh attempt budget. The error
+    it failed with moves to the audit trail: shown as the last delivery error after a
+    successful resend, it read as if the mail had not gone (console audit)."""
     row = queries.fetch_row(con, esc_id)
     if row["status"] != "failed":
         raise EscalationStateError(
             f"escalation {esc_id} is {row['status']}, not failed; only failed "
             "escalations can be resent")
     con.execute("UPDATE escalations SET status = 'queued', attempts = 0, next_attempt_at = ?,"
-                " lease_until = NULL, lease_token = NULL WHERE id = ?", (at, esc_id))
-    audit.record(con, esc_id, at, actor, "resent")
+                " lease_until = NULL, lease_token = NULL, last_error = NULL WHERE id = ?",
+                (at, esc_id))
+    audit.record(con, esc_id, at, actor, "resent",
+                 f"it had failed: {row['last_error']}" if row["last_error"] else "")
     return queries.get(con, esc_id)
 
 
@@ -79,6 +83,10 @@ def reopen(con: Connection, esc_id: str, at: float, actor: str) -> Escalation:
     if its delivery gave up, else queued (so it is delivered)."""
     row = queries.fetch_row(con, esc_id)
     _require(row, "reopen")
+    if not row["question"]:  # an empty item in the open inbox, with no one to answer
+        raise EscalationStateError(
+            f"escalation {esc_id} cannot be reopened: its question and e-mail address were "
+            "purged (retention)")
     status = ("sent" if row["sent_at"] is not None
               else "failed" if row["last_error"] and row["attempts"] else "queued")
     con.execute("UPDATE escalations SET status = ?, resolved_at = NULL, resolution_note = NULL,"

@@ -290,7 +290,8 @@ class RequestStore:
                 raise RequestStateError(f"the e-mail of request {request.id} is "
                                         f"{request.mail_status}, not failed")
             con.execute("UPDATE requests SET mail_status = 'queued', mail_attempts = 0,"
-                        " mail_next_at = ? WHERE id = ?", (self.clock(), request.id))
+                        " mail_next_at = ?, mail_error = NULL WHERE id = ?",
+                        (self.clock(), request.id))
             self.database.announce(con)
             return queries.get(con, request.id, self.rules.time_zone)
 

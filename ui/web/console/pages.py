@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import re
 import tempfile
 from collections.abc import Sequence
@@ -175,7 +176,9 @@ def _add_login_routes(app: FastAPI, auth: ConsoleAuth) -> None:
             # success), so guesses sent at once cannot all slip in while hashes run
             auth.limiter.check(client, "login")
         except RateLimitedError as exc:
-            page = _login_page("Too many failed sign-ins; try again later.", 429)
+            minutes = max(1, math.ceil(exc.retry_after / 60))
+            page = _login_page("Too many failed sign-ins from this address; try again in "
+                               f"{minutes} minute{'s' if minutes > 1 else ''}.", 429)
             page.headers["Retry-After"] = str(exc.retry_after)
             return page
         form = await request.form()

@@ -63,6 +63,7 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
                           scale=1)
         refresh = gr.Button("Apply / refresh", scale=0, elem_id="f-apply")
     counts = gr.Markdown(elem_id="queue-counts")
+    applied = gr.State(None)  # the filter of the list shown: what export and grouping take
     table = gr.Dataframe(headers=data.QUEUE_COLUMNS, datatype="str", interactive=False,
                          wrap=True, label="Escalations, newest first (click a row to open it)",
                          elem_id="queue-table",
@@ -129,7 +130,7 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
                            elem_id="esc-history")
 
     filters = [status, since, until, text, who]
-    listing = [counts, table, picked]
+    listing = [counts, table, picked, applied]
     panel = [esc_id, question, email, reason, state, page, last_error, conversation, passages,
              resolution, reply, history, assignee, assign_button, replied_button,
              resend_button, reopen_button, note, section, resolve_button]
@@ -138,9 +139,14 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
         try:
             flt = data.make_filter(s, a, b, t, w, _user(request))
         except PolicyQAError as exc:
-            return f"**Filter not applied:** {exc}", gr.update(), gr.update()
+            return f"**Filter not applied:** {exc}", gr.update(), gr.update(), gr.update()
         line, frame, choices = data.inbox_rows(inbox, flt)
-        return line, frame, gr.update(choices=choices, value=[])
+        return line, frame, gr.update(choices=choices, value=[]), (s, a, b, t, w)
+
+    def shown_filter(values: tuple | None, request: gr.Request) -> Any:
+        """The filter of the list on screen (not what is typed but not yet applied)."""
+        return data.make_filter(*(values or ("open", "", "", "", data.ASSIGNEE_ANYONE)),
+                                _user(request))
 
     def show(ident: str, clear: bool = False) -> tuple:
         """The panel of escalation `ident`; `clear` empties the resolution form (a note
@@ -222,18 +228,18 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
             line += " Not resolved: " + "; ".join(result.skipped)
         return line, "", None
 
-    def do_export(s: str, a: str, b: str, t: str, w: str, request: gr.Request) -> Any:
+    def do_export(values: tuple | None, request: gr.Request) -> Any:
         try:
-            flt = data.make_filter(s, a, b, t, w, _user(request))
+            flt = shown_filter(values, request)
         except PolicyQAError:
             return gr.update(value=None, visible=False)
         path = data.export_csv(inbox, flt, export_file.GRADIO_CACHE)
         log.info("escalations exported as CSV by %s", _user(request))
         return gr.update(value=str(path), visible=True)
 
-    def do_group(s: str, a: str, b: str, t: str, w: str, request: gr.Request) -> pd.DataFrame:
+    def do_group(values: tuple | None, request: gr.Request) -> pd.DataFrame:
         try:
-            flt = data.make_filter(s, a, b, t, w, _user(request))
+            flt = shown_filter(values, request)
         except PolicyQAError:
             return pd.DataFrame([], columns=data.GROUP_COLUMNS)
         return data.group_rows(inbox, flt, service.embedder.encode, DEFAULT_THRESHOLD)
@@ -265,8 +271,8 @@ def queue_tab(demo: gr.Blocks, service: Any, outbox: Outbox, agents: list[str]) 
                                api_name="resolve"))
     after(bulk_go.click(do_bulk, [picked, bulk_note, bulk_section],
                         [bulk_result, bulk_note, bulk_section], api_name="resolve_many"))
-    export.click(do_export, filters, export_file, api_name="export_escalations_csv")
-    group_go.click(do_group, filters, groups, api_name="group_similar")
+    export.click(do_export, applied, export_file, api_name="export_escalations_csv")
+    group_go.click(do_group, applied, groups, api_name="group_similar")
     demo.load(_open_from_link, None, [esc_id], api_name=False).then(
         load_one, esc_id, [*panel, message], api_name=False)
 
