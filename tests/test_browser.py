@@ -125,7 +125,15 @@ def test_unanswerable_question_is_handed_off_only_with_consent(site, page, tmp_p
     stored = outbox.get(esc_id)
     assert stored.question == site.unanswered and stored.email == "visitor@example.com"
     assert not offer.is_visible()
+    _focus_back_on_the_question(page)
     page.screenshot(path=tmp_path / "chat-handoff-sent.png", full_page=True)
+
+
+def _focus_back_on_the_question(page) -> None:
+    """An offer that closed under the focus hands it to the question box, not to the
+    page's start (widget audit, 2026-12-08: focus fell to <body>)."""
+    page.wait_for_function("() => document.activeElement === "
+                           "document.querySelector('#pqa-ask textarea')")
 
 
 def test_a_declined_hand_off_sends_nothing(site, page):
@@ -133,9 +141,11 @@ def test_a_declined_hand_off_sends_nothing(site, page):
     before = {e.id for e in outbox.list()}
     page.goto(site.url + "/")
     ask(page, site.unanswered.rstrip("?") + ", really?")
-    page.locator("#pqa-handoff-decline").click()
+    page.locator("#pqa-handoff-decline").focus()
+    page.keyboard.press("Enter")
     page.get_by_text("nothing was sent").wait_for()
     assert {e.id for e in outbox.list()} == before
+    _focus_back_on_the_question(page)
 
 
 def test_a_hand_off_without_an_address_can_add_one_while_held(site, page):

@@ -36,8 +36,14 @@
     OFFERS.forEach(function (id) {
       var was = moved[id];
       if (was && (!was.slot.isConnected || !was.box.isConnected)) {
+        // an offer closed under the visitor's focus (they sent or declined it): the
+        // focus goes on to the question box, not to the page's start
+        var lost = was.box.contains(document.activeElement) ||
+          !document.activeElement || document.activeElement === document.body;
         was.box.remove();
         delete moved[id];
+        var ask = document.querySelector("#pqa-ask textarea");
+        if (lost && ask) ask.focus({preventScroll: true});
       }
       var box = document.getElementById(id);
       if (!box || log.contains(box)) return;
