@@ -319,6 +319,16 @@ def test_state_and_jurisdiction_filters_narrow_the_queue(store: RequestStore) ->
     assert len(ids(jurisdiction="us_other")) == 3
     assert ids(kind="deletion", state="identity_check") == []
     assert tab.request_rows(store, state="closed")[0].startswith("Cannot list: state must be")
+    # open ones only, overdue ones only; closed ones sort last, flagged ones first
+    store.set_state(eu.id, "in_progress", "on it", "sam")
+    store.set_state(eu.id, "done", "sent the answer", "sam")
+    every = ids()
+    assert every[-1] == eu.id and eu.id not in ids(state="open")
+    assert len(ids(state="open")) == len(every) - 1
+    flags = [tab.urgency(store.get(i), tab.today(store)) for i in every]
+    assert flags == sorted(flags, key=lambda f: {"overdue": 0, "soon": 1, "": 2}[f])
+    assert ids(state="overdue") == [i for i, f in zip(every, flags, strict=True)
+                                    if f == "overdue"]
 
 
 def test_a_request_not_yet_confirmed_is_flagged_by_its_confirmation_date(tmp_path: Path):

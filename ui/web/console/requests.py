@@ -62,16 +62,30 @@ def _choice(value: str | None) -> str | None:
     return None if value in (None, "", "all") else value
 
 
+# the State filter's choices beyond the states themselves
+OPEN, OVERDUE = "open", "overdue"
+STATE_CHOICES = ["all", OPEN, OVERDUE, *STATES]
+_RANK = {"overdue": 0, "soon": 1, "": 2}
+
+
 def request_rows(store: RequestStore, kind: str | None = "all", state: str | None = "all",
                  jurisdiction: str | None = "all") -> tuple[str, Styler]:
-    """(summary line, the matching requests soonest due first, overdue rows red and
-    due-soon rows amber) — at most MAX_ROWS of them."""
+    """(summary line, the matching requests — overdue ones first, then those due soon,
+    then the other open ones, soonest due first in each, the closed ones last —, overdue
+    rows red and due-soon rows amber) — at most MAX_ROWS of them. `state` may also be
+    "open" (not done or refused) or "overdue"."""
     on = today(store)
     try:
-        items = store.list(kind=_choice(kind), state=_choice(state),
+        items = store.list(kind=_choice(kind),
+                           state=None if state in (OPEN, OVERDUE) else _choice(state),
                            jurisdiction=_choice(jurisdiction))
     except PolicyQAError as exc:
         return f"Cannot list: {exc}", pd.DataFrame([], columns=REQUEST_COLUMNS).style
+    if state == OPEN:
+        items = [r for r in items if r.state not in FINAL_STATES]
+    elif state == OVERDUE:
+        items = [r for r in items if urgency(r, on) == "overdue"]
+    items.sort(key=lambda r: (r.state in FINAL_STATES, _RANK[urgency(r, on)]))  # stable
     levels = [urgency(r, on) for r in items[:MAX_ROWS]]
     table = pd.DataFrame([request_row(r, on) for r in items[:MAX_ROWS]],
                          columns=REQUEST_COLUMNS)
@@ -160,7 +174,7 @@ def summary_rows(store: RequestStore) -> tuple[str, pd.DataFrame]:
 def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
     with gr.Row():
         kind = gr.Dropdown(["all", *KINDS], value="all", label="Kind", elem_id="req-kind")
-        state = gr.Dropdown(["all", *STATES], value="all", label="State", elem_id="req-state")
+        state = gr.Dropdown(STATE_CHOICES, value="all", label="State", elem_id="req-state")
         place = gr.Dropdown(["all", *JURISDICTIONS], value="all", label="Jurisdiction",
                             elem_id="req-jurisdiction")
         refresh = gr.Button("Refresh", scale=0)
@@ -169,7 +183,8 @@ def requests_tab(demo: gr.Blocks, store: RequestStore) -> None:
                          wrap=True, elem_id="req-table",
                          column_widths=["12%", "9%", "12%", "8%", "8%", "8%", "12%", "12%",
                                         "19%"],
-                         label="Requests, soonest due first (click a row to open it)")
+                         label="Requests: overdue, due soon, other open ones (each soonest "
+                               "due first), then closed ones (click a row to open it)")
     with gr.Row():
         req_id = gr.Textbox(label="Request id", scale=3, elem_id="req-id")
         open_button = gr.Button("Open", scale=0, elem_id="req-open")
