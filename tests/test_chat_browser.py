@@ -127,6 +127,26 @@ def test_the_question_is_echoed_at_once_with_a_typing_indicator(site, context, t
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_a_question_the_server_is_slow_to_take_is_said_to_be_on_its_way(site, context):
+    """Until the server echoes the question the page showed nothing at all: a slow or
+    unreachable server looked like a dead chat (widget audit, 2026-12-08). The
+    server's intake is held here, as a busy server would hold it."""
+    page = chat(context, site.url)
+    held = []
+    page.route("**/gradio_api/queue/join*", lambda route: held.append(route))
+    page.locator("#pqa-ask textarea").fill(SELL)
+    page.locator("#pqa-ask textarea").press("Enter")
+    note = page.locator("#pqa-wait")
+    note.get_by_text("Sending your question").wait_for(timeout=5000)
+    assert note.get_attribute("role") == "status" and user_messages(page) == []
+    for route in held:
+        route.continue_()
+    page.unroute("**/gradio_api/queue/join*")
+    page.locator("#pqa-chat .pqa-answer").first.wait_for()
+    assert note.inner_text().strip() == ""  # said no more once the question is taken
+    assert user_messages(page) == [SELL]
+
+
 @pytest.mark.parametrize("context", WIDTHS, indirect=True)
 def test_copy_gives_the_quote_and_its_link_as_plain_text(site, context):
     page = chat(context, site.url)

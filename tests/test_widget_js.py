@@ -287,6 +287,27 @@ def test_data_color_accepts_hex_and_rgb_only(site, new_page, color, shown):
 
 
 @browser_test
+def test_the_panel_says_the_chat_is_loading_until_it_has(site, new_page):
+    """A slow or unreachable server left a blank white panel (widget audit,
+    2026-12-08); the chat page is held here as a slow server would hold it."""
+    page = new_page()
+    held = []
+    page.route(re.compile(re.escape(site.url) + r"/\?"), lambda route: held.append(route))
+    with serve_page(host_page(site.url, {})) as host_url:
+        load_host(page, site.url, host_url)
+        page.locator("#policy-qa-widget button.launcher").click()
+        loading = page.locator("#policy-qa-widget .loading")
+        loading.get_by_text("Loading the chat").wait_for()
+        assert loading.get_attribute("role") == "status"
+        page.wait_for_timeout(300)
+        for route in held:
+            route.continue_()
+        page.unroute(re.compile(re.escape(site.url) + r"/\?"))
+        chat_loaded(page)
+        loading.wait_for(state="detached")
+
+
+@browser_test
 def test_data_open_starts_open_without_taking_focus(site, new_page):
     page = new_page()
     with serve_page(host_page(site.url, {"data-open": "true"})) as host_url:

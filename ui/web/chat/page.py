@@ -61,6 +61,8 @@ footer { display: none !important; }
 #pqa-chat .progress-text, #pqa-chat .eta-bar, #pqa-chat .timer,
 #pqa-chat button[aria-label="Clear"], #pqa-chat button[title="Clear"] { display: none !important; }
 #pqa-tools { justify-content: flex-end; }
+#pqa-wait { margin: .25em .5em 0; color: var(--body-text-color-subdued, #4b5563); }
+#pqa-wait:empty { display: none; }
 /* an offer, moved by chat.js into the conversation after the message that offers it:
    drawn as a continuation of the assistant's bubble */
 #pqa-chat .pqa-in-chat { margin: -.25em 12% .75em 20px; padding: .6em .75em; gap: .5em;

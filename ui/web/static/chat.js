@@ -100,6 +100,59 @@
   new MutationObserver(onChange).observe(document.documentElement,
                                          {childList: true, subtree: true});
 
+  // --- a question on its way: said when the server is slow to take it ---
+  // gradio shows nothing until the server echoes the question; a slow or unreachable
+  // server left the visitor with an unchanged page and no word
+  var SENDING = "Sending your question\u2026";
+  var STUCK = "The assistant is not answering right now. Please wait a moment, or " +
+    "try again later.";
+  var waiting = null;
+  function messages() {
+    return document.querySelectorAll("#pqa-chat [data-testid='user'], " +
+                                     "#pqa-chat [data-testid='bot']").length;
+  }
+  function waitNote() {
+    var note = document.getElementById("pqa-wait");
+    var ask = document.getElementById("pqa-ask");
+    if (!note && ask) {
+      note = document.createElement("p");
+      note.id = "pqa-wait";
+      note.setAttribute("role", "status");
+      ask.insertAdjacentElement("afterend", note);
+    }
+    return note;
+  }
+  function stopWaiting() {
+    if (!waiting) return;
+    waiting.timers.forEach(clearTimeout);
+    waiting = null;
+    var note = document.getElementById("pqa-wait");
+    if (note) note.textContent = "";
+  }
+  function startWaiting() {
+    var box = document.querySelector("#pqa-ask textarea");
+    if (!box || !box.value.trim()) return;
+    stopWaiting();
+    var before = messages();
+    var say = function (text) {
+      return setTimeout(function () {
+        var note = waitNote();
+        if (note && waiting && messages() === before) note.textContent = text;
+      }, text === SENDING ? 1500 : 15000);
+    };
+    waiting = {before: before, timers: [say(SENDING), say(STUCK)]};
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && e.target.closest &&
+        e.target.closest("#pqa-ask")) startWaiting();
+  }, true);
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("#pqa-ask button")) startWaiting();
+  }, true);
+  new MutationObserver(function () {
+    if (waiting && messages() !== waiting.before) stopWaiting();
+  }).observe(document.documentElement, {childList: true, subtree: true});
+
   // --- copy as plain text ---
   function plain(answer) {
     var lines = [];

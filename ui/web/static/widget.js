@@ -160,6 +160,7 @@
     "  border-radius: 6px; }",
     ".guard { position: absolute; width: 1px; height: 1px; overflow: hidden; }",
     "iframe { flex: 1; width: 100%; border: 0; }",
+    ".loading { margin: 0; padding: 16px 14px; color: #374151; }",
     "@media " + FULL_SCREEN + " {",
     "  .panel, .panel.left { top: 0; right: 0; bottom: 0; left: 0; width: auto;",
     "    height: auto; border-radius: 0; }",
@@ -261,11 +262,23 @@
 
   function open(options) {
     if (!frame) {  // load the chat only when first opened
+      // said until the chat has loaded: a slow or unreachable server left a blank panel
+      var loading = element("p", "loading");
+      loading.setAttribute("role", "status");
+      loading.textContent = "Loading the chat\u2026";
+      var late = setTimeout(function () {
+        loading.textContent = "The chat is not answering right now. Please try again later.";
+      }, 15000);
       frame = element("iframe");
       frame.title = titleText;
+      frame.addEventListener("load", function () {
+        clearTimeout(late);
+        loading.remove();
+      });
       frame.src = chatUrl;
       frame.setAttribute("allow", "clipboard-write");
       frame.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
+      panel.insertBefore(loading, guardEnd);
       panel.insertBefore(frame, guardEnd);
     }
     panel.classList.add("open");
